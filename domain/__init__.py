@@ -1,0 +1,1 @@
+"""Pure domain model of AutoForge Nexus: no Ray, no I/O."""

@@ -1,0 +1,22 @@
+"""Runtime of AutoForge Nexus: settings, storage, streams, LLM calls, the SDK and the CLI.
+
+Imports stay light here: Ray and LiteLLM load only when a command needs them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["Runtime", "Settings", "load_settings"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "Runtime":
+        from engine.runtime import Runtime
+
+        return Runtime
+    if name in ("Settings", "load_settings"):
+        from engine import settings
+
+        return getattr(settings, name)
+    raise AttributeError(f"module 'engine' has no attribute {name!r}")

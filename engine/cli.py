@@ -1,0 +1,115 @@
+"""The `autoforge` command line.
+
+Every command prints readable output (or `--json`), and every failure we anticipated ends in
+one line on stderr and a non-zero exit code, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from domain.errors import ConfigurationError, NexusError
+
+EXIT_ERROR = 1
+EXIT_CONFIG = 2
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def _cmd_config(args: argparse.Namespace) -> int:
+    from engine.settings import load_settings
+
+    shown = load_settings().redacted()
+    if args.json:
+        _out(json.dumps(shown, indent=2, sort_keys=True))
+    else:
+        width = max(len(k) for k in shown)
+        for key in sorted(shown):
+            _out(f"{key.ljust(width)}  {shown[key]}")
+    return 0
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from engine.demo import run_demo
+
+    return run_demo(as_json=args.json)
+
+
+def _cmd_simulator(args: argparse.Namespace) -> int:
+    from engine.simulator import main as simulator_main
+
+    return int(simulator_main(list(args.simulator_args)))
+
+
+def _cmd_version(_args: argparse.Namespace) -> int:
+    from importlib.metadata import version
+
+    _out(f"autoforge-nexus {version('autoforge-nexus')}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="autoforge", description="Write, version, evaluate and optimise LLM prompts."
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    config = sub.add_parser("config", help="print the effective settings (secrets redacted)")
+    config.add_argument("--json", action="store_true", help="machine-readable output")
+    config.set_defaults(handler=_cmd_config)
+
+    demo = sub.add_parser("demo", help="start the embedded services, check them, report")
+    demo.add_argument("--json", action="store_true", help="machine-readable output")
+    demo.set_defaults(handler=_cmd_demo)
+
+    simulator = sub.add_parser(
+        "simulator",
+        help="run the simulated OpenAI-compatible provider (see --help after it)",
+        add_help=False,
+    )
+    simulator.add_argument("simulator_args", nargs=argparse.REMAINDER)
+    simulator.set_defaults(handler=_cmd_simulator)
+
+    version = sub.add_parser("version", help="print the installed version")
+    version.set_defaults(handler=_cmd_version)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `autoforge` console script."""
+    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    args = build_parser().parse_args(argv)
+    handler: Handler = args.handler
+    try:
+        from engine.logs import configure_logging
+        from engine.settings import load_settings
+
+        settings = load_settings()
+        configure_logging(settings.log_level, settings.log_format)
+        return handler(args)
+    except ConfigurationError as exc:
+        _err(f"autoforge: {exc.message}")
+        return EXIT_CONFIG
+    except NexusError as exc:
+        _err(f"autoforge: {exc.code}: {exc.message}")
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        _err("autoforge: interrupted")
+        return 130
+
+
+def _out(text: Any) -> None:
+    sys.stdout.write(f"{text}\n")
+
+
+def _err(text: str) -> None:
+    sys.stderr.write(f"{text}\n")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,67 @@
+"""Starting or joining Ray with settings every worker needs.
+
+Workers inherit the environment through `runtime_env`: LiteLLM must read its local cost
+map (no network fetch) and every worker must reach the same Redis and database.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from engine.logs import get_logger
+
+log = get_logger(__name__)
+
+WORKER_ENV = {"LITELLM_LOCAL_MODEL_COST_MAP": "True", "RAY_DEDUP_LOGS": "0"}
+
+
+def worker_env(**extra: str) -> dict[str, str]:
+    """Environment variables set in every Ray worker process."""
+    env = dict(WORKER_ENV)
+    env.update({k: v for k, v in extra.items() if v})
+    return env
+
+
+def start_ray(
+    address: str | None, num_cpus: int | None, env_vars: dict[str, str]
+) -> dict[str, Any]:
+    """Join `address`, or start a local Ray sized to this machine; returns its resources.
+
+    Raises:
+        ServiceUnavailableError: Ray cannot start or the cluster cannot be reached.
+    """
+    import ray
+
+    from domain.errors import ServiceUnavailableError
+
+    if ray.is_initialized():
+        return dict(ray.cluster_resources())  # type: ignore[no-untyped-call]
+    kwargs: dict[str, Any] = {
+        "runtime_env": {"env_vars": env_vars},
+        "include_dashboard": False,
+        "logging_level": "WARNING",
+        "log_to_driver": True,
+        "configure_logging": True,
+    }
+    if address:
+        kwargs["address"] = address
+    else:
+        kwargs["address"] = "local"
+        kwargs["num_cpus"] = num_cpus or os.cpu_count() or 1
+    try:
+        ray.init(**kwargs)
+    except Exception as exc:
+        target = address or "a local Ray"
+        raise ServiceUnavailableError(f"cannot start or join {target}: {exc}") from exc
+    resources = dict(ray.cluster_resources())  # type: ignore[no-untyped-call]
+    log.info("ray ready", address=address or "local", cpus=resources.get("CPU"))
+    return resources
+
+
+def stop_ray() -> None:
+    """Shut down the Ray this process started or joined."""
+    import ray
+
+    if ray.is_initialized():
+        ray.shutdown()
