@@ -61,7 +61,7 @@ def configure_logging(
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    for noisy in ("LiteLLM", "litellm", "httpx", "aiohttp.access", "filelock"):
+    for noisy in ("LiteLLM", "litellm", "httpx", "aiohttp.access", "filelock", "alembic"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
 
 

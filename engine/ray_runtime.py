@@ -13,6 +13,7 @@ from engine.logs import get_logger
 
 log = get_logger(__name__)
 
+NAMESPACE = "autoforge"
 WORKER_ENV = {"LITELLM_LOCAL_MODEL_COST_MAP": "True", "RAY_DEDUP_LOGS": "0"}
 
 
@@ -38,6 +39,7 @@ def start_ray(
     if ray.is_initialized():
         return dict(ray.cluster_resources())  # type: ignore[no-untyped-call]
     kwargs: dict[str, Any] = {
+        "namespace": NAMESPACE,
         "runtime_env": {"env_vars": env_vars},
         "include_dashboard": False,
         "logging_level": "WARNING",

@@ -1,0 +1,107 @@
+"""OpenAI wire format: the JSON bodies the simulator sends."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+CREATED = 1_700_000_000
+OWNER = "autoforge-simulator"
+
+_SERVER_ERRORS = {
+    500: "The server had an error while processing your request. Sorry about that! (injected)",
+    503: "The engine is currently overloaded, please try again later. (injected)",
+}
+
+
+def dumps(obj: Any) -> bytes:
+    """Compact JSON bytes."""
+    return json.dumps(obj, separators=(",", ":")).encode()
+
+
+def error(message: str, type_: str, code: str | None = None, param: str | None = None) -> bytes:
+    """An OpenAI error body: ``{"error": {"message", "type", "param", "code"}}``."""
+    return dumps({"error": {"message": message, "type": type_, "param": param, "code": code}})
+
+
+def server_error(status: int) -> bytes:
+    """The body of an injected 500 or 503."""
+    return error(_SERVER_ERRORS[status], "server_error", "server_error" if status == 500 else None)
+
+
+def usage(prompt: int, completion: int) -> dict[str, int]:
+    """The ``usage`` object of a chat completion."""
+    return {
+        "prompt_tokens": prompt,
+        "completion_tokens": completion,
+        "total_tokens": prompt + completion,
+    }
+
+
+def chat_completion(
+    id_: str, model: str, created: int, choices: list[tuple[str, str]], use: dict[str, int]
+) -> dict[str, Any]:
+    """A ``chat.completion`` object; ``choices`` holds (content, finish_reason) pairs."""
+    return {
+        "id": id_,
+        "object": "chat.completion",
+        "created": created,
+        "model": model,
+        "system_fingerprint": "fp_simulator",
+        "choices": [
+            {
+                "index": i,
+                "message": {"role": "assistant", "content": content, "refusal": None},
+                "logprobs": None,
+                "finish_reason": finish,
+            }
+            for i, (content, finish) in enumerate(choices)
+        ],
+        "usage": use,
+    }
+
+
+def chat_stream(completion: dict[str, Any], include_usage: bool) -> bytes:
+    """The whole server-sent-event body of a streamed completion (one content chunk each)."""
+    head = {k: completion[k] for k in ("id", "created", "model", "system_fingerprint")}
+    head["object"] = "chat.completion.chunk"
+    events = []
+    for choice in completion["choices"]:
+        index, content = choice["index"], choice["message"]["content"]
+        for delta, finish in (
+            ({"role": "assistant", "content": content}, None),
+            ({}, choice["finish_reason"]),
+        ):
+            chunk = {
+                **head,
+                "choices": [
+                    {"index": index, "delta": delta, "logprobs": None, "finish_reason": finish}
+                ],
+            }
+            events.append(chunk)
+    if include_usage:
+        events.append({**head, "choices": [], "usage": completion["usage"]})
+    lines = [b"data: " + dumps(e) + b"\n\n" for e in events]
+    return b"".join(lines) + b"data: [DONE]\n\n"
+
+
+def embeddings(model: str, vectors: list[Any], tokens: int) -> dict[str, Any]:
+    """An embeddings ``list`` object (vectors as float lists or base64 strings)."""
+    return {
+        "object": "list",
+        "data": [
+            {"object": "embedding", "index": i, "embedding": v} for i, v in enumerate(vectors)
+        ],
+        "model": model,
+        "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+    }
+
+
+def model_object(name: str) -> dict[str, Any]:
+    """One entry of ``/v1/models``."""
+    return {"id": name, "object": "model", "created": CREATED, "owned_by": OWNER}
+
+
+def models_list(names: list[str]) -> dict[str, Any]:
+    """The ``/v1/models`` list."""
+    return {"object": "list", "data": [model_object(n) for n in names]}

@@ -1,0 +1,47 @@
+"""Counters the simulator keeps and serves on ``GET /stats``."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from typing import Any
+
+
+class Stats:
+    """Counts API requests (``/v1/*`` only; ``/health`` and ``/stats`` are not counted)."""
+
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        self.requests_total = 0
+        self.by_route: Counter[str] = Counter()
+        self.by_model: Counter[str] = Counter()
+        self.by_status: Counter[int] = Counter()
+        self.rate_limited = 0
+        self.injected_errors = 0
+        self.injected_timeouts = 0
+        self.tokens_in = 0
+        self.tokens_out = 0
+        self.started = time.monotonic()
+        self.cpu_at_reset = time.process_time()
+
+    def snapshot(self) -> dict[str, Any]:
+        """A plain-dict copy, safe to read from another thread.
+
+        ``process_cpu_seconds`` is the CPU time of the whole hosting process since the last
+        reset: a per-request cost figure when the simulator runs in its own process.
+        """
+        return {
+            "requests_total": self.requests_total,
+            "by_route": dict(self.by_route),
+            "by_model": dict(self.by_model),
+            "by_status": {str(k): v for k, v in dict(self.by_status).items()},
+            "rate_limited": self.rate_limited,
+            "injected_errors": self.injected_errors,
+            "injected_timeouts": self.injected_timeouts,
+            "tokens_in": self.tokens_in,
+            "tokens_out": self.tokens_out,
+            "uptime_s": round(time.monotonic() - self.started, 3),
+            "process_cpu_seconds": round(time.process_time() - self.cpu_at_reset, 4),
+        }
