@@ -1,0 +1,71 @@
+"""Scorers: how an output is judged, by name and arguments, purely.
+
+Build a scorer from a `ScorerSpec` (a registered ``type`` plus JSON-safe ``args``), score a
+`ScoreContext`, and `combine` the weighted scores of a cell. Pure scorers (``needs is None``)
+score directly; ``embedding-cosine`` and ``llm-judge`` split into a request half and a parse
+half so the evaluator can make the model call through the gateway in between.
+
+Examples:
+    >>> scorer = build_scorer({"type": "icontains", "args": {"value": "paris"}})
+    >>> scorer.score(ScoreContext(output="Paris, of course.")).passed
+    True
+"""
+
+from domain.scoring import similarity, structured, text, thresholds  # noqa: F401  (registers)
+from domain.scoring._common import BaseScorer, ReferenceScorer, ScorerArgs
+from domain.scoring.base import (
+    EmbeddingScorer,
+    JudgeScorer,
+    Needs,
+    PureScorer,
+    Score,
+    ScoreContext,
+    Scorer,
+    ScorerFactory,
+    ScorerSpec,
+    build_scorer,
+    build_scorers,
+    register_scorer,
+    registered_scorers,
+)
+from domain.scoring.combine import CellScore, combine
+from domain.scoring.custom import CustomScorer, custom_scorer
+from domain.scoring.model_based import (
+    DEFAULT_JUDGE_TEMPLATE,
+    JUDGE_PLACEHOLDERS,
+    JUDGE_RESPONSE_FORMAT,
+    JUDGE_SYSTEM_PROMPT,
+)
+from domain.scoring.similarity import levenshtein, levenshtein_ratio
+from domain.scoring.structured import find_json, first_number
+
+__all__ = [
+    "DEFAULT_JUDGE_TEMPLATE",
+    "JUDGE_PLACEHOLDERS",
+    "JUDGE_RESPONSE_FORMAT",
+    "JUDGE_SYSTEM_PROMPT",
+    "BaseScorer",
+    "CellScore",
+    "CustomScorer",
+    "EmbeddingScorer",
+    "JudgeScorer",
+    "Needs",
+    "PureScorer",
+    "ReferenceScorer",
+    "Score",
+    "ScoreContext",
+    "Scorer",
+    "ScorerArgs",
+    "ScorerFactory",
+    "ScorerSpec",
+    "build_scorer",
+    "build_scorers",
+    "combine",
+    "custom_scorer",
+    "find_json",
+    "first_number",
+    "levenshtein",
+    "levenshtein_ratio",
+    "register_scorer",
+    "registered_scorers",
+]

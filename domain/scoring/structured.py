@@ -1,0 +1,155 @@
+"""Structured-output scorers: JSON validity, JSON Schema conformance, numeric closeness."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from domain.scoring._common import BaseScorer, ScorerArgs, clip
+from domain.scoring.base import Score, ScoreContext, register_scorer
+
+_NUMBER = re.compile(
+    r"(?:(?<![\w.])[-+])?(?<![\d.])(?:(?:\d{1,3}(?:,\d{3})+(?!\d)|\d+)(?:\.\d+)?|\.\d+)"
+    r"(?:[eE][-+]?\d+)?"
+)
+
+
+def _not_json(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+_DECODER = json.JSONDecoder(parse_constant=_not_json)
+
+
+def find_json(text: str, *, extract: bool = False) -> tuple[bool, Any, str]:
+    """Parse ``text`` as strict JSON (no NaN/Infinity).
+
+    Args:
+        text: The text to parse.
+        extract: When the whole text is not JSON, take the first JSON object or array found
+            inside it (e.g. in a fenced code block or after chatter).
+
+    Returns:
+        ``(found, value, error)``: ``error`` explains a failure when ``found`` is false.
+    """
+    stripped = text.strip()
+    try:
+        return True, _DECODER.decode(stripped), ""
+    except ValueError as exc:
+        error = str(exc)
+    if extract:
+        for i, char in enumerate(stripped):
+            if char in "{[":
+                try:
+                    return True, _DECODER.raw_decode(stripped, i)[0], ""
+                except ValueError:
+                    continue
+        error = "no JSON object or array found in the output"
+    return False, None, error
+
+
+def first_number(text: str) -> float | None:
+    """The first number written in ``text`` (``-3``, ``1,234.5``, ``.5``, ``2e3``), if any.
+
+    Thousands separators are commas in groups of three; a sign counts only when it does not
+    follow a letter or digit (``COVID-19`` gives 19, ``v1.2`` gives 1.2).
+
+    Examples:
+        >>> first_number("The total is $1,234.50 (approx.)")
+        1234.5
+    """
+    match = _NUMBER.search(text)
+    if match is None:
+        return None
+    value = float(match.group(0).replace(",", ""))
+    return value if value not in (float("inf"), float("-inf")) else None
+
+
+@register_scorer("is-json")
+class IsJson(BaseScorer):
+    """The output is valid JSON (any JSON value). ``extract`` (default false) looks inside it."""
+
+    def configure(self, args: ScorerArgs) -> None:
+        self.extract = args.flag("extract", False)
+
+    def score(self, ctx: ScoreContext) -> Score:
+        found, _, error = find_json(ctx.output, extract=self.extract)
+        if found:
+            return self.result(1.0, "output is valid JSON")
+        return self.result(0.0, f"output is not valid JSON: {error}")
+
+
+@register_scorer("json-schema")
+class JsonSchema(BaseScorer):
+    """The output is JSON that conforms to ``schema`` (any JSON Schema draft it declares).
+
+    Args (in the spec): ``schema`` (required; checked against its metaschema at build time),
+    ``extract`` (default false, as for ``is-json``).
+    """
+
+    def configure(self, args: ScorerArgs) -> None:
+        from jsonschema.exceptions import SchemaError
+        from jsonschema.validators import validator_for
+
+        schema = args.raw("schema")
+        self.extract = args.flag("extract", False)
+        if not isinstance(schema, dict | bool):
+            raise args.error("schema", f"must be a JSON Schema object, got {schema!r}")
+        cls = validator_for(schema)
+        try:
+            cls.check_schema(schema)
+        except SchemaError as exc:
+            where = "/".join(str(p) for p in exc.path) or "(root)"
+            raise args.error(
+                "schema", f"is not a valid JSON Schema at {where}: {exc.message}"
+            ) from None
+        self.validator: Any = cls(schema)
+
+    def score(self, ctx: ScoreContext) -> Score:
+        from jsonschema.exceptions import best_match
+
+        found, instance, error = find_json(ctx.output, extract=self.extract)
+        if not found:
+            return self.result(0.0, f"output is not valid JSON: {error}")
+        try:
+            worst = best_match(self.validator.iter_errors(instance))
+        except Exception as exc:  # a bad $ref surfaces only while validating
+            return self.fail(f"schema could not be applied: {type(exc).__name__}: {exc}")
+        if worst is None:
+            return self.result(1.0, "output matches the schema")
+        return self.result(
+            0.0, f"output does not match the schema at {worst.json_path}: {worst.message}"
+        )
+
+
+@register_scorer("numeric")
+class Numeric(BaseScorer):
+    """The first number in the output is close to ``value`` (or to the expected answer's).
+
+    Args (in the spec): ``value`` (optional number; else the first number in the expected
+    answer), ``tolerance`` (absolute, default 0), ``rel_tolerance`` (relative to the
+    expected number, default 1e-9). Passes when either tolerance holds.
+    """
+
+    def configure(self, args: ScorerArgs) -> None:
+        self.value = args.number("value")
+        self.tolerance = args.number("tolerance", minimum=0.0) or 0.0
+        rel = args.number("rel_tolerance", minimum=0.0)
+        self.rel_tolerance = 1e-9 if rel is None else rel
+
+    def score(self, ctx: ScoreContext) -> Score:
+        target = self.value
+        if target is None:
+            if ctx.expected is None:
+                return self.fail("no 'value' argument and no expected answer to compare with")
+            target = first_number(ctx.expected)
+            if target is None:
+                return self.fail(f"expected answer {clip(ctx.expected)} holds no number")
+        actual = first_number(ctx.output)
+        if actual is None:
+            return self.result(0.0, f"output holds no number: {clip(ctx.output)}")
+        gap = abs(actual - target)
+        if gap <= self.tolerance or gap <= self.rel_tolerance * abs(target):
+            return self.result(1.0, f"{actual:g} is within tolerance of {target:g}")
+        return self.result(0.0, f"{actual:g} differs from {target:g} by {gap:g}")
