@@ -1,0 +1,12 @@
+"""Renderers of reports and comparisons: JSON, Markdown and one self-contained HTML page.
+
+Examples:
+    >>> from domain.reports import summarize  # doctest: +SKIP
+    >>> html = to_html(summarize(results), title="v2 vs v1")  # doctest: +SKIP
+"""
+
+from engine.reports._html import to_html
+from engine.reports._json import to_json
+from engine.reports._markdown import to_markdown
+
+__all__ = ["to_html", "to_json", "to_markdown"]

@@ -1,0 +1,102 @@
+"""Markdown rendering: GitHub-flavoured tables, for PR comments and notebooks."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+
+from domain.reports import CaseChange, Comparison, Report, format_p
+from engine.reports._format import (
+    DASH,
+    SUMMARY_COLUMNS,
+    clip,
+    group_name,
+    number,
+    pct,
+    points,
+    signed,
+    summary_row,
+)
+
+CASE_LIMIT = 50
+
+
+def to_markdown(item: Report | Comparison, *, max_cases: int = CASE_LIMIT) -> str:
+    """Render a report (a summary table and its errors) or a comparison (the verdict, a
+    metrics table, and the regressed and improved cases) as Markdown.
+
+    User text is escaped: ``|`` cannot break a table and HTML tags are shown, not run.
+
+    Args:
+        item: What to render.
+        max_cases: The most regressed (and improved) cases listed.
+
+    Examples:
+        >>> print(to_markdown(summarize(results)))  # doctest: +SKIP
+        | Prompt version | Model | Cells | ...
+    """
+    if isinstance(item, Report):
+        return _report(item)
+    return _comparison(item, max_cases)
+
+
+def _report(report: Report) -> str:
+    lines = [_table(SUMMARY_COLUMNS, [summary_row(group) for group in report.groups])]
+    errors = [
+        f"- {_cell(group_name(g))}: {count} × {_cell(clip(message, 200))}"
+        for g in report.groups
+        for message, count in g.top_errors
+    ]
+    if errors:
+        lines += ["", "**Most frequent errors**", "", *errors]
+    return "\n".join(lines) + "\n"
+
+
+def _comparison(comparison: Comparison, max_cases: int) -> str:
+    c = comparison
+    rows = [
+        ["Pass rate", pct(c.pass_rate_a), pct(c.pass_rate_b), points(c.pass_rate_difference)],
+        ["Mean score", number(c.mean_score_a), number(c.mean_score_b), signed(c.score_difference)],
+    ]
+    ci = DASH if c.score_ci is None else f"[{c.score_ci[0]:+.3f}, {c.score_ci[1]:+.3f}]"
+    lines = [
+        f"**{_cell(c.verdict)}**",
+        "",
+        _table(["Metric", _cell(c.label_a), _cell(c.label_b), "B − A"], rows),
+        "",
+        f"- pairs: {c.n_pairs} ({c.n_graded_pairs} graded, {c.n_score_pairs} scored);"
+        f" only in A: {c.n_only_a}; only in B: {c.n_only_b}",
+        f"- improved: {len(c.improved)}; regressed: {len(c.regressed)};"
+        f" unchanged: {len(c.unchanged)}; McNemar"
+        f" {DASH if c.p_value is None else format_p(c.p_value)}",
+        f"- score difference {1 - c.alpha:.0%} CI (paired bootstrap, {c.resamples} resamples,"
+        f" seed {c.seed}): {ci}",
+    ]
+    for title, changes in (("Regressed", c.regressed), ("Improved", c.improved)):
+        if changes:
+            lines += ["", f"**{title} cases**", "", _case_list(changes, max_cases)]
+    return "\n".join(lines) + "\n"
+
+
+def _case_list(changes: Sequence[CaseChange], max_cases: int) -> str:
+    names = [
+        _cell(c.case_id) + ("" if c.repeat is None else f" #{c.repeat}")
+        for c in changes[:max_cases]
+    ]
+    more = f" and {len(changes) - max_cases} more" if len(changes) > max_cases else ""
+    return ", ".join(names) + more
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    lines = [_row(header), _row(["---"] * len(header))]
+    lines += [_row([_cell(cell) for cell in row]) for row in rows]
+    return "\n".join(lines)
+
+
+def _row(cells: Sequence[str]) -> str:
+    return "| " + " | ".join(cells) + " |"
+
+
+def _cell(text: str) -> str:
+    flat = " ".join(text.split())
+    return html.escape(flat, quote=False).replace("|", "\\|").replace("`", "'")

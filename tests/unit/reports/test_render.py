@@ -1,0 +1,147 @@
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from domain.reports import Comparison, Report, ResultRecord, compare_groups, summarize
+from engine.reports import to_html, to_json, to_markdown
+
+EVIL = "<script>alert('x')</script>"
+
+
+def cell(case_id: str, passed: bool, **fields: Any) -> ResultRecord:
+    values: dict[str, Any] = {
+        "run_id": "run-1",
+        "prompt_version": "v1",
+        "model": "gpt-4o",
+        "output": f"answer {case_id}",
+        "score": float(passed),
+        "latency_ms": 120.0,
+        "prompt_tokens": 10,
+        "completion_tokens": 4,
+        "cost_usd": 0.001,
+    }
+    return ResultRecord(case_id=case_id, passed=passed, **(values | fields))
+
+
+def results(output_b: str = "fine") -> list[ResultRecord]:
+    a = [cell(f"c{i}", i % 2 == 0) for i in range(6)]
+    b = [cell(f"c{i}", i != 4, prompt_version="v2", output=output_b) for i in range(6)]
+    return a + b
+
+
+def report_and_comparison(output_b: str = "fine") -> tuple[Report, Comparison]:
+    rs = results(output_b)
+    return summarize(rs), compare_groups(rs, a=("v1", "gpt-4o"), b=("v2", "gpt-4o"))
+
+
+def test_json_of_a_report_has_kind_groups_and_totals() -> None:
+    report, _ = report_and_comparison()
+
+    document = json.loads(to_json(report))
+
+    assert document["kind"] == "report"
+    assert [g["prompt_version"] for g in document["groups"]] == ["v1", "v2"]
+    assert document["groups"][0]["total_tokens"] == 84
+    assert document["groups"][0]["pass_ci"] == list(report.groups[0].pass_ci or ())
+
+
+def test_json_of_a_comparison_lists_changed_cases() -> None:
+    _, comparison = report_and_comparison()
+
+    document = json.loads(to_json(comparison))
+
+    assert document["kind"] == "comparison"
+    assert [c["case_id"] for c in document["improved"]] == ["c1", "c3", "c5"]
+    assert document["verdict"] == comparison.verdict
+
+
+def test_json_turns_non_finite_numbers_into_null() -> None:
+    report = summarize([cell("c0", True, score=float("nan"))])
+
+    assert json.loads(to_json(report))["groups"][0]["mean_score"] is None
+
+
+def test_markdown_report_is_a_table_with_one_row_per_group() -> None:
+    report, _ = report_and_comparison()
+
+    lines = to_markdown(report).splitlines()
+
+    assert lines[0].startswith("| Prompt version | Model | Cells |")
+    assert set(lines[1].replace(" ", "")) == {"|", "-"}
+    widths = {line.count(" | ") for line in lines[:4]}
+    assert len(widths) == 1
+    assert lines[2].startswith("| v1 | gpt-4o | 6 | 0 | 50.0% (3/6) |")
+    assert len(lines) == 4
+
+
+def test_markdown_escapes_pipes_and_tags_in_user_text() -> None:
+    report = summarize([cell("c0", True, model="a|b <i>")])
+
+    row = to_markdown(report).splitlines()[2]
+
+    assert "a\\|b &lt;i&gt;" in row
+    assert row.count(" | ") == to_markdown(report).splitlines()[0].count(" | ")
+
+
+def test_markdown_comparison_has_verdict_metrics_and_cases() -> None:
+    _, comparison = report_and_comparison()
+
+    text = to_markdown(comparison)
+
+    assert text.startswith(f"**{comparison.verdict}**")
+    assert "| Pass rate | 50.0% | 83.3% | +33.3 pp |" in text
+    assert "**Improved cases**\n\nc1 #0, c3 #0, c5 #0" in text
+
+
+def test_html_is_self_contained() -> None:
+    report, comparison = report_and_comparison()
+
+    page = to_html(report, comparison, title="v2 vs v1")
+
+    assert page.startswith("<!DOCTYPE html>")
+    assert "<script" not in page.lower()
+    assert "http" not in page
+    assert not re.search(r"\b(src|href)=|@import|url\(", page)
+    assert page.count("<svg") == 3
+    assert "<style>" in page
+
+
+def test_html_escapes_user_text_everywhere() -> None:
+    rs = [cell("c0", True, model=EVIL), cell("c0", False, model=EVIL, prompt_version="v2")]
+    rs += [cell("c1", True, output=EVIL, error=EVIL)]
+    comparison = compare_groups(rs[:2], a=("v1", EVIL), b=("v2", EVIL))
+
+    page = to_html(summarize(rs), comparison, title=EVIL)
+
+    assert "<script" not in page.lower()
+    assert "&lt;script&gt;" in page
+
+
+def test_html_shows_outputs_of_changed_cases_escaped() -> None:
+    report, comparison = report_and_comparison(output_b=EVIL)
+
+    page = to_html(report, comparison)
+
+    assert "Regressed cases (1)" in page
+    assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in page
+    assert comparison.verdict in page
+
+
+def test_html_pass_rate_chart_draws_ci_error_bars() -> None:
+    report, _ = report_and_comparison()
+
+    page = to_html(report)
+
+    chart = page[page.index("<svg") : page.index("</svg>")]
+    assert "Pass rate (95% Wilson CI)" in chart
+    assert chart.count('class="error"') == 2
+
+
+def test_html_shortens_content_hash_versions() -> None:
+    version = "ab" * 32
+    page = to_html(summarize([cell("c0", True, prompt_version=version)]))
+
+    assert version not in page
+    assert version[:12] in page
