@@ -7,10 +7,14 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["Runtime", "Settings", "load_settings"]
+__all__ = ["Engine", "Runtime", "Settings", "load_settings"]
 
 
 def __getattr__(name: str) -> Any:
+    if name == "Engine":
+        from engine.sdk import Engine
+
+        return Engine
     if name == "Runtime":
         from engine.runtime import Runtime
 

@@ -75,6 +75,10 @@ def build_parser() -> argparse.ArgumentParser:
     simulator.add_argument("simulator_args", nargs=argparse.REMAINDER)
     simulator.set_defaults(handler=_cmd_simulator)
 
+    from engine.prompts.cli import register as register_prompt_commands
+
+    register_prompt_commands(sub)
+
     version = sub.add_parser("version", help="print the installed version")
     version.set_defaults(handler=_cmd_version)
     return parser

@@ -1,0 +1,162 @@
+"""`PromptShard`: the single writer of the prompts hashed to it.
+
+A fixed pool of these async actors (``prompt-shard:<i>``) owns every prompt write: a prompt id
+maps to one shard by a stable hash (see ``engine.prompts.shards``), so one process appends a
+prompt's events and no DB lock is needed to avoid lost updates. The store's
+``UNIQUE(aggregate_id, seq)`` stays as a second guard: on a concurrent-update conflict the
+shard drops its cached aggregate, reloads it from the events and runs the command once more.
+
+Retries and idempotency: the actor restarts forever (``max_restarts=-1``) and Ray re-sends the
+calls that were in flight when it died (``max_task_retries=-1``). That is safe because every
+command carries a ``command_id`` that the store records in the same transaction as the
+events; a re-sent command finds its record and gets the original answer instead of being
+applied twice. A command that failed with a domain error recorded nothing and simply fails
+again. A restarted shard starts with an empty cache: durable state is only in the database.
+
+Threads: commands on one prompt are serialised by an ``asyncio.Lock`` per prompt id, other
+prompts interleave. DB work runs on one thread per shard: SQLite has one writer at a time
+anyway, and the libSQL driver keeps the GIL while it waits for a lock, so two writer threads
+in one process stall each other until ``busy_timeout`` (measured: 5 s).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from domain.errors import ConflictError, NexusError, ServiceUnavailableError
+from domain.prompts import Prompt
+from engine.db import create_db_engine
+from engine.logs import get_logger
+from engine.prompts.commands import Command, CommandReply, Outcome, reply, run
+from engine.prompts.lru import LRU
+from engine.prompts.store import PromptStore
+from engine.ray_runtime import NAMESPACE
+
+log = get_logger(__name__)
+
+DEFAULT_CACHE_SIZE = 256
+
+
+def shard_name(index: int) -> str:
+    """The actor name of shard ``index``."""
+    return f"prompt-shard:{index}"
+
+
+@dataclass
+class _PromptLock:
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    users: int = 0
+
+
+class PromptShard:
+    """Executes prompt commands for the prompts routed to it; caches their aggregates.
+
+    Args:
+        database_url: The database every shard and the SDK share.
+        cache_size: How many aggregates to keep in memory (least recently used go first).
+    """
+
+    def __init__(self, database_url: str, cache_size: int = DEFAULT_CACHE_SIZE) -> None:
+        self._database_url = database_url
+        self._store = PromptStore(create_db_engine(database_url))
+        self._cache: LRU[str, Prompt] = LRU(cache_size)
+        self._locks: dict[str, _PromptLock] = {}
+        self._db_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="prompt-db")
+
+    async def database_url(self) -> str:
+        """The database this shard writes to (the pool checks it matches its own)."""
+        return self._database_url
+
+    async def stats(self) -> dict[str, Any]:
+        """Cached aggregates, prompts with commands in progress and the process id."""
+        return {"cached": len(self._cache), "busy": len(self._locks), "pid": os.getpid()}
+
+    async def execute(self, command: Command) -> CommandReply:
+        """Run ``command``; retried once after a concurrent-update conflict.
+
+        Raises:
+            NexusError: the domain's error (nothing was written), ``ConflictError`` when a
+                second conflict follows the retry, ``ServiceUnavailableError`` on DB failure.
+        """
+        async with self._serialised(command.prompt_id):
+            try:
+                return await self._attempt(command)
+            except ConflictError as exc:
+                if exc.details.get("reason") != "concurrent-update":
+                    raise
+                log.warning("prompt changed behind the shard; reloading", prompt=command.prompt_id)
+                return await self._attempt(command)
+
+    async def _attempt(self, command: Command) -> CommandReply:
+        prompt_id = command.prompt_id
+        cached = self._cache.get(prompt_id)
+        loop = asyncio.get_running_loop()
+        try:
+            prompt, answer = await loop.run_in_executor(self._db_thread, self._run, command, cached)
+        except NexusError:
+            if cached is not None and cached.pending_events:
+                self._cache.pop(prompt_id)
+            raise
+        except Exception as exc:
+            self._cache.pop(prompt_id)
+            raise ServiceUnavailableError(
+                f"prompt shard failed: {type(exc).__name__}: {exc}", reason="shard-error"
+            ) from None
+        self._cache.put(prompt_id, prompt)
+        return answer
+
+    def _run(self, command: Command, cached: Prompt | None) -> tuple[Prompt, CommandReply]:
+        """On the DB thread: answer a retried command, or apply it and append its events."""
+        owner, prompt_id = command.owner, command.prompt_id
+        prompt = cached if cached is not None and cached.owner == owner else None
+        if prompt is None:
+            prompt = self._store.find(owner, prompt_id)
+        done = self._store.recorded(owner, prompt_id, command.command_id)
+        if done is not None and prompt is not None:
+            return prompt, reply(prompt, Outcome(done.version_id, done.outcome))
+        prompt, outcome = run(prompt, command)
+        self._store.append(prompt, command, outcome)
+        return prompt, reply(prompt, outcome)
+
+    @asynccontextmanager
+    async def _serialised(self, prompt_id: str) -> AsyncIterator[None]:
+        entry = self._locks.get(prompt_id)
+        if entry is None:
+            entry = self._locks[prompt_id] = _PromptLock()
+        entry.users += 1
+        try:
+            async with entry.lock:
+                yield
+        finally:
+            entry.users -= 1
+            if entry.users == 0:
+                del self._locks[prompt_id]
+
+
+_remote_class: Any = None
+
+
+def start_shard(index: int, database_url: str, *, cache_size: int = DEFAULT_CACHE_SIZE) -> Any:
+    """The handle of shard ``index``, created in namespace ``autoforge`` unless it exists.
+
+    An existing shard keeps the arguments it was created with (``get_if_exists``).
+    """
+    import ray
+
+    global _remote_class
+    if _remote_class is None:
+        _remote_class = ray.remote(PromptShard)
+    return _remote_class.options(
+        name=shard_name(index),
+        namespace=NAMESPACE,
+        get_if_exists=True,
+        num_cpus=0,
+        max_restarts=-1,
+        max_task_retries=-1,
+    ).remote(database_url, cache_size)

@@ -1,0 +1,71 @@
+"""`Prompts`: the prompt SDK bound to one owner."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Engine as DbEngine
+
+from domain.errors import ServiceUnavailableError
+from engine.prompts.queries import PromptQueries
+from engine.prompts.reads import PromptReads
+from engine.prompts.shards import ShardPool
+from engine.prompts.writes import PromptWrites
+
+if TYPE_CHECKING:
+    from engine.sdk import Engine
+
+
+class Prompts(PromptReads, PromptWrites):
+    """Git-like prompt versioning for one owner: commands go to the shard actors, queries
+    read the projections.
+
+    Commands return :class:`PromptInfo`, :class:`PromptVersion` or :class:`MergeOutcome`;
+    queries also return :class:`~domain.prompts.VersionDiff` (``diff``) and
+    :class:`~domain.prompts.Rendered` (``render``). All are frozen dataclasses with
+    ``to_dict()`` (``VersionDiff``/``Rendered``: plain attributes). A prompt is named by its
+    name or its id; a version by a ref: branch, label, version id or id prefix.
+
+    Args:
+        db: A sync SQLAlchemy engine on a migrated database.
+        owner: The user or org every call acts as; nobody sees another owner's prompts.
+        shards: The shard pool that executes commands (started on the first command).
+
+    Examples:
+        >>> with Engine() as engine:                                    # doctest: +SKIP
+        ...     p = engine.prompts.create("greeter", "Say hello to {{name}}")
+        ...     v2 = engine.prompts.commit("greeter", "Say hi to {{name}}", message="shorter")
+        ...     engine.prompts.label("greeter", "production", to=v2.id)
+        ...     print(engine.prompts.diff("greeter", p.head, "production").to_text())
+    """
+
+    def __init__(self, *, db: DbEngine, owner: str, shards: ShardPool) -> None:
+        self._db = db
+        self.owner = owner
+        self._queries = PromptQueries(db, owner)
+        self._shards = shards
+
+    @classmethod
+    def for_engine(cls, engine: Engine) -> Prompts:
+        """The prompt SDK of a started :class:`~engine.sdk.Engine`, acting as its owner.
+
+        Args:
+            engine: A started engine (its database, settings and owner are used).
+
+        Returns:
+            The SDK view.
+
+        Examples:
+            >>> Prompts.for_engine(engine).list()  # doctest: +SKIP
+        """
+        db = engine.runtime.db
+        if db is None:
+            raise ServiceUnavailableError("the engine's database is not started")
+        settings = engine.settings
+        pool = ShardPool(settings.effective_database_url, settings.prompt_shards)
+        return cls(db=db, owner=engine.owner, shards=pool)
+
+    @property
+    def shards(self) -> ShardPool:
+        """The shard pool commands go through."""
+        return self._shards
