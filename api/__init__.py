@@ -1,0 +1,1 @@
+"""The HTTP API: FastAPI app factory (`api.app`), auth, limits, problems, Ray Serve hosting."""

@@ -81,6 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     version = sub.add_parser("version", help="print the installed version")
     version.set_defaults(handler=_cmd_version)
+    __import__("api.cli", fromlist=["register"]).register(sub)  # serve, token, keys
     return parser
 
 

@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["auto", "console", "json"] = "auto"
     prompt_shards: int = Field(default=2, ge=1, le=64)
+    evaluators: int | None = Field(default=None, ge=1, le=256)
+    catalogue_path: Path | None = None
+    reports_dir: Path | None = None
     api_host: str = "127.0.0.1"
     api_port: int = Field(default=8000, ge=1, le=65535)
     auth_mode: Literal["none", "hs256", "jwks"] = "none"

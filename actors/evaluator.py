@@ -1,0 +1,102 @@
+"""`Evaluator`: a pooled async worker that works batches of cells for any run.
+
+It owns nothing durable: per run it caches the resolved `RunContext` and a `CellRunner`;
+per process it owns one LLM client (leases, response cache, HTTP connections). Results go
+to the run's Redis stream, pipelined per batch; the scheduler gets counts back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any
+
+import ray
+
+from domain.evaluation import Cell
+from engine.evaluation import streams
+
+MAX_CACHED_RUNS = 8
+
+
+@dataclass
+class BatchReport:
+    """What one batch did, for the scheduler's progress and budget decisions."""
+
+    run_id: str
+    done: int = 0
+    errors: int = 0
+    cached: int = 0
+    cost_usd: float = 0.0
+    budget_exceeded: list[tuple[str, str, str, int]] = field(default_factory=list)
+
+
+class Evaluator:
+    """One process of the evaluator pool; see module docstring."""
+
+    def __init__(self, redis_url: str) -> None:
+        import redis.asyncio as aioredis
+
+        self.redis_url = redis_url
+        self.redis: Any = aioredis.Redis.from_url(redis_url, decode_responses=True)
+        self._runners: OrderedDict[str, Any] = OrderedDict()
+        self._clients: dict[str, Any] = {}
+
+    async def ready(self) -> bool:
+        """Import LiteLLM now (~2.5 s) so the first cells do not pay for it."""
+        await asyncio.to_thread(__import__, "litellm")
+        return True
+
+    async def _runner(self, context_ref: list[Any]) -> Any:
+        from engine.evaluation.cell_runner import CellRunner
+        from engine.llm import LLMClient
+
+        run_id = context_ref[1]
+        runner = self._runners.get(run_id)
+        if runner is None:
+            context = await context_ref[0]
+            key = context.catalogue_key
+            client = self._clients.get(key)
+            if client is None:
+                client = LLMClient(context.catalogue, redis_url=self.redis_url)
+                self._clients[key] = client
+            runner = CellRunner(context, client)
+            self._runners[run_id] = runner
+            while len(self._runners) > MAX_CACHED_RUNS:
+                self._runners.popitem(last=False)
+        self._runners.move_to_end(run_id)
+        return runner
+
+    async def work(self, context_ref: list[Any], cells: list[Cell]) -> BatchReport:
+        """Run `cells` concurrently and XADD every result; `context_ref` = [ref, run_id]."""
+        runner = await self._runner(context_ref)
+        outcomes = await asyncio.gather(*(runner.run(cell) for cell in cells))
+        report = BatchReport(run_id=context_ref[1])
+        pipe = self.redis.pipeline(transaction=False)
+        stream = streams.results_stream(report.run_id)
+        for cell, outcome in zip(cells, outcomes, strict=True):
+            if outcome.budget_exceeded or outcome.row is None:
+                report.budget_exceeded.append(cell.key)
+                continue
+            row = outcome.row
+            # Never trimmed while the run is live: trimming could drop unrecorded entries.
+            pipe.xadd(stream, streams.encode(row))
+            report.done += 1
+            report.errors += row.get("error") is not None
+            report.cached += bool(row.get("cached"))
+            report.cost_usd += row.get("cost_usd") or 0.0
+            report.cost_usd += row.get("detail", {}).get("scoring_cost_usd", 0.0)
+        await pipe.execute()
+        return report
+
+    async def forget(self, run_id: str) -> None:
+        self._runners.pop(run_id, None)
+
+
+ACTOR_OPTIONS: dict[str, Any] = {"num_cpus": 0, "max_restarts": -1, "max_concurrency": 10_000}
+
+
+def remote_evaluator(**options: Any) -> Any:
+    """The Ray actor class of `Evaluator` with its options."""
+    return ray.remote(Evaluator).options(**{**ACTOR_OPTIONS, **options})

@@ -1,0 +1,189 @@
+"""`ResultRecorder`: reads run result streams as a consumer group and bulk-writes the DB.
+
+At-least-once: entries are acknowledged only after their rows are committed; the unique
+cell key makes a replay harmless. A restarted recorder (new consumer name) claims what the
+dead one left pending with XAUTOCLAIM. An entry that keeps failing goes to the run's
+dead-letter stream and is reported, never dropped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from typing import Any
+
+import ray
+
+from engine.evaluation import streams
+from engine.logs import get_logger
+
+log = get_logger(__name__)
+MAX_DELIVERIES = 3
+CLAIM_IDLE_MS = 10_000
+READ_COUNT = 2_000
+
+
+class ResultRecorder:
+    """Single writer of result rows; see module docstring."""
+
+    def __init__(self, redis_url: str, database_url: str) -> None:
+        import redis.asyncio as aioredis
+
+        from engine.db import create_db_engine
+        from engine.evaluation.runs import RunStore
+
+        self.redis: Any = aioredis.Redis.from_url(redis_url, decode_responses=True)
+        self.store = RunStore(create_db_engine(database_url))
+        self.consumer = f"recorder-{uuid.uuid4().hex[:8]}"
+        self.watched: set[str] = set()
+        self.dead_lettered = 0
+        self._lock = asyncio.Lock()
+        self._loop_task: asyncio.Task[None] | None = None
+
+    async def _ensure_loop(self) -> None:
+        if self._loop_task is None:
+            for run_id in await self.redis.smembers(streams.WATCHED_RUNS):
+                await self._watch(run_id)
+            self._loop_task = asyncio.create_task(self._run_forever())
+
+    async def ready(self) -> str:
+        await self._ensure_loop()
+        return self.consumer
+
+    async def watch(self, run_id: str) -> None:
+        """Start recording `run_id`'s result stream (kept across recorder restarts)."""
+        await self._ensure_loop()
+        await self.redis.sadd(streams.WATCHED_RUNS, run_id)
+        await self._watch(run_id)
+
+    async def _watch(self, run_id: str) -> None:
+        with contextlib.suppress(Exception):  # BUSYGROUP: the group already exists
+            await self.redis.xgroup_create(
+                streams.results_stream(run_id), streams.GROUP, id="0", mkstream=True
+            )
+        self.watched.add(run_id)
+
+    async def unwatch(self, run_id: str) -> None:
+        await self.redis.srem(streams.WATCHED_RUNS, run_id)
+        self.watched.discard(run_id)
+
+    async def flush(self, run_id: str, claim_idle_ms: int = 0) -> dict[str, int]:
+        """Record everything in `run_id`'s stream now, claiming entries idle ≥ claim_idle_ms."""
+        await self.watch(run_id)
+        stream = streams.results_stream(run_id)
+        await self._claim(stream, claim_idle_ms)
+        while await self._read({stream: ">"}, block_ms=None):
+            pass
+        await self._claim(stream, claim_idle_ms)
+        pending = await self.redis.xpending(stream, streams.GROUP)
+        return {
+            "recorded": await asyncio.to_thread(self.store.recorded_count, run_id),
+            "pending": int(pending["pending"]),
+            "dead": int(await self.redis.xlen(streams.dead_letter_stream(run_id))),
+        }
+
+    async def stats(self) -> dict[str, Any]:
+        return {
+            "consumer": self.consumer,
+            "watched": sorted(self.watched),
+            "dead_lettered": self.dead_lettered,
+        }
+
+    async def _run_forever(self) -> None:
+        ticks = 0
+        while True:
+            try:
+                if not self.watched:
+                    await asyncio.sleep(0.1)
+                    continue
+                await self._read({streams.results_stream(r): ">" for r in self.watched}, 100)
+                ticks += 1
+                if ticks % 50 == 0:
+                    for run_id in list(self.watched):
+                        await self._claim(streams.results_stream(run_id), CLAIM_IDLE_MS)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # keep recording other runs; log and back off
+                log.warning("recorder loop error", error=str(exc))
+                await asyncio.sleep(0.5)
+
+    async def _read(self, wanted: dict[str, str], block_ms: int | None) -> int:
+        replies = await self.redis.xreadgroup(
+            streams.GROUP, self.consumer, wanted, count=READ_COUNT, block=block_ms
+        )
+        total = 0
+        for stream, entries in replies or []:
+            await self._record(stream, entries)
+            total += len(entries)
+        return total
+
+    async def _claim(self, stream: str, min_idle_ms: int) -> None:
+        start = "0-0"
+        while True:
+            reply = await self.redis.xautoclaim(
+                stream, streams.GROUP, self.consumer, min_idle_ms, start, count=READ_COUNT
+            )
+            start, entries = reply[0], reply[1]
+            if entries:
+                await self._record(stream, entries)
+            if start in ("0-0", b"0-0") or not entries:
+                return
+
+    async def _record(self, stream: str, entries: list[Any]) -> None:
+        async with self._lock:
+            good: list[tuple[str, dict[str, Any]]] = []
+            for entry_id, fields in entries:
+                if fields is None:  # deleted while pending
+                    await self.redis.xack(stream, streams.GROUP, entry_id)
+                    continue
+                try:
+                    good.append((entry_id, streams.decode(fields)))
+                except ValueError:
+                    await self._dead_letter(stream, entry_id, fields, "undecodable entry")
+            if not good:
+                return
+            try:
+                await asyncio.to_thread(self.store.record, [row for _, row in good])
+                await self.redis.xack(stream, streams.GROUP, *[i for i, _ in good])
+            except Exception:
+                await self._record_one_by_one(stream, good)
+
+    async def _record_one_by_one(self, stream: str, good: list[tuple[str, dict[str, Any]]]) -> None:
+        for entry_id, row in good:
+            try:
+                await asyncio.to_thread(self.store.record, [row])
+                await self.redis.xack(stream, streams.GROUP, entry_id)
+            except Exception as exc:
+                info = await self.redis.xpending_range(
+                    stream, streams.GROUP, min=entry_id, max=entry_id, count=1
+                )
+                deliveries = int(info[0]["times_delivered"]) if info else MAX_DELIVERIES
+                if deliveries >= MAX_DELIVERIES:
+                    await self._dead_letter(stream, entry_id, streams.encode(row), str(exc))
+
+    async def _dead_letter(self, stream: str, entry_id: str, fields: Any, reason: str) -> None:
+        run_id = streams.run_of(stream)
+        payload = dict(fields) if isinstance(fields, dict) else {"raw": str(fields)}
+        payload.update(reason=reason[:500], entry=str(entry_id))
+        await self.redis.xadd(streams.dead_letter_stream(run_id), payload)
+        await self.redis.xack(stream, streams.GROUP, entry_id)
+        await self.redis.xadd(
+            streams.events_stream(run_id),
+            streams.encode({"type": "dead-letter", "entry": str(entry_id), "reason": reason}),
+        )
+        self.dead_lettered += 1
+        log.error("result entry dead-lettered", run_id=run_id, entry=str(entry_id), reason=reason)
+
+
+ACTOR_OPTIONS: dict[str, Any] = {
+    "num_cpus": 0,
+    "max_restarts": -1,
+    "max_task_retries": -1,
+    "max_concurrency": 64,
+}
+
+
+def remote_resultrecorder(**options: Any) -> Any:
+    """The Ray actor class of `ResultRecorder` with its options."""
+    return ray.remote(ResultRecorder).options(**{**ACTOR_OPTIONS, **options})

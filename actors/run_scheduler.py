@@ -1,0 +1,264 @@
+"""`RunScheduler`: the one place that decides which cells run next.
+
+It expands a run into the cells not yet recorded (so resume is the same as start), hands
+batches to the evaluator pool round-robin between runs (fairness), re-queues a batch whose
+evaluator died, stops a run at its budget or on cancel, and completes it once the recorder
+has every cell in the database. Progress goes to `af:run:{id}:events`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import ray
+
+from actors.evaluator import BatchReport, remote_evaluator
+from actors.result_recorder import remote_resultrecorder
+from domain.evaluation import Cell, FairQueue, RunStatus, expand_cells
+from engine.evaluation import streams
+from engine.logs import get_logger
+
+log = get_logger(__name__)
+EVENTS_MAXLEN = 10_000
+MAX_REPAIRS = 3
+
+
+@dataclass
+class _RunState:
+    run_id: str
+    context_ref: Any
+    total: int
+    concurrency: int
+    already: int = 0
+    done: int = 0
+    errors: int = 0
+    cached: int = 0
+    cost_usd: float = 0.0
+    inflight: int = 0
+    retries: int = 0
+    repairs: int = 0
+    cancelled: bool = False
+    budget_exceeded: bool = False
+    started: float = field(default_factory=time.monotonic)
+
+    def progress(self) -> dict[str, Any]:
+        return {
+            "total": self.total,
+            "done": self.already + self.done,
+            "errors": self.errors,
+            "cached": self.cached,
+            "cost_usd": round(self.cost_usd, 8),
+            "inflight": self.inflight,
+            "retries": self.retries,
+            "elapsed_s": round(time.monotonic() - self.started, 3),
+        }
+
+
+class RunScheduler:
+    """See module docstring. One per cluster, named `run-scheduler`."""
+
+    def __init__(
+        self,
+        redis_url: str,
+        database_url: str,
+        evaluators: int,
+        batch_size: int = 32,
+        max_inflight: int = 512,
+    ) -> None:
+        import redis.asyncio as aioredis
+
+        from engine.db import create_db_engine
+        from engine.evaluation.runs import RunStore
+
+        self.redis: Any = aioredis.Redis.from_url(redis_url, decode_responses=True)
+        self.runs = RunStore(create_db_engine(database_url))
+        self.pool = [
+            remote_evaluator(name=f"evaluator:{i}", get_if_exists=True).remote(redis_url)
+            for i in range(evaluators)
+        ]
+        self.recorder = remote_resultrecorder(name="result-recorder", get_if_exists=True).remote(
+            redis_url, database_url
+        )
+        self.batch_size = batch_size
+        self.max_inflight = max_inflight
+        self.queue: FairQueue[Cell] = FairQueue()
+        self.active: dict[str, _RunState] = {}
+        self.inflight = 0
+        self._next_worker = 0
+        self._wake = asyncio.Event()
+        self._loop: asyncio.Task[None] | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def ready(self) -> int:
+        await asyncio.gather(*(e.ready.remote() for e in self.pool), self.recorder.ready.remote())
+        return len(self.pool)
+
+    async def submit(self, context: Any) -> dict[str, Any]:
+        """Start or resume a run from its resolved `RunContext`; returns its progress."""
+        run_id = context.run_id
+        if run_id in self.active:
+            return self.active[run_id].progress()
+        if self._loop is None:
+            await self.ready()
+            self._loop = asyncio.create_task(self._dispatch_forever())
+        await self.recorder.flush.remote(run_id)
+        recorded = await asyncio.to_thread(self.runs.recorded_keys, run_id)
+        cells = list(expand_cells(context.spec, recorded))
+        await asyncio.to_thread(self.runs.set_status, run_id, RunStatus.RUNNING)
+        state = _RunState(
+            run_id=run_id,
+            context_ref=ray.put(context),
+            total=context.spec.total_cells,
+            concurrency=max(1, context.concurrency),
+            already=len(recorded),
+        )
+        self.active[run_id] = state
+        await self._event(
+            run_id, "started", resumed=len(recorded), remaining=len(cells), **state.progress()
+        )
+        if cells:
+            self.queue.add(run_id, cells)
+            self._wake.set()
+        else:
+            self._spawn(self._finish(state))
+        return state.progress()
+
+    async def cancel(self, run_id: str) -> bool:
+        """Stop dispatching `run_id`; in-flight cells finish and are recorded."""
+        state = self.active.get(run_id)
+        if state is None:
+            return False
+        state.cancelled = True
+        self.queue.remove(run_id)
+        if state.inflight == 0:
+            self._spawn(self._finish(state))
+        return True
+
+    async def progress(self, run_id: str) -> dict[str, Any] | None:
+        state = self.active.get(run_id)
+        return None if state is None else state.progress()
+
+    async def active_runs(self) -> list[str]:
+        return sorted(self.active)
+
+    def _spawn(self, coroutine: Any) -> None:
+        task = asyncio.create_task(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("scheduler task failed", error=repr(task.exception()))
+
+    def _allowance(self, run_id: str) -> int:
+        state = self.active.get(run_id)
+        return 0 if state is None else state.concurrency - state.inflight
+
+    async def _dispatch_forever(self) -> None:
+        while True:
+            while self.inflight < self.max_inflight:
+                size = min(self.batch_size, self.max_inflight - self.inflight)
+                picked = self.queue.next_batch(size, self._allowance)
+                if picked is None:
+                    break
+                run_id, cells = picked
+                state = self.active[run_id]
+                state.inflight += len(cells)
+                self.inflight += len(cells)
+                worker = self.pool[self._next_worker % len(self.pool)]
+                self._next_worker += 1
+                self._spawn(self._work(worker, state, cells))
+            await self._wake.wait()
+            self._wake.clear()
+
+    async def _work(self, worker: Any, state: _RunState, cells: list[Cell]) -> None:
+        try:
+            report: BatchReport = await worker.work.remote([state.context_ref, state.run_id], cells)
+        except (ray.exceptions.RayActorError, ray.exceptions.ActorUnavailableError) as exc:
+            state.retries += len(cells)
+            if not state.cancelled and not state.budget_exceeded:
+                self.queue.push_front(state.run_id, cells)
+            await self._event(state.run_id, "retrying", cells=len(cells), reason=str(exc)[:200])
+        except Exception as exc:  # a bug in our code: fail the run loudly, keep the scheduler
+            log.exception("batch failed", run_id=state.run_id)
+            state.cancelled = True
+            self.queue.remove(state.run_id)
+            await asyncio.to_thread(
+                self.runs.set_status, state.run_id, RunStatus.FAILED, f"evaluator error: {exc}"
+            )
+        else:
+            state.done += report.done
+            state.errors += report.errors
+            state.cached += report.cached
+            state.cost_usd += report.cost_usd
+            if report.budget_exceeded and not state.budget_exceeded:
+                state.budget_exceeded = True
+                self.queue.remove(state.run_id)
+            await self._event(state.run_id, "progress", **state.progress())
+        finally:
+            state.inflight -= len(cells)
+            self.inflight -= len(cells)
+            self._wake.set()
+        if state.inflight == 0 and state.run_id not in self.queue:
+            await self._finish(state)
+
+    async def _finish(self, state: _RunState) -> None:
+        if self.active.get(state.run_id) is not state:
+            return
+        flushed = await self.recorder.flush.remote(state.run_id)
+        status, error = RunStatus.COMPLETED, None
+        if state.cancelled:
+            status = RunStatus.CANCELLED
+        elif state.budget_exceeded:
+            status, error = RunStatus.BUDGET_EXCEEDED, "budget reached before every cell ran"
+        elif flushed["recorded"] < state.total:
+            missing = await self._missing(state)
+            if missing and state.repairs < MAX_REPAIRS and flushed["dead"] == 0:
+                state.repairs += 1
+                self.queue.add(state.run_id, missing)
+                self._wake.set()
+                return
+            status = RunStatus.FAILED
+            recorded, dead = flushed["recorded"], flushed["dead"]
+            error = f"{recorded} of {state.total} cells recorded; {dead} dead-lettered"
+        del self.active[state.run_id]
+        current = await asyncio.to_thread(self.runs.get, None, state.run_id)
+        if current.status == RunStatus.RUNNING:
+            await asyncio.to_thread(self.runs.set_status, state.run_id, status, error)
+        else:
+            status = current.status
+        await asyncio.gather(*(e.forget.remote(state.run_id) for e in self.pool))
+        await self._event(
+            state.run_id,
+            status.value,
+            final=True,
+            recorded=flushed["recorded"],
+            dead=flushed["dead"],
+            **state.progress(),
+        )
+        log.info("run finished", run_id=state.run_id, status=status.value, **state.progress())
+
+    async def _missing(self, state: _RunState) -> list[Cell]:
+        context = await state.context_ref
+        recorded = await asyncio.to_thread(self.runs.recorded_keys, state.run_id)
+        return list(expand_cells(context.spec, recorded))
+
+    async def _event(self, run_id: str, kind: str, **fields: Any) -> None:
+        await self.redis.xadd(
+            streams.events_stream(run_id),
+            streams.encode({"type": kind, **fields}),
+            maxlen=EVENTS_MAXLEN,
+            approximate=True,
+        )
+
+
+ACTOR_OPTIONS: dict[str, Any] = {"num_cpus": 0, "max_restarts": -1, "max_concurrency": 1_000}
+
+
+def remote_runscheduler(**options: Any) -> Any:
+    """The Ray actor class of `RunScheduler` with its options."""
+    return ray.remote(RunScheduler).options(**{**ACTOR_OPTIONS, **options})

@@ -1,0 +1,163 @@
+"""The FastAPI app factory.
+
+`create_app(services)` is the REST API (with the streams too, for single-process hosting);
+`create_stream_app(services)` is the streams alone, for their own Serve deployment. Both sit
+on `base_app`: edge middleware (request id, security headers, last-resort 500), CORS from an
+explicit allow-list, the body size limit, problem+json handlers and the OpenAPI rules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from importlib.metadata import PackageNotFoundError, version
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from redis.asyncio import Redis
+from starlette.middleware import Middleware
+
+from api import health, keys, streams
+from api.auth import build_authenticator
+from api.config import ApiSettings
+from api.middleware import REQUEST_ID_HEADER, BodyLimitMiddleware, EdgeMiddleware
+from api.openapi import install_openapi, problem_responses
+from api.problems import install_problem_handlers
+from api.ratelimit import UserRateLimiter
+from api.services import ApiServices
+from engine.logs import get_logger
+
+log = get_logger(__name__)
+
+Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
+DESCRIPTION = """Prompt versioning and evaluation engine.
+
+Every route under `/v1` takes `Authorization: Bearer <JWT>`, answers with `RateLimit-*`
+headers, and reports errors as RFC 9457 `application/problem+json`. Lists are cursor
+paginated: pass `next_cursor` back as `cursor`."""
+
+
+def _version() -> str:
+    try:
+        return version("autoforge-nexus")
+    except PackageNotFoundError:
+        return "0+unknown"
+
+
+def base_app(
+    api: ApiSettings,
+    *,
+    title: str,
+    lifespan: Lifespan | None = None,
+    description: str = "",
+    behind_serve: bool = False,
+) -> FastAPI:
+    """An app with every cross-cutting rule of ours and no routes.
+
+    Args:
+        behind_serve: Serve's proxy echoes `X-Request-ID` itself; do not add a second one.
+    """
+    middleware = [Middleware(EdgeMiddleware, echo_request_id=not behind_serve)]
+    if api.cors_allow_origins:
+        middleware.append(
+            Middleware(
+                CORSMiddleware,
+                allow_origins=api.cors_allow_origins,
+                allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+                allow_headers=[
+                    "Authorization",
+                    "Content-Type",
+                    "Idempotency-Key",
+                    "Last-Event-ID",
+                    REQUEST_ID_HEADER,
+                ],
+                expose_headers=[
+                    REQUEST_ID_HEADER,
+                    "RateLimit-Limit",
+                    "RateLimit-Remaining",
+                    "RateLimit-Reset",
+                    "Retry-After",
+                    "Location",
+                ],
+                max_age=600,
+            )  # fmt: skip
+        )
+    middleware.append(Middleware(BodyLimitMiddleware, max_bytes=api.max_body_bytes))
+    app = FastAPI(
+        title=title,
+        version=_version(),
+        description=description,
+        middleware=middleware,
+        lifespan=lifespan,
+        docs_url="/docs" if api.docs_enabled else None,
+        redoc_url=None,
+        openapi_url="/openapi.json" if api.docs_enabled else None,
+        responses=problem_responses(500),
+    )
+    install_problem_handlers(app)
+    install_openapi(app)
+    return app
+
+
+def _lifespan(services: ApiServices) -> Lifespan:
+    # Async clients belong to the event loop that serves requests: create them in it.
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.redis = Redis.from_url(services.redis_url, decode_responses=True)
+        per_minute = services.settings.rate_limit_per_minute
+        app.state.limiter = UserRateLimiter(services.redis_url, per_minute)
+        try:
+            yield
+        finally:
+            await app.state.limiter.close()
+            await app.state.redis.aclose()
+
+    return lifespan
+
+
+def _wire(app: FastAPI, services: ApiServices) -> None:
+    settings = services.settings
+    app.state.services = services
+    app.state.authenticator = build_authenticator(settings, services.api)
+    if settings.auth_mode == "jwks" and not settings.auth_allowed_azp:
+        log.warning("jwks auth without AUTOFORGE_AUTH_ALLOWED_AZP accepts any authorized party")
+    app.include_router(health.router)
+
+
+def create_app(
+    services: ApiServices, *, include_streams: bool = True, behind_serve: bool = False
+) -> FastAPI:
+    """The HTTP API on ``services``.
+
+    Args:
+        services: settings, stores and hooks the routes use.
+        include_streams: also serve `/v1/streams/...` from this app (single process);
+            Serve hosts them in their own deployment instead.
+        behind_serve: hosted by a Ray Serve replica (its proxy owns `X-Request-ID`).
+    """
+    app = base_app(
+        services.api,
+        title="AutoForge Nexus API",
+        lifespan=_lifespan(services),
+        description=DESCRIPTION,
+        behind_serve=behind_serve,
+    )
+    _wire(app, services)
+    app.include_router(keys.router)
+    if include_streams:
+        app.include_router(streams.router, prefix=streams.STREAMS_PREFIX)
+    return app
+
+
+def create_stream_app(services: ApiServices, *, behind_serve: bool = True) -> FastAPI:
+    """The run event streams alone, to be mounted at `/v1/streams` (Serve's route prefix)."""
+    app = base_app(
+        services.api,
+        title="AutoForge Nexus streams",
+        lifespan=_lifespan(services),
+        description="Long-lived event streams (SSE and WebSocket) of AutoForge Nexus.",
+        behind_serve=behind_serve,
+    )
+    _wire(app, services)
+    app.include_router(streams.router)
+    return app

@@ -1,0 +1,105 @@
+"""`autoforge serve`, `autoforge token create` and `autoforge keys …`: the API's commands.
+
+`register(subparsers)` adds them to the `autoforge` parser; handlers return an exit code and
+raise `NexusError` for the CLI to print as one line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import threading
+from typing import Any
+
+
+def register(subparsers: Any) -> None:
+    """Add the API's commands to the `autoforge` sub-command parsers."""
+    serve = subparsers.add_parser("serve", help="start the engine and the HTTP API (Ctrl-C stops)")
+    serve.add_argument("--host", help="bind address (default AUTOFORGE_API_HOST)")
+    serve.add_argument("--port", type=int, help="port (default AUTOFORGE_API_PORT)")
+    serve.set_defaults(handler=_cmd_serve)
+
+    token = subparsers.add_parser("token", help="API tokens for hs256 (self-hosted) auth")
+    token_sub = token.add_subparsers(dest="token_command", required=True, metavar="ACTION")
+    create = token_sub.add_parser("create", help="print a signed token for a user")
+    create.add_argument("--user", required=True, help="the user id (the token's `sub`)")
+    create.add_argument("--ttl", type=int, default=3600, help="lifetime in seconds (3600)")
+    create.set_defaults(handler=_cmd_token_create)
+
+    keys = subparsers.add_parser("keys", help="master keys that encrypt stored provider keys")
+    keys_sub = keys.add_subparsers(dest="keys_command", required=True, metavar="ACTION")
+    new = keys_sub.add_parser(
+        "new-master-key", help="print a fresh kid:key entry; put it first in AUTOFORGE_SECRET_KEYS"
+    )
+    new.add_argument("--kid", help="key id (default: dated)")
+    new.set_defaults(handler=_cmd_new_master_key)
+    reencrypt = keys_sub.add_parser(
+        "reencrypt", help="re-seal stored provider keys under the current master key"
+    )
+    reencrypt.set_defaults(handler=_cmd_reencrypt)
+
+
+def _cmd_token_create(args: argparse.Namespace) -> int:
+    from api.auth import create_token
+    from engine.settings import load_settings
+
+    _out(create_token(load_settings(), args.user, args.ttl))
+    return 0
+
+
+def _cmd_new_master_key(args: argparse.Namespace) -> int:
+    from engine.keys import new_master_key
+
+    _out(new_master_key(args.kid))
+    return 0
+
+
+def _cmd_reencrypt(_args: argparse.Namespace) -> int:
+    from engine.keys import ProviderKeyStore, load_keyring
+    from engine.runtime import Runtime
+    from engine.settings import load_settings
+
+    settings = load_settings()
+    with Runtime(settings, start_ray=False) as runtime:
+        assert runtime.db is not None
+        moved = ProviderKeyStore(runtime.db, load_keyring(settings)).reencrypt_all()
+    _out(f"re-encrypted {moved} provider key(s)")
+    return 0
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    from ray import serve
+
+    from api.config import ApiSettings
+    from api.serve import deploy, replica_overrides, secret_env
+    from engine.keys import load_keyring
+    from engine.runtime import Runtime
+    from engine.settings import load_settings
+
+    overrides = {k: v for k, v in (("api_host", args.host), ("api_port", args.port)) if v}
+    settings = load_settings(**overrides)
+    with Runtime(settings) as runtime:
+        assert runtime.redis_url is not None
+        load_keyring(settings)  # fail fast in production; create the dev key before replicas
+        serve.start(http_options={"host": settings.api_host, "port": settings.api_port})
+        try:
+            deploy(
+                replica_overrides(settings, runtime.redis_url),
+                api=ApiSettings().model_dump(mode="json"),
+                env_vars=secret_env(settings),
+            )
+            host = f"[{settings.api_host}]" if ":" in settings.api_host else settings.api_host
+            url = f"http://{host}:{settings.api_port}"
+            _out(f"AutoForge Nexus API at {url}  (docs {url}/docs, auth {settings.auth_mode})")
+            _out("press Ctrl-C to stop")
+            threading.Event().wait()
+        except KeyboardInterrupt:
+            _out("stopping")
+        finally:
+            serve.shutdown()  # type: ignore[no-untyped-call]
+    return 0
+
+
+def _out(text: str) -> None:
+    sys.stdout.write(f"{text}\n")
+    sys.stdout.flush()

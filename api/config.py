@@ -1,0 +1,47 @@
+"""Settings only the HTTP API reads (`AUTOFORGE_API_*`); the rest live in `engine.settings`."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+MIB = 1024 * 1024
+
+
+class ApiSettings(BaseSettings):
+    """Limits and browser policy of the HTTP API."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="AUTOFORGE_API_", env_file=".env", extra="ignore", populate_by_name=True
+    )
+
+    cors_allow_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    max_body_bytes: int = Field(default=MIB, ge=0)
+    docs_enabled: bool = True
+    jwt_leeway_seconds: float = Field(default=5.0, ge=0, le=300)
+    jwks_cache_seconds: float = Field(default=300.0, gt=0)
+    # Bounds how often unknown `kid`s can make us refetch the JWKS (a cheap DoS otherwise).
+    jwks_refetch_cooldown_seconds: float = Field(default=10.0, ge=0)
+    jwks_timeout_seconds: float = Field(default=5.0, gt=0)
+    stream_block_ms: int = Field(default=15_000, ge=100, le=60_000)
+
+    @field_validator("cors_allow_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                import json
+
+                return json.loads(text)
+            return [origin.strip() for origin in text.split(",") if origin.strip()]
+        return value
+
+    @field_validator("cors_allow_origins")
+    @classmethod
+    def _no_wildcard(cls, value: list[str]) -> list[str]:
+        if "*" in value:
+            raise ValueError("list the allowed origins explicitly; '*' is not accepted")
+        return [origin.rstrip("/") for origin in value]

@@ -1,0 +1,143 @@
+"""OpenAPI helpers: documented problem responses for routes, and the problem media type.
+
+Routers come from `api_router(...)` (docstring → summary) and declare their error responses
+with `problem_responses(401, 404, …)`; FastAPI files
+their schemas under `application/json`, which `install_openapi` renames to
+`application/problem+json` for every 4xx/5xx response.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import APIRouter, FastAPI
+from fastapi.routing import APIRoute
+
+from api.problems import PROBLEM_MEDIA_TYPE, Problem, ValidationProblem, problem_body
+
+_EXAMPLES: dict[int, tuple[str, str, dict[str, Any]]] = {
+    400: ("malformed-request", "the body is not valid JSON", {}),
+    401: ("unauthorized", "the token has expired", {}),
+    403: ("forbidden", "this action is not allowed", {}),
+    404: ("not-found", "no such resource", {}),
+    409: ("conflict", "the resource changed meanwhile", {}),
+    413: ("payload-too-large", "the request body exceeds 1048576 bytes", {"max_bytes": 1048576}),
+    422: (
+        "validation",
+        "the request has invalid fields",
+        {
+            "errors": [
+                {
+                    "loc": ["query", "limit"],
+                    "msg": "Input should be less than or equal to 200",
+                    "type": "less_than_equal",
+                }
+            ]
+        },
+    ),
+    429: ("rate-limited", "more than 60 requests in a minute", {"retry_after": 12, "limit": 60}),
+    500: ("internal", "the server could not complete the request", {}),
+    503: ("service-unavailable", "redis is not reachable", {}),
+}
+_DESCRIPTIONS = {
+    400: "Malformed request (e.g. unparsable JSON)",
+    401: "Missing or invalid bearer token",
+    403: "Not allowed",
+    404: "Not found (also for resources of other users)",
+    409: "Conflict",
+    413: "Request body too large",
+    422: "Invalid parameters or body",
+    429: "Rate limit exceeded",
+    500: "Unexpected server error",
+    503: "A dependency is unavailable",
+}
+_HEADERS: dict[int, dict[str, Any]] = {
+    401: {"WWW-Authenticate": {"description": "`Bearer` challenge", "schema": {"type": "string"}}},
+    429: {"Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer"}}},
+}
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """`responses=` entries documenting each status as an RFC 9457 problem with an example."""
+    documented: dict[int | str, dict[str, Any]] = {}
+    for status in statuses:
+        code, detail, extensions = _EXAMPLES[status]
+        example = problem_body(status, code, detail, None, **extensions)
+        example.update(instance="/v1/provider-keys/openai", request_id="9f1c2e")
+        entry: dict[str, Any] = {
+            "model": ValidationProblem if status == 422 else Problem,
+            "description": _DESCRIPTIONS[status],
+            "content": {"application/json": {"example": example}},
+        }
+        if status in _HEADERS:
+            entry["headers"] = _HEADERS[status]
+        documented[status] = entry
+    return documented
+
+
+AUTHENTICATED = problem_responses(401, 422, 429)
+"""Errors every authenticated route can answer."""
+
+
+class DocumentedRoute(APIRoute):
+    """A route whose one-line docstring is its OpenAPI summary (further lines describe it)."""
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        super().__init__(path, endpoint, **kwargs)
+        if self.summary is None and self.description:
+            first, _, rest = self.description.strip().partition("\n")
+            self.summary, self.description = first.strip(), rest.strip()
+
+
+def api_router(**kwargs: Any) -> APIRouter:
+    """An `APIRouter` (same arguments) whose routes take their summaries from docstrings."""
+    return APIRouter(route_class=DocumentedRoute, **kwargs)
+
+
+def install_openapi(app: FastAPI) -> None:
+    """File every error response of ``app``'s schema under `application/problem+json`."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = build()
+            body_errors = problem_responses(400, 413)
+            for item in schema.get("paths", {}).values():
+                for operation in item.values():
+                    if not isinstance(operation, dict):
+                        continue
+                    responses = operation.setdefault("responses", {})
+                    if "requestBody" in operation:
+                        _document_body_errors(responses, body_errors)
+                    _as_problem_json(responses)
+        return app.openapi_schema or {}
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _document_body_errors(
+    responses: dict[str, Any], errors: dict[int | str, dict[str, Any]]
+) -> None:
+    # Any route that reads a body can answer 400 (unparsable) and 413 (too large).
+    for status, entry in errors.items():
+        example = entry["content"]["application/json"]["example"]
+        responses.setdefault(
+            str(status),
+            {
+                "description": entry["description"],
+                "content": {
+                    "application/json": {
+                        "schema": {"$ref": "#/components/schemas/Problem"},
+                        "example": example,
+                    }
+                },
+            },
+        )
+
+
+def _as_problem_json(responses: dict[str, Any]) -> None:
+    for status, response in responses.items():
+        content = response.get("content", {})
+        if status[:1] in "45" and "application/json" in content:
+            content[PROBLEM_MEDIA_TYPE] = content.pop("application/json")

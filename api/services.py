@@ -1,0 +1,117 @@
+"""What the HTTP app needs from the rest of the system, in one small container.
+
+`create_app(services)` builds the app around it, so tests can run the very app Serve hosts
+in-process against a real Redis and database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Annotated, Any
+
+from fastapi import Depends
+from sqlalchemy import Engine as DbEngine
+from starlette.requests import HTTPConnection
+
+from api.config import ApiSettings
+from domain.errors import ServiceUnavailableError
+from engine.keys import Keyring, ProviderKeyStore
+from engine.sdk import Engine
+from engine.settings import Settings
+
+if TYPE_CHECKING:
+    from engine.runtime import Runtime
+
+RunOwnership = Callable[[str, str], Awaitable[bool]]
+"""``await owns(user_id, run_id)``: does this run belong to this user?"""
+
+
+async def deny_all_runs(user_id: str, run_id: str) -> bool:  # noqa: ARG001
+    """The ownership hook until runs land: no run belongs to anyone."""
+    return False
+
+
+@dataclass(frozen=True)
+class StaticRunOwners:
+    """An ownership hook from a fixed ``run id -> user id`` map (demos and tests)."""
+
+    owners: dict[str, str]
+
+    async def __call__(self, user_id: str, run_id: str) -> bool:
+        return self.owners.get(run_id) == user_id
+
+
+@dataclass
+class ApiServices:
+    """Settings, stores and hooks the routes use; `close()` releases what it opened.
+
+    Args:
+        settings: the engine settings (auth, rate limit, environment).
+        db: the SQLAlchemy engine of the metadata database.
+        redis_url: the shared Redis (rate limits, event streams).
+        keyring: master keys for provider API keys; `None` where no route needs them.
+        api: API-only settings (CORS, body limit, JWKS caching).
+        run_owner: decides who may follow a run's events.
+        engine: the SDK facade for resource routers (prompts, datasets, runs).
+    """
+
+    settings: Settings
+    db: DbEngine
+    redis_url: str
+    keyring: Keyring | None = None
+    api: ApiSettings = field(default_factory=ApiSettings)
+    run_owner: RunOwnership = deny_all_runs
+    engine: Engine | None = None
+    on_close: list[Callable[[], None]] = field(default_factory=list)
+
+    @classmethod
+    def from_runtime(cls, runtime: Runtime, **kwargs: Any) -> ApiServices:
+        """Services on a started `Runtime` (its DB and Redis); closing does not stop it."""
+        if runtime.db is None or runtime.redis_url is None:
+            raise RuntimeError("runtime not started")
+        return cls(settings=runtime.settings, db=runtime.db, redis_url=runtime.redis_url, **kwargs)
+
+    @property
+    def keys(self) -> ProviderKeyStore:
+        """Users' provider API keys.
+
+        Raises:
+            ServiceUnavailableError: this process holds no master keys.
+        """
+        if self.keyring is None:
+            raise ServiceUnavailableError("provider keys are not served by this process")
+        return ProviderKeyStore(self.db, self.keyring)
+
+    def close(self) -> None:
+        """Run the close callbacks, newest first; safe to call twice."""
+        while self.on_close:
+            self.on_close.pop()()
+
+
+def services_of(conn: HTTPConnection) -> ApiServices:
+    """The services of the app serving ``conn``."""
+    services: ApiServices = conn.app.state.services
+    return services
+
+
+def key_store(conn: HTTPConnection) -> ProviderKeyStore:
+    """The provider key store."""
+    return services_of(conn).keys
+
+
+def sdk_engine(conn: HTTPConnection) -> Engine:
+    """The SDK facade.
+
+    Raises:
+        ServiceUnavailableError: the app was built without one.
+    """
+    engine = services_of(conn).engine
+    if engine is None:
+        raise ServiceUnavailableError("the engine is not available in this process")
+    return engine
+
+
+ServicesDep = Annotated[ApiServices, Depends(services_of)]
+KeyStoreDep = Annotated[ProviderKeyStore, Depends(key_store)]
+EngineDep = Annotated[Engine, Depends(sdk_engine)]

@@ -1,0 +1,157 @@
+"""`/v1/streams/runs/{run_id}/events`: a run's progress events as SSE or over a WebSocket.
+
+Events come from the Redis Stream ``af:run:{run_id}:events``. A client names the last event
+id it saw (`Last-Event-ID` header, as EventSource sends on reconnect, or `?from=`); we replay
+every later entry and then follow the stream with ``XREAD BLOCK`` from the last id sent, so
+a reconnecting client misses nothing. Without an id the whole retained stream is replayed.
+
+Streams live under their own prefix because Serve routes by path prefix only: this router
+runs in its own deployment, where a long-lived connection cannot starve the REST API.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+import anyio
+from fastapi import Depends, Header, Path, Query, Request
+from fastapi.responses import StreamingResponse
+from redis.asyncio import Redis
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from api.auth import StreamUser
+from api.openapi import AUTHENTICATED, api_router, problem_responses
+from api.services import ServicesDep
+from domain.errors import NotFoundError, ValidationError
+
+STREAMS_PREFIX = "/v1/streams"
+RUN_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
+_STREAM_ID = re.compile(r"^\d{1,20}(-\d{1,20})?$")
+_EVENT_NAME = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+READ_COUNT = 100
+SSE_HEARTBEAT = ": keep-alive\n\n"
+
+router = api_router(
+    prefix="/runs", tags=["streams"], responses={**AUTHENTICATED, **problem_responses(404)}
+)
+
+RunId = Annotated[str, Path(pattern=RUN_ID_PATTERN, description="The run to follow.")]
+
+
+def events_key(run_id: str) -> str:
+    """The Redis Stream holding a run's progress events."""
+    return f"af:run:{run_id}:events"
+
+
+def start_after(
+    last_event_id: Annotated[
+        str | None, Header(alias="Last-Event-ID", description="Last event id received.")
+    ] = None,
+    from_: Annotated[
+        str | None, Query(alias="from", description="Same as `Last-Event-ID`, for URLs.")
+    ] = None,
+) -> str:
+    """The stream id to replay after (`0-0`: from the start)."""
+    value = (last_event_id or from_ or "0-0").strip()
+    if not _STREAM_ID.match(value):
+        raise ValidationError("an event id looks like 1764237600000-0", parameter="from")
+    return value
+
+
+async def owned_run(run_id: RunId, user: StreamUser, services: ServicesDep) -> str:
+    """The run id, if the caller owns that run (else 404, whether it exists or not)."""
+    if not await services.run_owner(user.id, run_id):
+        raise NotFoundError("no such run", run_id=run_id)
+    return run_id
+
+
+OwnedRun = Annotated[str, Depends(owned_run)]
+StartAfter = Annotated[str, Depends(start_after)]
+
+
+async def follow(
+    redis: Redis, key: str, after: str, block_ms: int
+) -> AsyncIterator[tuple[str, dict[str, str]] | None]:
+    """Entries of ``key`` after ``after``, then live ones; `None` when a block times out."""
+    last = after
+    while True:
+        reply: Any = await redis.xread({key: last}, count=READ_COUNT, block=block_ms)
+        if not reply:
+            yield None
+            continue
+        for entry_id, fields in reply[0][1]:
+            last = entry_id
+            yield entry_id, fields
+
+
+def event_name(fields: dict[str, str]) -> str:
+    """The entry's `type` field when it is a safe SSE event name, else `message`."""
+    name = fields.get("type", "")
+    return name if _EVENT_NAME.match(name) else "message"
+
+
+def sse_frame(entry_id: str, fields: dict[str, str]) -> str:
+    """One Server-Sent Event carrying the entry's fields as JSON."""
+    data = json.dumps(fields, separators=(",", ":"), ensure_ascii=False)
+    return f"id: {entry_id}\nevent: {event_name(fields)}\ndata: {data}\n\n"
+
+
+_SSE_EXAMPLE = 'id: 1764237600000-0\nevent: cell.done\ndata: {"type":"cell.done","done":"3"}\n\n'
+
+
+@router.get(
+    "/{run_id}/events",
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "description": "Server-Sent Events; a WebSocket upgrade on the same path gets "
+            'JSON messages `{"id", "event", "data"}`.',
+            "content": {"text/event-stream": {"example": _SSE_EXAMPLE}},
+        }
+    },
+)
+async def run_events(request: Request, run_id: OwnedRun, after: StartAfter) -> StreamingResponse:
+    """Follow a run's events (SSE; resume with `Last-Event-ID` or `?from=`)."""
+    redis: Redis = request.app.state.redis
+    block_ms = request.app.state.services.api.stream_block_ms
+
+    async def frames() -> AsyncIterator[str]:
+        async for item in follow(redis, events_key(run_id), after, block_ms):
+            yield SSE_HEARTBEAT if item is None else sse_frame(*item)
+
+    headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
+    return StreamingResponse(frames(), media_type="text/event-stream", headers=headers)
+
+
+@router.websocket("/{run_id}/events")
+async def run_events_socket(websocket: WebSocket, run_id: OwnedRun, after: StartAfter) -> None:
+    """Follow a run's events over a WebSocket (resume with `?from=`)."""
+    redis: Redis = websocket.app.state.redis
+    block_ms = websocket.app.state.services.api.stream_block_ms
+    await websocket.accept()
+    async with anyio.create_task_group() as group:
+        group.start_soon(_cancel_when_client_leaves, websocket, group.cancel_scope)
+        try:
+            async for item in follow(redis, events_key(run_id), after, block_ms):
+                if item is not None:
+                    entry_id, fields = item
+                    message = {"id": entry_id, "event": event_name(fields), "data": fields}
+                    await websocket.send_json(message)
+        except (WebSocketDisconnect, RuntimeError, OSError):
+            pass
+        group.cancel_scope.cancel()
+
+
+async def _cancel_when_client_leaves(websocket: WebSocket, scope: anyio.CancelScope) -> None:
+    # Client messages are not used; reading them is how a disconnect is noticed while the
+    # stream is quiet.
+    try:
+        while (await websocket.receive())["type"] != "websocket.disconnect":
+            pass
+    except (WebSocketDisconnect, RuntimeError):
+        pass
+    finally:
+        scope.cancel()

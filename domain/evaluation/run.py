@@ -1,0 +1,141 @@
+"""A run: prompt version(s) × model(s) × dataset version × repeats, with seed and budget."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from domain.errors import ConflictError, ValidationError
+
+MAX_REPEATS = 100
+MAX_CELLS = 1_000_000
+
+
+class RunStatus(StrEnum):
+    PENDING = "pending"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+    BUDGET_EXCEEDED = "budget-exceeded"
+    FAILED = "failed"
+
+    def terminal(self) -> bool:
+        """Whether the run has stopped (it may still be resumed unless completed)."""
+        return self in TERMINAL_STATUSES
+
+
+TERMINAL_STATUSES = frozenset(
+    {RunStatus.COMPLETED, RunStatus.CANCELLED, RunStatus.BUDGET_EXCEEDED, RunStatus.FAILED}
+)
+# A stopped run (cancelled, over budget, failed) may be resumed; a completed one may not.
+_ALLOWED = {
+    RunStatus.PENDING: {RunStatus.RUNNING, RunStatus.CANCELLED, RunStatus.FAILED},
+    RunStatus.RUNNING: set(RunStatus) - {RunStatus.PENDING},
+    RunStatus.CANCELLED: {RunStatus.RUNNING},
+    RunStatus.BUDGET_EXCEEDED: {RunStatus.RUNNING},
+    RunStatus.FAILED: {RunStatus.RUNNING},
+    RunStatus.COMPLETED: set(),
+}
+
+
+def check_transition(current: RunStatus, target: RunStatus) -> None:
+    """Raise ConflictError unless a run in `current` may move to `target`."""
+    if target not in _ALLOWED[current]:
+        raise ConflictError(
+            f"run is {current.value}; it cannot become {target.value}",
+            reason="invalid-run-transition",
+            status=current.value,
+        )
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """Everything a run needs to be reproduced exactly, as plain values.
+
+    Attributes:
+        prompt_id: the prompt evaluated.
+        prompt_versions: full version ids, in report order.
+        models: LiteLLM model names.
+        dataset_version_id: the immutable dataset version used.
+        case_ids: ids of the cases, in dataset order.
+        scorers: scorer records (`ScorerSpec.to_dict()`), rebuilt by the evaluators.
+        repeats: how many times each cell is asked (repeat index is part of the cache key).
+        seed: passed to the provider where supported and to any sampling we do.
+        budget_usd: the run stops before a call that would exceed it; None = no cap.
+    """
+
+    prompt_id: str
+    prompt_versions: tuple[str, ...]
+    models: tuple[str, ...]
+    dataset_version_id: str
+    case_ids: tuple[str, ...]
+    scorers: tuple[dict[str, Any], ...] = ()
+    repeats: int = 1
+    seed: int = 0
+    budget_usd: float | None = None
+    cache: bool = True
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.prompt_versions:
+            raise ValidationError("a run needs at least one prompt version", reason="bad-run")
+        if not self.models:
+            raise ValidationError("a run needs at least one model", reason="bad-run")
+        if not self.case_ids:
+            raise ValidationError("dataset is empty", reason="empty-dataset")
+        for name, values in (("prompt version", self.prompt_versions), ("model", self.models)):
+            if len(set(values)) != len(values):
+                raise ValidationError(f"duplicate {name} in run", reason="bad-run")
+        if not 1 <= self.repeats <= MAX_REPEATS:
+            raise ValidationError(
+                f"repeats must be between 1 and {MAX_REPEATS}, got {self.repeats}",
+                reason="bad-run",
+            )
+        if self.budget_usd is not None and not (
+            math.isfinite(self.budget_usd) and self.budget_usd > 0
+        ):
+            raise ValidationError(
+                f"budget must be a positive amount in USD, got {self.budget_usd}",
+                reason="bad-budget",
+            )
+        if self.total_cells > MAX_CELLS:
+            raise ValidationError(
+                f"run has {self.total_cells} cells; the limit is {MAX_CELLS}", reason="bad-run"
+            )
+
+    @property
+    def total_cells(self) -> int:
+        return len(self.prompt_versions) * len(self.models) * len(self.case_ids) * self.repeats
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "prompt_id": self.prompt_id,
+            "prompt_versions": list(self.prompt_versions),
+            "models": list(self.models),
+            "dataset_version_id": self.dataset_version_id,
+            "case_ids": list(self.case_ids),
+            "scorers": [dict(s) for s in self.scorers],
+            "repeats": self.repeats,
+            "seed": self.seed,
+            "budget_usd": self.budget_usd,
+            "cache": self.cache,
+            "params": dict(self.params),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RunSpec:
+        return cls(
+            prompt_id=data["prompt_id"],
+            prompt_versions=tuple(data["prompt_versions"]),
+            models=tuple(data["models"]),
+            dataset_version_id=data["dataset_version_id"],
+            case_ids=tuple(data["case_ids"]),
+            scorers=tuple(data.get("scorers", ())),
+            repeats=int(data.get("repeats", 1)),
+            seed=int(data.get("seed", 0)),
+            budget_usd=data.get("budget_usd"),
+            cache=bool(data.get("cache", True)),
+            params=dict(data.get("params", {})),
+        )

@@ -1,0 +1,170 @@
+"""Working one cell: render → (cache → permit → call, inside the LLM client) → score.
+
+Kept outside the actor so it is testable without Ray; the `Evaluator` actor is a shell
+around it. A cell never raises: provider failures become an errored result row, and a
+budget refusal is reported so the scheduler can stop the run without recording the cell.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from domain.errors import NexusError
+from domain.evaluation import Cell
+from domain.scoring import (
+    EmbeddingScorer,
+    JudgeScorer,
+    PureScorer,
+    Score,
+    ScoreContext,
+    Scorer,
+    build_scorers,
+    combine,
+)
+from engine.evaluation.context import RunContext
+from engine.llm import CompletionRequest, LLMClient
+
+
+@dataclass(frozen=True)
+class CellOutcome:
+    """A result row to record, or `budget_exceeded` when the cell was not attempted."""
+
+    row: dict[str, Any] | None
+    budget_exceeded: bool = False
+
+
+class CellRunner:
+    """Works the cells of one run with one process's LLM client."""
+
+    def __init__(self, context: RunContext, client: LLMClient) -> None:
+        self.context = context
+        self.client = client
+        registered = build_scorers(context.spec.scorers)
+        self.scorers: list[Scorer] = [*registered, *context.custom_scorers]
+
+    async def run(self, cell: Cell) -> CellOutcome:
+        ctx = self.context
+        case = ctx.cases[cell.case_id]
+        base = {
+            "run_id": ctx.run_id,
+            "prompt_version": cell.prompt_version,
+            "model": cell.model,
+            "case_id": cell.case_id,
+            "repeat": cell.repeat,
+        }
+        try:
+            rendered = ctx.templates[cell.prompt_version].render(case.variables)
+        except NexusError as exc:
+            return CellOutcome({**base, "error": f"render: {exc.message}", "detail": {}})
+        params = {
+            k: v
+            for k, v in ctx.settings[cell.prompt_version].as_params().items()
+            if k != "model" and v is not None
+        }
+        params.update(ctx.spec.params)
+        params.setdefault("seed", ctx.spec.seed + cell.repeat)
+        answer = await self.client.complete(
+            CompletionRequest(
+                model=cell.model,
+                messages=rendered.as_dicts(),
+                params=params,
+                repeat_index=cell.repeat,
+                cache=ctx.spec.cache,
+                run_id=ctx.run_id,
+                user_id=ctx.owner,
+                call_id=_call_id(ctx.run_id, cell),
+            )
+        )
+        if answer.error is not None and answer.error.kind == "budget":
+            return CellOutcome(None, budget_exceeded=True)
+        row: dict[str, Any] = {
+            **base,
+            "output": answer.content,
+            "latency_ms": answer.latency_ms,
+            "prompt_tokens": answer.usage.prompt_tokens,
+            "completion_tokens": answer.usage.completion_tokens,
+            "cost_usd": answer.cost_usd,
+            "fallback_model": answer.fallback_model,
+            "cached": answer.cached,
+            "error": None
+            if answer.error is None
+            else f"{answer.error.kind}: {answer.error.message}",
+            "detail": {"attempts": answer.attempts, "model_used": answer.model_used},
+        }
+        if answer.error is not None or answer.content is None:
+            return CellOutcome(row)
+        score_ctx = ScoreContext(
+            output=answer.content,
+            expected=case.expected,
+            variables=case.variables,
+            metadata=case.metadata,
+            latency_ms=answer.latency_ms,
+            cost_usd=answer.cost_usd,
+            tokens=answer.usage.prompt_tokens + answer.usage.completion_tokens,
+            model=answer.model_used or cell.model,
+        )
+        scores, extra_cost, over_budget = await self._score(score_ctx, cell)
+        if over_budget:
+            return CellOutcome(None, budget_exceeded=True)
+        if scores:
+            cell_score = combine(
+                [(s, scorer.weight) for s, scorer in zip(scores, self.scorers, strict=True)]
+            )
+            row["passed"] = cell_score.passed
+            row["score"] = cell_score.value
+            row["scores"] = {s.name: s.value for s in scores}
+            row["detail"]["reasons"] = {s.name: s.reason for s in scores if not s.passed}
+        if extra_cost:
+            row["detail"]["scoring_cost_usd"] = extra_cost
+        return CellOutcome(row)
+
+    async def _score(self, ctx: ScoreContext, cell: Cell) -> tuple[list[Score], float, bool]:
+        scores: list[Score] = []
+        extra_cost = 0.0
+        for index, scorer in enumerate(self.scorers):
+            if isinstance(scorer, PureScorer) and scorer.needs is None:
+                scores.append(scorer.score(ctx))
+            elif isinstance(scorer, JudgeScorer):
+                judged = await self.client.complete(
+                    CompletionRequest(
+                        model=scorer.judge_model,
+                        messages=scorer.build_messages(ctx),
+                        params={"temperature": 0},
+                        repeat_index=cell.repeat,
+                        cache=self.context.spec.cache,
+                        run_id=self.context.run_id,
+                        user_id=self.context.owner,
+                        call_id=f"{_call_id(self.context.run_id, cell)}:judge:{index}",
+                    )
+                )
+                if judged.error is not None and judged.error.kind == "budget":
+                    return scores, extra_cost, True
+                extra_cost += judged.cost_usd or 0.0
+                scores.append(
+                    scorer.parse(judged.content or "")
+                    if judged.error is None
+                    else Score(
+                        0.0, False, f"judge call failed: {judged.error.message}", scorer.name
+                    )
+                )
+            elif isinstance(scorer, EmbeddingScorer):
+                early = scorer.precheck(ctx)
+                if early is not None:
+                    scores.append(early)
+                    continue
+                embedded = await self.client.embed(scorer.model, list(scorer.texts(ctx)))
+                if embedded.error is not None:
+                    scores.append(
+                        Score(
+                            0.0, False, f"embedding failed: {embedded.error.message}", scorer.name
+                        )
+                    )
+                else:
+                    extra_cost += embedded.cost_usd or 0.0
+                    scores.append(scorer.from_vectors(*embedded.vectors[:2]))
+        return scores, extra_cost, False
+
+
+def _call_id(run_id: str, cell: Cell) -> str:
+    return f"{run_id}:{cell.prompt_version[:16]}:{cell.model}:{cell.case_id}:{cell.repeat}"

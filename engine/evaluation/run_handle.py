@@ -1,0 +1,151 @@
+"""`Run`: a handle on one evaluation run for notebooks, scripts and the CLI."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from domain.errors import ServiceUnavailableError
+from domain.reports import Comparison, Report, compare, summarize
+from engine.evaluation import streams
+from engine.evaluation.runs import RunInfo
+
+if TYPE_CHECKING:
+    from domain.reports import ResultRecord
+    from engine.evaluation.service import Evaluations
+
+
+class Run:
+    """A run started by `Engine.evaluate` (or found by id).
+
+    Examples:
+        >>> run = engine.evaluate(prompt="qa", dataset="qa-cases", models=["openai/sim-small"],
+        ...                       scorers=["icontains"])                 # doctest: +SKIP
+        >>> run.wait().status                                             # doctest: +SKIP
+        'completed'
+        >>> print(run.report("markdown"))                                 # doctest: +SKIP
+    """
+
+    def __init__(self, service: Evaluations, run_id: str) -> None:
+        self._service = service
+        self.id = run_id
+
+    def __repr__(self) -> str:
+        return f"Run({self.id!r}, status={self.info().status.value!r})"
+
+    def info(self) -> RunInfo:
+        """The run as stored: spec, status, timestamps."""
+        return self._service.runs.get(self._service.owner, self.id)
+
+    @property
+    def status(self) -> str:
+        return self.info().status.value
+
+    def events(self, after: str = "0-0", block_ms: int = 1000) -> list[tuple[str, dict[str, Any]]]:
+        """Progress events after stream id `after` (waits up to `block_ms` for new ones)."""
+        redis: Any = self._service.engine.runtime.redis
+        reply = redis.xread({streams.events_stream(self.id): after}, count=1000, block=block_ms)
+        return [
+            (eid, streams.decode(fields)) for _, entries in reply or [] for eid, fields in entries
+        ]
+
+    def wait(self, *, progress: bool = True, timeout: float | None = None) -> RunInfo:
+        """Block until the run stops, with a progress bar (notebook-aware) when `progress`.
+
+        Raises:
+            ServiceUnavailableError: `timeout` seconds passed first.
+        """
+        from tqdm.auto import tqdm
+
+        info = self.info()
+        bar = tqdm(total=info.total_cells, desc=self.id, unit="cell", disable=not progress)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        last = "0-0"
+        try:
+            while not info.status.terminal():
+                batch = self.events(last)
+                for event_id, event in batch:
+                    last = event_id
+                    if "done" in event:
+                        bar.n = int(event["done"])
+                        bar.set_postfix(
+                            errors=event.get("errors", 0),
+                            cost=f"${event.get('cost_usd', 0):.4f}",
+                            refresh=False,
+                        )
+                        bar.refresh()
+                info = self.info()
+                if deadline is not None and time.monotonic() > deadline:
+                    raise ServiceUnavailableError(
+                        f"run {self.id} still {info.status.value} after {timeout} s",
+                        reason="timeout",
+                    )
+            bar.n = self._service.runs.recorded_count(self.id)
+            bar.refresh()
+        finally:
+            bar.close()
+        return info
+
+    def results(self) -> Any:
+        """Recorded results as a pandas DataFrame (needs the `pandas` extra)."""
+        try:
+            import pandas as pd
+        except ImportError:
+            raise ServiceUnavailableError(
+                "results() needs pandas: pip install 'autoforge-nexus[pandas]' "
+                "(or use records() for plain objects)",
+                reason="missing-extra",
+            ) from None
+        rows = [dict(r.__dict__) for r in self.records()]
+        return pd.DataFrame(rows)
+
+    def records(self) -> list[ResultRecord]:
+        """Recorded results as `ResultRecord`s."""
+        return self._service.runs.results(self._service.owner, self.id)
+
+    def summary(self) -> Report:
+        """The report maths over every recorded result."""
+        return summarize(self.records())
+
+    def report(
+        self,
+        fmt: Literal["json", "markdown", "html"] = "markdown",
+        comparison: Comparison | None = None,
+    ) -> str:
+        """The run's report as JSON, Markdown or one self-contained HTML page."""
+        from engine.reports import to_html, to_json, to_markdown
+
+        report = self.summary()
+        if fmt == "json":
+            return to_json(report)
+        if fmt == "html":
+            return to_html(report, comparison, title=f"Run {self.id}")
+        text = to_markdown(report)
+        return text if comparison is None else f"{text}\n\n{to_markdown(comparison)}"
+
+    def save_report(self, path: str | Path, comparison: Comparison | None = None) -> Path:
+        """Write the HTML report to `path`; returns the path."""
+        target = Path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(self.report("html", comparison))
+        return target
+
+    def cancel(self) -> Run:
+        """Stop the run; cells in flight finish and are recorded."""
+        return self._service.cancel(self.id)
+
+    def resume(self, **kwargs: Any) -> Run:
+        """Continue this run where it stopped (see `Engine.resume`)."""
+        return self._service.resume(self.id, **kwargs)
+
+    def compare_versions(self, a: tuple[str, str], b: tuple[str, str]) -> Comparison:
+        """Paired comparison of two (prompt version, model) groups within this run."""
+        from domain.reports import compare_groups
+
+        return compare_groups(self.records(), a=a, b=b)
+
+
+def compare_runs(a: Run, b: Run) -> Comparison:
+    """Paired comparison of two runs on the same cases (each must hold one version × model)."""
+    return compare(a.records(), b.records(), label_a=a.id, label_b=b.id)

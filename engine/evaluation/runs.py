@@ -1,0 +1,215 @@
+"""Runs and their recorded results in the database."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine, func, insert, select, update
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from domain.errors import NotFoundError
+from domain.evaluation import RunSpec, RunStatus, check_transition
+from domain.reports import ResultRecord
+from engine.evaluation.tables import results, runs
+from engine.store_util import new_id, unique_as_conflict, utc_now_iso
+
+RESULT_FIELDS = (
+    "run_id", "prompt_version", "model", "case_id", "repeat", "output", "passed", "score",
+    "latency_ms", "prompt_tokens", "completion_tokens", "cost_usd", "error", "fallback_model",
+    "cached",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """A run as stored: its spec, status and timestamps."""
+
+    id: str
+    owner: str
+    name: str
+    status: RunStatus
+    spec: RunSpec
+    total_cells: int
+    error: str | None
+    created_at: str
+    started_at: str | None
+    finished_at: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "status": self.status.value,
+            "spec": self.spec.to_dict(),
+            "total_cells": self.total_cells,
+            "error": self.error,
+            "created_at": self.created_at,
+            "started_at": self.started_at,
+            "finished_at": self.finished_at,
+        }
+
+
+class RunStore:
+    """Owner-scoped runs and idempotent result recording."""
+
+    def __init__(self, db: Engine) -> None:
+        self.db = db
+
+    def create(
+        self, owner: str, spec: RunSpec, *, name: str = "", idempotency_key: str | None = None
+    ) -> RunInfo:
+        if idempotency_key is not None:
+            existing = self._by_idempotency_key(owner, idempotency_key)
+            if existing is not None:
+                return existing
+        row = {
+            "id": new_id("run"),
+            "owner": owner,
+            "name": name,
+            "status": RunStatus.PENDING.value,
+            "spec": json.dumps(spec.to_dict(), sort_keys=True),
+            "total_cells": spec.total_cells,
+            "idempotency_key": idempotency_key,
+            "error": None,
+            "created_at": utc_now_iso(),
+            "started_at": None,
+            "finished_at": None,
+        }
+        reused = unique_as_conflict("idempotency key reused", reason="idempotency")
+        with reused, self.db.begin() as conn:
+            conn.execute(insert(runs).values(**row))
+        return _run(row)
+
+    def _by_idempotency_key(self, owner: str, key: str) -> RunInfo | None:
+        with self.db.connect() as conn:
+            row = (
+                conn.execute(
+                    select(runs).where(runs.c.owner == owner, runs.c.idempotency_key == key)
+                )
+                .mappings()
+                .first()
+            )
+        return _run(dict(row)) if row else None
+
+    def get(self, owner: str | None, run_id: str) -> RunInfo:
+        """A run; `owner=None` is for trusted internal callers (actors) only."""
+        query = select(runs).where(runs.c.id == run_id)
+        if owner is not None:
+            query = query.where(runs.c.owner == owner)
+        with self.db.connect() as conn:
+            row = conn.execute(query).mappings().first()
+        if row is None:
+            raise NotFoundError(f"run {run_id!r} not found", reason="unknown-run")
+        return _run(dict(row))
+
+    def list_runs(self, owner: str, *, limit: int = 50, before: str | None = None) -> list[RunInfo]:
+        query = select(runs).where(runs.c.owner == owner)
+        if before is not None:
+            query = query.where(runs.c.created_at < before)
+        with self.db.connect() as conn:
+            rows = conn.execute(query.order_by(runs.c.created_at.desc()).limit(limit)).mappings()
+            return [_run(dict(r)) for r in rows]
+
+    def set_status(self, run_id: str, status: RunStatus, error: str | None = None) -> RunInfo:
+        current = self.get(None, run_id)
+        if current.status == status:
+            return current
+        check_transition(current.status, status)
+        values: dict[str, Any] = {"status": status.value, "error": error}
+        if status == RunStatus.RUNNING:
+            values["started_at"] = current.started_at or utc_now_iso()
+            values["finished_at"] = None
+        elif status != RunStatus.PENDING:
+            values["finished_at"] = utc_now_iso()
+        with self.db.begin() as conn:
+            conn.execute(update(runs).where(runs.c.id == run_id).values(**values))
+        return self.get(None, run_id)
+
+    def record(self, rows: Sequence[dict[str, Any]]) -> int:
+        """Insert result rows, ignoring cells already recorded; returns rows inserted."""
+        if not rows:
+            return 0
+        prepared = [_result_row(r) for r in rows]
+        statement = sqlite_insert(results).on_conflict_do_nothing()
+        with self.db.begin() as conn:
+            outcome = conn.execute(statement, prepared)
+        return max(outcome.rowcount, 0)
+
+    def recorded_keys(self, run_id: str) -> set[tuple[str, str, str, int]]:
+        cols = (results.c.prompt_version, results.c.model, results.c.case_id, results.c.repeat)
+        with self.db.connect() as conn:
+            rows = conn.execute(select(*cols).where(results.c.run_id == run_id)).all()
+        return {(r[0], r[1], r[2], int(r[3])) for r in rows}
+
+    def recorded_count(self, run_id: str) -> int:
+        with self.db.connect() as conn:
+            count = conn.execute(
+                select(func.count()).select_from(results).where(results.c.run_id == run_id)
+            ).scalar_one()
+        return int(count)
+
+    def results(self, owner: str | None, run_id: str) -> list[ResultRecord]:
+        self.get(owner, run_id)
+        with self.db.connect() as conn:
+            rows = (
+                conn.execute(
+                    select(results)
+                    .where(results.c.run_id == run_id)
+                    .order_by(
+                        results.c.repeat,
+                        results.c.case_id,
+                        results.c.prompt_version,
+                        results.c.model,
+                    )
+                )
+                .mappings()
+                .all()
+            )
+        return [to_record(dict(r)) for r in rows]
+
+    def result_rows(self, owner: str | None, run_id: str) -> Iterable[dict[str, Any]]:
+        self.get(owner, run_id)
+        with self.db.connect() as conn:
+            for row in conn.execute(select(results).where(results.c.run_id == run_id)).mappings():
+                yield {
+                    **dict(row),
+                    "scores": json.loads(row["scores"]),
+                    "detail": json.loads(row["detail"]),
+                }
+
+
+def to_record(row: dict[str, Any]) -> ResultRecord:
+    scores = row["scores"]
+    return ResultRecord(
+        **{name: row[name] for name in RESULT_FIELDS},
+        scores=json.loads(scores) if isinstance(scores, str) else scores,
+    )
+
+
+def _result_row(result: dict[str, Any]) -> dict[str, Any]:
+    row = {name: result.get(name) for name in RESULT_FIELDS}
+    row["prompt_tokens"] = int(row["prompt_tokens"] or 0)
+    row["completion_tokens"] = int(row["completion_tokens"] or 0)
+    row["cached"] = bool(row["cached"])
+    row["scores"] = json.dumps(result.get("scores") or {}, sort_keys=True)
+    row["detail"] = json.dumps(result.get("detail") or {}, sort_keys=True)
+    row["recorded_at"] = utc_now_iso()
+    return row
+
+
+def _run(row: dict[str, Any]) -> RunInfo:
+    return RunInfo(
+        id=row["id"],
+        owner=row["owner"],
+        name=row["name"],
+        status=RunStatus(row["status"]),
+        spec=RunSpec.from_dict(json.loads(row["spec"])),
+        total_cells=row["total_cells"],
+        error=row["error"],
+        created_at=row["created_at"],
+        started_at=row["started_at"],
+        finished_at=row["finished_at"],
+    )

@@ -1,0 +1,252 @@
+"""The evaluation SDK: validate a run before any call, start it on the scheduler, follow it.
+
+Everything that can be checked is checked before the run is recorded: prompt versions,
+the dataset version, models (and their API keys), scorers (regexes, JSON schemas), budget.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from domain.errors import NotFoundError, ValidationError
+from domain.evaluation import RunSpec
+from domain.llm import Catalogue
+from domain.scoring import CustomScorer, ScorerSpec, build_scorers, custom_scorer
+from engine.evaluation.context import RunContext
+from engine.evaluation.datasets import DatasetStore
+from engine.evaluation.run_handle import Run
+from engine.evaluation.runs import RunInfo, RunStore
+
+if TYPE_CHECKING:
+    from engine.sdk import Engine
+
+ScorerInput = str | dict[str, Any] | ScorerSpec | CustomScorer | Callable[..., Any]
+SCHEDULER_NAME = "run-scheduler"
+
+
+def catalogue_key(catalogue: Catalogue) -> str:
+    payload = json.dumps(catalogue.to_dict(), sort_keys=True, default=str)
+    return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+def split_scorers(
+    scorers: Sequence[ScorerInput],
+) -> tuple[tuple[dict[str, Any], ...], tuple[CustomScorer, ...]]:
+    """Registered scorer records (rebuildable by name) and custom Python scorers."""
+    registered: list[dict[str, Any]] = []
+    custom: list[CustomScorer] = []
+    for item in scorers:
+        if isinstance(item, CustomScorer):
+            custom.append(item)
+        elif isinstance(item, ScorerSpec):
+            registered.append(item.to_dict())
+        elif isinstance(item, str):
+            registered.append({"type": item})
+        elif isinstance(item, dict):
+            registered.append(ScorerSpec.from_dict(item).to_dict())
+        elif callable(item):
+            custom.append(custom_scorer(item))
+        else:
+            raise ValidationError(f"not a scorer: {item!r}", reason="unknown-scorer")
+    build_scorers(registered)  # validates types, args, regexes and schemas now
+    return tuple(registered), tuple(custom)
+
+
+class Evaluations:
+    """Runs of one engine, acting as its owner."""
+
+    def __init__(self, engine: Engine) -> None:
+        assert engine.runtime.db is not None
+        self.engine = engine
+        self.owner = engine.owner
+        self.datasets = DatasetStore(engine.runtime.db)
+        self.runs = RunStore(engine.runtime.db)
+        self._scheduler: Any = None
+
+    def scheduler(self) -> Any:
+        """The cluster's `RunScheduler` (created on first use).
+
+        The handle is kept: a named, non-detached actor dies when its last handle goes.
+        """
+        if self._scheduler is None:
+            self._scheduler = self._create_scheduler()
+        return self._scheduler
+
+    def _create_scheduler(self) -> Any:
+        from actors.run_scheduler import remote_runscheduler
+
+        rt = self.engine.runtime
+        return remote_runscheduler(name=SCHEDULER_NAME, get_if_exists=True).remote(
+            rt.redis_url,
+            self.engine.settings.effective_database_url,
+            self.engine.settings.evaluators or _cluster_cpus(rt.ray_resources),
+        )
+
+    def evaluate(
+        self,
+        *,
+        prompt: str,
+        dataset: str,
+        models: Sequence[str],
+        scorers: Sequence[ScorerInput] = (),
+        versions: Sequence[str] | None = None,
+        dataset_version: int | None = None,
+        repeats: int = 1,
+        budget: float | None = None,
+        seed: int = 0,
+        concurrency: int = 64,
+        cache: bool = True,
+        params: dict[str, Any] | None = None,
+        name: str = "",
+        idempotency_key: str | None = None,
+    ) -> Run:
+        """Validate and start a run; returns at once with a `Run` handle."""
+        registered, custom = split_scorers(scorers)
+        prompt_info = self.engine.prompts.get(prompt)
+        refs = list(versions) if versions else ["main"]
+        resolved = [self.engine.prompts.show(prompt, ref) for ref in refs]
+        version = self.datasets.version(self.owner, dataset, dataset_version)
+        cases = self.datasets.cases(self.owner, version.id)
+        if not 1 <= concurrency <= 4096:
+            raise ValidationError(
+                f"concurrency must be 1..4096, got {concurrency}", reason="bad-run"
+            )
+        spec = RunSpec(
+            prompt_id=prompt_info.id,
+            prompt_versions=tuple(v.id for v in resolved),
+            models=tuple(models),
+            dataset_version_id=version.id,
+            case_ids=tuple(c.id for c in cases),
+            scorers=registered,
+            repeats=repeats,
+            seed=seed,
+            budget_usd=budget,
+            cache=cache,
+            params=dict(params or {}),
+        )
+        context = self._context("pending", spec, custom, concurrency, resolved, cases)
+        self._check_models(context)
+        info = self.runs.create(self.owner, spec, name=name, idempotency_key=idempotency_key)
+        if info.status.value != "pending":  # an idempotent replay of a started run
+            return Run(self, info.id)
+        return self._start(info, context)
+
+    def resume(
+        self, run_id: str, scorers: Sequence[ScorerInput] = (), concurrency: int = 64
+    ) -> Run:
+        """Continue a stopped or interrupted run; recorded cells are never called again."""
+        info = self.runs.get(self.owner, run_id)
+        _, custom = split_scorers(scorers)
+        resolved = [
+            self.engine.prompts.show(info.spec.prompt_id, v) for v in info.spec.prompt_versions
+        ]
+        cases = self.datasets.cases(self.owner, info.spec.dataset_version_id)
+        context = self._context(info.id, info.spec, custom, concurrency, resolved, cases)
+        return self._start(info, context)
+
+    def cancel(self, run_id: str) -> Run:
+        """Stop dispatching a run; cells in flight finish and are recorded."""
+        import ray
+
+        from domain.evaluation import RunStatus
+
+        info = self.runs.get(self.owner, run_id)
+        if not ray.get(self.scheduler().cancel.remote(run_id)) and not info.status.terminal():
+            self.runs.set_status(run_id, RunStatus.CANCELLED)
+        return Run(self, run_id)
+
+    def get(self, run_id: str) -> Run:
+        self.runs.get(self.owner, run_id)
+        return Run(self, run_id)
+
+    def _context(
+        self,
+        run_id: str,
+        spec: RunSpec,
+        custom: tuple[CustomScorer, ...],
+        concurrency: int,
+        resolved: Sequence[Any],
+        cases: Sequence[Any],
+    ) -> RunContext:
+        catalogue = self.engine.catalogue
+        return RunContext(
+            run_id=run_id,
+            owner=self.owner,
+            spec=spec,
+            templates={v.id: v.template for v in resolved},
+            settings={v.id: v.settings for v in resolved},
+            cases={c.id: c for c in cases},
+            catalogue=catalogue,
+            catalogue_key=catalogue_key(catalogue),
+            custom_scorers=custom,
+            concurrency=concurrency,
+        )
+
+    def _check_models(self, context: RunContext) -> None:
+        from engine.llm import CompletionRequest, LLMClient
+
+        client = LLMClient(context.catalogue, redis_url=None, links=_no_links)
+        first = next(iter(context.templates))
+        case = next(iter(context.cases.values()))
+        model: Any
+        for model in context.spec.models:
+            messages = context.templates[first].render(case.variables).as_dicts()
+            client.check(CompletionRequest(model, messages))
+        for scorer in build_scorers(context.spec.scorers):
+            for attr in ("judge_model", "model"):
+                model = getattr(scorer, attr, None)
+                if isinstance(model, str) and model:
+                    client.check(CompletionRequest(model, [{"role": "user", "content": "x"}]))
+
+    def _start(self, info: RunInfo, context: RunContext) -> Run:
+        import ray
+
+        from engine.llm import BudgetStore
+
+        context = _with_run_id(context, info.id)
+        rt = self.engine.runtime
+        if info.spec.budget_usd is not None and rt.redis_url:
+            store = BudgetStore.from_url(rt.redis_url)
+            asyncio.run(_set_limit(store, f"run:{info.id}", info.spec.budget_usd))
+        if context.custom_scorers:
+            _check_picklable(context.custom_scorers)
+        ray.get(self.scheduler().submit.remote(context))
+        return Run(self, info.id)
+
+
+async def _set_limit(store: Any, scope: str, limit: float) -> None:
+    try:
+        await store.set_limit(scope, limit)
+    finally:
+        await store.aclose()
+
+
+def _with_run_id(context: RunContext, run_id: str) -> RunContext:
+    from dataclasses import replace
+
+    return replace(context, run_id=run_id)
+
+
+def _check_picklable(scorers: tuple[Any, ...]) -> None:
+    import ray.cloudpickle as cloudpickle
+
+    for scorer in scorers:
+        try:
+            cloudpickle.dumps(scorer)  # type: ignore[no-untyped-call]
+        except Exception as exc:
+            raise ValidationError(
+                f"custom scorer {scorer.name!r} cannot be sent to the evaluators: {exc}",
+                reason="unpicklable-scorer",
+            ) from None
+
+
+def _no_links(_account: Any) -> Any:
+    raise NotFoundError("no gateway in a dry check", reason="internal")
+
+
+def _cluster_cpus(resources: dict[str, Any]) -> int:
+    return max(1, int(resources.get("CPU", 1)))

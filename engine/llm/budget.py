@@ -1,0 +1,213 @@
+"""Spending caps in Redis, shared by every process: reserve a forecast, settle the real cost.
+
+Each scope (``run:<id>``, ``user:<id>``, anything) is a hash ``af:budget:{scope}`` holding
+``limit``, ``spent``, ``reserved`` and ``calls``, plus per-call hashes of reservations
+(``...:reserved``) and settlements (``...:settled``). Reservations count against the cap at
+once (`domain.llm.Budget.forecast`, atomically in Lua), so concurrent calls cannot all pass
+the check and overshoot together. Every operation is idempotent per call id.
+
+A scope without a limit admits everything but still tracks spend. A refused reservation is
+not an exception: `engine.llm.LLMClient` returns a result whose ``error.kind`` is
+``"budget"`` and makes no provider call; evaluators mark the cell budget-exceeded and stop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from domain.errors import ValidationError
+
+_SLACK = 1e-9  # as domain.llm.Budget: float sums must not refuse a call that fits exactly
+
+# KEYS: (state, reserved, settled) per scope. ARGV: call id, estimate, slack.
+# Returns 1 reserved, 0 refused, 2 already held or settled (no change).
+_RESERVE = """
+local call, estimate, slack = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
+local function known(i)
+  return redis.call('HEXISTS', KEYS[i + 2], call) == 1
+      or redis.call('HEXISTS', KEYS[i + 1], call) == 1
+end
+local held = 0
+for i = 1, #KEYS, 3 do
+  if known(i) then
+    held = held + 1
+  else
+    local limit = redis.call('HGET', KEYS[i], 'limit')
+    if limit then
+      local spent = tonumber(redis.call('HGET', KEYS[i], 'spent') or '0')
+      local reserved = tonumber(redis.call('HGET', KEYS[i], 'reserved') or '0')
+      if spent + reserved + estimate > tonumber(limit) + slack then return 0 end
+    end
+  end
+end
+if held * 3 == #KEYS then return 2 end
+for i = 1, #KEYS, 3 do
+  if not known(i) then
+    redis.call('HSET', KEYS[i + 1], call, ARGV[2])
+    redis.call('HINCRBYFLOAT', KEYS[i], 'reserved', ARGV[2])
+  end
+end
+return 1
+"""
+
+# ARGV: call id, actual cost ('' = charge the reservation). Returns scopes newly settled.
+_SETTLE = """
+local call, actual = ARGV[1], ARGV[2]
+local settled = 0
+for i = 1, #KEYS, 3 do
+  if redis.call('HEXISTS', KEYS[i + 2], call) == 0 then
+    local held = redis.call('HGET', KEYS[i + 1], call)
+    if held then
+      redis.call('HDEL', KEYS[i + 1], call)
+      redis.call('HINCRBYFLOAT', KEYS[i], 'reserved', '-' .. held)
+    end
+    local cost = actual
+    if cost == '' then cost = held or '0' end
+    redis.call('HINCRBYFLOAT', KEYS[i], 'spent', cost)
+    redis.call('HINCRBY', KEYS[i], 'calls', 1)
+    redis.call('HSET', KEYS[i + 2], call, cost)
+    settled = settled + 1
+  end
+end
+return settled
+"""
+
+_CANCEL = """
+local freed = 0
+for i = 1, #KEYS, 3 do
+  local held = redis.call('HGET', KEYS[i + 1], ARGV[1])
+  if held then
+    redis.call('HDEL', KEYS[i + 1], ARGV[1])
+    redis.call('HINCRBYFLOAT', KEYS[i], 'reserved', '-' .. held)
+    freed = freed + 1
+  end
+end
+return freed
+"""
+
+
+def _keys(scopes: Sequence[str]) -> list[str]:
+    keys: list[str] = []
+    for scope in scopes:
+        base = f"af:budget:{{{scope}}}"
+        keys += [base, f"{base}:reserved", f"{base}:settled"]
+    return keys
+
+
+@dataclass(frozen=True)
+class BudgetStatus:
+    """A scope's figures in USD (``limit_usd`` is ``None`` when the scope has no cap)."""
+
+    scope: str
+    limit_usd: float | None
+    spent_usd: float
+    reserved_usd: float
+    calls: int
+
+    @property
+    def remaining_usd(self) -> float | None:
+        """USD still free to reserve (``None`` without a cap)."""
+        if self.limit_usd is None:
+            return None
+        return max(0.0, self.limit_usd - self.spent_usd - self.reserved_usd)
+
+
+class BudgetStore:
+    """Budgets of every scope, in one Redis.
+
+    Args:
+        redis: A ``redis.asyncio.Redis`` client.
+
+    Examples:
+        >>> budgets = BudgetStore(redis)  # doctest: +SKIP
+        >>> await budgets.set_limit("run:r1", 0.50)  # doctest: +SKIP
+        >>> await budgets.reserve(["run:r1"], "call-1", 0.01)  # doctest: +SKIP
+        True
+    """
+
+    def __init__(self, redis: Any) -> None:
+        self.redis = redis
+        self._reserve = redis.register_script(_RESERVE)
+        self._settle = redis.register_script(_SETTLE)
+        self._cancel = redis.register_script(_CANCEL)
+
+    @classmethod
+    def from_url(cls, url: str) -> BudgetStore:
+        """A store on the Redis at ``url``."""
+        import redis.asyncio as aioredis
+
+        return cls(aioredis.Redis.from_url(url))
+
+    async def set_limit(self, scope: str, limit_usd: float | None) -> None:
+        """Cap ``scope`` at ``limit_usd`` (``None`` removes the cap, keeping the figures)."""
+        key = _keys([scope])[0]
+        if limit_usd is None:
+            await self.redis.hdel(key, "limit")
+            return
+        if not limit_usd >= 0:
+            raise ValidationError(f"budget limit must be >= 0, got {limit_usd}", scope=scope)
+        await self.redis.hset(key, "limit", repr(float(limit_usd)))
+
+    async def reserve(self, scopes: Sequence[str], call_id: str, estimate_usd: float) -> bool:
+        """Hold ``estimate_usd`` in every scope for ``call_id`` if it fits in all of them.
+
+        All or nothing. An id already held or settled is admitted without holding more.
+
+        Returns:
+            False when a cap refuses: do not make the call.
+        """
+        if not estimate_usd >= 0:
+            raise ValidationError(f"estimate must be >= 0, got {estimate_usd}", call_id=call_id)
+        if not scopes:
+            return True
+        verdict = await self._reserve(
+            keys=_keys(scopes), args=[call_id, repr(float(estimate_usd)), repr(_SLACK)]
+        )
+        return int(verdict) != 0
+
+    async def settle(self, scopes: Sequence[str], call_id: str, actual_usd: float | None) -> bool:
+        """Record the real cost of ``call_id`` and free its reservation, once per scope.
+
+        Args:
+            scopes: The scopes reserved in.
+            call_id: The call.
+            actual_usd: Real cost; ``None`` charges the reservation (cost unknown).
+
+        Returns:
+            False if every scope had settled ``call_id`` already (nothing counted twice).
+        """
+        if actual_usd is not None and not actual_usd >= 0:
+            raise ValidationError(f"cost must be >= 0, got {actual_usd}", call_id=call_id)
+        if not scopes:
+            return False
+        cost = "" if actual_usd is None else repr(float(actual_usd))
+        return int(await self._settle(keys=_keys(scopes), args=[call_id, cost])) > 0
+
+    async def cancel(self, scopes: Sequence[str], call_id: str) -> bool:
+        """Free the reservation of a call that was never made; False if none was held."""
+        if not scopes:
+            return False
+        return int(await self._cancel(keys=_keys(scopes), args=[call_id])) > 0
+
+    async def status(self, scope: str) -> BudgetStatus:
+        """The figures of ``scope`` (zeros for a scope never used)."""
+        raw = await self.redis.hgetall(_keys([scope])[0])
+        values = {(k.decode() if isinstance(k, bytes) else k): v for k, v in raw.items()}
+        limit = values.get("limit")
+        return BudgetStatus(
+            scope=scope,
+            limit_usd=None if limit is None else float(limit),
+            spent_usd=float(values.get("spent", 0)),
+            reserved_usd=max(0.0, float(values.get("reserved", 0))),
+            calls=int(values.get("calls", 0)),
+        )
+
+    async def clear(self, scope: str) -> None:
+        """Forget ``scope`` entirely: cap, figures and call ids."""
+        await self.redis.delete(*_keys([scope]))
+
+    async def aclose(self) -> None:
+        """Close the Redis connections."""
+        await self.redis.aclose()

@@ -1,0 +1,297 @@
+"""`LLMClient`: every model call of a process, under global limits, budgets and the cache.
+
+Pipeline of one call: validate (raise before any call) → cache lookup → budget reservation
+→ permits from the account's lease pool → LiteLLM → classify failures → retry / fall back
+→ cost → usage records to the gateway (batched) → budget settlement → cache write.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any, TypeVar
+
+from domain.llm import (
+    Catalogue,
+    ModelSpec,
+    ProviderAccount,
+    cache_key,
+    estimate_messages_tokens,
+    estimate_tokens,
+)
+from engine.llm import provider
+from engine.llm.attempts import Attempts, Walk
+from engine.llm.budget import BudgetStore
+from engine.llm.cache import DEFAULT_TTL_S, CacheStats, ResponseCache
+from engine.llm.gateways import LinkFactory, ray_links
+from engine.llm.leases import LeasePool
+from engine.llm.plan import (
+    Plan,
+    check_keys,
+    check_params,
+    check_request,
+    choose,
+    known_model,
+    plan,
+)
+from engine.llm.prices import DEFAULT_COMPLETION_TOKENS, Prices
+from engine.llm.results import budget_refused, completion_result, embedding_result, records
+from engine.llm.types import CompletionRequest, CompletionResult, EmbeddingResult, new_call_id
+from engine.logs import get_logger
+
+R = TypeVar("R", CompletionResult, EmbeddingResult)
+log = get_logger(__name__)
+
+
+def budget_scopes(run_id: str | None, user_id: str | None) -> list[str]:
+    """Budget scopes a call counts against: ``run:<id>`` and ``user:<id>``."""
+    return [s for s in (run_id and f"run:{run_id}", user_id and f"user:{user_id}") if s]
+
+
+class LLMClient:
+    """Makes model calls for one process (an evaluator actor, the driver, the CLI).
+
+    Args:
+        catalogue: Models, accounts, limits and fallbacks.
+        redis_url: Redis for the response cache and budgets; ``None`` disables both.
+        cache_ttl_s: Life of cached answers.
+        links: How to reach gateways; default: the named Ray actors (needs Ray).
+        env: Where API keys are read; default ``os.environ``.
+        max_lease: Most permits bought from a gateway at once.
+        seed: Seed of backoff jitter.
+
+    Examples:
+        >>> client = LLMClient(simulator_catalogue(sim.api_base), redis_url=url)  # doctest: +SKIP
+        >>> request = CompletionRequest("openai/sim-small", msgs)
+        >>> result = await client.complete(request)  # doctest: +SKIP
+        >>> result.ok, result.content  # doctest: +SKIP
+        (True, 'Sure! The answer is 4.')
+    """
+
+    def __init__(
+        self,
+        catalogue: Catalogue,
+        *,
+        redis_url: str | None = None,
+        cache_ttl_s: int = DEFAULT_TTL_S,
+        links: LinkFactory | None = None,
+        env: Mapping[str, str] | None = None,
+        max_lease: int = 32,
+        seed: int | None = None,
+    ) -> None:
+        self.catalogue = catalogue
+        self._env = os.environ if env is None else env
+        self._links = links or ray_links(redis_url)
+        self._max_lease = max_lease
+        self._pools: dict[str, LeasePool] = {}
+        self._prices = Prices()
+        self._attempts = Attempts(catalogue, self.pool, self._prices, random.Random(seed))
+        self._plans: dict[str, Plan] = {}
+        self._warm: asyncio.Future[None] | None = None
+        self.cache: ResponseCache | None = None
+        self.budgets: BudgetStore | None = None
+        if redis_url:
+            import redis.asyncio as aioredis
+
+            shared = aioredis.Redis.from_url(redis_url)
+            self.cache = ResponseCache(shared, cache_ttl_s)
+            self.budgets = BudgetStore(shared)
+
+    @property
+    def observed_latency_ms(self) -> Mapping[str, float]:
+        """Moving average latency of successful requests per model (for routing)."""
+        return self._attempts.latency_ms
+
+    def cache_stats(self) -> CacheStats:
+        """This process's cache counters."""
+        return self.cache.stats() if self.cache else CacheStats()
+
+    def pool(self, account: ProviderAccount) -> LeasePool:
+        """The lease pool of ``account`` (created on first use)."""
+        if account.name not in self._pools:
+            self._pools[account.name] = LeasePool(self._links(account), self._max_lease)
+        return self._pools[account.name]
+
+    def check(self, request: CompletionRequest) -> Plan:
+        """Validate ``request`` as `complete` would and choose its model, calling nothing.
+
+        Raises:
+            ValidationError: Unknown model, bad messages, parameters or fallback chain.
+            ConfigurationError: A model that may be called lacks its API key.
+        """
+        check_request(request)
+        tokens = estimate_messages_tokens(request.messages)
+        primary = choose(self.catalogue, request, tokens, self._attempts.latency_ms, self._prices)
+        if request.fallback is not None:
+            return plan(self.catalogue, primary, request.fallback, self._env)
+        cached = self._plans.get(primary.name)
+        if cached is None:
+            cached = self._plans[primary.name] = plan(self.catalogue, primary, None, self._env)
+        return cached
+
+    async def complete(self, request: CompletionRequest) -> CompletionResult:
+        """Make one chat completion; provider failures come back in ``result.error``.
+
+        Raises:
+            ValidationError: Invalid request (before any call).
+            ConfigurationError: Missing API key (before any call).
+        """
+        started = time.monotonic()
+        chosen = self.check(request)
+        prompt_tokens = estimate_messages_tokens(request.messages)
+        params = dict(request.params)
+        max_tokens = params.get("max_tokens") or params.get("max_completion_tokens")
+        completion_tokens = int(max_tokens or DEFAULT_COMPLETION_TOKENS)
+
+        async def send(spec: ModelSpec, account: ProviderAccount) -> provider.Answer:
+            return await provider.complete(
+                spec, account, self._key_of(account), request.messages, params
+            )
+
+        key_params = params
+        if request.routing != "fixed":
+            key_params = {**params, "_routing": [request.routing, *request.candidates]}
+        return await self._execute(
+            started=started,
+            key=lambda: cache_key(
+                request.model, request.messages, key_params, request.repeat_index
+            ),
+            read_cache=request.cache,
+            scopes=budget_scopes(request.run_id, request.user_id),
+            call_id=request.call_id,
+            run_id=request.run_id,
+            estimate=lambda: self._prices.forecast(chosen.models, prompt_tokens, completion_tokens),
+            walk=lambda: self._attempts.run(chosen, send, prompt_tokens + completion_tokens),
+            hit=lambda data, ms: CompletionResult.from_cache(
+                data, request.call_id, request.model, ms
+            ),
+            refused=lambda ms: budget_refused(CompletionResult, request.call_id, request.model, ms),
+            build=lambda walk, ms: completion_result(
+                walk, request.call_id, request.model, chosen, ms
+            ),
+        )
+
+    async def embed(
+        self,
+        model: str,
+        texts: Sequence[str],
+        *,
+        params: Mapping[str, Any] | None = None,
+        call_id: str | None = None,
+        run_id: str | None = None,
+        user_id: str | None = None,
+        cache: bool = True,
+    ) -> EmbeddingResult:
+        """Embed ``texts`` with ``model`` through the same limits, budgets and cache.
+
+        Raises:
+            ValidationError: Unknown model, empty or non-string texts (before any call).
+            ConfigurationError: Missing API key (before any call).
+        """
+        started = time.monotonic()
+        spec = known_model(self.catalogue, model)
+        if not texts or not all(isinstance(t, str) for t in texts):
+            from domain.errors import ValidationError
+
+            raise ValidationError("texts must be a non-empty list of strings", field="texts")
+        extra = dict(params or {})
+        check_params(extra)
+        check_keys([self.catalogue.account_for(spec)], self._env)
+        chosen = Plan(spec, None, (spec,))
+        call_id = call_id or new_call_id()
+        tokens = sum(estimate_tokens(t) for t in texts)
+        as_messages = [{"role": "input", "content": t} for t in texts]
+
+        async def send(s: ModelSpec, account: ProviderAccount) -> provider.Answer:
+            return await provider.embed(s, account, self._key_of(account), texts, extra)
+
+        return await self._execute(
+            started=started,
+            key=lambda: cache_key(model, as_messages, {**extra, "_kind": "embedding"}, 0),
+            read_cache=cache,
+            scopes=budget_scopes(run_id, user_id),
+            call_id=call_id,
+            run_id=run_id,
+            estimate=lambda: self._prices.forecast((spec,), tokens, 0),
+            walk=lambda: self._attempts.run(chosen, send, tokens),
+            hit=lambda data, ms: EmbeddingResult.from_cache(data, call_id, model, ms),
+            refused=lambda ms: budget_refused(EmbeddingResult, call_id, model, ms),
+            build=lambda walk, ms: embedding_result(walk, call_id, model, ms),
+        )
+
+    async def _execute(
+        self,
+        *,
+        started: float,
+        key: Callable[[], str],
+        read_cache: bool,
+        scopes: list[str],
+        call_id: str,
+        run_id: str | None,
+        estimate: Callable[[], float],
+        walk: Callable[[], Awaitable[Walk]],
+        hit: Callable[[Mapping[str, Any], float], R],
+        refused: Callable[[float], R],
+        build: Callable[[Walk, float], R],
+    ) -> R:
+        await self.warm_up()
+        entry_key = key() if self.cache is not None else None
+        if entry_key is not None and read_cache and self.cache is not None:
+            cached = await self.cache.get(entry_key)
+            if cached is not None:
+                return hit(cached, _ms(started))
+        budgets = self.budgets if scopes else None
+        if budgets is not None and not await budgets.reserve(scopes, call_id, estimate()):
+            return refused(_ms(started))
+        settled = False
+        try:
+            done = await walk()
+            result = build(done, _ms(started))
+            for rec in records(done, call_id, run_id):
+                self.pool(self.catalogue.account(rec[0])).add_record(rec[1])
+            if budgets is not None:
+                await budgets.settle(scopes, call_id, result.cost_usd)
+                settled = True
+        finally:
+            if budgets is not None and not settled:
+                # Cancelled or crashed mid-call: the cost is unknown, charge the reservation.
+                await asyncio.shield(budgets.settle(scopes, call_id, None))
+        if entry_key is not None and result.ok and self.cache is not None:
+            await self.cache.put(entry_key, result.to_cache())
+        return result
+
+    def _key_of(self, account: ProviderAccount) -> str | None:
+        return self._env.get(account.key_env_var) or None
+
+    async def warm_up(self) -> None:
+        """Import and set up LiteLLM now (done by the first call otherwise, never twice)."""
+        if self._warm is None:
+            self._warm = asyncio.ensure_future(self._warm_up())
+        await asyncio.shield(self._warm)
+
+    async def _warm_up(self) -> None:
+        provider.register_prices(self.catalogue.models)
+        chat = [m for m in self.catalogue.models if "embedding" not in m.tags]
+        if chat:
+            try:
+                await provider.warm_up(chat[0], self.catalogue.account_for(chat[0]))
+            except Exception as exc:  # only an optimisation: real calls report real errors
+                log.warning("litellm warm-up failed", error=str(exc))
+
+    async def flush(self) -> None:
+        """Return unused permits and deliver pending usage records to the gateways."""
+        for pool in list(self._pools.values()):
+            await pool.aclose()
+
+    async def aclose(self) -> None:
+        """Flush, then close Redis connections; the client must not be used afterwards."""
+        await self.flush()
+        if self.cache is not None:
+            await self.cache.aclose()
+
+
+def _ms(started: float) -> float:
+    return (time.monotonic() - started) * 1000

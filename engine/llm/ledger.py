@@ -1,0 +1,150 @@
+"""Usage and cost per provider account, run and model; each record counted exactly once.
+
+`UsageLedger` is the gateway's in-memory ledger (since its last start). `RedisUsageStore`
+mirrors the same records into Redis, idempotently, so totals survive a gateway restart and
+can be read by any process.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import OrderedDict, defaultdict
+from collections.abc import Iterable
+from typing import Any
+
+from engine.llm.types import UsageRecord
+
+FIELDS = (
+    "calls",
+    "ok",
+    "failed",
+    "requests",
+    "errors",
+    "rate_limited",
+    "prompt_tokens",
+    "completion_tokens",
+    "cost_usd",
+)
+_SEEN_CAP = 1_000_000  # ids remembered for dedup; a replay older than this is unlikely
+SEEN_TTL_S = 7 * 24 * 3600
+
+
+def _scopes(record: UsageRecord) -> list[str]:
+    scopes = ["account", f"model:{record.model}"]
+    if record.run_id:
+        scopes.append(f"run:{record.run_id}")
+    return scopes
+
+
+def _deltas(record: UsageRecord) -> dict[str, float]:
+    return {
+        "calls": 1,
+        "ok": int(record.ok),
+        "failed": int(not record.ok),
+        "requests": record.requests,
+        "errors": record.errors,
+        "rate_limited": record.rate_limited,
+        "prompt_tokens": record.prompt_tokens,
+        "completion_tokens": record.completion_tokens,
+        "cost_usd": record.cost_usd,
+    }
+
+
+def _empty() -> dict[str, float]:
+    return dict.fromkeys(FIELDS, 0)
+
+
+class UsageLedger:
+    """Totals per scope (``account``, ``run:<id>``, ``model:<name>``), deduplicated by record id.
+
+    Examples:
+        >>> ledger = UsageLedger()
+        >>> rec = UsageRecord("c1/m", "c1", "openai/m", "r1", 2, 1, 0, True, 10, 5, 0.01)
+        >>> ledger.record(rec), ledger.record(rec)
+        (True, False)
+        >>> ledger.totals("run:r1")["requests"]
+        2
+    """
+
+    def __init__(self) -> None:
+        self._totals: defaultdict[str, dict[str, float]] = defaultdict(_empty)
+        self._seen: OrderedDict[str, None] = OrderedDict()
+
+    def record(self, record: UsageRecord) -> bool:
+        """Count ``record``; False (and nothing counted) if its id was seen before."""
+        if record.id in self._seen:
+            return False
+        self._seen[record.id] = None
+        if len(self._seen) > _SEEN_CAP:
+            self._seen.popitem(last=False)
+        deltas = _deltas(record)
+        for scope in _scopes(record):
+            totals = self._totals[scope]
+            for name, value in deltas.items():
+                totals[name] += value
+        return True
+
+    def record_all(self, records: Iterable[UsageRecord]) -> int:
+        """Count every new record; returns how many were new."""
+        return sum(self.record(r) for r in records)
+
+    def totals(self, scope: str = "account") -> dict[str, float]:
+        """Totals of ``scope``; zeros for a scope never seen."""
+        return dict(self._totals.get(scope) or _empty())
+
+    def scopes(self) -> list[str]:
+        """Every scope with at least one record."""
+        return sorted(self._totals)
+
+
+# KEYS[1]: key prefix "af:usage:<account>:". ARGV[1]: JSON list of [id, scopes, deltas].
+_APPLY = """
+local prefix = KEYS[1]
+local new = 0
+for _, item in ipairs(cjson.decode(ARGV[1])) do
+  if redis.call('SET', prefix .. 'seen:' .. item[1], '1', 'NX', 'EX', tonumber(ARGV[2])) then
+    new = new + 1
+    for _, scope in ipairs(item[2]) do
+      local key = prefix .. scope
+      for name, value in pairs(item[3]) do
+        if name == 'cost_usd' then
+          redis.call('HINCRBYFLOAT', key, name, value)
+        else
+          redis.call('HINCRBY', key, name, value)
+        end
+      end
+    end
+  end
+end
+return new
+"""
+
+
+class RedisUsageStore:
+    """The ledger of one account in Redis: ``af:usage:<account>:<scope>`` hashes.
+
+    Args:
+        redis: A ``redis.asyncio.Redis`` client.
+        account: The provider account.
+    """
+
+    def __init__(self, redis: Any, account: str) -> None:
+        self._redis = redis
+        self._prefix = f"af:usage:{account}:"
+        self._apply = redis.register_script(_APPLY)
+
+    async def apply(self, records: Iterable[UsageRecord]) -> int:
+        """Count every record not counted before (by id); returns how many were new."""
+        items = [[r.id, _scopes(r), _deltas(r)] for r in records]
+        if not items:
+            return 0
+        return int(await self._apply(keys=[self._prefix], args=[json.dumps(items), SEEN_TTL_S]))
+
+    async def totals(self, scope: str = "account") -> dict[str, float]:
+        """Durable totals of ``scope``."""
+        raw = await self._redis.hgetall(self._prefix + scope)
+        totals = _empty()
+        for name, value in raw.items():
+            key = name.decode() if isinstance(name, bytes) else name
+            totals[key] = float(value) if key == "cost_usd" else int(value)
+        return totals

@@ -1,0 +1,138 @@
+"""The only module that calls LiteLLM: one request in, plain data (or its exception) out.
+
+LiteLLM is imported on first use (~2.5 s, ~200 MB): only processes that call models pay.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from domain.llm import ModelSpec, ProviderAccount, Usage
+from engine.llm.failures import plain_headers
+
+_configured = False
+NO_KEY = "unused"
+"""Sent to local servers that need no key (the OpenAI SDK refuses an empty one)."""
+
+
+def litellm_module() -> Any:
+    """LiteLLM, imported and configured once (quiet: no debug banners on stdout)."""
+    global _configured
+    # Without it, importing LiteLLM fetches its cost map over the network.
+    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    import litellm
+
+    if not _configured:
+        litellm.suppress_debug_info = True
+        litellm.telemetry = False
+        _configured = True
+    return litellm
+
+
+def register_prices(specs: Iterable[ModelSpec], mode: str = "chat") -> None:
+    """Teach LiteLLM the catalogue's own prices, so its cost figures agree with ours."""
+    entries = {
+        spec.name: {
+            "input_cost_per_token": spec.input_cost_per_token,
+            "output_cost_per_token": spec.output_cost_per_token,
+            "cache_creation_input_token_cost": 0.0,
+            "cache_read_input_token_cost": 0.0,
+            "litellm_provider": spec.provider,
+            "mode": "embedding" if "embedding" in spec.tags else mode,
+            **({"max_input_tokens": spec.context_window} if spec.context_window else {}),
+        }
+        for spec in specs
+        if spec.input_cost_per_token is not None and spec.output_cost_per_token is not None
+    }
+    if entries:
+        litellm_module().register_model(entries)
+
+
+async def warm_up(spec: ModelSpec, account: ProviderAccount) -> None:
+    """Pay LiteLLM's one-time lazy set-up (~0.3 s) with a mocked call: no network, no cost.
+
+    Done before the first permit is taken, so a permit is never held through it (a permit
+    spent late lets the provider's window see more requests than the gateway granted).
+    """
+    await litellm_module().acompletion(
+        model=spec.name,
+        messages=[{"role": "user", "content": "warm-up"}],
+        mock_response="ok",
+        **_endpoint(account, None),
+    )
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A provider's successful answer, as plain data."""
+
+    usage: Usage
+    content: str | None = None
+    finish_reason: str | None = None
+    vectors: list[list[float]] = field(default_factory=list)
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def _usage(raw: Any) -> Usage:
+    prompt = getattr(raw, "prompt_tokens", None) or 0
+    completion = getattr(raw, "completion_tokens", None) or 0
+    return Usage(int(prompt), int(completion))
+
+
+def _headers(response: Any) -> dict[str, str]:
+    hidden = getattr(response, "_hidden_params", None) or {}
+    return plain_headers(hidden.get("additional_headers"))
+
+
+def _endpoint(account: ProviderAccount, api_key: str | None) -> dict[str, Any]:
+    endpoint: dict[str, Any] = {"api_key": api_key or NO_KEY, "timeout": account.timeout_s}
+    if account.api_base:
+        endpoint["api_base"] = account.api_base
+    return endpoint
+
+
+async def complete(
+    spec: ModelSpec,
+    account: ProviderAccount,
+    api_key: str | None,
+    messages: Sequence[Mapping[str, Any]],
+    params: Mapping[str, Any],
+) -> Answer:
+    """One chat completion request, no retries (the client retries, with permits)."""
+    litellm = litellm_module()
+    response = await litellm.acompletion(
+        model=spec.name,
+        messages=list(messages),
+        num_retries=0,
+        **_endpoint(account, api_key),
+        **params,
+    )
+    choice = response.choices[0]
+    return Answer(
+        usage=_usage(getattr(response, "usage", None)),
+        content=getattr(choice.message, "content", None),
+        finish_reason=getattr(choice, "finish_reason", None),
+        headers=_headers(response),
+    )
+
+
+async def embed(
+    spec: ModelSpec,
+    account: ProviderAccount,
+    api_key: str | None,
+    texts: Sequence[str],
+    params: Mapping[str, Any],
+) -> Answer:
+    """One embeddings request, no retries."""
+    litellm = litellm_module()
+    response = await litellm.aembedding(
+        model=spec.name, input=list(texts), num_retries=0, **_endpoint(account, api_key), **params
+    )
+    items = sorted(response.data, key=lambda d: d["index"] if isinstance(d, dict) else d.index)
+    vectors = [
+        list(item["embedding"] if isinstance(item, dict) else item.embedding) for item in items
+    ]
+    return Answer(usage=_usage(response.usage), vectors=vectors, headers=_headers(response))

@@ -1,0 +1,229 @@
+"""LLMClient against the simulator over HTTP: retries, fallback, routing, errors, embeddings."""
+
+from __future__ import annotations
+
+import asyncio
+import pickle
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from domain.errors import ConfigurationError, ValidationError
+from domain.llm import Catalogue, FallbackPolicy, ModelSpec, RetryPolicy
+from engine.llm import (
+    CompletionRequest,
+    LLMClient,
+    default_catalogue,
+    load_catalogue,
+    simulator_account,
+    simulator_catalogue,
+)
+from engine.simulator import Simulator, SimulatorConfig, running_simulator
+
+pytestmark = pytest.mark.integration
+FAST_RETRY = RetryPolicy(max_attempts=4, base_delay_s=0.01, max_delay_s=0.05)
+
+
+def _name() -> str:
+    return f"cl-{uuid.uuid4().hex[:8]}"
+
+
+def _ask(i: int) -> list[dict[str, str]]:
+    return [{"role": "user", "content": f"What is {i} * 3? {uuid.uuid4().hex[:6]}"}]
+
+
+@pytest.fixture(scope="module")
+def sim() -> Iterator[Simulator]:
+    with running_simulator(SimulatorConfig(seed=11, latency_ms=10)) as simulator:
+        yield simulator
+
+
+def _requests(simulator: Simulator) -> int:
+    return int(httpx.get(f"{simulator.url}/stats").json()["requests_total"])
+
+
+async def test_injected_5xx_are_retried_and_the_ledger_loses_no_call(
+    ray_cluster: dict[str, Any], redis_url: str
+) -> None:
+    from actors.provider_gateway import get_gateway
+
+    with running_simulator(SimulatorConfig(error_rate=0.2, seed=1)) as flaky:
+        httpx.post(f"{flaky.url}/stats/reset")
+        catalogue = simulator_catalogue(flaky.api_base, name=_name(), retry=FAST_RETRY)
+        client = LLMClient(catalogue, redis_url=redis_url)
+        results = await asyncio.gather(
+            *[
+                client.complete(CompletionRequest("openai/sim-small", _ask(i), run_id="flaky"))
+                for i in range(60)
+            ]
+        )
+        await client.aclose()
+        stats = httpx.get(f"{flaky.url}/stats").json()
+
+    failed = [r for r in results if not r.ok]
+    for r in failed:
+        assert r.error is not None and r.error.kind == "server" and r.error.retryable
+        assert r.error.attempts == FAST_RETRY.max_attempts and r.error.status in (500, 503)
+    assert len(failed) <= 2  # 0.2 ** 4 per call
+    assert any(r.attempts > 1 for r in results if r.ok)
+    totals = await get_gateway(catalogue.accounts[0]).usage.remote("run:flaky")
+    assert totals["calls"] == 60 and totals["ok"] == 60 - len(failed)
+    assert totals["requests"] == stats["requests_total"] == sum(r.attempts for r in results)
+    assert totals["errors"] == stats["injected_errors"]
+    assert totals["cost_usd"] == pytest.approx(sum(r.cost_usd for r in results))
+
+
+async def test_fallback_answers_from_the_next_model_and_says_so(
+    ray_cluster: dict[str, Any], sim: Simulator
+) -> None:
+    with running_simulator(SimulatorConfig(error_rate=1.0, seed=2)) as broken:
+        a, b = _name(), _name()
+        catalogue = Catalogue(
+            accounts=(
+                simulator_account(broken.api_base, name=a, retry=FAST_RETRY),
+                simulator_account(sim.api_base, name=b, retry=FAST_RETRY),
+            ),
+            models=(
+                ModelSpec("openai/sim-medium", a, 1e-6, 4e-6),
+                ModelSpec("openai/sim-small", b, 0.15e-6, 0.6e-6),
+            ),
+            fallbacks=(FallbackPolicy(("openai/sim-medium", "openai/sim-small"), 2),),
+        )
+        client = LLMClient(catalogue)
+        result = await client.complete(CompletionRequest("openai/sim-medium", _ask(1)))
+        await client.aclose()
+        broken_requests = _requests(broken)
+    assert result.ok and result.content
+    assert result.model == "openai/sim-medium"
+    assert result.model_used == result.fallback_model == "openai/sim-small"
+    assert result.attempts == 3 and broken_requests == 2
+
+
+async def test_a_model_the_provider_does_not_know_falls_back_at_once(
+    ray_cluster: dict[str, Any], sim: Simulator
+) -> None:
+    base = simulator_catalogue(sim.api_base, name=_name(), retry=FAST_RETRY)
+    catalogue = Catalogue(
+        base.accounts,
+        (*base.models, ModelSpec("openai/sim-gone", base.accounts[0].name)),
+        (FallbackPolicy(("openai/sim-gone", "openai/sim-small")),),
+    )
+    client = LLMClient(catalogue)
+    result = await client.complete(CompletionRequest("openai/sim-gone", _ask(2)))
+    await client.aclose()
+    # A 404 is not retryable but another model may do: one attempt, then the next model.
+    assert result.ok and result.fallback_model == "openai/sim-small" and result.attempts == 2
+
+
+async def test_fatal_4xx_fail_at_once_with_the_providers_message(
+    ray_cluster: dict[str, Any], sim: Simulator
+) -> None:
+    catalogue = simulator_catalogue(sim.api_base, name=_name(), retry=FAST_RETRY)
+    catalogue = Catalogue(
+        catalogue.accounts,
+        (*catalogue.models, ModelSpec("openai/sim-gone", catalogue.accounts[0].name)),
+    )
+    client = LLMClient(catalogue)
+    gone = await client.complete(CompletionRequest("openai/sim-gone", _ask(1)))
+    bad = await client.complete(CompletionRequest("openai/sim-small", _ask(2), params={"n": 99}))
+    await client.aclose()
+    assert gone.error is not None and gone.error.kind == "not_found"
+    assert gone.error.status == 404 and gone.error.attempts == 1 and not gone.error.retryable
+    assert "does not exist" in gone.error.message
+    assert bad.error is not None and bad.error.kind == "bad_request" and bad.error.attempts == 1
+    assert pickle.loads(pickle.dumps(gone)) == gone  # plain data: crosses Ray as is
+
+
+async def test_timeouts_are_classified_and_retried(ray_cluster: dict[str, Any]) -> None:
+    with running_simulator(SimulatorConfig(timeout_rate=1.0, timeout_hang_s=5, seed=3)) as slow:
+        catalogue = simulator_catalogue(
+            slow.api_base, name=_name(), timeout_s=0.3,
+            retry=RetryPolicy(max_attempts=2, base_delay_s=0.01, max_delay_s=0.01),
+        )  # fmt: skip
+        client = LLMClient(catalogue)
+        result = await client.complete(CompletionRequest("openai/sim-small", _ask(1)))
+        await client.aclose()
+    assert result.error is not None and result.error.kind == "timeout"
+    assert result.error.retryable and result.attempts == 2
+
+
+async def test_bad_input_raises_before_any_call(
+    ray_cluster: dict[str, Any], sim: Simulator, tmp_path: Path
+) -> None:
+    before = _requests(sim)
+    client = LLMClient(simulator_catalogue(sim.api_base, name=_name()))
+    with pytest.raises(ValidationError, match="unknown model 'openai/sim-huge'"):
+        await client.complete(CompletionRequest("openai/sim-huge", _ask(1)))
+    with pytest.raises(ValidationError, match="api_base"):
+        await client.complete(
+            CompletionRequest("openai/sim-small", _ask(1), params={"api_base": "http://x"})
+        )
+    with pytest.raises(ValidationError, match="messages"):
+        await client.complete(CompletionRequest("openai/sim-small", []))
+    with pytest.raises(ValidationError):
+        await client.embed("openai/sim-embed", [])
+
+    keyless = LLMClient(default_catalogue(sim.api_base), env={})
+    with pytest.raises(ConfigurationError, match="OPENAI_API_KEY"):
+        await keyless.complete(CompletionRequest("openai/gpt-4o-mini", _ask(1)))
+    with pytest.raises(ConfigurationError, match="OPENAI_API_KEY"):
+        await keyless.embed("openai/text-embedding-3-small", ["hi"])
+
+    path = tmp_path / "catalogue.yaml"
+    path.write_text(
+        "accounts:\n  - {name: sim, provider: openai, rpm: -5, requires_api_key: false}\n"
+        "models:\n  - {name: openai/sim-small, account: sim}\n"
+    )
+    with pytest.raises(ValidationError, match=r"accounts\[0\]\.rpm: must be > 0, got -5"):
+        load_catalogue(path)
+    with pytest.raises(ConfigurationError):
+        load_catalogue(tmp_path / "missing.yaml")
+    await client.aclose()
+    assert _requests(sim) == before
+
+
+async def test_routing_cheapest_and_lowest_latency(
+    ray_cluster: dict[str, Any], sim: Simulator
+) -> None:
+    client = LLMClient(simulator_catalogue(sim.api_base, name=_name()))
+    cheap = await client.complete(
+        CompletionRequest("openai/sim-small", _ask(1), routing="cheapest-that-qualifies",
+                          min_skill=0.85)
+    )  # fmt: skip
+    assert cheap.ok and cheap.model_used == "openai/sim-judge"  # cheaper than sim-large
+    assert cheap.fallback_model is None
+
+    pair = ("openai/sim-large", "openai/sim-small")  # latency factors 2.0 and 0.5
+    used = [
+        (await client.complete(
+            CompletionRequest("openai/sim-small", _ask(i), routing="lowest-latency",
+                              candidates=pair, cache=False)
+        )).model_used
+        for i in range(4)
+    ]  # fmt: skip
+    await client.aclose()
+    assert set(used[:2]) == set(pair)  # unobserved models are tried first
+    assert used[2:] == ["openai/sim-small"] * 2
+    assert (
+        client.observed_latency_ms["openai/sim-large"]
+        > client.observed_latency_ms["openai/sim-small"]
+    )
+
+
+async def test_embeddings_go_through_the_gateway_and_cost(
+    ray_cluster: dict[str, Any], sim: Simulator
+) -> None:
+    from actors.provider_gateway import get_gateway
+
+    catalogue = simulator_catalogue(sim.api_base, name=_name())
+    client = LLMClient(catalogue)
+    result = await client.embed("openai/sim-embed", ["red apples", "green apples", "a car"])
+    await client.aclose()
+    assert result.ok and len(result.vectors) == 3 and len(result.vectors[0]) == 64
+    assert result.usage.prompt_tokens > 0 and result.cost_usd > 0
+    totals = await get_gateway(catalogue.accounts[0]).usage.remote("model:openai/sim-embed")
+    assert totals["calls"] == 1 and totals["cost_usd"] == pytest.approx(result.cost_usd)

@@ -1,0 +1,68 @@
+"""Serve hosting is configured on purpose: two apps, sized slots, no secrets in bind args."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+from ray.serve import Application
+from ray.serve.schema import ServeDeploySchema
+
+from api import serve as hosting
+from api.ratelimit import limits_storage_url
+from api.streams import STREAMS_PREFIX
+from domain.errors import ConfigurationError
+from engine.settings import Settings
+
+CONFIG = Path(hosting.__file__).with_name("serve_config.yaml")
+
+
+def test_serve_config_is_valid_and_matches_the_code() -> None:
+    config = ServeDeploySchema.model_validate(yaml.safe_load(CONFIG.read_text()))
+    apps = {app.name: app for app in config.applications}
+    assert apps[hosting.API_APP].route_prefix == "/"
+    assert apps[hosting.STREAMS_APP].route_prefix == STREAMS_PREFIX
+    api = apps[hosting.API_APP].deployments[0]
+    streams = apps[hosting.STREAMS_APP].deployments[0]
+    assert api.max_ongoing_requests == hosting.API_MAX_ONGOING_REQUESTS
+    assert streams.max_ongoing_requests == hosting.STREAMS_MAX_ONGOING_REQUESTS
+    assert config.http_options.host == "127.0.0.1"
+
+
+def test_import_paths_are_bound_applications() -> None:
+    assert isinstance(hosting.app, Application)
+    assert isinstance(hosting.streams_app, Application)
+
+
+def test_streams_get_far_more_slots_than_the_default() -> None:
+    assert hosting.API_MAX_ONGOING_REQUESTS >= 100
+    assert hosting.STREAMS_MAX_ONGOING_REQUESTS > hosting.API_MAX_ONGOING_REQUESTS
+
+
+def test_replicas_refuse_to_run_without_a_shared_redis(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("REDIS_URL", "AUTOFORGE_REDIS_URL"):
+        monkeypatch.delenv(name, raising=False)
+    with pytest.raises(ConfigurationError, match="REDIS_URL"):
+        hosting.replica_settings({})
+
+
+def test_secrets_travel_as_env_not_as_bind_arguments() -> None:
+    settings = Settings(auth_mode="hs256", auth_hs256_secret="k" * 40)
+    overrides = hosting.replica_overrides(settings, "redis://127.0.0.1:6379/0")
+    assert "auth_hs256_secret" not in overrides and "k" * 40 not in str(overrides)
+    assert overrides["redis_url"] == "redis://127.0.0.1:6379/0"
+    assert hosting.secret_env(settings)["AUTOFORGE_AUTH_HS256_SECRET"] == "k" * 40
+    assert Settings(**overrides, auth_hs256_secret="k" * 40).auth_mode == "hs256"
+
+
+@pytest.mark.parametrize(
+    "url, expected",
+    [
+        ("redis://h:6379/1", "async+redis://h:6379/1"),
+        ("rediss://u:p@h:6380", "async+rediss://u:p@h:6380"),
+        ("unix:///tmp/r.sock", "async+redis+unix:///tmp/r.sock"),
+    ],
+)
+def test_limits_storage_urls(url: str, expected: str) -> None:
+    assert limits_storage_url(url) == expected
