@@ -75,13 +75,14 @@ class RunScheduler:
 
         self.redis: Any = aioredis.Redis.from_url(redis_url, decode_responses=True)
         self.runs = RunStore(create_db_engine(database_url))
+        tag = streams.deployment_tag(database_url)
         self.pool = [
-            remote_evaluator(name=f"evaluator:{i}", get_if_exists=True).remote(redis_url)
+            remote_evaluator(name=f"evaluator:{tag}:{i}", get_if_exists=True).remote(redis_url)
             for i in range(evaluators)
         ]
-        self.recorder = remote_resultrecorder(name="result-recorder", get_if_exists=True).remote(
-            redis_url, database_url
-        )
+        self.recorder = remote_resultrecorder(
+            name=f"result-recorder:{tag}", get_if_exists=True
+        ).remote(redis_url, database_url)
         self.batch_size = batch_size
         self.max_inflight = max_inflight
         self.queue: FairQueue[Cell] = FairQueue()

@@ -16,6 +16,8 @@ Examples:
 from __future__ import annotations
 
 import contextlib
+import copy
+from collections.abc import Callable
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -62,6 +64,10 @@ class Engine:
             settings = load_settings(**overrides)
         self.settings = settings
         self.owner = owner
+        self._owns_runtime = True
+        # Actor handles shared by every owner view: a named, non-detached actor dies with
+        # its last handle, so they live as long as the engine does.
+        self._shared: dict[str, Any] = {}
         self._stack = contextlib.ExitStack()
         self.simulator: Any = None
         self.runtime = Runtime(settings).start()
@@ -76,6 +82,24 @@ class Engine:
         except BaseException:
             self.close()
             raise
+
+    def as_owner(self, owner: str) -> Engine:
+        """A view of this engine acting as `owner` (the API uses one per request user).
+
+        The view shares the runtime, catalogue and actors; closing it closes nothing.
+        """
+        view = copy.copy(self)
+        for name in ("prompts", "datasets", "evaluations"):
+            view.__dict__.pop(name, None)
+        view.owner = owner
+        view._owns_runtime = False
+        return view
+
+    def shared(self, key: str, factory: Callable[[], Any]) -> Any:
+        """A value (typically an actor handle) created once per engine, shared by views."""
+        if key not in self._shared:
+            self._shared[key] = factory()
+        return self._shared[key]
 
     @cached_property
     def catalogue(self) -> Catalogue:
@@ -145,7 +169,10 @@ class Engine:
         return compare_runs(a, b)
 
     def close(self) -> None:
-        """Stop what this engine started; safe to call twice."""
+        """Stop what this engine started; safe to call twice (a no-op on owner views)."""
+        if not self._owns_runtime:
+            return
+        self._shared.clear()
         self._stack.close()
         self.runtime.stop()
 

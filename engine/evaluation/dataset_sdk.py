@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-import builtins
 from typing import Any
 
 from domain.datasets import TestCase

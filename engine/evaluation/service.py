@@ -16,6 +16,7 @@ from domain.errors import NotFoundError, ValidationError
 from domain.evaluation import RunSpec
 from domain.llm import Catalogue
 from domain.scoring import CustomScorer, ScorerSpec, build_scorers, custom_scorer
+from engine.evaluation import streams
 from engine.evaluation.context import RunContext
 from engine.evaluation.datasets import DatasetStore
 from engine.evaluation.run_handle import Run
@@ -65,22 +66,22 @@ class Evaluations:
         self.owner = engine.owner
         self.datasets = DatasetStore(engine.runtime.db)
         self.runs = RunStore(engine.runtime.db)
-        self._scheduler: Any = None
 
     def scheduler(self) -> Any:
         """The cluster's `RunScheduler` (created on first use).
 
         The handle is kept: a named, non-detached actor dies when its last handle goes.
         """
-        if self._scheduler is None:
-            self._scheduler = self._create_scheduler()
-        return self._scheduler
+        return self.engine.shared("run-scheduler", self._create_scheduler)
 
     def _create_scheduler(self) -> Any:
         from actors.run_scheduler import remote_runscheduler
 
         rt = self.engine.runtime
-        return remote_runscheduler(name=SCHEDULER_NAME, get_if_exists=True).remote(
+        return remote_runscheduler(
+            name=f"{SCHEDULER_NAME}:{streams.deployment_tag(self.engine.settings.effective_database_url)}",
+            get_if_exists=True,
+        ).remote(
             rt.redis_url,
             self.engine.settings.effective_database_url,
             self.engine.settings.evaluators or _cluster_cpus(rt.ray_resources),

@@ -6,10 +6,15 @@ fails a call: it counts as a miss (or a skipped write) and is logged.
 
 Bypass (``CompletionRequest.cache=False``) skips the *read* only: the fresh answer is still
 written, so a bypassing run refreshes the cache for the next one.
+
+The client writes behind (`ResponseCache.put_later`): answers queue in memory (and are
+served from there to this process) and go to Redis in one pipeline per batch, off the
+call's path; `ResponseCache.flush` waits for them.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
@@ -70,6 +75,9 @@ class ResponseCache:
         self.ttl_s = ttl_s
         self._stats = CacheStats()
         self._lookup = redis.register_script(_LOOKUP)
+        self._pending: dict[str, str] = {}
+        self._pending_hits = 0
+        self._drain: asyncio.Task[None] | None = None
 
     @classmethod
     def from_url(cls, url: str, ttl_s: int = DEFAULT_TTL_S) -> ResponseCache:
@@ -80,6 +88,12 @@ class ResponseCache:
 
     async def get(self, key: str) -> dict[str, Any] | None:
         """The entry under ``key`` (a `domain.llm.cache_key`), or ``None`` on a miss."""
+        queued = self._pending.get(key)
+        if queued is not None:
+            self._stats.hits += 1
+            self._pending_hits += 1  # counted globally with the next batch
+            value: dict[str, Any] = json.loads(queued)
+            return value
         try:
             raw = await self._lookup(keys=[PREFIX + key, STATS_KEY])
         except Exception as exc:
@@ -90,8 +104,7 @@ class ResponseCache:
             self._stats.misses += 1
             return None
         self._stats.hits += 1
-        value: dict[str, Any] = json.loads(raw)
-        return value
+        return dict(json.loads(raw))
 
     async def put(self, key: str, value: Mapping[str, Any], ttl_s: int | None = None) -> bool:
         """Store ``value`` under ``key``; False when Redis failed (the call still succeeded)."""
@@ -105,6 +118,37 @@ class ResponseCache:
             return False
         self._stats.writes += 1
         return True
+
+    def put_later(self, key: str, value: Mapping[str, Any]) -> None:
+        """Queue ``value`` under ``key``; written with the next batch (see `flush`)."""
+        self._pending[key] = json.dumps(value)
+        if self._drain is None:
+            self._drain = asyncio.ensure_future(self._write_pending())
+
+    async def flush(self) -> None:
+        """Wait until every queued entry is written (or failed and was logged)."""
+        while self._drain is not None:
+            await asyncio.shield(self._drain)
+
+    async def _write_pending(self) -> None:
+        try:
+            while self._pending:
+                batch, self._pending = self._pending, {}
+                hits, self._pending_hits = self._pending_hits, 0
+                try:
+                    async with self.redis.pipeline(transaction=False) as pipe:
+                        for key, raw in batch.items():
+                            pipe.set(PREFIX + key, raw, ex=self.ttl_s)
+                        pipe.hincrby(STATS_KEY, "writes", len(batch))
+                        if hits:
+                            pipe.hincrby(STATS_KEY, "hits", hits)
+                        await pipe.execute()
+                except Exception as exc:
+                    self._failed("write", exc)
+                    continue
+                self._stats.writes += len(batch)
+        finally:
+            self._drain = None
 
     async def delete(self, key: str) -> bool:
         """Drop the entry under ``key``; True if there was one."""
@@ -123,7 +167,8 @@ class ResponseCache:
         return counts
 
     async def aclose(self) -> None:
-        """Close the Redis connections."""
+        """Write what is queued, then close the Redis connections."""
+        await self.flush()
         await self.redis.aclose()
 
     def _failed(self, what: str, exc: Exception) -> None:

@@ -260,7 +260,7 @@ class LLMClient:
                 # Cancelled or crashed mid-call: the cost is unknown, charge the reservation.
                 await asyncio.shield(budgets.settle(scopes, call_id, None))
         if entry_key is not None and result.ok and self.cache is not None:
-            await self.cache.put(entry_key, result.to_cache())
+            self.cache.put_later(entry_key, result.to_cache())
         return result
 
     def _key_of(self, account: ProviderAccount) -> str | None:
@@ -282,9 +282,11 @@ class LLMClient:
                 log.warning("litellm warm-up failed", error=str(exc))
 
     async def flush(self) -> None:
-        """Return unused permits and deliver pending usage records to the gateways."""
+        """Return unused permits, deliver usage records to the gateways, write cache entries."""
         for pool in list(self._pools.values()):
             await pool.aclose()
+        if self.cache is not None:
+            await self.cache.flush()
 
     async def aclose(self) -> None:
         """Flush, then close Redis connections; the client must not be used afterwards."""

@@ -29,9 +29,9 @@ log = get_logger(__name__)
 CONCURRENCY_POLL_S = 0.02
 """A release may free a concurrency slot long before the gateway's estimate: poll."""
 FLUSH_AFTER_S = 0.5
-PREFETCH_S = 0.05
+PREFETCH_S = 0.1
 """Seconds of the recent call rate bought ahead of demand."""
-LINGER_S = 0.1
+LINGER_S = 0.25
 """Life of a lease's unused permits before they go back to the gateway."""
 _RATE_WINDOW_S = 0.25
 

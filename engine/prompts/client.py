@@ -62,7 +62,10 @@ class Prompts(PromptReads, PromptWrites):
         if db is None:
             raise ServiceUnavailableError("the engine's database is not started")
         settings = engine.settings
-        pool = ShardPool(settings.effective_database_url, settings.prompt_shards)
+        pool = engine.shared(
+            "prompt-shards",
+            lambda: ShardPool(settings.effective_database_url, settings.prompt_shards),
+        )
         return cls(db=db, owner=engine.owner, shards=pool)
 
     @property

@@ -79,6 +79,7 @@ async def test_bypass_skips_the_read_but_refreshes_the_entry(
     other_repeat = await client.complete(
         CompletionRequest("openai/sim-small", messages, repeat_index=1)
     )
+    await client.flush()
     stats = client.cache_stats()
     await client.aclose()
     assert not first.cached and not bypass.cached and bypass.attempts == 1

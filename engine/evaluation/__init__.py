@@ -1,0 +1,1 @@
+"""Evaluation runtime: datasets, runs, results, scheduling glue, reports."""

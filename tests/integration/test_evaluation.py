@@ -1,0 +1,223 @@
+"""Evaluation runs end to end on real Ray, Redis, DB and the simulator over HTTP."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import defaultdict
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+import pytest
+import ray
+
+from domain.errors import NotFoundError, ValidationError
+from engine.demo_data import MODELS, PROMPT_NAME, SCORERS, V1, V2, demo_cases
+from engine.evaluation import streams
+from engine.llm import simulator_catalogue
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def engine(
+    ray_cluster: dict[str, Any], redis_url: str, simulator: Any, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Any]:
+    from engine import Engine
+
+    eng = Engine(data_dir=tmp_path_factory.mktemp("eval"), redis_url=redis_url)
+    eng.use_catalogue(simulator_catalogue(simulator.api_base, max_concurrency=256))
+    eng.prompts.create(PROMPT_NAME, V1["template"], message=V1["message"])
+    eng.prompts.commit(PROMPT_NAME, V2["template"], system=V2["system"], message=V2["message"])
+    eng.datasets.create("demo")
+    eng.datasets.add("demo", demo_cases(50))
+    yield eng
+    eng.close()
+
+
+def _versions(engine: Any) -> list[str]:
+    return [v.id for v in reversed(engine.prompts.log(PROMPT_NAME))]
+
+
+def _requests(simulator: Any) -> int:
+    return int(httpx.get(f"{simulator.url}/stats").json()["requests_total"])
+
+
+def test_report_numbers_match_an_independent_recount(engine: Any) -> None:
+    run = engine.evaluate(
+        prompt=PROMPT_NAME, dataset="demo", models=list(MODELS), scorers=list(SCORERS),
+        versions=_versions(engine), repeats=3, seed=11,
+    )
+    info = run.wait(progress=False, timeout=180)
+    assert info.status.value == "completed"
+    rows = list(engine.evaluations.runs.result_rows(engine.owner, run.id))
+    assert len(rows) == 2 * 2 * 50 * 3
+    assert len({(r["prompt_version"], r["model"], r["case_id"], r["repeat"]) for r in rows}) == 600
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+    for row in rows:
+        groups[(row["prompt_version"], row["model"])].append(row)
+    report = json.loads(run.report("json"))
+    by_group = {(g["prompt_version"], g["model"]): g for g in report["groups"]}
+    assert set(by_group) == set(groups)
+    for key, cells in groups.items():
+        passed = sum(1 for c in cells if c["error"] is None and c["passed"])
+        cost = sum(c["cost_usd"] or 0.0 for c in cells)
+        mean_correct = sum(c["scores"]["correct"] for c in cells) / len(cells)
+        graded = [c for c in cells if c["error"] is not None or c["passed"] is not None]
+        latencies = [c["latency_ms"] for c in cells if c["latency_ms"] is not None]
+        group = by_group[key]
+        assert group["n_cells"] == len(cells) == 150
+        assert group["n_passed"] == passed
+        assert group["pass_rate"] == pytest.approx(passed / len(graded))
+        assert group["latency_p50_ms"] == pytest.approx(float(np.percentile(latencies, 50)))
+        assert group["latency_p95_ms"] == pytest.approx(float(np.percentile(latencies, 95)))
+        assert group["prompt_tokens"] == sum(c["prompt_tokens"] for c in cells)
+        assert group["cost_usd"] == pytest.approx(cost)
+        assert group["mean_scores"]["correct"] == pytest.approx(mean_correct)
+    # The better prompt really is better for the weak model.
+    v1, v2 = _versions(engine)
+    small = "openai/sim-small"
+    assert by_group[(v2, small)]["pass_rate"] > by_group[(v1, small)]["pass_rate"]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "error", "fragment"),
+    [
+        ({"versions": ["0" * 64]}, NotFoundError, ""),
+        ({"scorers": [{"type": "no-such-scorer"}]}, ValidationError, "unknown scorer"),
+        ({"scorers": [{"type": "regex", "args": {"pattern": "("}}]}, ValidationError, "("),
+        ({"budget": 0.0}, ValidationError, "budget"),
+        ({"budget": -1.0}, ValidationError, "budget"),
+        ({"scorers": [{"type": "json-schema", "args": {"schema": {"type": 12}}}]},
+         ValidationError, "schema"),
+        ({"models": ["openai/not-in-catalogue"]}, ValidationError, "unknown model"),
+        ({"dataset": "no-such-dataset"}, NotFoundError, "not found"),
+    ],
+)
+def test_bad_input_fails_before_any_provider_call(
+    engine: Any, simulator: Any, overrides: dict[str, Any], error: type[Exception], fragment: str
+) -> None:
+    before = _requests(simulator)
+    runs_before = len(engine.evaluations.runs.list_runs(engine.owner, limit=1000))
+    kwargs: dict[str, Any] = {"prompt": PROMPT_NAME, "dataset": "demo",
+                              "models": ["openai/sim-small"], "scorers": ["icontains"]}
+    kwargs.update(overrides)
+    with pytest.raises(error) as caught:
+        engine.evaluate(**kwargs)
+    assert fragment in str(caught.value)
+    assert _requests(simulator) == before
+    assert len(engine.evaluations.runs.list_runs(engine.owner, limit=1000)) == runs_before
+
+
+def test_empty_dataset_is_refused(engine: Any) -> None:
+    engine.datasets.create("empty")
+    with pytest.raises(ValidationError, match="empty"):
+        engine.evaluate(prompt=PROMPT_NAME, dataset="empty", models=["openai/sim-small"])
+
+
+def _wait_recorded(engine: Any, run_id: str, at_least: int, timeout: float = 60) -> int:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        count = engine.evaluations.runs.recorded_count(run_id)
+        if count >= at_least:
+            return count
+        time.sleep(0.05)
+    raise AssertionError(f"only {count} cells recorded")
+
+
+def _slow_catalogue(engine: Any, simulator: Any) -> None:
+    engine.use_catalogue(simulator_catalogue(simulator.api_base, max_concurrency=256))
+
+
+def test_killing_an_evaluator_mid_run_records_every_cell_once(
+    engine: Any, simulator: Any
+) -> None:
+    run = engine.evaluate(
+        prompt=PROMPT_NAME, dataset="demo", models=list(MODELS), scorers=["icontains"],
+        versions=_versions(engine), repeats=4, seed=21, cache=False, concurrency=16,
+    )
+    _wait_recorded(engine, run.id, 40)
+    tag = streams.deployment_tag(engine.settings.effective_database_url)
+    ray.kill(ray.get_actor(f"evaluator:{tag}:0"), no_restart=False)
+    info = run.wait(progress=False, timeout=180)
+    assert info.status.value == "completed"
+    assert engine.evaluations.runs.recorded_count(run.id) == 800
+    kinds = [e["type"] for _, e in run.events()]
+    assert "retrying" in kinds
+
+
+def test_killing_the_recorder_mid_run_reclaims_its_entries(engine: Any) -> None:
+    run = engine.evaluate(
+        prompt=PROMPT_NAME, dataset="demo", models=list(MODELS), scorers=["icontains"],
+        versions=_versions(engine), repeats=4, seed=31, cache=False, concurrency=16,
+    )
+    _wait_recorded(engine, run.id, 40)
+    tag = streams.deployment_tag(engine.settings.effective_database_url)
+    ray.kill(ray.get_actor(f"result-recorder:{tag}"), no_restart=False)
+    info = run.wait(progress=False, timeout=180)
+    assert info.status.value == "completed"
+    assert engine.evaluations.runs.recorded_count(run.id) == 800
+
+
+def test_rerunning_an_unchanged_evaluation_makes_no_provider_call(
+    engine: Any, simulator: Any
+) -> None:
+    kwargs: dict[str, Any] = {"prompt": PROMPT_NAME, "dataset": "demo",
+                              "models": ["openai/sim-medium"], "scorers": ["icontains"],
+                              "seed": 5}
+    engine.evaluate(**kwargs).wait(progress=False, timeout=120)
+    before = _requests(simulator)
+    second = engine.evaluate(**kwargs)
+    second.wait(progress=False, timeout=120)
+    assert _requests(simulator) == before
+    assert all(r.cached for r in second.records())
+
+
+def test_budget_stops_a_run_at_its_cap(engine: Any) -> None:
+    run = engine.evaluate(
+        prompt=PROMPT_NAME, dataset="demo", models=["openai/sim-large"], scorers=["icontains"],
+        repeats=3, seed=41, cache=False, budget=0.01, concurrency=4,
+        params={"max_tokens": 32},  # the forecast reserves max_tokens of output per call
+    )
+    info = run.wait(progress=False, timeout=120)
+    assert info.status.value == "budget-exceeded"
+    spent = sum(r.cost_usd or 0.0 for r in run.records())
+    assert 0 < spent <= 0.01
+    assert len(run.records()) < 150
+
+
+def test_cancel_stops_dispatching(engine: Any) -> None:
+    run = engine.evaluate(
+        prompt=PROMPT_NAME, dataset="demo", models=list(MODELS), scorers=["icontains"],
+        versions=_versions(engine), repeats=10, seed=51, cache=False, concurrency=4,
+    )
+    _wait_recorded(engine, run.id, 8)
+    run.cancel()
+    info = run.wait(progress=False, timeout=60)
+    assert info.status.value == "cancelled"
+    recorded = engine.evaluations.runs.recorded_count(run.id)
+    assert recorded < 2000
+    resumed = run.resume(concurrency=64)
+    assert resumed.wait(progress=False, timeout=240).status.value == "completed"
+    assert engine.evaluations.runs.recorded_count(run.id) == 2000
+
+
+def test_runs_and_datasets_are_owner_scoped(engine: Any) -> None:
+    other = engine.as_owner("someone-else")
+    with pytest.raises(NotFoundError):
+        other.datasets.get("demo")
+    mine = engine.evaluations.runs.list_runs(engine.owner, limit=1)
+    assert mine
+    with pytest.raises(NotFoundError):
+        other.run(mine[0].id)
+
+
+def test_html_report_is_self_contained(engine: Any, tmp_path: Path) -> None:
+    run = engine.evaluations.runs.list_runs(engine.owner, limit=50)[-1]
+    path = engine.run(run.id).save_report(tmp_path / "r.html")
+    html = path.read_text()
+    assert html.startswith("<!DOCTYPE html") or html.lower().startswith("<!doctype html")
+    assert "<script src" not in html and "<svg" in html
