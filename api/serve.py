@@ -24,7 +24,7 @@ from ray.serve import Application
 
 from api.app import create_app, create_stream_app
 from api.config import ApiSettings
-from api.services import ApiServices, RunOwnership, deny_all_runs
+from api.services import ApiServices, RunOwnership, RunStoreOwners
 from api.streams import STREAMS_PREFIX
 from domain.errors import ConfigurationError
 from engine.settings import Settings, load_settings
@@ -124,7 +124,7 @@ class StreamsIngress:
             db=db,
             redis_url=settings.redis_url,
             api=ApiSettings(**(api or {})),
-            run_owner=run_owner or deny_all_runs,
+            run_owner=run_owner or RunStoreOwners(db),
         )
         self.services.on_close.append(db.dispose)
 

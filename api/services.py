@@ -10,12 +10,15 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated, Any
 
+import anyio
 from fastapi import Depends
 from sqlalchemy import Engine as DbEngine
 from starlette.requests import HTTPConnection
 
+from api.auth import CurrentUser
 from api.config import ApiSettings
-from domain.errors import ServiceUnavailableError
+from domain.errors import NotFoundError, ServiceUnavailableError
+from engine.evaluation.runs import RunStore
 from engine.keys import Keyring, ProviderKeyStore
 from engine.sdk import Engine
 from engine.settings import Settings
@@ -28,8 +31,25 @@ RunOwnership = Callable[[str, str], Awaitable[bool]]
 
 
 async def deny_all_runs(user_id: str, run_id: str) -> bool:  # noqa: ARG001
-    """The ownership hook until runs land: no run belongs to anyone."""
+    """An ownership hook for a process without runs: no run belongs to anyone."""
     return False
+
+
+@dataclass(frozen=True)
+class RunStoreOwners:
+    """The ownership hook of a real deployment: the run store says whose run it is."""
+
+    db: DbEngine
+
+    async def __call__(self, user_id: str, run_id: str) -> bool:
+        return await anyio.to_thread.run_sync(self._owns, user_id, run_id)
+
+    def _owns(self, user_id: str, run_id: str) -> bool:
+        try:
+            RunStore(self.db).get(user_id, run_id)
+        except NotFoundError:
+            return False
+        return True
 
 
 @dataclass(frozen=True)
@@ -67,9 +87,13 @@ class ApiServices:
 
     @classmethod
     def from_runtime(cls, runtime: Runtime, **kwargs: Any) -> ApiServices:
-        """Services on a started `Runtime` (its DB and Redis); closing does not stop it."""
+        """Services on a started `Runtime` (its DB and Redis); closing does not stop it.
+
+        Runs belong to whom the run store says, unless ``run_owner`` is given.
+        """
         if runtime.db is None or runtime.redis_url is None:
             raise RuntimeError("runtime not started")
+        kwargs.setdefault("run_owner", RunStoreOwners(runtime.db))
         return cls(settings=runtime.settings, db=runtime.db, redis_url=runtime.redis_url, **kwargs)
 
     @property
@@ -112,6 +136,13 @@ def sdk_engine(conn: HTTPConnection) -> Engine:
     return engine
 
 
+def user_engine(user: CurrentUser, engine: Annotated[Engine, Depends(sdk_engine)]) -> Engine:
+    """The SDK acting as the authenticated caller: it sees and changes only their data."""
+    return engine.as_owner(user.id)
+
+
 ServicesDep = Annotated[ApiServices, Depends(services_of)]
 KeyStoreDep = Annotated[ProviderKeyStore, Depends(key_store)]
 EngineDep = Annotated[Engine, Depends(sdk_engine)]
+UserEngine = Annotated[Engine, Depends(user_engine)]
+"""The SDK as the caller (authenticated, rate-limited, owner-scoped): what resource routes use."""

@@ -79,6 +79,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     register_prompt_commands(sub)
 
+    from engine.evaluation.cli import register as register_evaluation_commands
+
+    register_evaluation_commands(sub)
+
     version = sub.add_parser("version", help="print the installed version")
     version.set_defaults(handler=_cmd_version)
     __import__("api.cli", fromlist=["register"]).register(sub)  # serve, token, keys

@@ -1,8 +1,9 @@
-"""`autoforge demo`: start the embedded services, prove each one works, report.
+"""`autoforge demo`: start everything embedded, check it, then evaluate for real.
 
-Later issues grow this into a full evaluation; today it checks the foundation end to end:
-the database is migrated, Redis answers, Ray runs a task that reaches Redis from a worker,
-and the simulated provider answers a chat completion through LiteLLM.
+1. Start the engine (libSQL file, embedded Redis, local Ray) and the simulated provider,
+   and check each service.
+2. Create a prompt with two versions and a 50-case dataset, evaluate both versions on two
+   simulated models, print the comparison table and the path of the HTML report.
 """
 
 from __future__ import annotations
@@ -71,11 +72,8 @@ def _check_ray(rt: Runtime) -> str:
     return f"{int(cpus)} CPUs; a worker reached Redis; LITELLM_LOCAL_MODEL_COST_MAP={cost_map_flag}"
 
 
-def _check_simulator() -> str:
-    from engine.simulator import SimulatorConfig, running_simulator
-
-    with running_simulator(SimulatorConfig(latency_ms=5)) as sim:
-        return asyncio.run(_ask_simulator(sim.api_base))
+def _check_simulator(api_base: str) -> str:
+    return asyncio.run(_ask_simulator(api_base))
 
 
 async def _ask_simulator(api_base: str) -> str:
@@ -93,24 +91,105 @@ async def _ask_simulator(api_base: str) -> str:
     return f"sim-medium answered {answer!r} to 'What is 12 + 30?' ({tokens} tokens) at {api_base}"
 
 
+def _out(text: str = "") -> None:
+    sys.stdout.write(text + "\n")
+    sys.stdout.flush()
+
+
+def _pct(value: float | None) -> str:
+    return "   n/a" if value is None else f"{value * 100:5.1f}%"
+
+
+def _print_checks(checks: list[Check]) -> None:
+    _out("AutoForge Nexus: embedded services")
+    for c in checks:
+        mark = "ok  " if c.ok else "FAIL"
+        _out(f"  [{mark}] {c.name:<10} {c.detail}  ({c.seconds * 1000:.0f} ms)")
+
+
+def _print_outcome(outcome: Any, elapsed: float) -> None:
+    report = outcome.run.summary()
+    info = outcome.run.info()
+    _out()
+    _out(f"Run {outcome.run.id}: {info.status.value}, {info.total_cells} cells in {elapsed:.1f} s")
+    _out(f"  {'version':<14}{'model':<20}{'pass rate':>10}  {'95% CI':<15}{'cost':>10}")
+    for g in report.groups:
+        low, high = g.pass_ci
+        _out(
+            f"  {g.prompt_version[:12]:<14}{g.model:<20}{_pct(g.pass_rate):>10}  "
+            f"{low * 100:4.0f}–{high * 100:3.0f}%     ${g.cost_usd:.4f}"
+        )
+    _out()
+    _out("Version 2 vs version 1 (paired, same cases):")
+    versions = {g.prompt_version for g in report.groups}
+    for comparison in outcome.comparisons:
+        verdict = comparison.verdict
+        for version in versions:
+            verdict = verdict.replace(version, version[:12])
+        _out(
+            f"  {comparison.label_b.split(' on ')[-1]:<20} {_pct(comparison.pass_rate_a)} → "
+            f"{_pct(comparison.pass_rate_b)}  {len(comparison.improved)} improved, "
+            f"{len(comparison.regressed)} regressed — {verdict}"
+        )
+    _out()
+    _out(f"HTML report: {outcome.report_path}")
+
+
 def run_demo(as_json: bool = False) -> int:
-    """Run the foundation checks and print them; returns the process exit code."""
+    """Check the services, evaluate two prompt versions, print; returns the exit code."""
+    from engine.demo_data import MODELS, PROMPT_NAME, SCORERS, V1, V2, demo_cases
+    from engine.evaluation.evalfile import PromptVersionSpec
+    from engine.evaluation.evalrun import outcome_summary, run_eval
+    from engine.sdk import Engine
+
     started = time.perf_counter()
-    with Runtime() as rt:
+    with Engine(simulator=True) as engine:
+        rt = engine.runtime
         checks = [
             _timed("database", lambda: _check_db(rt)),
             _timed("redis", lambda: _check_redis(rt)),
             _timed("ray", lambda: _check_ray(rt)),
-            _timed("simulator", _check_simulator),
+            _timed("simulator", lambda: _check_simulator(engine.simulator.api_base)),
         ]
-    total = time.perf_counter() - started
-    if as_json:
-        sys.stdout.write(json.dumps([c.__dict__ for c in checks], indent=2) + "\n")
-    else:
-        sys.stdout.write("AutoForge Nexus: embedded services check\n")
-        for c in checks:
-            mark = "ok  " if c.ok else "FAIL"
-            sys.stdout.write(f"  [{mark}] {c.name:<10} {c.detail}  ({c.seconds * 1000:.0f} ms)\n")
-        verdict = "all services healthy" if all(c.ok for c in checks) else "some checks failed"
-        sys.stdout.write(f"{verdict}; started, checked and stopped in {total:.1f} s\n")
-    return 0 if all(c.ok for c in checks) else 1
+        if not as_json:
+            _print_checks(checks)
+        if not all(c.ok for c in checks):
+            if as_json:
+                _out(json.dumps({"checks": [c.__dict__ for c in checks]}, indent=2))
+            return 1
+        versions = [
+            PromptVersionSpec(V1["template"], (), V1["message"], {}),
+            PromptVersionSpec(
+                None,
+                (
+                    {"role": "system", "content": V2["system"]},
+                    {"role": "user", "content": V2["template"]},
+                ),
+                V2["message"],
+                {},
+            ),
+        ]
+        eval_started = time.perf_counter()
+        outcome = run_eval(
+            engine,
+            prompt=PROMPT_NAME,
+            versions=versions,
+            dataset="demo-cases",
+            rows=demo_cases(),
+            models=MODELS,
+            scorers=SCORERS,
+            seed=7,
+            progress=not as_json,
+        )
+        if as_json:
+            _out(
+                json.dumps(
+                    {"checks": [c.__dict__ for c in checks], **outcome_summary(outcome)},
+                    indent=2,
+                    default=str,
+                )
+            )
+        else:
+            _print_outcome(outcome, time.perf_counter() - eval_started)
+            _out(f"Done in {time.perf_counter() - started:.1f} s; everything stopped cleanly.")
+        return 0 if outcome.run.status == "completed" else 1

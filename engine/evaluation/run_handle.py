@@ -42,6 +42,20 @@ class Run:
     def status(self) -> str:
         return self.info().status.value
 
+    def progress(self) -> dict[str, Any] | None:
+        """Live counters (`done`, `total`, `errors`, `cost_usd`, …) while the scheduler works
+        the run; `None` when it does not (not started, stopped or finished)."""
+        import ray
+
+        progress: dict[str, Any] | None = ray.get(
+            self._service.scheduler().progress.remote(self.id), timeout=10
+        )
+        return progress
+
+    def recorded(self) -> int:
+        """How many cells are recorded in the database so far."""
+        return self._service.runs.recorded_count(self.id)
+
     def events(self, after: str = "0-0", block_ms: int = 1000) -> list[tuple[str, dict[str, Any]]]:
         """Progress events after stream id `after` (waits up to `block_ms` for new ones)."""
         redis: Any = self._service.engine.runtime.redis

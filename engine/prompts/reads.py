@@ -150,6 +150,7 @@ class PromptReads:
         tag: str | None = None,
         include_archived: bool = False,
         limit: int = 50,
+        after: str | None = None,
     ) -> builtins.list[PromptInfo]:
         """Prompts whose name contains ``text`` (case-insensitive for ASCII) and/or with ``tag``.
 
@@ -158,6 +159,7 @@ class PromptReads:
             tag: Only prompts with this tag.
             include_archived: Also search archived prompts.
             limit: At most this many (0–1000).
+            after: Cursor: the last name of the previous page.
 
         Returns:
             The matching prompts, ordered by name.
@@ -165,7 +167,9 @@ class PromptReads:
         Examples:
             >>> engine.prompts.search("greet", tag="onboarding")  # doctest: +SKIP
         """
-        return self._queries.search(text, tag=tag, include_archived=include_archived, limit=limit)
+        return self._queries.search(
+            text, tag=tag, include_archived=include_archived, limit=limit, after=after
+        )
 
     def render(
         self,

@@ -24,7 +24,10 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture(scope="module")
 def engine(
-    ray_cluster: dict[str, Any], redis_url: str, simulator: Any, tmp_path_factory: pytest.TempPathFactory
+    ray_cluster: dict[str, Any],
+    redis_url: str,
+    simulator: Any,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Any]:
     from engine import Engine
 
@@ -48,8 +51,13 @@ def _requests(simulator: Any) -> int:
 
 def test_report_numbers_match_an_independent_recount(engine: Any) -> None:
     run = engine.evaluate(
-        prompt=PROMPT_NAME, dataset="demo", models=list(MODELS), scorers=list(SCORERS),
-        versions=_versions(engine), repeats=3, seed=11,
+        prompt=PROMPT_NAME,
+        dataset="demo",
+        models=list(MODELS),
+        scorers=list(SCORERS),
+        versions=_versions(engine),
+        repeats=3,
+        seed=11,
     )
     info = run.wait(progress=False, timeout=180)
     assert info.status.value == "completed"
@@ -91,8 +99,11 @@ def test_report_numbers_match_an_independent_recount(engine: Any) -> None:
         ({"scorers": [{"type": "regex", "args": {"pattern": "("}}]}, ValidationError, "("),
         ({"budget": 0.0}, ValidationError, "budget"),
         ({"budget": -1.0}, ValidationError, "budget"),
-        ({"scorers": [{"type": "json-schema", "args": {"schema": {"type": 12}}}]},
-         ValidationError, "schema"),
+        (
+            {"scorers": [{"type": "json-schema", "args": {"schema": {"type": 12}}}]},
+            ValidationError,
+            "schema",
+        ),
         ({"models": ["openai/not-in-catalogue"]}, ValidationError, "unknown model"),
         ({"dataset": "no-such-dataset"}, NotFoundError, "not found"),
     ],
@@ -102,8 +113,12 @@ def test_bad_input_fails_before_any_provider_call(
 ) -> None:
     before = _requests(simulator)
     runs_before = len(engine.evaluations.runs.list_runs(engine.owner, limit=1000))
-    kwargs: dict[str, Any] = {"prompt": PROMPT_NAME, "dataset": "demo",
-                              "models": ["openai/sim-small"], "scorers": ["icontains"]}
+    kwargs: dict[str, Any] = {
+        "prompt": PROMPT_NAME,
+        "dataset": "demo",
+        "models": ["openai/sim-small"],
+        "scorers": ["icontains"],
+    }
     kwargs.update(overrides)
     with pytest.raises(error) as caught:
         engine.evaluate(**kwargs)
@@ -132,12 +147,17 @@ def _slow_catalogue(engine: Any, simulator: Any) -> None:
     engine.use_catalogue(simulator_catalogue(simulator.api_base, max_concurrency=256))
 
 
-def test_killing_an_evaluator_mid_run_records_every_cell_once(
-    engine: Any, simulator: Any
-) -> None:
+def test_killing_an_evaluator_mid_run_records_every_cell_once(engine: Any, simulator: Any) -> None:
     run = engine.evaluate(
-        prompt=PROMPT_NAME, dataset="demo", models=list(MODELS), scorers=["icontains"],
-        versions=_versions(engine), repeats=4, seed=21, cache=False, concurrency=16,
+        prompt=PROMPT_NAME,
+        dataset="demo",
+        models=list(MODELS),
+        scorers=["icontains"],
+        versions=_versions(engine),
+        repeats=4,
+        seed=21,
+        cache=False,
+        concurrency=16,
     )
     _wait_recorded(engine, run.id, 40)
     tag = streams.deployment_tag(engine.settings.effective_database_url)
@@ -151,8 +171,15 @@ def test_killing_an_evaluator_mid_run_records_every_cell_once(
 
 def test_killing_the_recorder_mid_run_reclaims_its_entries(engine: Any) -> None:
     run = engine.evaluate(
-        prompt=PROMPT_NAME, dataset="demo", models=list(MODELS), scorers=["icontains"],
-        versions=_versions(engine), repeats=4, seed=31, cache=False, concurrency=16,
+        prompt=PROMPT_NAME,
+        dataset="demo",
+        models=list(MODELS),
+        scorers=["icontains"],
+        versions=_versions(engine),
+        repeats=4,
+        seed=31,
+        cache=False,
+        concurrency=16,
     )
     _wait_recorded(engine, run.id, 40)
     tag = streams.deployment_tag(engine.settings.effective_database_url)
@@ -165,9 +192,13 @@ def test_killing_the_recorder_mid_run_reclaims_its_entries(engine: Any) -> None:
 def test_rerunning_an_unchanged_evaluation_makes_no_provider_call(
     engine: Any, simulator: Any
 ) -> None:
-    kwargs: dict[str, Any] = {"prompt": PROMPT_NAME, "dataset": "demo",
-                              "models": ["openai/sim-medium"], "scorers": ["icontains"],
-                              "seed": 5}
+    kwargs: dict[str, Any] = {
+        "prompt": PROMPT_NAME,
+        "dataset": "demo",
+        "models": ["openai/sim-medium"],
+        "scorers": ["icontains"],
+        "seed": 5,
+    }
     engine.evaluate(**kwargs).wait(progress=False, timeout=120)
     before = _requests(simulator)
     second = engine.evaluate(**kwargs)
@@ -178,8 +209,15 @@ def test_rerunning_an_unchanged_evaluation_makes_no_provider_call(
 
 def test_budget_stops_a_run_at_its_cap(engine: Any) -> None:
     run = engine.evaluate(
-        prompt=PROMPT_NAME, dataset="demo", models=["openai/sim-large"], scorers=["icontains"],
-        repeats=3, seed=41, cache=False, budget=0.01, concurrency=4,
+        prompt=PROMPT_NAME,
+        dataset="demo",
+        models=["openai/sim-large"],
+        scorers=["icontains"],
+        repeats=3,
+        seed=41,
+        cache=False,
+        budget=0.01,
+        concurrency=4,
         params={"max_tokens": 32},  # the forecast reserves max_tokens of output per call
     )
     info = run.wait(progress=False, timeout=120)
@@ -191,8 +229,15 @@ def test_budget_stops_a_run_at_its_cap(engine: Any) -> None:
 
 def test_cancel_stops_dispatching(engine: Any) -> None:
     run = engine.evaluate(
-        prompt=PROMPT_NAME, dataset="demo", models=list(MODELS), scorers=["icontains"],
-        versions=_versions(engine), repeats=10, seed=51, cache=False, concurrency=4,
+        prompt=PROMPT_NAME,
+        dataset="demo",
+        models=list(MODELS),
+        scorers=["icontains"],
+        versions=_versions(engine),
+        repeats=10,
+        seed=51,
+        cache=False,
+        concurrency=4,
     )
     _wait_recorded(engine, run.id, 8)
     run.cancel()

@@ -1,0 +1,171 @@
+"""Running an eval file (or the demo): make sure its prompt versions and dataset exist,
+reusing what is unchanged, then evaluate every version on every model and report."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from domain.datasets import content_hash
+from domain.errors import NotFoundError
+from domain.prompts import Template
+from domain.reports import Comparison, compare_groups
+from engine.evaluation.dataset_sdk import _case
+from engine.evaluation.datasets import Format
+from engine.evaluation.evalfile import EvalFile, PromptVersionSpec
+
+if TYPE_CHECKING:
+    from engine.evaluation.run_handle import Run
+    from engine.sdk import Engine
+
+
+@dataclass(frozen=True)
+class EvalOutcome:
+    """A finished eval: the run, per-model comparisons of the last version against the first,
+    and where the HTML report was written."""
+
+    run: Run
+    comparisons: tuple[Comparison, ...]
+    report_path: Path
+
+
+def _template(spec: PromptVersionSpec) -> Template:
+    from engine.prompts.inputs import as_template
+
+    messages = spec.as_messages()
+    return as_template(messages if messages is not None else spec.template or "")
+
+
+def ensure_prompt_versions(
+    engine: Engine, name: str, specs: Sequence[PromptVersionSpec]
+) -> list[str]:
+    """Version ids for `specs`, committing only versions whose content is new."""
+    try:
+        engine.prompts.get(name)
+    except NotFoundError:
+        first = specs[0]
+        engine.prompts.create(
+            name, _template(first), settings=first.settings or None, message=first.message
+        )
+    log = engine.prompts.log(name, limit=500)
+    existing = {_key(v.template, v.settings.to_dict()): v.id for v in log}
+    ids: list[str] = []
+    for spec in specs:
+        head = engine.prompts.head(name)
+        template = _template(spec)
+        settings = {**head.settings.to_dict(), **spec.settings}
+        match = existing.get(_key(template, settings))
+        if match is None:
+            committed = engine.prompts.commit(
+                name, template, settings=spec.settings or None, message=spec.message
+            )
+            existing[_key(committed.template, committed.settings.to_dict())] = committed.id
+            match = committed.id
+        ids.append(match)
+    return ids
+
+
+def _key(template: Template, settings: dict[str, Any]) -> str:
+    return json.dumps([template.to_dict(), settings], sort_keys=True, default=str)
+
+
+def ensure_dataset(engine: Engine, name: str, rows: Sequence[dict[str, Any]]) -> int:
+    """The dataset version holding exactly `rows`, adding a version only when they changed."""
+    cases = [_case(r) for r in rows]
+    if not engine.datasets.exists(name):
+        engine.datasets.create(name)
+    else:
+        latest = engine.datasets.get(name).latest_version
+        if latest and engine.datasets.version(name).content_hash == content_hash(cases):
+            return latest
+    return engine.datasets.add(name, cases).number
+
+
+def read_rows(path: Path) -> list[dict[str, Any]]:
+    """Dataset rows from a JSONL or CSV file, validated by the domain parsers."""
+    from engine.evaluation.datasets import parse_dataset
+
+    fmt: Format = "csv" if path.suffix.lower() == ".csv" else "jsonl"
+    parsed = parse_dataset(path.read_text(encoding="utf-8-sig"), fmt)
+    return [c.to_dict() for c in parsed.cases]
+
+
+def run_eval(
+    engine: Engine,
+    *,
+    prompt: str,
+    versions: Sequence[PromptVersionSpec],
+    dataset: str,
+    rows: Sequence[dict[str, Any]],
+    models: Sequence[str],
+    scorers: Sequence[dict[str, Any]],
+    repeats: int = 1,
+    budget: float | None = None,
+    seed: int = 0,
+    concurrency: int = 64,
+    cache: bool = True,
+    progress: bool = True,
+    report_dir: Path | None = None,
+) -> EvalOutcome:
+    """Ensure inputs, evaluate, wait with a progress bar, compare first vs last version."""
+    ids = ensure_prompt_versions(engine, prompt, versions)
+    number = ensure_dataset(engine, dataset, rows)
+    run = engine.evaluate(
+        prompt=prompt,
+        dataset=dataset,
+        dataset_version=number,
+        models=list(models),
+        scorers=list(scorers),
+        versions=list(dict.fromkeys(ids)),
+        repeats=repeats,
+        budget=budget,
+        seed=seed,
+        concurrency=concurrency,
+        cache=cache,
+    )
+    run.wait(progress=progress)
+    unique = list(dict.fromkeys(ids))
+    comparisons: tuple[Comparison, ...] = ()
+    if len(unique) > 1:
+        records = run.records()
+        comparisons = tuple(
+            compare_groups(records, a=(unique[0], m), b=(unique[-1], m)) for m in models
+        )
+    directory = report_dir or engine.settings.data_dir / "reports"
+    path = run.save_report(directory / f"{run.id}.html", comparisons[0] if comparisons else None)
+    return EvalOutcome(run, comparisons, path)
+
+
+def run_eval_file(engine: Engine, spec: EvalFile, *, progress: bool = True) -> EvalOutcome:
+    """`autoforge eval FILE`: the file's prompt versions × models on its dataset."""
+    return run_eval(
+        engine,
+        prompt=spec.prompt_name,
+        versions=spec.versions,
+        dataset=f"{spec.name}-cases",
+        rows=read_rows(spec.dataset_path),
+        models=spec.models,
+        scorers=spec.scorers,
+        repeats=spec.repeats,
+        budget=spec.budget_usd,
+        seed=spec.seed,
+        concurrency=spec.concurrency,
+        cache=spec.cache,
+        progress=progress,
+    )
+
+
+def outcome_summary(outcome: EvalOutcome) -> dict[str, Any]:
+    """Machine-readable summary for `--json`."""
+    from engine.reports import to_json
+
+    return {
+        "run_id": outcome.run.id,
+        "status": outcome.run.status,
+        "report": json.loads(to_json(outcome.run.summary())),
+        "comparisons": [json.loads(to_json(c)) for c in outcome.comparisons],
+        "html_report": str(outcome.report_path),
+    }
