@@ -112,7 +112,9 @@ class LLMClient:
     def pool(self, account: ProviderAccount) -> LeasePool:
         """The lease pool of ``account`` (created on first use)."""
         if account.name not in self._pools:
-            self._pools[account.name] = LeasePool(self._links(account), self._max_lease)
+            self._pools[account.name] = LeasePool(
+                self._links(account), self._max_lease, account.max_concurrency
+            )
         return self._pools[account.name]
 
     def check(self, request: CompletionRequest) -> Plan:

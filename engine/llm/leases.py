@@ -29,9 +29,9 @@ log = get_logger(__name__)
 CONCURRENCY_POLL_S = 0.02
 """A release may free a concurrency slot long before the gateway's estimate: poll."""
 FLUSH_AFTER_S = 0.5
-PREFETCH_S = 0.1
+PREFETCH_S = 0.25
 """Seconds of the recent call rate bought ahead of demand."""
-LINGER_S = 0.25
+LINGER_S = 0.5
 """Life of a lease's unused permits before they go back to the gateway."""
 _RATE_WINDOW_S = 0.25
 
@@ -60,11 +60,17 @@ class LeasePool:
     Args:
         link: The account's gateway.
         max_lease: Most permits asked for in one lease.
+        max_concurrency: The account's cap; a lease takes at most half of it, since its
+            permits count as in flight until the whole lease is released.
     """
 
-    def __init__(self, link: GatewayLink, max_lease: int = 32) -> None:
+    def __init__(
+        self, link: GatewayLink, max_lease: int = 32, max_concurrency: int | None = None
+    ) -> None:
         self._link = link
-        self.max_lease = max_lease
+        self.max_lease = (
+            max_lease if max_concurrency is None else max(1, min(max_lease, max_concurrency // 2))
+        )
         self._held: dict[str, _Held] = {}
         self._open: deque[_Held] = deque()
         self._waiters: deque[tuple[asyncio.Future[Permit], int]] = deque()
