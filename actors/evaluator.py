@@ -36,10 +36,10 @@ class Evaluator:
     """One process of the evaluator pool; see module docstring."""
 
     def __init__(self, redis_url: str) -> None:
-        import redis.asyncio as aioredis
+        from engine.redis_client import async_redis
 
         self.redis_url = redis_url
-        self.redis: Any = aioredis.Redis.from_url(redis_url, decode_responses=True)
+        self.redis: Any = async_redis(redis_url, decode_responses=True)
         self._runners: OrderedDict[str, Any] = OrderedDict()
         self._clients: dict[str, Any] = {}
 

@@ -28,12 +28,11 @@ class ResultRecorder:
     """Single writer of result rows; see module docstring."""
 
     def __init__(self, redis_url: str, database_url: str) -> None:
-        import redis.asyncio as aioredis
-
         from engine.db import create_db_engine
         from engine.evaluation.runs import RunStore
+        from engine.redis_client import async_redis
 
-        self.redis: Any = aioredis.Redis.from_url(redis_url, decode_responses=True)
+        self.redis: Any = async_redis(redis_url, decode_responses=True)
         self.store = RunStore(create_db_engine(database_url))
         self.consumer = f"recorder-{uuid.uuid4().hex[:8]}"
         self.watched: set[str] = set()

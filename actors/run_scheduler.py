@@ -68,12 +68,11 @@ class RunScheduler:
         batch_size: int = 32,
         max_inflight: int = 512,
     ) -> None:
-        import redis.asyncio as aioredis
-
         from engine.db import create_db_engine
         from engine.evaluation.runs import RunStore
+        from engine.redis_client import async_redis
 
-        self.redis: Any = aioredis.Redis.from_url(redis_url, decode_responses=True)
+        self.redis: Any = async_redis(redis_url, decode_responses=True)
         self.runs = RunStore(create_db_engine(database_url))
         tag = streams.deployment_tag(database_url)
         self.pool = [

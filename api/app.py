@@ -11,13 +11,25 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from importlib.metadata import PackageNotFoundError, version
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from redis.asyncio import Redis
 from starlette.middleware import Middleware
 
-from api import health, keys, streams
+from api import (
+    health,
+    keys,
+    routes_dataset_import,
+    routes_datasets,
+    routes_models,
+    routes_prompt_refs,
+    routes_prompts,
+    routes_run_results,
+    routes_runs,
+    streams,
+)
 from api.auth import build_authenticator
 from api.config import ApiSettings
 from api.middleware import REQUEST_ID_HEADER, BodyLimitMiddleware, EdgeMiddleware
@@ -25,6 +37,7 @@ from api.openapi import install_openapi, problem_responses
 from api.problems import install_problem_handlers
 from api.ratelimit import UserRateLimiter
 from api.services import ApiServices
+from domain.errors import ValidationError
 from engine.logs import get_logger
 
 log = get_logger(__name__)
@@ -35,6 +48,18 @@ DESCRIPTION = """Prompt versioning and evaluation engine.
 Every route under `/v1` takes `Authorization: Bearer <JWT>`, answers with `RateLimit-*`
 headers, and reports errors as RFC 9457 `application/problem+json`. Lists are cursor
 paginated: pass `next_cursor` back as `cursor`."""
+
+
+RESOURCE_ROUTERS = (
+    routes_prompts.router,
+    routes_prompt_refs.router,
+    routes_datasets.router,
+    routes_dataset_import.router,
+    routes_runs.router,
+    routes_run_results.router,
+    routes_models.router,
+)
+"""Routers of the `/v1` resources; they need the engine, so they are served where one is."""
 
 
 def _version() -> str:
@@ -129,6 +154,9 @@ def create_app(
 ) -> FastAPI:
     """The HTTP API on ``services``.
 
+    The `/v1` resources (prompts, datasets, runs, models) are served when ``services``
+    carries an engine; without one the app serves health, provider keys and streams.
+
     Args:
         services: settings, stores and hooks the routes use.
         include_streams: also serve `/v1/streams/...` from this app (single process);
@@ -144,6 +172,11 @@ def create_app(
     )
     _wire(app, services)
     app.include_router(keys.router)
+    if services.engine is not None:
+        for router in RESOURCE_ROUTERS:
+            app.include_router(router)
+        row_errors: Any = routes_dataset_import.row_errors_handler  # HTTP and WebSocket alike
+        app.add_exception_handler(ValidationError, row_errors)
     if include_streams:
         app.include_router(streams.router, prefix=streams.STREAMS_PREFIX)
     return app

@@ -94,7 +94,9 @@ def add_version(
 
 
 @router.get("/{dataset}/versions", response_model=Page[DatasetVersionOut], responses=NOT_FOUND)
-def list_versions(dataset: DatasetName, engine: UserEngine, page: PageDep) -> Page[DatasetVersionOut]:
+def list_versions(
+    dataset: DatasetName, engine: UserEngine, page: PageDep
+) -> Page[DatasetVersionOut]:
     """List a dataset's versions, oldest first."""
     after = _number_cursor(page.position.get("after") if page.position else None)
     rows = [v for v in engine.datasets.versions(dataset) if v.number > after]
@@ -121,14 +123,16 @@ def export_version(
     dataset: DatasetName,
     number: VersionNumber,
     engine: UserEngine,
-    format: Annotated[Literal["jsonl", "csv"], Query(description="The file format.")] = "jsonl",
+    fmt: Annotated[
+        Literal["jsonl", "csv"], Query(alias="format", description="The file format.")
+    ] = "jsonl",
 ) -> Response:
     """Export a version as JSONL or CSV (a download)."""
-    text = engine.datasets.export(dataset, format, number)
-    filename = f"{_UNSAFE_FILENAME.sub('_', dataset)}-v{number}.{format}"
+    text = engine.datasets.export(dataset, fmt, number)
+    filename = f"{_UNSAFE_FILENAME.sub('_', dataset)}-v{number}.{fmt}"
     return Response(
         text,
-        media_type=MEDIA_TYPES[format],
+        media_type=MEDIA_TYPES[fmt],
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
 

@@ -40,9 +40,7 @@ def create_branch(
     return version_out(version)
 
 
-@router.delete(
-    "/branches/{name:path}", status_code=status.HTTP_204_NO_CONTENT, responses=CHANGES
-)
+@router.delete("/branches/{name:path}", status_code=status.HTTP_204_NO_CONTENT, responses=CHANGES)
 def delete_branch(prompt: PromptName, name: RefName, engine: UserEngine) -> None:
     """Delete a branch other than `main` (its versions stay readable by id)."""
     engine.prompts.delete_branch(prompt, name)
@@ -68,9 +66,7 @@ def put_label(prompt: PromptName, label: RefName, body: LabelIn, engine: UserEng
     return version_out(engine.prompts.label(prompt, label, to=body.to))
 
 
-@router.delete(
-    "/labels/{label:path}", status_code=status.HTTP_204_NO_CONTENT, responses=CHANGES
-)
+@router.delete("/labels/{label:path}", status_code=status.HTTP_204_NO_CONTENT, responses=CHANGES)
 def delete_label(prompt: PromptName, label: RefName, engine: UserEngine) -> None:
     """Remove a label."""
     engine.prompts.unlabel(prompt, label)

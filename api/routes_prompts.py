@@ -60,9 +60,7 @@ def version_location(version: PromptVersion) -> str:
     return f"/v1/prompts/{version.prompt_id}/versions/{version.id}"
 
 
-@router.post(
-    "", status_code=status.HTTP_201_CREATED, response_model=PromptOut, responses=CHANGES
-)
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=PromptOut, responses=CHANGES)
 def create_prompt(body: PromptIn, engine: UserEngine, response: Response) -> PromptOut:
     """Create a prompt with its first version on `main` (409 if the name is taken)."""
     info = engine.prompts.create(

@@ -279,7 +279,7 @@ class RunIn(BaseModel):
     )
 
     prompt: str = Field(min_length=1)
-    versions: list[str] | None = Field(default=None, description="Refs; default `[\"main\"]`.")
+    versions: list[str] | None = Field(default=None, description='Refs; default `["main"]`.')
     dataset: str = Field(min_length=1)
     dataset_version: int | None = Field(default=None, ge=1, description="Default: latest.")
     models: list[str] = Field(min_length=1)
@@ -412,80 +412,3 @@ class ComparisonOut(BaseModel):
     seed: int
     winner: Literal["a", "b"] | None
     verdict: str
-
-
-class RetryOut(BaseModel):
-    """How a call on the account is retried."""
-
-    max_attempts: int
-    base_delay_s: float
-    max_delay_s: float
-    jitter: float
-
-
-class AccountOut(BaseModel):
-    """A provider account and its global limits (never its key or endpoint)."""
-
-    name: str = Field(examples=["openai"])
-    provider: str = Field(examples=["openai"])
-    rpm: int = Field(examples=[500])
-    tpm: int | None = Field(examples=[200000])
-    max_concurrency: int
-    timeout_s: float
-    retry: RetryOut
-    requires_api_key: bool
-
-
-class ModelOut(BaseModel):
-    """A callable model, its account and prices (USD per token; null: LiteLLM's map)."""
-
-    name: str = Field(examples=["openai/sim-small"])
-    account: str
-    input_cost_per_token: float | None
-    output_cost_per_token: float | None
-    context_window: int | None
-    skill: float | None
-    tags: list[str]
-
-
-class FallbackOut(BaseModel):
-    """Models walked through when one keeps failing."""
-
-    chain: list[str]
-    after_attempts: int
-
-
-class CatalogueOut(BaseModel):
-    """Every model this deployment may call, with its account's limits."""
-
-    accounts: list[AccountOut]
-    models: list[ModelOut]
-    fallbacks: list[FallbackOut]
-
-
-class UsageTotals(BaseModel):
-    """Counted calls, requests, tokens and cost (each usage record counted once)."""
-
-    calls: int = 0
-    ok: int = 0
-    failed: int = 0
-    requests: int = 0
-    errors: int = 0
-    rate_limited: int = 0
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    cost_usd: float = 0.0
-
-
-class AccountUsageOut(BaseModel):
-    """An account's totals since its ledger began, and per model."""
-
-    account: str
-    totals: UsageTotals
-    models: dict[str, UsageTotals]
-
-
-class UsageOut(BaseModel):
-    """Usage per provider account, from the gateways' durable ledger."""
-
-    accounts: list[AccountUsageOut]

@@ -39,7 +39,8 @@ def _messages(prompt: str) -> list[dict[str, str]]:
     return [{"role": "user", "content": prompt}]
 
 
-async def _round(call: Call, calls: int, concurrency: int) -> tuple[float, int]:
+async def _round(call: Call, calls: int, concurrency: int) -> tuple[float, float, int]:
+    """(calls/s, driver CPU ms per call, failures) of one round."""
     tag = uuid.uuid4().hex[:8]
     gate = asyncio.Semaphore(concurrency)
 
@@ -47,9 +48,10 @@ async def _round(call: Call, calls: int, concurrency: int) -> tuple[float, int]:
         async with gate:
             return await call(f"What is {i} + 1? ({tag})")
 
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     ok = await asyncio.gather(*[one(i) for i in range(calls)])
-    return calls / (time.perf_counter() - start), calls - sum(ok)
+    cpu_ms = (time.process_time() - cpu) * 1000 / calls
+    return calls / (time.perf_counter() - start), cpu_ms, calls - sum(ok)
 
 
 async def bench(api_base: str, redis_url: str, calls: int, concurrency: int, rounds: int) -> None:
@@ -80,31 +82,37 @@ async def bench(api_base: str, redis_url: str, calls: int, concurrency: int, rou
     for call in paths.values():  # warm up: imports, HTTP pools, actor, Redis scripts
         await _round(call, 100, concurrency)
     rates: dict[str, list[float]] = {name: [] for name in paths}
+    cpu: dict[str, list[float]] = {name: [] for name in paths}
     failed = dict.fromkeys(paths, 0)
     for _ in range(rounds):
         for name, call in paths.items():
-            rate, lost = await _round(call, calls, concurrency)
+            rate, cpu_ms, lost = await _round(call, calls, concurrency)
             rates[name].append(rate)
+            cpu[name].append(cpu_ms)
             failed[name] += lost
     await with_redis.aclose()
     await without_redis.aclose()
 
     print(f"\n== {calls} calls x {rounds} rounds, concurrency {concurrency}, 0 ms simulator")
     base = statistics.median(rates["plain litellm"])
+    base_cpu = statistics.median(cpu["plain litellm"])
     for name, values in rates.items():
-        median = statistics.median(values)
+        median, cpu_ms = statistics.median(values), statistics.median(cpu[name])
         shown = ", ".join(f"{v:.0f}" for v in values)
         print(f"  {name:24s} median {median:6.1f} calls/s  ratio {median / base:5.1%}  "
-              f"failed {failed[name]}  rounds [{shown}]")  # fmt: skip
+              f"cpu {cpu_ms:.2f} ms/call (x{cpu_ms / base_cpu:.2f})  failed {failed[name]}  "
+              f"rounds [{shown}]")  # fmt: skip
     ratio = statistics.median(rates["gateway path"]) / base
-    print(f"\n== target: gateway path >= 85% of plain: {ratio:.1%} ({ratio >= 0.85})")
+    cpu_ratio = base_cpu / statistics.median(cpu["gateway path"])
+    print(f"\n== target: gateway path >= 85% of plain: {ratio:.1%} ({ratio >= 0.85}); "
+          f"by driver CPU per call: {cpu_ratio:.1%}")  # fmt: skip
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=1000)
     parser.add_argument("--concurrency", type=int, default=32)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="af-bench-") as tmp:
         with EmbeddedRedis(Path(tmp) / "redis") as redis_server:

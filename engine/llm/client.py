@@ -11,8 +11,8 @@ import asyncio
 import os
 import random
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any, TypeVar
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from domain.llm import (
     Catalogue,
@@ -23,26 +23,24 @@ from domain.llm import (
     estimate_tokens,
 )
 from engine.llm import provider
-from engine.llm.attempts import Attempts, Walk
+from engine.llm.attempts import Attempts
 from engine.llm.budget import BudgetStore
 from engine.llm.cache import DEFAULT_TTL_S, CacheStats, ResponseCache
 from engine.llm.gateways import LinkFactory, ray_links
 from engine.llm.leases import LeasePool
-from engine.llm.plan import (
-    Plan,
-    check_keys,
-    check_params,
-    check_request,
-    choose,
-    known_model,
-    plan,
-)
+from engine.llm.pipeline import Steps, execute
+from engine.llm.plan import Plan, check_request, choose, embedding_plan, plan
 from engine.llm.prices import DEFAULT_COMPLETION_TOKENS, Prices
-from engine.llm.results import budget_refused, completion_result, embedding_result, records
-from engine.llm.types import CompletionRequest, CompletionResult, EmbeddingResult, new_call_id
+from engine.llm.results import budget_refused, completion_result, embedding_result
+from engine.llm.types import (
+    CompletionRequest,
+    CompletionResult,
+    EmbeddingResult,
+    UsageRecord,
+    new_call_id,
+)
 from engine.logs import get_logger
 
-R = TypeVar("R", CompletionResult, EmbeddingResult)
 log = get_logger(__name__)
 
 
@@ -94,9 +92,9 @@ class LLMClient:
         self.cache: ResponseCache | None = None
         self.budgets: BudgetStore | None = None
         if redis_url:
-            import redis.asyncio as aioredis
+            from engine.redis_client import async_redis
 
-            shared = aioredis.Redis.from_url(redis_url)
+            shared = async_redis(redis_url)
             self.cache = ResponseCache(shared, cache_ttl_s)
             self.budgets = BudgetStore(shared)
 
@@ -156,15 +154,14 @@ class LLMClient:
         key_params = params
         if request.routing != "fixed":
             key_params = {**params, "_routing": [request.routing, *request.candidates]}
-        return await self._execute(
-            started=started,
+        steps: Steps[CompletionResult] = Steps(
+            call_id=request.call_id,
+            run_id=request.run_id,
+            scopes=budget_scopes(request.run_id, request.user_id),
+            read_cache=request.cache,
             key=lambda: cache_key(
                 request.model, request.messages, key_params, request.repeat_index
             ),
-            read_cache=request.cache,
-            scopes=budget_scopes(request.run_id, request.user_id),
-            call_id=request.call_id,
-            run_id=request.run_id,
             estimate=lambda: self._prices.forecast(chosen.models, prompt_tokens, completion_tokens),
             walk=lambda: self._attempts.run(chosen, send, prompt_tokens + completion_tokens),
             hit=lambda data, ms: CompletionResult.from_cache(
@@ -175,6 +172,8 @@ class LLMClient:
                 walk, request.call_id, request.model, chosen, ms
             ),
         )
+        await self.warm_up()
+        return await execute(steps, started, self.cache, self.budgets, self._report)
 
     async def embed(
         self,
@@ -194,15 +193,9 @@ class LLMClient:
             ConfigurationError: Missing API key (before any call).
         """
         started = time.monotonic()
-        spec = known_model(self.catalogue, model)
-        if not texts or not all(isinstance(t, str) for t in texts):
-            from domain.errors import ValidationError
-
-            raise ValidationError("texts must be a non-empty list of strings", field="texts")
         extra = dict(params or {})
-        check_params(extra)
-        check_keys([self.catalogue.account_for(spec)], self._env)
-        chosen = Plan(spec, None, (spec,))
+        chosen = embedding_plan(self.catalogue, model, texts, extra, self._env)
+        spec = chosen.primary
         call_id = call_id or new_call_id()
         tokens = sum(estimate_tokens(t) for t in texts)
         as_messages = [{"role": "input", "content": t} for t in texts]
@@ -210,60 +203,23 @@ class LLMClient:
         async def send(s: ModelSpec, account: ProviderAccount) -> provider.Answer:
             return await provider.embed(s, account, self._key_of(account), texts, extra)
 
-        return await self._execute(
-            started=started,
-            key=lambda: cache_key(model, as_messages, {**extra, "_kind": "embedding"}, 0),
-            read_cache=cache,
-            scopes=budget_scopes(run_id, user_id),
+        steps: Steps[EmbeddingResult] = Steps(
             call_id=call_id,
             run_id=run_id,
+            scopes=budget_scopes(run_id, user_id),
+            read_cache=cache,
+            key=lambda: cache_key(model, as_messages, {**extra, "_kind": "embedding"}, 0),
             estimate=lambda: self._prices.forecast((spec,), tokens, 0),
             walk=lambda: self._attempts.run(chosen, send, tokens),
             hit=lambda data, ms: EmbeddingResult.from_cache(data, call_id, model, ms),
             refused=lambda ms: budget_refused(EmbeddingResult, call_id, model, ms),
             build=lambda walk, ms: embedding_result(walk, call_id, model, ms),
         )
-
-    async def _execute(
-        self,
-        *,
-        started: float,
-        key: Callable[[], str],
-        read_cache: bool,
-        scopes: list[str],
-        call_id: str,
-        run_id: str | None,
-        estimate: Callable[[], float],
-        walk: Callable[[], Awaitable[Walk]],
-        hit: Callable[[Mapping[str, Any], float], R],
-        refused: Callable[[float], R],
-        build: Callable[[Walk, float], R],
-    ) -> R:
         await self.warm_up()
-        entry_key = key() if self.cache is not None else None
-        if entry_key is not None and read_cache and self.cache is not None:
-            cached = await self.cache.get(entry_key)
-            if cached is not None:
-                return hit(cached, _ms(started))
-        budgets = self.budgets if scopes else None
-        if budgets is not None and not await budgets.reserve(scopes, call_id, estimate()):
-            return refused(_ms(started))
-        settled = False
-        try:
-            done = await walk()
-            result = build(done, _ms(started))
-            for rec in records(done, call_id, run_id):
-                self.pool(self.catalogue.account(rec[0])).add_record(rec[1])
-            if budgets is not None:
-                await budgets.settle(scopes, call_id, result.cost_usd)
-                settled = True
-        finally:
-            if budgets is not None and not settled:
-                # Cancelled or crashed mid-call: the cost is unknown, charge the reservation.
-                await asyncio.shield(budgets.settle(scopes, call_id, None))
-        if entry_key is not None and result.ok and self.cache is not None:
-            self.cache.put_later(entry_key, result.to_cache())
-        return result
+        return await execute(steps, started, self.cache, self.budgets, self._report)
+
+    def _report(self, account: str, record: UsageRecord) -> None:
+        self.pool(self.catalogue.account(account)).add_record(record)
 
     def _key_of(self, account: ProviderAccount) -> str | None:
         return self._env.get(account.key_env_var) or None
@@ -295,7 +251,3 @@ class LLMClient:
         await self.flush()
         if self.cache is not None:
             await self.cache.aclose()
-
-
-def _ms(started: float) -> float:
-    return (time.monotonic() - started) * 1000

@@ -145,3 +145,19 @@ def plan(
     models = tuple(known_model(catalogue, name, "fallback model") for name in names)
     check_keys([catalogue.account_for(spec) for spec in models], env)
     return Plan(primary, policy, models)
+
+
+def embedding_plan(
+    catalogue: Catalogue,
+    model: str,
+    texts: Sequence[str],
+    params: Mapping[str, Any],
+    env: Mapping[str, str],
+) -> Plan:
+    """Validate an embeddings call; raises before any call like `plan`."""
+    spec = known_model(catalogue, model)
+    if not texts or isinstance(texts, str) or not all(isinstance(t, str) for t in texts):
+        raise ValidationError("texts must be a non-empty list of strings", field="texts")
+    check_params(params)
+    check_keys([catalogue.account_for(spec)], env)
+    return Plan(spec, None, (spec,))
