@@ -43,9 +43,12 @@ log = get_logger(__name__)
 DEFAULT_CACHE_SIZE = 256
 
 
-def shard_name(index: int) -> str:
+def shard_name(index: int, database_url: str) -> str:
     """The actor name of shard ``index``."""
-    return f"prompt-shard:{index}"
+    from engine.ray_runtime import deployment_tag
+
+    # Tagged by database: two engines on one cluster must not share (or fight over) shards.
+    return f"prompt-shard:{deployment_tag(database_url)}:{index}"
 
 
 @dataclass
@@ -153,7 +156,7 @@ def start_shard(index: int, database_url: str, *, cache_size: int = DEFAULT_CACH
     if _remote_class is None:
         _remote_class = ray.remote(PromptShard)
     return _remote_class.options(
-        name=shard_name(index),
+        name=shard_name(index, database_url),
         namespace=NAMESPACE,
         get_if_exists=True,
         num_cpus=0,

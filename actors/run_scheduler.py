@@ -20,6 +20,7 @@ from actors.result_recorder import remote_resultrecorder
 from domain.evaluation import Cell, FairQueue, RunStatus, expand_cells
 from engine.evaluation import streams
 from engine.logs import get_logger
+from engine.ray_runtime import deployment_tag
 
 log = get_logger(__name__)
 EVENTS_MAXLEN = 10_000
@@ -74,7 +75,7 @@ class RunScheduler:
 
         self.redis: Any = async_redis(redis_url, decode_responses=True)
         self.runs = RunStore(create_db_engine(database_url))
-        tag = streams.deployment_tag(database_url)
+        tag = deployment_tag(database_url)
         self.pool = [
             remote_evaluator(name=f"evaluator:{tag}:{i}", get_if_exists=True).remote(redis_url)
             for i in range(evaluators)

@@ -162,7 +162,7 @@ def import_cases(
     version = engine.datasets.import_text(
         dataset, upload.text, upload.format, skip_bad=skip_bad, note=note
     )
-    response.headers["Location"] = version_location(dataset, version)
+    response.headers["Location"] = version_location(version)
     return dataset_version_out(version)
 
 
@@ -178,10 +178,14 @@ async def row_errors_handler(conn: HTTPConnection, exc: Exception) -> JSONRespon
     if conn.scope["type"] != "http" or not _row_errors(rows):
         return await nexus_error_handler(conn, exc)
     errors = [
-        {"loc": ["body", "line", row["line"]], "msg": str(row["message"]), "type": "bad-row",
-         "line": row["line"]}
+        {
+            "loc": ["body", "line", row["line"]],
+            "msg": str(row["message"]),
+            "type": "bad-row",
+            "line": row["line"],
+        }
         for row in rows
-    ]  # fmt: skip
+    ]
     extensions = {key: value for key, value in exc.details.items() if key != "errors"}
     return problem_response(422, exc.code, exc.message, conn, errors=errors, **extensions)
 

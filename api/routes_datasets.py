@@ -45,9 +45,9 @@ def dataset_version_out(version: VersionInfo) -> DatasetVersionOut:
     return DatasetVersionOut.model_validate(dataclasses.asdict(version))
 
 
-def version_location(dataset: str, version: VersionInfo) -> str:
+def version_location(version: VersionInfo) -> str:
     """Where a version can be exported."""
-    return f"/v1/datasets/{dataset}/versions/{version.number}/export"
+    return f"/v1/datasets/{version.dataset_id}/versions/{version.number}/export"
 
 
 @router.post(
@@ -89,7 +89,7 @@ def add_version(
     """Store cases given as JSON as the next immutable version."""
     cases = [case.model_dump() for case in body.cases]
     version = engine.datasets.add(dataset, cases, note=body.note)
-    response.headers["Location"] = version_location(dataset, version)
+    response.headers["Location"] = version_location(version)
     return dataset_version_out(version)
 
 

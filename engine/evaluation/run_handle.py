@@ -44,12 +44,16 @@ class Run:
 
     def progress(self) -> dict[str, Any] | None:
         """Live counters (`done`, `total`, `errors`, `cost_usd`, …) while the scheduler works
-        the run; `None` when it does not (not started, stopped or finished)."""
+        the run; `None` when it does not (not started, stopped or finished) or cannot say."""
         import ray
+        from ray.exceptions import RayError
 
-        progress: dict[str, Any] | None = ray.get(
-            self._service.scheduler().progress.remote(self.id), timeout=10
-        )
+        try:
+            progress: dict[str, Any] | None = ray.get(
+                self._service.scheduler().progress.remote(self.id), timeout=10
+            )
+        except RayError:  # best effort: the status and recorded count still answer
+            return None
         return progress
 
     def recorded(self) -> int:

@@ -16,11 +16,11 @@ from domain.errors import NotFoundError, ValidationError
 from domain.evaluation import RunSpec
 from domain.llm import Catalogue
 from domain.scoring import CustomScorer, ScorerSpec, build_scorers, custom_scorer
-from engine.evaluation import streams
 from engine.evaluation.context import RunContext
 from engine.evaluation.datasets import DatasetStore
 from engine.evaluation.run_handle import Run
 from engine.evaluation.runs import RunInfo, RunStore
+from engine.ray_runtime import deployment_tag
 
 if TYPE_CHECKING:
     from engine.sdk import Engine
@@ -79,7 +79,7 @@ class Evaluations:
 
         rt = self.engine.runtime
         return remote_runscheduler(
-            name=f"{SCHEDULER_NAME}:{streams.deployment_tag(self.engine.settings.effective_database_url)}",
+            name=f"{SCHEDULER_NAME}:{deployment_tag(self.engine.settings.effective_database_url)}",
             get_if_exists=True,
         ).remote(
             rt.redis_url,

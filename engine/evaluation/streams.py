@@ -10,17 +10,6 @@ WATCHED_RUNS = "af:recorder:runs"
 MAXLEN = 200_000
 
 
-def deployment_tag(database_url: str) -> str:
-    """A short tag of the database an engine writes, used in its actors' names.
-
-    Two engines on one Ray cluster with different databases must not share a scheduler,
-    evaluators or recorder (`get_if_exists` would hand back one bound to the other DB).
-    """
-    import hashlib
-
-    return hashlib.blake2b(database_url.encode(), digest_size=4).hexdigest()
-
-
 def results_stream(run_id: str) -> str:
     return f"af:run:{run_id}:results"
 

@@ -60,7 +60,7 @@ class ShardPool:
                 for index, url in enumerate(urls):
                     if url != self.database_url:
                         raise ConfigurationError(
-                            f"{shard_name(index)} already writes to {redact_url(url)}, not "
+                            f"{shard_name(index, url)} already writes to {redact_url(url)}, not "
                             f"{redact_url(self.database_url)}; one cluster serves one database"
                         )
                 self._handles = handles
@@ -96,7 +96,7 @@ class ShardPool:
         for index in range(len(handles)):
             while time.monotonic() < deadline:
                 try:
-                    ray.get_actor(shard_name(index), namespace=NAMESPACE)
+                    ray.get_actor(shard_name(index, self.database_url), namespace=NAMESPACE)
                 except ValueError:
                     break
                 time.sleep(0.05)

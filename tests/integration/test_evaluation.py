@@ -16,8 +16,8 @@ import ray
 
 from domain.errors import NotFoundError, ValidationError
 from engine.demo_data import MODELS, PROMPT_NAME, SCORERS, V1, V2, demo_cases
-from engine.evaluation import streams
 from engine.llm import simulator_catalogue
+from engine.ray_runtime import deployment_tag
 
 pytestmark = pytest.mark.integration
 
@@ -160,7 +160,7 @@ def test_killing_an_evaluator_mid_run_records_every_cell_once(engine: Any, simul
         concurrency=16,
     )
     _wait_recorded(engine, run.id, 40)
-    tag = streams.deployment_tag(engine.settings.effective_database_url)
+    tag = deployment_tag(engine.settings.effective_database_url)
     ray.kill(ray.get_actor(f"evaluator:{tag}:0"), no_restart=False)
     info = run.wait(progress=False, timeout=180)
     assert info.status.value == "completed"
@@ -182,7 +182,7 @@ def test_killing_the_recorder_mid_run_reclaims_its_entries(engine: Any) -> None:
         concurrency=16,
     )
     _wait_recorded(engine, run.id, 40)
-    tag = streams.deployment_tag(engine.settings.effective_database_url)
+    tag = deployment_tag(engine.settings.effective_database_url)
     ray.kill(ray.get_actor(f"result-recorder:{tag}"), no_restart=False)
     info = run.wait(progress=False, timeout=180)
     assert info.status.value == "completed"

@@ -242,12 +242,15 @@ def test_prompts_map_to_shards_by_a_stable_hash(prompts: Prompts) -> None:
     assert prompts.shards.handle("abc") == prompts.shards.handles()[1]
 
 
-def test_a_pool_refuses_shards_that_write_elsewhere(
+def test_pools_for_different_databases_get_their_own_shards(
     database: tuple[Engine, ShardPool], tmp_path: Path
 ) -> None:
-    _, pool = database
-    pool.handles()
-    from domain.errors import ConfigurationError
+    import ray
 
-    with pytest.raises(ConfigurationError):
-        ShardPool(f"sqlite:///{tmp_path / 'other.db'}", size=2).handles()
+    _, pool = database
+    other_url = f"sqlite:///{tmp_path / 'other.db'}"
+    other = ShardPool(other_url, size=2)
+    mine = {ray.get(h.database_url.remote()) for h in pool.handles()}
+    theirs = {ray.get(h.database_url.remote()) for h in other.handles()}
+    assert mine == {pool.database_url}
+    assert theirs == {other_url}

@@ -1,0 +1,420 @@
+"""The /v1 resources over real HTTP: the app Serve hosts, run in-process by uvicorn on a real
+Engine (session Ray, Redis, a fresh database) whose catalogue is the session simulator."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+import schemathesis
+import uvicorn
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from api.app import create_app
+from api.auth import create_token
+from api.problems import PROBLEM_MEDIA_TYPE
+from api.services import ApiServices
+from engine.demo_data import SCORERS, V1, V2, demo_cases
+from engine.settings import Settings
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+SECRET = "resources-secret-" + "r" * 32
+TERMINAL = {"completed", "cancelled", "budget-exceeded", "failed"}
+SMALL, LARGE = "openai/sim-small", "openai/sim-large"
+GOOD_JSONL = '{"question": "2+2?", "expected": "4"}\n{"question": "3*3?", "expected": "9"}\n'
+BAD_CSV = 'question,expected\n2+2?,4\n3*3?,9,extra\n5-1?,4\n"unterminated,4\n'
+
+
+@dataclass
+class Api:
+    base: str
+    settings: Settings
+
+    def client(self, user: str) -> httpx.Client:
+        token = create_token(self.settings, user)
+        headers = {"Authorization": f"Bearer {token}"}
+        return httpx.Client(base_url=self.base, headers=headers, timeout=30)
+
+
+@dataclass
+class Users:
+    alice: httpx.Client
+    bob: httpx.Client
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def api(
+    ray_cluster: dict[str, Any],
+    redis_url: str,
+    simulator: Any,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Api]:
+    from engine import Engine
+    from engine.llm import simulator_catalogue
+
+    data = tmp_path_factory.mktemp("resources")
+    config = Settings(
+        data_dir=data,
+        database_url=f"sqlite+libsql:///{data / 'api.db'}",
+        redis_url=redis_url,
+        auth_mode="hs256",
+        auth_hs256_secret=SECRET,
+        rate_limit_per_minute=100_000,
+    )  # type: ignore[arg-type]
+    engine = Engine(settings=config)
+    engine.use_catalogue(simulator_catalogue(simulator.api_base, max_concurrency=64))
+    app = create_app(ApiServices.from_runtime(engine.runtime, engine=engine))
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.02)
+    try:
+        yield Api(f"http://127.0.0.1:{port}", config)
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        engine.prompts.shards.close()  # free the shard names for later engines on this cluster
+        engine.close()
+
+
+@pytest.fixture(scope="module")
+def users(api: Api) -> Iterator[Users]:
+    suffix = uuid.uuid4().hex[:6]
+    with api.client(f"alice-{suffix}") as alice, api.client(f"bob-{suffix}") as bob:
+        yield Users(alice, bob)
+
+
+def _problem(response: httpx.Response, status: int, kind: str) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == PROBLEM_MEDIA_TYPE
+    body: dict[str, Any] = response.json()
+    assert body["type"] == f"https://autoforge.dev/problems/{kind}"
+    return body
+
+
+def _ok(response: httpx.Response, status: int = 200) -> Any:
+    assert response.status_code == status, response.text
+    return response.json()
+
+
+def _walk(http: httpx.Client, url: str, **params: Any) -> list[dict[str, Any]]:
+    """Every item of a paginated list, page by page."""
+    items: list[dict[str, Any]] = []
+    cursor = None
+    while True:
+        page = _ok(http.get(url, params={**params, **({"cursor": cursor} if cursor else {})}))
+        items += page["items"]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            return items
+
+
+def _wait(http: httpx.Client, run_id: str, timeout_s: float = 60.0) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        run: dict[str, Any] = _ok(http.get(f"/v1/runs/{run_id}"))
+        if run["status"] in TERMINAL:
+            return run
+        time.sleep(0.2)
+    raise AssertionError(f"run {run_id} did not stop in {timeout_s} s")
+
+
+def test_prompt_history_round_trip(users: Users) -> None:
+    http = users.alice
+    created = http.post(
+        "/v1/prompts",
+        json={
+            "name": "greeter",
+            "template": "Hi {{name}}",
+            "settings": {"temperature": 0.2},
+            "tags": ["demo"],
+        },
+    )
+    prompt = _ok(created, 201)
+    assert created.headers["location"] == f"/v1/prompts/{prompt['id']}"
+    v1 = prompt["head"]
+    committed = http.post(
+        "/v1/prompts/greeter/versions",
+        json={"template": "Hello {{name}}", "message": "longer", "parent": v1},
+    )
+    v2 = _ok(committed, 201)
+    assert committed.headers["location"].endswith(f"/versions/{v2['id']}")
+    assert v2["parents"] == [v1] and v2["template"] == {"text": "Hello {{name}}"}
+    first_page = _ok(http.get("/v1/prompts/greeter/versions", params={"limit": 1}))
+    assert [v["id"] for v in first_page["items"]] == [v2["id"]]
+    history = _walk(http, "/v1/prompts/greeter/versions", limit=1)
+    assert [v["id"] for v in history] == [v2["id"], v1]
+    assert _ok(http.get(f"/v1/prompts/{prompt['id']}/versions/{v1[:12]}"))["number"] == 1
+    diff = _ok(http.get("/v1/prompts/greeter/diff", params={"from": v1, "to": "main"}))
+    assert diff["changes"] == ["template.text"] and "+Hello {{name}}" in diff["template"]
+    labelled = _ok(http.put("/v1/prompts/greeter/labels/production", json={"to": v1}))
+    assert labelled["id"] == v1
+    reverted = _ok(http.post("/v1/prompts/greeter/revert", json={"to": "production"}), 201)
+    assert reverted["template"] == {"text": "Hi {{name}}"} and reverted["parents"] == [v2["id"]]
+    branch = _ok(http.post("/v1/prompts/greeter/branches", json={"name": "exp/short"}), 201)
+    assert branch["id"] == reverted["id"]
+    on_branch = _ok(
+        http.post(
+            "/v1/prompts/greeter/versions", json={"template": "Yo {{name}}", "branch": "exp/short"}
+        ),
+        201,
+    )
+    merged = _ok(http.post("/v1/prompts/greeter/merge", json={"source": "exp/short"}))
+    assert merged == {"outcome": "fast-forward", "version": on_branch}
+    assert http.delete("/v1/prompts/greeter/branches/exp/short").status_code == 204
+    assert http.delete("/v1/prompts/greeter/labels/production").status_code == 204
+    shown = _ok(http.get("/v1/prompts/greeter"))
+    assert shown["head"] == on_branch["id"] and shown["labels"] == {}
+    assert shown["branches"] == {"main": on_branch["id"]} and shown["version_count"] == 4
+    assert _ok(http.post("/v1/prompts/greeter/archive"))["archived"] is True
+    assert _ok(http.get("/v1/prompts"))["items"] == []
+    assert [p["name"] for p in _ok(http.get("/v1/prompts?archived=true"))["items"]] == ["greeter"]
+    _problem(http.post("/v1/prompts/greeter/versions", json={"template": "x"}), 409, "conflict")
+    assert _ok(http.post("/v1/prompts/greeter/restore"))["archived"] is False
+
+
+def test_a_stale_parent_is_a_409_conflict(users: Users) -> None:
+    http = users.alice
+    head = _ok(http.post("/v1/prompts", json={"name": "racy", "template": "A"}), 201)["head"]
+    _ok(http.post("/v1/prompts/racy/versions", json={"template": "B", "parent": head}), 201)
+    stale = http.post("/v1/prompts/racy/versions", json={"template": "C", "parent": head})
+    assert _problem(stale, 409, "conflict")["reason"] == "stale-parent"
+    duplicate = http.post("/v1/prompts", json={"name": "racy", "template": "again"})
+    _problem(duplicate, 409, "conflict")
+
+
+def test_prompts_are_searched_by_name_and_tag_page_by_page(users: Users) -> None:
+    http = users.alice
+    for name, tags in (("search-a", ["x"]), ("search-b", ["x", "y"]), ("search-c", ["y"])):
+        _ok(http.post("/v1/prompts", json={"name": name, "template": "t", "tags": tags}), 201)
+    names = [p["name"] for p in _walk(http, "/v1/prompts", q="search-", limit=2)]
+    assert names == ["search-a", "search-b", "search-c"]
+    tagged = _walk(http, "/v1/prompts", q="search", tag="y")
+    assert [p["name"] for p in tagged] == ["search-b", "search-c"]
+
+
+def test_datasets_import_export_and_reject_bad_rows(users: Users) -> None:
+    http = users.alice
+    created = http.post("/v1/datasets", json={"name": "qa", "description": "arithmetic"})
+    dataset = _ok(created, 201)
+    assert created.headers["location"] == f"/v1/datasets/{dataset['id']}"
+    raw = http.post(
+        "/v1/datasets/qa/import",
+        content=GOOD_JSONL,
+        headers={"content-type": "application/x-ndjson"},
+    )
+    assert _ok(raw, 201)["number"] == 1 and raw.json()["case_count"] == 2
+    bad = http.post("/v1/datasets/qa/import", files={"file": ("cases.csv", BAD_CSV, "text/csv")})
+    problem = _problem(bad, 422, "validation")
+    assert [error["line"] for error in problem["errors"]] == [3, 5]
+    assert problem["errors"][0]["loc"] == ["body", "line", 3] and "line 3" in problem["detail"]
+    assert _ok(http.get("/v1/datasets/qa"))["latest_version"] == 1
+    skipped = http.post(
+        "/v1/datasets/qa/import?skip_bad=true",
+        content=BAD_CSV,
+        headers={"content-type": "text/csv"},
+    )
+    assert _ok(skipped, 201)["case_count"] == 2
+    assert [row["line"] for row in skipped.json()["skipped"]] == [3, 5]
+    unsupported = http.post("/v1/datasets/qa/import", content="x", headers={"content-type": "a/b"})
+    _problem(unsupported, 415, "unsupported-media-type")
+    cases = [{"vars": {"question": "1+1?"}, "expected": "2", "id": "c1"}]
+    added = _ok(http.post("/v1/datasets/qa/versions", json={"cases": cases}), 201)
+    assert added["number"] == 3
+    versions = _walk(http, "/v1/datasets/qa/versions", limit=2)
+    assert [v["number"] for v in versions] == [1, 2, 3]
+    jsonl = http.get("/v1/datasets/qa/versions/1/export")
+    assert jsonl.headers["content-type"] == "application/x-ndjson"
+    assert [json.loads(line)["expected"] for line in jsonl.text.splitlines()] == ["4", "9"]
+    csv = http.get("/v1/datasets/qa/versions/3/export", params={"format": "csv"})
+    assert csv.headers["content-type"].startswith("text/csv")
+    assert "attachment" in csv.headers["content-disposition"]
+    assert csv.text.splitlines()[1] == "c1,1+1?,2"
+    _problem(http.get("/v1/datasets/qa/versions/9/export"), 404, "not-found")
+    assert [d["name"] for d in _ok(http.get("/v1/datasets"))["items"]] == ["qa"]
+
+
+@pytest.fixture(scope="module")
+def evaluation(users: Users) -> dict[str, Any]:
+    """A prompt with two versions and a six-case dataset of Alice's."""
+    http = users.alice
+    _ok(http.post("/v1/prompts", json={"name": "qa-assistant", "template": V1["template"]}), 201)
+    v2 = {"template": V2["template"], "system": V2["system"], "message": V2["message"]}
+    _ok(http.post("/v1/prompts/qa-assistant/versions", json=v2), 201)
+    _ok(http.post("/v1/datasets", json={"name": "demo"}), 201)
+    _ok(http.post("/v1/datasets/demo/versions", json={"cases": demo_cases(6)}), 201)
+    log = _ok(http.get("/v1/prompts/qa-assistant/versions"))["items"]
+    return {"versions": [v["id"] for v in reversed(log)], "scorers": list(SCORERS)}
+
+
+def _run_body(evaluation: dict[str, Any], **overrides: Any) -> dict[str, Any]:
+    body = {"prompt": "qa-assistant", "dataset": "demo", "models": [SMALL], "seed": 3}
+    return {**body, "scorers": evaluation["scorers"], **overrides}
+
+
+def test_a_run_is_started_once_followed_and_reported(
+    users: Users, evaluation: dict[str, Any]
+) -> None:
+    http = users.alice
+    body = _run_body(evaluation, versions=evaluation["versions"], models=[SMALL, LARGE])
+    key = {"Idempotency-Key": f"start-{uuid.uuid4().hex}"}
+    first, replay = (http.post("/v1/runs", json=body, headers=key) for _ in range(2))
+    run = _ok(first, 202)
+    assert _ok(replay, 202)["id"] == run["id"]
+    assert first.headers["location"] == replay.headers["location"] == f"/v1/runs/{run['id']}"
+    assert run["total_cells"] == 24 and run["spec"]["case_count"] == 6
+    done = _wait(http, run["id"])
+    assert done["status"] == "completed" and done["recorded_cells"] == 24
+    assert done["progress"] is None
+    cells = _walk(http, f"/v1/runs/{run['id']}/cells", limit=5)
+    assert len({(c["prompt_version"], c["model"], c["case_id"]) for c in cells}) == 24
+    small = _walk(http, f"/v1/runs/{run['id']}/cells", model=SMALL)
+    assert len(small) == 12 and {c["model"] for c in small} == {SMALL}
+    v2 = evaluation["versions"][1]
+    by_version = _walk(http, f"/v1/runs/{run['id']}/cells", prompt_version=v2[:10], model=LARGE)
+    assert len(by_version) == 6 and {c["prompt_version"] for c in by_version} == {v2}
+    passed = _walk(http, f"/v1/runs/{run['id']}/cells", passed="true")
+    assert passed and all(c["passed"] is True for c in passed)
+    assert _walk(http, f"/v1/runs/{run['id']}/cells", error="true") == []
+    report = _ok(http.get(f"/v1/runs/{run['id']}/report"))
+    assert report["kind"] == "report" and len(report["groups"]) == 4
+    assert sum(g["n_passed"] for g in report["groups"]) == len(passed)
+    html = http.get(f"/v1/runs/{run['id']}/report", params={"format": "html"})
+    assert html.headers["content-type"].startswith("text/html")
+    assert html.text.startswith("<!DOCTYPE html>")
+    assert "style-src" in html.headers["content-security-policy"]
+    markdown = http.get(f"/v1/runs/{run['id']}/report", params={"format": "markdown"})
+    assert markdown.headers["content-type"].startswith("text/markdown") and "|" in markdown.text
+    assert run["id"] in [r["id"] for r in _walk(http, "/v1/runs", limit=1)]
+
+
+def test_two_runs_are_compared_case_by_case(users: Users, evaluation: dict[str, Any]) -> None:
+    http = users.alice
+    v1, v2 = evaluation["versions"]
+    a = _ok(http.post("/v1/runs", json=_run_body(evaluation, versions=[v1])), 202)["id"]
+    b = _ok(http.post("/v1/runs", json=_run_body(evaluation, versions=[v2])), 202)["id"]
+    assert {_wait(http, a)["status"], _wait(http, b)["status"]} == {"completed"}
+    comparison = _ok(http.get("/v1/runs/compare", params={"a": a, "b": b}))
+    assert comparison["kind"] == "comparison" and comparison["n_pairs"] == 6
+    assert (comparison["label_a"], comparison["label_b"]) == (a, b)
+
+
+def test_a_cancelled_run_resumes_to_completion(users: Users, evaluation: dict[str, Any]) -> None:
+    http = users.alice
+    body = _run_body(evaluation, repeats=50, concurrency=1, cache=False)
+    run = _ok(http.post("/v1/runs", json=body), 202)
+    live = _ok(http.get(f"/v1/runs/{run['id']}"))
+    assert live["status"] == "running" and live["progress"]["total"] == 300
+    cancelled = http.post(f"/v1/runs/{run['id']}/cancel")
+    assert _ok(cancelled, 202)["id"] == run["id"]
+    stopped = _wait(http, run["id"])
+    assert stopped["status"] == "cancelled" and stopped["recorded_cells"] < 300
+    resumed = http.post(f"/v1/runs/{run['id']}/resume")
+    assert resumed.status_code == 202 and resumed.headers["location"] == f"/v1/runs/{run['id']}"
+    finished = _wait(http, run["id"])
+    assert finished["status"] == "completed" and finished["recorded_cells"] == 300
+    _problem(http.post(f"/v1/runs/{run['id']}/resume"), 409, "conflict")
+
+
+def test_the_run_event_stream_answers_its_owner_only(
+    users: Users, evaluation: dict[str, Any]
+) -> None:
+    run = _ok(users.alice.post("/v1/runs", json=_run_body(evaluation)), 202)["id"]
+    _wait(users.alice, run)
+    url = f"/v1/streams/runs/{run}/events"
+    with users.alice.stream("GET", url) as response:
+        assert response.status_code == 200
+        first = next(line for line in response.iter_lines() if line.startswith("data:"))
+        assert "started" in first
+    _problem(users.bob.get(url), 404, "not-found")
+
+
+def test_models_show_limits_and_usage_but_no_secrets(users: Users) -> None:
+    catalogue = users.alice.get("/v1/models")
+    body = _ok(catalogue)
+    account = next(a for a in body["accounts"] if a["name"] == "simulator")
+    assert account["rpm"] > 0 and account["requires_api_key"] is False
+    assert {SMALL, LARGE} <= {m["name"] for m in body["models"]}
+    assert "api_base" not in catalogue.text and "api_key_env" not in catalogue.text
+    usage = _ok(users.alice.get("/v1/models/usage"))
+    simulated = next(a for a in usage["accounts"] if a["account"] == "simulator")
+    assert simulated["totals"]["calls"] > 0 and simulated["models"][SMALL]["calls"] > 0
+
+
+def test_another_users_resources_are_not_found(users: Users, evaluation: dict[str, Any]) -> None:
+    alice, bob = users.alice, users.bob
+    prompt = _ok(alice.get("/v1/prompts/qa-assistant"))
+    run = _ok(alice.post("/v1/runs", json=_run_body(evaluation)), 202)["id"]
+    _wait(alice, run)
+    hidden = [
+        "/v1/prompts/qa-assistant",
+        f"/v1/prompts/{prompt['id']}",
+        "/v1/prompts/qa-assistant/versions",
+        "/v1/datasets/demo",
+        "/v1/datasets/demo/versions",
+        "/v1/datasets/demo/versions/1/export",
+        f"/v1/runs/{run}",
+        f"/v1/runs/{run}/cells",
+        f"/v1/runs/{run}/report",
+    ]
+    for path in hidden:
+        _problem(bob.get(path), 404, "not-found")
+    _problem(bob.post(f"/v1/runs/{run}/cancel"), 404, "not-found")
+    _problem(bob.post(f"/v1/runs/{run}/resume"), 404, "not-found")
+    _problem(bob.get("/v1/runs/compare", params={"a": run, "b": run}), 404, "not-found")
+    _problem(bob.post("/v1/prompts/qa-assistant/archive"), 404, "not-found")
+    _problem(bob.put("/v1/prompts/qa-assistant/labels/x", json={}), 404, "not-found")
+    jsonl = {"content-type": "application/x-ndjson"}
+    _problem(
+        bob.post("/v1/datasets/demo/import", content=GOOD_JSONL, headers=jsonl), 404, "not-found"
+    )
+    _problem(bob.post("/v1/runs", json=_run_body(evaluation)), 404, "not-found")
+    for path in ("/v1/prompts", "/v1/datasets", "/v1/runs"):
+        assert _ok(bob.get(path)) == {"items": [], "next_cursor": None}
+    # Bob's own things with Alice's names are his alone.
+    _ok(bob.post("/v1/datasets", json={"name": "demo"}), 201)
+    assert _ok(alice.get("/v1/datasets/demo"))["latest_version"] == 1
+
+
+def test_generated_requests_get_documented_answers(api: Api) -> None:
+    schema = schemathesis.openapi.from_url(f"{api.base}/openapi.json")
+    token = create_token(api.settings, f"fuzz-{uuid.uuid4().hex[:6]}")
+    resources = ("/v1/prompts", "/v1/datasets", "/v1/runs", "/v1/models")
+    operations = [
+        operation
+        for operation in (result.ok() for result in schema.get_all_operations())
+        if operation.path.startswith(resources)
+    ]
+    # An opaque cursor is any string in the schema but only ours decode: a 422 is right.
+    excluded = [schemathesis.checks.positive_data_acceptance]
+
+    @given(data=st.data())
+    @settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck))
+    def exercise(data: st.DataObject) -> None:
+        case = data.draw(data.draw(st.sampled_from(operations)).as_strategy())
+        case.call_and_validate(
+            base_url=api.base,
+            headers={"Authorization": f"Bearer {token}"},
+            excluded_checks=excluded,
+        )
+
+    exercise()
