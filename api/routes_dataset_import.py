@@ -19,7 +19,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import HTTPConnection
 
 from api.openapi import AUTHENTICATED, api_router, problem_responses
-from api.problems import Problem, nexus_error_handler, problem_response
+from api.problems import Problem, ValidationProblem, nexus_error_handler, problem_response
 from api.routes_datasets import DatasetName, dataset_version_out, version_location
 from api.schemas import DatasetVersionOut
 from api.services import UserEngine
@@ -143,7 +143,7 @@ async def read_upload(request: Request) -> Upload:
         **problem_responses(404, 409),
         415: {"model": Problem, "description": "Neither JSONL nor CSV"},
         422: {
-            "model": Problem,
+            "model": ValidationProblem,
             "description": "Bad rows (each named by line) or invalid parameters",
             "content": {"application/json": {"example": _BAD_ROWS_EXAMPLE}},
         },

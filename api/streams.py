@@ -26,6 +26,7 @@ from api.auth import StreamUser
 from api.openapi import AUTHENTICATED, api_router, problem_responses
 from api.services import ServicesDep
 from domain.errors import NotFoundError, ValidationError
+from engine.evaluation.streams import decode
 
 STREAMS_PREFIX = "/v1/streams"
 RUN_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
@@ -74,7 +75,7 @@ StartAfter = Annotated[str, Depends(start_after)]
 
 async def follow(
     redis: Redis, key: str, after: str, block_ms: int
-) -> AsyncIterator[tuple[str, dict[str, str]] | None]:
+) -> AsyncIterator[tuple[str, dict[str, Any]] | None]:
     """Entries of ``key`` after ``after``, then live ones; `None` when a block times out."""
     last = after
     while True:
@@ -84,16 +85,26 @@ async def follow(
             continue
         for entry_id, fields in reply[0][1]:
             last = entry_id
-            yield entry_id, fields
+            yield entry_id, _payload(fields)
 
 
-def event_name(fields: dict[str, str]) -> str:
+def _payload(fields: dict[str, Any]) -> dict[str, Any]:
+    # Engine events carry one JSON field `d` (see engine.evaluation.streams); others are flat.
+    if "d" in fields:
+        try:
+            return decode(fields)
+        except ValueError:
+            return fields
+    return fields
+
+
+def event_name(fields: dict[str, Any]) -> str:
     """The entry's `type` field when it is a safe SSE event name, else `message`."""
-    name = fields.get("type", "")
+    name = str(fields.get("type", ""))
     return name if _EVENT_NAME.match(name) else "message"
 
 
-def sse_frame(entry_id: str, fields: dict[str, str]) -> str:
+def sse_frame(entry_id: str, fields: dict[str, Any]) -> str:
     """One Server-Sent Event carrying the entry's fields as JSON."""
     data = json.dumps(fields, separators=(",", ":"), ensure_ascii=False)
     return f"id: {entry_id}\nevent: {event_name(fields)}\ndata: {data}\n\n"

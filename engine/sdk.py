@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import threading
 from collections.abc import Callable
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -68,6 +69,7 @@ class Engine:
         # Actor handles shared by every owner view: a named, non-detached actor dies with
         # its last handle, so they live as long as the engine does.
         self._shared: dict[str, Any] = {}
+        self._shared_lock = threading.Lock()
         self._stack = contextlib.ExitStack()
         self.simulator: Any = None
         self.runtime = Runtime(settings).start()
@@ -97,9 +99,10 @@ class Engine:
 
     def shared(self, key: str, factory: Callable[[], Any]) -> Any:
         """A value (typically an actor handle) created once per engine, shared by views."""
-        if key not in self._shared:
-            self._shared[key] = factory()
-        return self._shared[key]
+        with self._shared_lock:
+            if key not in self._shared:
+                self._shared[key] = factory()
+            return self._shared[key]
 
     @cached_property
     def catalogue(self) -> Catalogue:

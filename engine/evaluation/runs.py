@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Engine, func, insert, select, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from domain.errors import NotFoundError
+from domain.errors import ConflictError, NotFoundError
 from domain.evaluation import RunSpec, RunStatus, check_transition
 from domain.reports import ResultRecord
 from engine.evaluation.tables import results, runs
@@ -63,6 +63,12 @@ class RunStore:
     ) -> RunInfo:
         if idempotency_key is not None:
             existing = self._by_idempotency_key(owner, idempotency_key)
+            if existing is not None and existing.spec != spec:
+                raise ConflictError(
+                    "Idempotency-Key already used for a different run request",
+                    reason="idempotency-mismatch",
+                    run_id=existing.id,
+                )
             if existing is not None:
                 return existing
         row = {

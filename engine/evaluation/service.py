@@ -12,7 +12,7 @@ import json
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from domain.errors import NotFoundError, ValidationError
+from domain.errors import ConfigurationError, NotFoundError, ValidationError
 from domain.evaluation import RunSpec
 from domain.llm import Catalogue
 from domain.scoring import CustomScorer, ScorerSpec, build_scorers, custom_scorer
@@ -130,7 +130,10 @@ class Evaluations:
             params=dict(params or {}),
         )
         context = self._context("pending", spec, custom, concurrency, resolved, cases)
-        self._check_models(context)
+        try:
+            self._check_models(context)
+        except ConfigurationError as exc:  # e.g. a real provider's API key is not set
+            raise ValidationError(exc.message, reason="model-unavailable", **exc.details) from None
         info = self.runs.create(self.owner, spec, name=name, idempotency_key=idempotency_key)
         if info.status.value != "pending":  # an idempotent replay of a started run
             return Run(self, info.id)

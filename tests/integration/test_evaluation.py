@@ -266,3 +266,38 @@ def test_html_report_is_self_contained(engine: Any, tmp_path: Path) -> None:
     html = path.read_text()
     assert html.startswith("<!DOCTYPE html") or html.lower().startswith("<!doctype html")
     assert "<script src" not in html and "<svg" in html
+
+
+def test_a_real_model_without_its_api_key_is_refused_before_any_call(
+    engine: Any, simulator: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from engine.llm import default_catalogue
+
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    previous = engine.catalogue
+    engine.use_catalogue(default_catalogue(simulator.api_base))
+    try:
+        before = _requests(simulator)
+        with pytest.raises(ValidationError, match="OPENAI_API_KEY"):
+            engine.evaluate(prompt=PROMPT_NAME, dataset="demo", models=["openai/gpt-4o-mini"])
+        assert _requests(simulator) == before
+    finally:
+        engine.use_catalogue(previous)
+
+
+def test_an_idempotency_key_returns_the_same_run_and_refuses_another_request(
+    engine: Any,
+) -> None:
+    from domain.errors import ConflictError
+
+    kwargs: dict[str, Any] = {
+        "prompt": PROMPT_NAME,
+        "dataset": "demo",
+        "models": ["openai/sim-small"],
+        "scorers": ["icontains"],
+    }
+    first = engine.evaluate(**kwargs, idempotency_key="key-1")
+    assert engine.evaluate(**kwargs, idempotency_key="key-1").id == first.id
+    with pytest.raises(ConflictError, match="Idempotency-Key"):
+        engine.evaluate(**{**kwargs, "repeats": 2}, idempotency_key="key-1")
+    first.wait(progress=False, timeout=60)
