@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from domain.llm import ModelSpec, ProviderAccount, Usage
+from engine.llm import openai_http
 from engine.llm.failures import plain_headers
 
 _configured = False
@@ -57,6 +58,8 @@ async def warm_up(spec: ModelSpec, account: ProviderAccount) -> None:
     Done before the first permit is taken, so a permit is never held through it (a permit
     spent late lets the provider's window see more requests than the gateway granted).
     """
+    if openai_http.applies_to(account):
+        return
     await litellm_module().acompletion(
         model=spec.name,
         messages=[{"role": "user", "content": "warm-up"}],
@@ -102,6 +105,23 @@ async def complete(
     params: Mapping[str, Any],
 ) -> Answer:
     """One chat completion request, no retries (the client retries, with permits)."""
+    if openai_http.applies_to(account):
+        data, headers = await openai_http.post(
+            account,
+            api_key,
+            "/chat/completions",
+            openai_http.chat_body(spec.name, messages, params),
+        )
+        choice = data["choices"][0]
+        usage = data.get("usage") or {}
+        return Answer(
+            usage=Usage(
+                int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0)
+            ),
+            content=(choice.get("message") or {}).get("content"),
+            finish_reason=choice.get("finish_reason"),
+            headers=headers,
+        )
     litellm = litellm_module()
     response = await litellm.acompletion(
         model=spec.name,

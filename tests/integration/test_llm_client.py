@@ -42,6 +42,16 @@ def sim() -> Iterator[Simulator]:
         yield simulator
 
 
+@pytest.fixture(autouse=True, params=["http", "litellm"])
+def call_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every test runs on both call paths: our lean OpenAI-compatible HTTP and LiteLLM."""
+    if request.param == "litellm":
+        monkeypatch.setenv("AUTOFORGE_LITELLM_ONLY", "1")
+    else:
+        monkeypatch.delenv("AUTOFORGE_LITELLM_ONLY", raising=False)
+    return str(request.param)
+
+
 def _requests(simulator: Simulator) -> int:
     return int(httpx.get(f"{simulator.url}/stats").json()["requests_total"])
 
