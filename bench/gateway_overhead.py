@@ -8,6 +8,10 @@ in this process, at the same concurrency, alternates rounds of:
   written to Redis; permits leased from the gateway actor; usage reported to it);
 * ``gateway, no redis``: the same client without Redis, to show what the cache write costs.
 
+OpenAI-compatible accounts with an ``api_base`` (the simulator) are served by
+`engine.llm.openai_http`, not LiteLLM, unless ``AUTOFORGE_LITELLM_ONLY=1``: set it to compare
+like for like with the plain LiteLLM loop. The path in use is printed.
+
 Usage: ``.venv/bin/python bench/gateway_overhead.py [--calls 1000] [--concurrency 32]``
 """
 
@@ -93,7 +97,12 @@ async def bench(api_base: str, redis_url: str, calls: int, concurrency: int, rou
     await with_redis.aclose()
     await without_redis.aclose()
 
+    from engine.llm import openai_http
+
+    lean = openai_http.applies_to(catalogue.accounts[0])
+    path = "engine.llm.openai_http (lean)" if lean else "litellm.acompletion"
     print(f"\n== {calls} calls x {rounds} rounds, concurrency {concurrency}, 0 ms simulator")
+    print(f"   gateway path sends through: {path}")
     base = statistics.median(rates["plain litellm"])
     base_cpu = statistics.median(cpu["plain litellm"])
     for name, values in rates.items():

@@ -13,6 +13,7 @@ not an exception: `engine.llm.LLMClient` returns a result whose ``error.kind`` i
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -114,6 +115,9 @@ class BudgetStatus:
         return max(0.0, self.limit_usd - self.spent_usd - self.reserved_usd)
 
 
+LIMITS_TTL_S = 1.0
+
+
 class BudgetStore:
     """Budgets of every scope, in one Redis.
 
@@ -127,8 +131,10 @@ class BudgetStore:
         True
     """
 
-    def __init__(self, redis: Any) -> None:
+    def __init__(self, redis: Any, limits_ttl_s: float = LIMITS_TTL_S) -> None:
         self.redis = redis
+        self._limits_ttl_s = limits_ttl_s
+        self._limits: dict[str, tuple[float, bool]] = {}
         self._reserve = redis.register_script(_RESERVE)
         self._settle = redis.register_script(_SETTLE)
         self._cancel = redis.register_script(_CANCEL)
@@ -149,6 +155,24 @@ class BudgetStore:
         if not limit_usd >= 0:
             raise ValidationError(f"budget limit must be >= 0, got {limit_usd}", scope=scope)
         await self.redis.hset(key, "limit", repr(float(limit_usd)))
+
+    async def capped(self, scopes: Sequence[str]) -> list[str]:
+        """The scopes among ``scopes`` that have a cap (cached for a second).
+
+        Reserving and settling cost two Redis round trips per call; scopes without a cap
+        skip both, so an uncapped run pays nothing for budgets. Spending of such scopes is
+        still in the run's results and the gateways' usage ledger. A cap set on a scope
+        takes effect within ``limits_ttl_s`` (runs set theirs before their first call).
+        """
+        now = time.monotonic()
+        unknown = [s for s in scopes if self._limits.get(s, (0.0, False))[0] <= now]
+        if unknown:
+            pipe = self.redis.pipeline(transaction=False)
+            for scope in unknown:
+                pipe.hexists(_keys([scope])[0], "limit")
+            for scope, has_limit in zip(unknown, await pipe.execute(), strict=True):
+                self._limits[scope] = (now + self._limits_ttl_s, bool(has_limit))
+        return [s for s in scopes if self._limits[s][1]]
 
     async def reserve(self, scopes: Sequence[str], call_id: str, estimate_usd: float) -> bool:
         """Hold ``estimate_usd`` in every scope for ``call_id`` if it fits in all of them.

@@ -55,7 +55,7 @@ async def execute(
         cached = await cache.get(key)
         if cached is not None:
             return steps.hit(cached, _ms(started))
-    scopes = steps.scopes
+    scopes = await budgets.capped(steps.scopes) if budgets is not None and steps.scopes else []
     budget = budgets if scopes else None
     if budget is not None and not await budget.reserve(scopes, steps.call_id, steps.estimate()):
         return steps.refused(_ms(started))
