@@ -22,7 +22,7 @@ from domain.llm import (
     estimate_messages_tokens,
     estimate_tokens,
 )
-from engine.llm import provider
+from engine.llm import openai_http, provider
 from engine.llm.attempts import Attempts
 from engine.llm.budget import BudgetStore
 from engine.llm.cache import DEFAULT_TTL_S, CacheStats, ResponseCache
@@ -247,7 +247,8 @@ class LLMClient:
             await self.cache.flush()
 
     async def aclose(self) -> None:
-        """Flush, then close Redis connections; the client must not be used afterwards."""
+        """Flush, then close Redis and HTTP connections; the client must not be used afterwards."""
         await self.flush()
+        await openai_http.close_session()
         if self.cache is not None:
             await self.cache.aclose()

@@ -58,6 +58,13 @@ def _session() -> Any:
     return session
 
 
+async def close_session() -> None:
+    """Close this event loop's HTTP session (its connections), if it has one."""
+    session = _sessions.pop(id(asyncio.get_running_loop()), None)
+    if session is not None and not session.closed:
+        await session.close()
+
+
 async def post(
     account: ProviderAccount, api_key: str | None, path: str, body: dict[str, Any]
 ) -> tuple[dict[str, Any], dict[str, str]]:
