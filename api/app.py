@@ -15,7 +15,6 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from redis.asyncio import Redis
 from starlette.middleware import Middleware
 
 from api import (
@@ -39,9 +38,11 @@ from api.ratelimit import UserRateLimiter
 from api.services import ApiServices
 from domain.errors import ValidationError
 from engine.logs import get_logger
+from engine.redis_client import async_redis
 
 log = get_logger(__name__)
 
+STREAM_CONNECTIONS = 2_000
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 DESCRIPTION = """Prompt versioning and evaluation engine.
 
@@ -128,7 +129,14 @@ def _lifespan(services: ApiServices) -> Lifespan:
     # Async clients belong to the event loop that serves requests: create them in it.
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.redis = Redis.from_url(services.redis_url, decode_responses=True)
+        # Each event follower holds one connection in XREAD BLOCK: size the pool for every
+        # stream the deployment accepts (redis-py's default of 100 refused the 101st).
+        app.state.redis = async_redis(
+            services.redis_url,
+            decode_responses=True,
+            max_connections=STREAM_CONNECTIONS,
+            socket_timeout=None,
+        )
         per_minute = services.settings.rate_limit_per_minute
         app.state.limiter = UserRateLimiter(services.redis_url, per_minute)
         try:

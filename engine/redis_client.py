@@ -12,12 +12,24 @@ DEFAULT_MAX_CONNECTIONS = 64
 
 
 def async_redis(
-    url: str, *, decode_responses: bool = False, max_connections: int = DEFAULT_MAX_CONNECTIONS
+    url: str,
+    *,
+    decode_responses: bool = False,
+    max_connections: int = DEFAULT_MAX_CONNECTIONS,
+    socket_timeout: float | None = 30.0,
 ) -> Any:
-    """A `redis.asyncio.Redis` on a blocking pool of at most `max_connections`."""
+    """A `redis.asyncio.Redis` on a blocking pool of at most `max_connections`.
+
+    `socket_timeout` must exceed any `BLOCK` the client uses: redis-py 8 defaults it to
+    5 s, which cut `XREAD BLOCK 15000` followers off.
+    """
     import redis.asyncio as aioredis
 
     pool = aioredis.BlockingConnectionPool.from_url(
-        url, max_connections=max_connections, timeout=60, decode_responses=decode_responses
+        url,
+        max_connections=max_connections,
+        timeout=60,
+        decode_responses=decode_responses,
+        socket_timeout=socket_timeout,
     )
     return aioredis.Redis(connection_pool=pool)
