@@ -121,15 +121,11 @@ def _print_outcome(outcome: Any, elapsed: float) -> None:
         )
     _out()
     _out("Version 2 vs version 1 (paired, same cases):")
-    versions = {g.prompt_version for g in report.groups}
     for comparison in outcome.comparisons:
-        verdict = comparison.verdict
-        for version in versions:
-            verdict = verdict.replace(version, version[:12])
         _out(
             f"  {comparison.label_b.split(' on ')[-1]:<20} {_pct(comparison.pass_rate_a)} → "
             f"{_pct(comparison.pass_rate_b)}  {len(comparison.improved)} improved, "
-            f"{len(comparison.regressed)} regressed — {verdict}"
+            f"{len(comparison.regressed)} regressed — {comparison.verdict}"
         )
     _out()
     _out(f"HTML report: {outcome.report_path}")

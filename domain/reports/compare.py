@@ -179,12 +179,17 @@ def compare_groups(
         sides[0],
         sides[1],
         key=key,
-        label_a=f"{a[0]} on {a[1]}",
-        label_b=f"{b[0]} on {b[1]}",
+        label_a=f"{_short(a[0])} on {a[1]}",
+        label_b=f"{_short(b[0])} on {b[1]}",
         alpha=alpha,
         resamples=resamples,
         seed=seed,
     )
+
+
+def _short(version: str) -> str:
+    """Content-addressed version ids (64 hex) are shown by their first 12, like Git."""
+    return version[:12] if len(version) > 16 else version
 
 
 def format_p(p_value: float) -> str:

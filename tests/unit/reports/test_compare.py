@@ -166,6 +166,16 @@ def test_compare_groups_picks_groups_out_of_one_run() -> None:
     assert (comparison.label_a, comparison.label_b) == ("v1 on m", "v2 on m")
 
 
+def test_compare_groups_labels_content_addressed_versions_by_a_short_id() -> None:
+    old, new = "a" * 64, "b" * 64
+    results = side("F" * 8, prompt_version=old) + side("P" * 8, prompt_version=new)
+
+    comparison = compare_groups(results, a=(old, "m"), b=(new, "m"))
+
+    assert comparison.label_a == f"{'a' * 12} on m"
+    assert comparison.verdict.startswith(f"{'b' * 12} on m is better")
+
+
 def test_compare_groups_refuses_missing_or_equal_groups() -> None:
     with pytest.raises(ValidationError, match="no results for v9 on m"):
         compare_groups(side("P"), a=("v1", "m"), b=("v9", "m"))
