@@ -2,8 +2,9 @@
 
 Events come from the Redis Stream ``af:run:{run_id}:events``. A client names the last event
 id it saw (`Last-Event-ID` header, as EventSource sends on reconnect, or `?from=`); we replay
-every later entry and then follow the stream with ``XREAD BLOCK`` from the last id sent, so
-a reconnecting client misses nothing. Without an id the whole retained stream is replayed.
+every later entry and then follow live entries, so a reconnecting client misses nothing.
+Without an id the whole retained stream is replayed. Live entries come from one shared
+reader per run (`api.stream_hub`), not one `XREAD BLOCK` per follower.
 
 Streams live under their own prefix because Serve routes by path prefix only: this router
 runs in its own deployment, where a long-lived connection cannot starve the REST API.
@@ -19,12 +20,12 @@ from typing import Annotated, Any
 import anyio
 from fastapi import Depends, Header, Path, Query, Request
 from fastapi.responses import StreamingResponse
-from redis.asyncio import Redis
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from api.auth import StreamUser
 from api.openapi import AUTHENTICATED, api_router, problem_responses
 from api.services import ServicesDep
+from api.stream_hub import SlowFollower, StreamHub
 from domain.errors import NotFoundError, ValidationError
 from engine.evaluation.streams import decode
 
@@ -32,7 +33,6 @@ STREAMS_PREFIX = "/v1/streams"
 RUN_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 _STREAM_ID = re.compile(r"^\d{1,20}(-\d{1,20})?$")
 _EVENT_NAME = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
-READ_COUNT = 100
 SSE_HEARTBEAT = ": keep-alive\n\n"
 
 router = api_router(
@@ -73,21 +73,6 @@ OwnedRun = Annotated[str, Depends(owned_run)]
 StartAfter = Annotated[str, Depends(start_after)]
 
 
-async def follow(
-    redis: Redis, key: str, after: str, block_ms: int
-) -> AsyncIterator[tuple[str, dict[str, Any]] | None]:
-    """Entries of ``key`` after ``after``, then live ones; `None` when a block times out."""
-    last = after
-    while True:
-        reply: Any = await redis.xread({key: last}, count=READ_COUNT, block=block_ms)
-        if not reply:
-            yield None
-            continue
-        for entry_id, fields in reply[0][1]:
-            last = entry_id
-            yield entry_id, _payload(fields)
-
-
 def _payload(fields: dict[str, Any]) -> dict[str, Any]:
     # Engine events carry one JSON field `d` (see engine.evaluation.streams); others are flat.
     if "d" in fields:
@@ -126,11 +111,9 @@ _SSE_EXAMPLE = 'id: 1764237600000-0\nevent: cell.done\ndata: {"type":"cell.done"
 )
 async def run_events(request: Request, run_id: OwnedRun, after: StartAfter) -> StreamingResponse:
     """Follow a run's events (SSE; resume with `Last-Event-ID` or `?from=`)."""
-    redis: Redis = request.app.state.redis
-    block_ms = request.app.state.services.api.stream_block_ms
 
     async def frames() -> AsyncIterator[str]:
-        async for item in follow(redis, events_key(run_id), after, block_ms):
+        async for item in _hub(request.app).follow(events_key(run_id), after):
             yield SSE_HEARTBEAT if item is None else sse_frame(*item)
 
     headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
@@ -140,20 +123,26 @@ async def run_events(request: Request, run_id: OwnedRun, after: StartAfter) -> S
 @router.websocket("/{run_id}/events")
 async def run_events_socket(websocket: WebSocket, run_id: OwnedRun, after: StartAfter) -> None:
     """Follow a run's events over a WebSocket (resume with `?from=`)."""
-    redis: Redis = websocket.app.state.redis
-    block_ms = websocket.app.state.services.api.stream_block_ms
     await websocket.accept()
     async with anyio.create_task_group() as group:
         group.start_soon(_cancel_when_client_leaves, websocket, group.cancel_scope)
         try:
-            async for item in follow(redis, events_key(run_id), after, block_ms):
+            async for item in _hub(websocket.app).follow(events_key(run_id), after):
                 if item is not None:
                     entry_id, fields = item
                     message = {"id": entry_id, "event": event_name(fields), "data": fields}
                     await websocket.send_json(message)
-        except (WebSocketDisconnect, RuntimeError, OSError):
+        except (WebSocketDisconnect, RuntimeError, OSError, SlowFollower):
             pass
         group.cancel_scope.cancel()
+
+
+def _hub(app: Any) -> StreamHub:
+    hub: StreamHub | None = getattr(app.state, "stream_hub", None)
+    if hub is None:
+        block_ms = app.state.services.api.stream_block_ms
+        hub = app.state.stream_hub = StreamHub(app.state.redis, block_ms, _payload)
+    return hub
 
 
 async def _cancel_when_client_leaves(websocket: WebSocket, scope: anyio.CancelScope) -> None:
