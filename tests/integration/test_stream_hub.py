@@ -1,0 +1,50 @@
+"""The shared stream reader: replay then live, with nothing missed or sent twice."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import pytest
+
+from api.stream_hub import StreamHub
+from engine.evaluation.streams import decode
+from engine.redis_client import async_redis
+
+pytestmark = pytest.mark.integration
+
+
+async def _collect(hub: StreamHub, key: str, after: str, n: int) -> list[int]:
+    got: list[int] = []
+    async for item in hub.follow(key, after):
+        if item is not None:
+            got.append(int(item[1]["seq"]))
+        if len(got) == n:
+            break
+    return got
+
+
+def test_followers_share_one_reader_and_get_every_entry_once(redis_url: str) -> None:
+    async def scenario() -> tuple[list[list[int]], list[int], int]:
+        redis: Any = async_redis(redis_url, decode_responses=True, socket_timeout=None)
+        key = "af:test:hub"
+        await redis.delete(key)
+        ids = [await redis.xadd(key, {"d": json.dumps({"seq": i})}) for i in range(10)]
+        hub = StreamHub(redis, block_ms=200, decode=decode)
+        followers = [asyncio.create_task(_collect(hub, key, "0-0", 40)) for _ in range(20)]
+        late = asyncio.create_task(_collect(hub, key, ids[4], 35))
+        for i in range(10, 40):  # written while followers replay and go live
+            await redis.xadd(key, {"d": json.dumps({"seq": i})})
+            if i % 7 == 0:
+                await asyncio.sleep(0.01)
+        results = await asyncio.wait_for(asyncio.gather(*followers), 10)
+        tail = await asyncio.wait_for(late, 10)
+        feeds = len(hub._feeds)
+        await redis.aclose()
+        return results, tail, feeds
+
+    results, tail, feeds = asyncio.run(scenario())
+    assert all(r == list(range(40)) for r in results)
+    assert tail == list(range(5, 40))
+    assert feeds == 0  # the reader stops with its last follower
