@@ -174,7 +174,6 @@ def run_demo(as_json: bool = False) -> int:
             rows=demo_cases(),
             models=MODELS,
             scorers=SCORERS,
-            seed=7,
             progress=not as_json,
         )
         if as_json:
