@@ -62,7 +62,10 @@ async def plain_loop(api_base: str, calls: int, concurrency: int) -> float:
     async def one(i: int) -> None:
         async with semaphore:
             await litellm.acompletion(
-                model="openai/sim-small", api_base=api_base, api_key="x", num_retries=0,
+                model="openai/sim-small",
+                api_base=api_base,
+                api_key="x",
+                num_retries=0,
                 messages=[{"role": "user", "content": f"Q{i}: what is {i} + 1? ({i})"}],
             )
 
@@ -79,6 +82,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=256)
     parser.add_argument("--baseline-calls", type=int, default=3_000)
     parser.add_argument("--no-baseline", action="store_true")
+    parser.add_argument("--account-concurrency", type=int, default=0)
     args = parser.parse_args()
 
     from engine import Engine
@@ -86,46 +90,69 @@ def main() -> None:
     from engine.simulator import SimulatorConfig, simulator_subprocess
 
     repeats = 4
-    cases = [{"id": f"c{i}", "vars": {"a": i, "b": i % 7}, "expected": str(i + i % 7)}
-             for i in range(args.cells // repeats)]
+    cases = [
+        {"id": f"c{i}", "vars": {"a": i, "b": i % 7}, "expected": str(i + i % 7)}
+        for i in range(args.cells // repeats)
+    ]
     config = SimulatorConfig(latency_ms=args.latency_ms, seed=1)
     with simulator_subprocess(config) as url, tempfile.TemporaryDirectory() as data:
         api_base = f"{url}/v1"
         baseline = 0.0
         if not args.no_baseline:
             baseline = asyncio.run(plain_loop(api_base, args.baseline_calls, args.concurrency))
-            print(f"plain asyncio + litellm loop: {baseline:8.1f} calls/s "
-                  f"({args.baseline_calls} calls, concurrency {args.concurrency})")
+            print(
+                f"plain asyncio + litellm loop: {baseline:8.1f} calls/s "
+                f"({args.baseline_calls} calls, concurrency {args.concurrency})"
+            )
         with PeakRss() as rss, Engine(data_dir=Path(data)) as engine:
             engine.use_catalogue(
-                simulator_catalogue(api_base, max_concurrency=max(64, args.concurrency))
+                simulator_catalogue(
+                    api_base, max_concurrency=args.account_concurrency or max(64, args.concurrency)
+                )
             )
             engine.prompts.create("bench", "What is {{a}} + {{b}}?")
             engine.datasets.create("bench")
             engine.datasets.add("bench", cases)
-            warm = engine.evaluate(prompt="bench", dataset="bench", models=["openai/sim-small"],
-                                   scorers=["contains"], cache=False, repeats=1,
-                                   concurrency=args.concurrency)
+            warm = engine.evaluate(
+                prompt="bench",
+                dataset="bench",
+                models=["openai/sim-small"],
+                scorers=["contains"],
+                cache=False,
+                repeats=1,
+                concurrency=args.concurrency,
+            )
             warm.wait(progress=False)  # actors up, LiteLLM imported, connections open
             started = time.perf_counter()
-            run = engine.evaluate(prompt="bench", dataset="bench", models=["openai/sim-small"],
-                                  scorers=["contains"], cache=False, repeats=repeats, seed=9,
-                                  concurrency=args.concurrency)
+            run = engine.evaluate(
+                prompt="bench",
+                dataset="bench",
+                models=["openai/sim-small"],
+                scorers=["contains"],
+                cache=False,
+                repeats=repeats,
+                seed=9,
+                concurrency=args.concurrency,
+            )
             info = run.wait(progress=False)
             elapsed = time.perf_counter() - started
             recorded = engine.evaluations.runs.recorded_count(run.id)
         total = len(cases) * repeats
         rate = recorded / elapsed
-        print(f"engine end to end:            {rate:8.1f} cells/s ({recorded}/{total} cells "
-              f"recorded, status {info.status.value}, {elapsed:.2f} s)")
+        print(
+            f"engine end to end:            {rate:8.1f} cells/s ({recorded}/{total} cells "
+            f"recorded, status {info.status.value}, {elapsed:.2f} s)"
+        )
         if baseline:
             print(f"ratio engine / plain loop:    {rate / baseline * 100:8.1f} %")
         print(f"peak RSS of the whole engine: {rss.peak:8.0f} MiB")
         if args.latency_ms:
             ideal = total * args.latency_ms / 1000 / args.concurrency
-            print(f"ideal wall time:              {ideal:8.2f} s "
-                  f"(cells × latency / concurrency); measured {elapsed:.2f} s "
-                  f"= {elapsed / ideal * 100 - 100:+.0f}%")
+            print(
+                f"ideal wall time:              {ideal:8.2f} s "
+                f"(cells × latency / concurrency); measured {elapsed:.2f} s "
+                f"= {elapsed / ideal * 100 - 100:+.0f}%"
+            )
 
 
 if __name__ == "__main__":
