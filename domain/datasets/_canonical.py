@@ -2,27 +2,15 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
 from collections.abc import Mapping
 from typing import Any
 
+from domain.canonical import canonical_json
 from domain.errors import ValidationError
 
 MAX_DEPTH = 32
 
-
-def canonical_json(value: Any) -> str:
-    """Serialise ``value`` deterministically: sorted keys, no spaces, ASCII only, no NaN."""
-    return json.dumps(
-        value, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False
-    )
-
-
-def sha256_hex(value: Any) -> str:
-    """The SHA-256 hex digest of ``canonical_json(value)``."""
-    return hashlib.sha256(canonical_json(value).encode("ascii")).hexdigest()
 
 
 def clean_json(value: Any, path: str, depth: int = 0) -> Any:

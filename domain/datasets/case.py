@@ -6,7 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from domain.datasets._canonical import clean_json_object, sha256_hex
+from domain.canonical import sha256_hex
+from domain.datasets._canonical import clean_json_object
 from domain.errors import ValidationError
 
 ID_HEX_LENGTH = 16

@@ -14,7 +14,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from domain.datasets._canonical import canonical_json
+from domain.canonical import canonical_json
 from domain.datasets.case import TestCase
 from domain.datasets.csv_format import EXPECTED_COLUMNS, METADATA_PREFIX, TAG_SEPARATOR
 from domain.errors import ValidationError

@@ -6,7 +6,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from domain.datasets._canonical import sha256_hex
+from domain.canonical import sha256_hex
 from domain.datasets.case import TestCase
 from domain.errors import ValidationError
 

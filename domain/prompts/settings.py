@@ -6,8 +6,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from domain.canonical import canonical_json
 from domain.errors import ValidationError
-from domain.prompts.jsonutil import FrozenMap, canonical_json, freeze_json, thaw_json
+from domain.prompts.jsonutil import FrozenMap, freeze_json, thaw_json
 from domain.prompts.names import validate_single_line
 
 DEFAULT_MAX_SETTINGS_BYTES = 64 * 1024

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from domain.canonical import sha256_hex
 from domain.prompts.clock import format_time
-from domain.prompts.jsonutil import sha256_hex
 from domain.prompts.settings import ModelSettings
 from domain.prompts.template import Template
 
