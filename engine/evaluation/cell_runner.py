@@ -42,6 +42,14 @@ class CellRunner:
         self.client = client
         registered = build_scorers(context.spec.scorers)
         self.scorers: list[Scorer] = [*registered, *context.custom_scorers]
+        # Call parameters per prompt version, built once rather than per cell.
+        self.params = {
+            version: {
+                **{k: v for k, v in settings.as_params().items() if k != "model" and v is not None},
+                **context.spec.params,
+            }
+            for version, settings in context.settings.items()
+        }
 
     async def run(self, cell: Cell) -> CellOutcome:
         ctx = self.context
@@ -57,12 +65,7 @@ class CellRunner:
             rendered = ctx.templates[cell.prompt_version].render(case.variables)
         except NexusError as exc:
             return CellOutcome({**base, "error": f"render: {exc.message}", "detail": {}})
-        params = {
-            k: v
-            for k, v in ctx.settings[cell.prompt_version].as_params().items()
-            if k != "model" and v is not None
-        }
-        params.update(ctx.spec.params)
+        params = dict(self.params[cell.prompt_version])
         params.setdefault("seed", ctx.spec.seed + cell.repeat)
         answer = await self.client.complete(
             CompletionRequest(

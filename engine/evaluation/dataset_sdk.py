@@ -9,7 +9,13 @@ from typing import Any
 
 from domain.datasets import TestCase
 from domain.errors import ValidationError
-from engine.evaluation.datasets import DatasetInfo, DatasetStore, Format, VersionInfo
+from engine.evaluation.datasets import (
+    DatasetInfo,
+    DatasetStore,
+    Format,
+    VersionInfo,
+    case_from_row,
+)
 
 
 class Datasets:
@@ -38,7 +44,7 @@ class Datasets:
         self, dataset: str, cases: Iterable[Mapping[str, Any] | TestCase], note: str = ""
     ) -> VersionInfo:
         """Store `cases` (dicts with vars/expected/metadata/tags/id) as a new version."""
-        built = [c if isinstance(c, TestCase) else _case(c) for c in cases]
+        built = [c if isinstance(c, TestCase) else case_from_row(c) for c in cases]
         return self.store.add_version(self.owner, dataset, built, note=note)
 
     def import_text(
@@ -89,13 +95,3 @@ class Datasets:
 
     def export(self, dataset: str, fmt: Format = "jsonl", number: int | None = None) -> str:
         return self.store.export(self.owner, self.version(dataset, number).id, fmt)
-
-
-def _case(row: Mapping[str, Any]) -> TestCase:
-    return TestCase(
-        id=str(row.get("id", "")),
-        variables=dict(row.get("vars", row.get("variables", {}))),
-        expected=row.get("expected"),
-        metadata=dict(row.get("metadata", {})),
-        tags=tuple(row.get("tags", ())),
-    )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -225,7 +225,7 @@ class DatasetStore:
                 .scalars()
                 .all()
             )
-        return [_case(json.loads(body)) for body in bodies]
+        return [case_from_row(json.loads(body)) for body in bodies]
 
     def export(self, owner: str, version_id: str, fmt: Format) -> str:
         cases = self.cases(owner, version_id)
@@ -252,13 +252,14 @@ class DatasetStore:
             )
 
 
-def _case(body: dict[str, Any]) -> TestCase:
+def case_from_row(row: Mapping[str, Any]) -> TestCase:
+    """A case from a plain row: `vars` or `variables`, `expected`, `metadata`, `tags`, `id`."""
     return TestCase(
-        id=body["id"],
-        variables=body["variables"],
-        expected=body["expected"],
-        metadata=body["metadata"],
-        tags=tuple(body["tags"]),
+        id=str(row.get("id", "")),
+        variables=dict(row.get("vars", row.get("variables", {}))),
+        expected=row.get("expected"),
+        metadata=dict(row.get("metadata", {})),
+        tags=tuple(row.get("tags", ())),
     )
 
 

@@ -13,8 +13,7 @@ from domain.datasets import content_hash
 from domain.errors import NotFoundError
 from domain.prompts import Template
 from domain.reports import Comparison, compare_groups
-from engine.evaluation.dataset_sdk import _case
-from engine.evaluation.datasets import Format
+from engine.evaluation.datasets import Format, case_from_row
 from engine.evaluation.evalfile import EvalFile, PromptVersionSpec
 
 if TYPE_CHECKING:
@@ -74,7 +73,7 @@ def _key(template: Template, settings: dict[str, Any]) -> str:
 
 def ensure_dataset(engine: Engine, name: str, rows: Sequence[dict[str, Any]]) -> int:
     """The dataset version holding exactly `rows`, adding a version only when they changed."""
-    cases = [_case(r) for r in rows]
+    cases = [case_from_row(r) for r in rows]
     if not engine.datasets.exists(name):
         engine.datasets.create(name)
     else:

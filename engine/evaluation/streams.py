@@ -7,7 +7,6 @@ from typing import Any
 
 GROUP = "recorder"
 WATCHED_RUNS = "af:recorder:runs"
-MAXLEN = 200_000
 
 
 def results_stream(run_id: str) -> str:
