@@ -2,9 +2,11 @@
 
 Each follower used to hold its own connection in `XREAD BLOCK`: 1,000 followers of one run
 meant 1,000 reads of every event. The hub reads each run's stream once and hands entries to
-per-follower queues. A follower first registers its queue, then replays history with XRANGE
-from its resume point, then drains the queue, skipping ids it already sent: nothing is
-missed between replay and live, and nothing is sent twice.
+per-follower queues. A follower first registers its queue, then waits until the reader has
+pinned its start id (the stream's tail at that moment; `$` would mean "the tail at my first
+XREAD", losing whatever is written between a follower's replay and that read), then replays
+history with XRANGE from its resume point, then drains the queue, skipping ids it already
+sent: nothing is missed between replay and live, and nothing is sent twice.
 """
 
 from __future__ import annotations
@@ -34,9 +36,16 @@ class _Feed:
         self.key = key
         self.queues: set[asyncio.Queue[Entry | None | SlowFollower]] = set()
         self.task: asyncio.Task[None] | None = None
+        self.pinned: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
     async def read_forever(self) -> None:
-        last = "$"
+        try:
+            tail: Any = await self.hub.redis.xrevrange(self.key, "+", "-", count=1)
+        except BaseException as exc:
+            self.pinned.set_exception(exc if isinstance(exc, Exception) else RuntimeError())
+            raise
+        last = tail[0][0] if tail else "0-0"
+        self.pinned.set_result(None)
         while True:
             reply: Any = await self.hub.redis.xread(
                 {self.key: last}, count=REPLAY_PAGE, block=self.hub.block_ms
@@ -78,6 +87,7 @@ class StreamHub:
         if feed.task is None:
             feed.task = asyncio.create_task(feed.read_forever())
         try:
+            await asyncio.shield(feed.pinned)
             sent = stream_id(after) if after not in ("0", "0-0", "$") else (0, 0)
             start = "(" + after if after not in ("0", "0-0") else "-"
             while True:
@@ -100,7 +110,8 @@ class StreamHub:
         finally:
             feed.queues.discard(queue)
             if not feed.queues and feed.task is not None:
+                if self._feeds.get(key) is feed:  # before awaiting: a newcomer gets a new feed
+                    del self._feeds[key]
                 feed.task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await feed.task
-                self._feeds.pop(key, None)

@@ -48,3 +48,38 @@ def test_followers_share_one_reader_and_get_every_entry_once(redis_url: str) -> 
     assert all(r == list(range(40)) for r in results)
     assert tail == list(range(5, 40))
     assert feeds == 0  # the reader stops with its last follower
+
+
+class _LateFirstRead:
+    """The real client, with the shared reader's first XREAD held back until released."""
+
+    def __init__(self, redis: Any) -> None:
+        self._redis = redis
+        self.release = asyncio.Event()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._redis, name)
+
+    async def xread(self, *args: Any, **kwargs: Any) -> Any:
+        await self.release.wait()
+        return await self._redis.xread(*args, **kwargs)
+
+
+def test_entries_written_before_the_readers_first_xread_are_not_missed(redis_url: str) -> None:
+    async def scenario() -> list[int]:
+        redis: Any = async_redis(redis_url, decode_responses=True, socket_timeout=None)
+        key = "af:test:hub-late"
+        await redis.delete(key)
+        await redis.xadd(key, {"d": json.dumps({"seq": 0})})
+        slow = _LateFirstRead(redis)
+        hub = StreamHub(slow, block_ms=100, decode=decode)
+        follower = asyncio.create_task(_collect(hub, key, "0-0", 3))
+        await asyncio.sleep(0.2)  # the follower has replayed entry 0 and waits on its queue
+        await redis.xadd(key, {"d": json.dumps({"seq": 1})})
+        await redis.xadd(key, {"d": json.dumps({"seq": 2})})
+        slow.release.set()  # only now does the shared reader issue its first XREAD
+        got = await asyncio.wait_for(follower, 5)
+        await redis.aclose()
+        return got
+
+    assert asyncio.run(scenario()) == [0, 1, 2]
