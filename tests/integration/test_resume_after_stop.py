@@ -65,7 +65,10 @@ def test_resume_after_a_killed_engine_calls_only_unrecorded_cells(tmp_path: Path
         assert int(recorded_at_kill) >= 60
         httpx.post(f"{sim.url}/stats/reset")
         second = subprocess.run(
-            [sys.executable, "-c", _RESUME, run_id], env=env, capture_output=True, text=True,
+            [sys.executable, "-c", _RESUME, run_id],
+            env=env,
+            capture_output=True,
+            text=True,
             timeout=240,
         )
         assert second.returncode == 0, second.stderr[-3000:]
