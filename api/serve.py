@@ -176,12 +176,25 @@ def deploy(
     run_owner: RunOwnership | None = None,
 ) -> None:
     """Run both applications on the Serve instance already started (`serve.start`)."""
-    serve.run(build_api_app(overrides, api, env_vars), name=API_APP, route_prefix="/")
+    logging = serve_logging(overrides, api)
+    serve.run(
+        build_api_app(overrides, api, env_vars),
+        name=API_APP,
+        route_prefix="/",
+        logging_config=logging,
+    )
     serve.run(
         build_streams_app(overrides, api, env_vars, run_owner),
         name=STREAMS_APP,
         route_prefix=STREAMS_PREFIX,
+        logging_config=logging,
     )
+
+
+def serve_logging(overrides: dict[str, Any], api: dict[str, Any] | None) -> dict[str, Any]:
+    """Serve's own logging for our replicas: our log level, access log per `ApiSettings`."""
+    level = overrides.get("log_level") or load_settings(**overrides).log_level
+    return {"log_level": level, "enable_access_log": ApiSettings(**(api or {})).access_log}
 
 
 def replica_overrides(settings: Settings, redis_url: str) -> dict[str, Any]:

@@ -5,10 +5,13 @@ free loopback port with both applications (`api.serve.deploy`), hs256 auth. A si
 in a thread of this process and the replicas see it through `AUTOFORGE_CATALOGUE_PATH` (a
 catalogue file), so `POST /v1/runs` starts real runs on `openai/sim-small`.
 
-1. GET /v1/prompts/{name} from N concurrent clients for D seconds or R requests;
+1. GET /v1/prompts/{name} from N concurrent clients for D seconds or R requests, closed loop
+   (the server's saturation: p95 >= N / throughput by Little's law), then open loop at each
+   `--rate` (latency at an offered load below saturation);
 2. POST /v1/runs (2 cases x 1 model) P times, one at a time.
 
     .venv/bin/python bench/api_latency.py [--clients 64] [--seconds 10] [--requests 5000]
+        [--rate 100 ...]   # also open-loop loads at these offered rates
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import aiohttp
 import httpx
 
 SECRET = "bench-secret-" + "s" * 40
@@ -75,32 +79,64 @@ def summary(name: str, samples: list[float], elapsed: float, errors: int) -> Non
 
 
 async def get_load(
-    base: str, headers: dict[str, str], path: str, clients: int, seconds: float, total: int
+    base: str,
+    headers: dict[str, str],
+    path: str,
+    clients: int,
+    seconds: float,
+    total: int,
+    rate: float | None = None,
 ) -> None:
+    """Closed loop (each client sends its next request when the last one answers), or open
+    loop at ``rate`` requests/s shared by the clients, timed from each request's scheduled
+    start so a slow server cannot hide its queueing (no coordinated omission).
+
+    aiohttp, not httpx, drives the load: on 2 cores the client shares the CPU with the server,
+    and httpx spent about twice the CPU per request.
+    """
     samples: list[float] = []
     errors: dict[int, int] = {}
     issued = 0
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    async with httpx.AsyncClient(base_url=base, headers=headers, limits=limits, timeout=30) as c:
+    connector = aiohttp.TCPConnector(limit=clients)
+    timeout = aiohttp.ClientTimeout(total=30)
+    url = base + path
+    async with aiohttp.ClientSession(connector=connector, headers=headers, timeout=timeout) as c:
         for _ in range(20):  # warm-up: connections, caches
-            await c.get(path)
-        deadline = time.perf_counter() + seconds
+            async with c.get(url) as response:
+                await response.read()
+        began = time.perf_counter()
+        deadline = began + seconds
 
-        async def worker() -> None:
+        async def one(started: float) -> None:
+            async with c.get(url) as response:
+                await response.read()
+                if response.status == 200:
+                    samples.append((time.perf_counter() - started) * 1000)
+                else:
+                    errors[response.status] = errors.get(response.status, 0) + 1
+
+        async def closed_loop() -> None:
             nonlocal issued
             while issued < total and time.perf_counter() < deadline:
                 issued += 1
-                started = time.perf_counter()
-                response = await c.get(path)
-                if response.status_code == 200:
-                    samples.append((time.perf_counter() - started) * 1000)
-                else:
-                    errors[response.status_code] = errors.get(response.status_code, 0) + 1
+                await one(time.perf_counter())
 
-        began = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(clients)))
+        async def open_loop(index: int) -> None:
+            assert rate is not None
+            interval = clients / rate
+            scheduled = began + index * interval / clients
+            while scheduled < deadline:
+                await asyncio.sleep(max(0.0, scheduled - time.perf_counter()))
+                await one(scheduled)
+                scheduled += interval
+
+        if rate is None:
+            await asyncio.gather(*(closed_loop() for _ in range(clients)))
+        else:
+            await asyncio.gather(*(open_loop(i) for i in range(clients)))
         elapsed = time.perf_counter() - began
-    summary(f"GET {path} x{clients} clients", samples, elapsed, sum(errors.values()))
+    mode = "closed loop" if rate is None else f"open loop at {rate:g} req/s"
+    summary(f"GET {path} x{clients} clients, {mode}", samples, elapsed, sum(errors.values()))
     if errors:
         print(f"  non-200 statuses: {errors}")
     print(f"  target p95 < 25 ms: {'MET' if pct(samples, 0.95) < 25 else 'MISSED'}")
@@ -130,6 +166,28 @@ def post_runs(base: str, headers: dict[str, str], count: int) -> None:
         print(f"POST /v1/runs: every request failed {errors}")
 
 
+def serve_ceiling(base: str, clients: int, seconds: float, total: int) -> None:
+    """The same load on a trivial FastAPI route in the same Serve instance: what Serve's proxy
+    and replica cost before any of our code runs (no auth, no Redis, no database)."""
+    from fastapi import FastAPI
+    from ray import serve
+
+    trivial = FastAPI()
+
+    @trivial.get("/ping")
+    def ping() -> dict[str, bool]:
+        return {"ok": True}
+
+    @serve.deployment(max_ongoing_requests=100, ray_actor_options={"num_cpus": 0})
+    @serve.ingress(trivial)
+    class Trivial:
+        pass
+
+    serve.run(Trivial.bind(), name="bench-trivial", route_prefix="/bench-trivial")
+    print("Baseline: a trivial sync FastAPI route on the same Serve instance")
+    asyncio.run(get_load(base, {}, "/bench-trivial/ping", clients, seconds, total))
+
+
 def setup(base: str, headers: dict[str, str]) -> None:
     with httpx.Client(base_url=base, headers=headers, timeout=60) as c:
         for method, path, payload in (
@@ -151,6 +209,16 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--requests", type=int, default=5000)
     parser.add_argument("--posts", type=int, default=100)
+    parser.add_argument(
+        "--no-baseline", action="store_true", help="skip the trivial-route Serve baseline"
+    )
+    parser.add_argument(
+        "--rate",
+        type=float,
+        action="append",
+        default=[],
+        help="also run an open-loop load at this many req/s (repeatable)",
+    )
     args = parser.parse_args()
 
     data = Path(tempfile.mkdtemp(prefix="af-bench-api-"))
@@ -193,7 +261,15 @@ def main() -> None:
                 asyncio.run(
                     get_load(base, headers, path, args.clients, args.seconds, args.requests)
                 )
+                for rate in args.rate:
+                    asyncio.run(
+                        get_load(
+                            base, headers, path, args.clients, args.seconds, args.requests, rate
+                        )
+                    )
                 post_runs(base, headers, args.posts)
+                if not args.no_baseline:
+                    serve_ceiling(base, args.clients, args.seconds, args.requests)
             finally:
                 serve.shutdown()  # type: ignore[no-untyped-call]
 
