@@ -16,6 +16,7 @@ import os
 import tempfile
 import threading
 import time
+from typing import Any
 from pathlib import Path
 
 import psutil
@@ -73,6 +74,17 @@ async def plain_loop(api_base: str, calls: int, concurrency: int) -> float:
     started = time.perf_counter()
     await asyncio.gather(*(one(i) for i in range(calls)))
     return calls / (time.perf_counter() - started)
+
+
+def gateway_leases(engine: Any, model: str) -> float:
+    """Leases the model's gateway granted so far: each is two gateway RPCs."""
+    import ray
+
+    from actors.provider_gateway import get_gateway
+
+    account = engine.catalogue.account_for(engine.catalogue.model(model))
+    status = ray.get(get_gateway(account).status.remote())
+    return float(status["issued"])
 
 
 def main() -> None:
@@ -136,6 +148,7 @@ def main() -> None:
             )
             info = run.wait(progress=False)
             elapsed = time.perf_counter() - started
+            leases = gateway_leases(engine, "openai/sim-small")
             recorded = engine.evaluations.runs.recorded_count(run.id)
         total = len(cases) * repeats
         rate = recorded / elapsed
@@ -146,6 +159,7 @@ def main() -> None:
         if baseline:
             print(f"ratio engine / plain loop:    {rate / baseline * 100:8.1f} %")
         print(f"peak RSS of the whole engine: {rss.peak:8.0f} MiB")
+        print(f"gateway leases (both runs):   {leases:8.0f} ({total / max(1, leases):.1f} cells each)")
         if args.latency_ms:
             ideal = total * args.latency_ms / 1000 / args.concurrency
             print(

@@ -238,6 +238,7 @@ class RateLimiter:
             "rate_factor": self.rate_factor,
             "paused_for_s": max(0.0, self._paused_until - now),
             "reclaimed": float(self.reclaimed),
+            "issued": float(self._issued),
         }
 
 

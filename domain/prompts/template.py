@@ -10,6 +10,7 @@ import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Literal, cast
 
 from domain.errors import ValidationError
@@ -163,9 +164,12 @@ class Template:
             return (cast(str, self.text),)
         return tuple(message.content for message in self.messages)
 
-    @property
+    @cached_property
     def variables(self) -> tuple[str, ...]:
-        """Variable names used anywhere in the template, in order of first appearance."""
+        """Variable names used anywhere in the template, in order of first appearance.
+
+        Computed once per template: an evaluation renders one template for every cell.
+        """
         return tuple(dict.fromkeys(name for part in self.parts for name in find_variables(part)))
 
     @property

@@ -8,7 +8,7 @@ budget refusal is reported so the scheduler can stop the run without recording t
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from domain.errors import NexusError
 from domain.evaluation import Cell
@@ -42,6 +42,8 @@ class CellRunner:
         self.client = client
         registered = build_scorers(context.spec.scorers)
         self.scorers: list[Scorer] = [*registered, *context.custom_scorers]
+        # isinstance against runtime-checkable protocols is slow: classify once, not per cell.
+        self.kinds = [_kind(scorer) for scorer in self.scorers]
         # Call parameters per prompt version, built once rather than per cell.
         self.params = {
             version: {
@@ -125,14 +127,15 @@ class CellRunner:
     async def _score(self, ctx: ScoreContext, cell: Cell) -> tuple[list[Score], float, bool]:
         scores: list[Score] = []
         extra_cost = 0.0
-        for index, scorer in enumerate(self.scorers):
-            if isinstance(scorer, PureScorer) and scorer.needs is None:
-                scores.append(scorer.score(ctx))
-            elif isinstance(scorer, JudgeScorer):
+        for index, (scorer, kind) in enumerate(zip(self.scorers, self.kinds, strict=True)):
+            if kind == "pure":
+                scores.append(cast(PureScorer, scorer).score(ctx))
+            elif kind == "judge":
+                judge = cast(JudgeScorer, scorer)
                 judged = await self.client.complete(
                     CompletionRequest(
-                        model=scorer.judge_model,
-                        messages=scorer.build_messages(ctx),
+                        model=judge.judge_model,
+                        messages=judge.build_messages(ctx),
                         params={"temperature": 0},
                         repeat_index=cell.repeat,
                         cache=self.context.spec.cache,
@@ -145,28 +148,39 @@ class CellRunner:
                     return scores, extra_cost, True
                 extra_cost += judged.cost_usd or 0.0
                 scores.append(
-                    scorer.parse(judged.content or "")
+                    judge.parse(judged.content or "")
                     if judged.error is None
                     else Score(
-                        0.0, False, f"judge call failed: {judged.error.message}", scorer.name
+                        0.0, False, f"judge call failed: {judged.error.message}", judge.name
                     )
                 )
-            elif isinstance(scorer, EmbeddingScorer):
-                early = scorer.precheck(ctx)
+            elif kind == "embedding":
+                embedder = cast(EmbeddingScorer, scorer)
+                early = embedder.precheck(ctx)
                 if early is not None:
                     scores.append(early)
                     continue
-                embedded = await self.client.embed(scorer.model, list(scorer.texts(ctx)))
+                embedded = await self.client.embed(embedder.model, list(embedder.texts(ctx)))
                 if embedded.error is not None:
                     scores.append(
                         Score(
-                            0.0, False, f"embedding failed: {embedded.error.message}", scorer.name
+                            0.0, False, f"embedding failed: {embedded.error.message}", embedder.name
                         )
                     )
                 else:
                     extra_cost += embedded.cost_usd or 0.0
-                    scores.append(scorer.from_vectors(*embedded.vectors[:2]))
+                    scores.append(embedder.from_vectors(*embedded.vectors[:2]))
         return scores, extra_cost, False
+
+
+def _kind(scorer: Scorer) -> str | None:
+    if isinstance(scorer, PureScorer) and scorer.needs is None:
+        return "pure"
+    if isinstance(scorer, JudgeScorer):
+        return "judge"
+    if isinstance(scorer, EmbeddingScorer):
+        return "embedding"
+    return None
 
 
 def _call_id(run_id: str, cell: Cell) -> str:

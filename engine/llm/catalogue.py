@@ -20,8 +20,12 @@ from domain.errors import ConfigurationError
 from domain.llm import Catalogue, FallbackPolicy, ModelSpec, ProviderAccount, RetryPolicy
 
 SIMULATOR_ACCOUNT = "simulator"
-UNLIMITED_RPM = 60_000
-"""RPM given to a simulator account that sets no limit (the simulator then has none)."""
+UNLIMITED_RPM = 60_000_000
+"""RPM given to a simulator account that sets no limit (the simulator then has none).
+
+A million requests a second: far beyond what one machine sends, so the limiter never binds.
+It was 60,000 (1,000/s), which capped every benchmark at ~1,000 cells/s and was mistaken for
+a CPU limit."""
 
 _REAL_ACCOUNTS = (
     ProviderAccount("openai", "openai", rpm=500, tpm=200_000, max_concurrency=32),

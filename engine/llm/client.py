@@ -228,7 +228,8 @@ class LLMClient:
         """Import and set up LiteLLM now (done by the first call otherwise, never twice)."""
         if self._warm is None:
             self._warm = asyncio.ensure_future(self._warm_up())
-        await asyncio.shield(self._warm)
+        if not self._warm.done():  # shielding a done future still cost ~7% of a cell's CPU
+            await asyncio.shield(self._warm)
 
     async def _warm_up(self) -> None:
         provider.register_prices(self.catalogue.models)
