@@ -56,10 +56,10 @@ class Evaluator:
         runner = self._runners.get(run_id)
         if runner is None:
             context = await context_ref[0]
-            key = context.catalogue_key
+            key = context.client_key
             client = self._clients.get(key)
             if client is None:
-                client = LLMClient(context.catalogue, redis_url=self.redis_url)
+                client = LLMClient(context.catalogue, redis_url=self.redis_url, env=context.env())
                 self._clients[key] = client
             runner = CellRunner(context, client)
             self._runners[run_id] = runner

@@ -15,7 +15,7 @@ from fastapi import Header, Path, Query, Response, status
 from api.openapi import AUTHENTICATED, api_router, problem_responses
 from api.pagination import Page, PageDep, paginate
 from api.schemas import ComparisonOut, ProgressOut, RunIn, RunOut, RunSpecOut
-from api.services import UserEngine
+from api.services import ApiServices, ServicesDep, UserEngine
 from api.streams import RUN_ID_PATTERN
 from engine.evaluation.run_handle import Run
 from engine.evaluation.runs import RunInfo
@@ -80,9 +80,17 @@ def _accepted(run: Run, response: Response) -> RunOut:
 
 @router.post("", status_code=status.HTTP_202_ACCEPTED, response_model=RunOut, responses=CHANGES)
 def start_run(
-    body: RunIn, engine: UserEngine, response: Response, idempotency_key: IdempotencyKey = None
+    body: RunIn,
+    engine: UserEngine,
+    services: ServicesDep,
+    response: Response,
+    idempotency_key: IdempotencyKey = None,
 ) -> RunOut:
-    """Validate and start a run; an `Idempotency-Key` replay returns the same run."""
+    """Validate and start a run; an `Idempotency-Key` replay returns the same run.
+
+    Calls use the caller's stored provider keys (`/v1/provider-keys`) where the model's
+    account needs one, else the server's configured key.
+    """
     run = engine.evaluate(
         prompt=body.prompt,
         versions=body.versions,
@@ -97,6 +105,7 @@ def start_run(
         cache=body.cache,
         name=body.name,
         idempotency_key=idempotency_key,
+        api_keys=stored_keys(services, engine.owner),
     )
     return _accepted(run, response)
 
@@ -147,6 +156,13 @@ def cancel_run(run_id: RunId, engine: UserEngine, response: Response) -> RunOut:
     response_model=RunOut,
     responses=CHANGES,
 )
-def resume_run(run_id: RunId, engine: UserEngine, response: Response) -> RunOut:
+def resume_run(
+    run_id: RunId, engine: UserEngine, services: ServicesDep, response: Response
+) -> RunOut:
     """Continue a stopped run; recorded cells are never called again (409 if completed)."""
-    return _accepted(engine.resume(run_id), response)
+    return _accepted(engine.resume(run_id, api_keys=stored_keys(services, engine.owner)), response)
+
+
+def stored_keys(services: ApiServices, owner: str) -> dict[str, str]:
+    """The caller's stored provider keys (none where this process holds no master keys)."""
+    return {} if services.keyring is None else services.keys.reveal_all(owner)

@@ -10,12 +10,20 @@ from __future__ import annotations
 import random
 from typing import Any
 
-POSITIVE = ("I love this phone, the camera is excellent", "Great service and a lovely room",
-            "The food was amazing and the staff were wonderful", "Perfect fit, I recommend it",
-            "What a fantastic concert, I enjoyed every minute")
-NEGATIVE = ("The package arrived broken and support was rude", "Terrible battery, a waste of money",
-            "I hate the new update, it is slow and annoying", "Worst hotel ever, dirty and awful",
-            "The course was boring and disappointing")
+POSITIVE = (
+    "I love this phone, the camera is excellent",
+    "Great service and a lovely room",
+    "The food was amazing and the staff were wonderful",
+    "Perfect fit, I recommend it",
+    "What a fantastic concert, I enjoyed every minute",
+)
+NEGATIVE = (
+    "The package arrived broken and support was rude",
+    "Terrible battery, a waste of money",
+    "I hate the new update, it is slow and annoying",
+    "Worst hotel ever, dirty and awful",
+    "The course was boring and disappointing",
+)
 
 PROMPT_NAME = "qa-assistant"
 V1 = {"template": "{{question}}", "message": "First draft: pass the question through"}
@@ -40,11 +48,23 @@ def demo_cases(n: int = 50, seed: int = 7) -> list[dict[str, Any]]:
             label = rng.choice(("positive", "negative"))
             text = rng.choice(POSITIVE if label == "positive" else NEGATIVE)
             question = f"Classify the sentiment as positive or negative: {text}"
-            cases.append({"id": f"case-{i:02d}", "vars": {"question": question},
-                          "expected": label, "tags": ["sentiment"]})
+            cases.append(
+                {
+                    "id": f"case-{i:02d}",
+                    "vars": {"question": question},
+                    "expected": label,
+                    "tags": ["sentiment"],
+                }
+            )
         else:
             a, b = rng.randint(2, 99), rng.randint(2, 99)
             op, answer = rng.choice((("+", a + b), ("-", a - b), ("*", a * b)))
-            cases.append({"id": f"case-{i:02d}", "vars": {"question": f"What is {a} {op} {b}?"},
-                          "expected": str(answer), "tags": ["arithmetic"]})
+            cases.append(
+                {
+                    "id": f"case-{i:02d}",
+                    "vars": {"question": f"What is {a} {op} {b}?"},
+                    "expected": str(answer),
+                    "tags": ["arithmetic"],
+                }
+            )
     return cases

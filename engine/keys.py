@@ -315,6 +315,19 @@ class ProviderKeyStore:
             raise NotFoundError("no key stored for this provider", provider=provider)
         return self.keyring.decrypt(secret, associated_data(owner, provider))
 
+    def reveal_all(self, owner: str) -> dict[str, str]:
+        """Every plaintext key of ``owner`` by provider, for the engine's calls only."""
+        with self.db.connect() as conn:
+            rows = conn.execute(
+                select(provider_keys.c.provider, provider_keys.c.secret).where(
+                    provider_keys.c.owner == owner
+                )
+            ).all()
+        return {
+            provider: self.keyring.decrypt(secret, associated_data(owner, provider))
+            for provider, secret in rows
+        }
+
     def reencrypt_all(self) -> int:
         """Re-seal every key not under the current master key; returns how many moved."""
         moved = 0

@@ -144,7 +144,8 @@ class Engine:
         Args:
             **kwargs: `prompt`, `dataset`, `models`, `scorers`, `versions` (refs, default
                 `["main"]`), `repeats`, `budget` (USD), `seed`, `concurrency`, `cache`,
-                `params`, `name`, `idempotency_key`; see `Evaluations.evaluate`.
+                `params`, `name`, `idempotency_key`, `api_keys` (provider → key, used before
+                the environment's); see `Evaluations.evaluate`.
 
         Returns:
             A `Run`; call `run.wait()` to follow it with a progress bar.

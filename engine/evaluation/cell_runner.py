@@ -150,9 +150,7 @@ class CellRunner:
                 scores.append(
                     judge.parse(judged.content or "")
                     if judged.error is None
-                    else Score(
-                        0.0, False, f"judge call failed: {judged.error.message}", judge.name
-                    )
+                    else Score(0.0, False, f"judge call failed: {judged.error.message}", judge.name)
                 )
             elif kind == "embedding":
                 embedder = cast(EmbeddingScorer, scorer)

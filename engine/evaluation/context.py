@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,3 +30,18 @@ class RunContext:
     catalogue_key: str
     custom_scorers: tuple[Any, ...] = field(default=())
     concurrency: int = 64
+    api_keys: dict[str, str] = field(default_factory=dict, repr=False)
+    """The owner's stored provider keys as ``{env var: key}`` for the accounts that need
+    them; they override the process environment. Never recorded or logged."""
+
+    @property
+    def client_key(self) -> str:
+        """Which LLM client of an evaluator may serve this run: same catalogue, same keys."""
+        if not self.api_keys:
+            return self.catalogue_key
+        digest = hashlib.sha256(repr(sorted(self.api_keys.items())).encode()).hexdigest()
+        return f"{self.catalogue_key}:{digest[:16]}"
+
+    def env(self) -> dict[str, str] | None:
+        """The environment LLM clients of this run read keys from (None: the process's)."""
+        return {**os.environ, **self.api_keys} if self.api_keys else None

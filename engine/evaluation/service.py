@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from domain.errors import ConfigurationError, NotFoundError, ValidationError
@@ -104,8 +104,13 @@ class Evaluations:
         params: dict[str, Any] | None = None,
         name: str = "",
         idempotency_key: str | None = None,
+        api_keys: Mapping[str, str] | None = None,
     ) -> Run:
-        """Validate and start a run; returns at once with a `Run` handle."""
+        """Validate and start a run; returns at once with a `Run` handle.
+
+        ``api_keys`` (provider → key, e.g. the owner's stored keys) are used for accounts of
+        that provider that need a key, before the process environment.
+        """
         registered, custom = split_scorers(scorers)
         prompt_info = self.engine.prompts.get(prompt)
         refs = list(versions) if versions else ["main"]
@@ -129,7 +134,9 @@ class Evaluations:
             cache=cache,
             params=dict(params or {}),
         )
-        context = self._context("pending", spec, custom, concurrency, resolved, cases)
+        context = self._context(
+            "pending", spec, custom, concurrency, resolved, cases, api_keys or {}
+        )
         try:
             self._check_models(context)
         except ConfigurationError as exc:  # e.g. a real provider's API key is not set
@@ -140,7 +147,11 @@ class Evaluations:
         return self._start(info, context)
 
     def resume(
-        self, run_id: str, scorers: Sequence[ScorerInput] = (), concurrency: int = 64
+        self,
+        run_id: str,
+        scorers: Sequence[ScorerInput] = (),
+        concurrency: int = 64,
+        api_keys: Mapping[str, str] | None = None,
     ) -> Run:
         """Continue a stopped or interrupted run; recorded cells are never called again."""
         info = self.runs.get(self.owner, run_id)
@@ -149,7 +160,9 @@ class Evaluations:
             self.engine.prompts.show(info.spec.prompt_id, v) for v in info.spec.prompt_versions
         ]
         cases = self.datasets.cases(self.owner, info.spec.dataset_version_id)
-        context = self._context(info.id, info.spec, custom, concurrency, resolved, cases)
+        context = self._context(
+            info.id, info.spec, custom, concurrency, resolved, cases, api_keys or {}
+        )
         return self._start(info, context)
 
     def cancel(self, run_id: str) -> Run:
@@ -175,8 +188,15 @@ class Evaluations:
         concurrency: int,
         resolved: Sequence[Any],
         cases: Sequence[Any],
+        api_keys: Mapping[str, str],
     ) -> RunContext:
         catalogue = self.engine.catalogue
+        # Only accounts that need a key get the owner's: a local server never sees it.
+        account_keys = {
+            account.key_env_var: api_keys[account.provider]
+            for account in catalogue.accounts
+            if account.requires_api_key and account.provider in api_keys
+        }
         return RunContext(
             run_id=run_id,
             owner=self.owner,
@@ -188,12 +208,13 @@ class Evaluations:
             catalogue_key=catalogue_key(catalogue),
             custom_scorers=custom,
             concurrency=concurrency,
+            api_keys=account_keys,
         )
 
     def _check_models(self, context: RunContext) -> None:
         from engine.llm import CompletionRequest, LLMClient
 
-        client = LLMClient(context.catalogue, redis_url=None, links=_no_links)
+        client = LLMClient(context.catalogue, redis_url=None, links=_no_links, env=context.env())
         first = next(iter(context.templates))
         case = next(iter(context.cases.values()))
         model: Any

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from domain.errors import ValidationError
 
@@ -23,6 +23,9 @@ class SimulatorConfig:
             (drawn after errors: when both rates sum above 1, timeouts get the remainder).
         timeout_hang_s: How long a "timed out" request hangs before answering normally.
         seed: Seed of every random choice (answers, injected faults, jitter).
+        api_key: When set, `/v1` requests must carry ``Authorization: Bearer <api_key>``
+            and others get 401 ``invalid_api_key``, as a real provider answers (in-process
+            simulators only; a test key, never a real one).
 
     Raises:
         ValidationError: If a value is out of range.
@@ -42,6 +45,7 @@ class SimulatorConfig:
     timeout_rate: float = 0.0
     timeout_hang_s: float = 30.0
     seed: int = 0
+    api_key: str | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         problems = list(_problems(self))

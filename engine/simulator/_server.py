@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 import random
 import socket
 import time
@@ -136,11 +137,20 @@ class Simulator:
         self._stats.requests_total += 1
         self._stats.by_route[route] += 1
         try:
+            if self._wrong_key(request):
+                raise BadRequest(401, "Incorrect API key provided (simulated).", "invalid_api_key")
             response = await handler(request)
         except BadRequest as exc:
             response = _json(exc.status, _openai.error(str(exc), exc.type, exc.code))
         self._stats.by_status[response.status] += 1
         return response
+
+    def _wrong_key(self, request: web.BaseRequest) -> bool:
+        expected = self.config.api_key
+        if expected is None or not request.path.startswith("/v1/"):
+            return False
+        given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+        return not hmac.compare_digest(given.encode(), expected.encode())
 
     async def _admit(
         self, tokens: int, latency_factor: float
