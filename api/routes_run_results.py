@@ -3,8 +3,7 @@ summarised (JSON, Markdown, or one self-contained HTML page)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from typing import Annotated, Any, Literal
 
 from fastapi import Depends, Query, Response
@@ -17,6 +16,7 @@ from api.schemas import CellOut, ReportOut
 from api.services import UserEngine
 from domain.errors import ValidationError
 from domain.reports import ResultRecord
+from engine.evaluation.runs import CellFilters, CellKey, cell_key
 
 router = api_router(
     prefix="/v1/runs",
@@ -24,32 +24,12 @@ router = api_router(
     responses={**AUTHENTICATED, **problem_responses(503)},
 )
 
-CellKey = tuple[int, str, str, str]
 MEDIA_TYPES = {"json": "application/json", "markdown": "text/markdown", "html": "text/html"}
 # The HTML report styles itself inline and draws inline SVG; it runs no script.
 REPORT_CSP = (
     "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
     "frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 )
-
-
-@dataclass(frozen=True)
-class CellFilters:
-    """Which cells to show: every given filter must hold."""
-
-    passed: bool | None = None
-    model: str | None = None
-    prompt_version: str | None = None
-    error: bool | None = None
-
-    def admits(self, cell: ResultRecord) -> bool:
-        """Whether ``cell`` passes every filter."""
-        return (
-            (self.passed is None or cell.passed is self.passed)
-            and (self.model is None or cell.model == self.model)
-            and (self.prompt_version is None or cell.prompt_version.startswith(self.prompt_version))
-            and (self.error is None or cell.errored is self.error)
-        )
 
 
 def cell_filters(
@@ -63,11 +43,6 @@ def cell_filters(
 ) -> CellFilters:
     """The cell filters of the query string."""
     return CellFilters(passed, model, prompt_version, error)
-
-
-def cell_key(cell: ResultRecord) -> CellKey:
-    """A cell's place in the listing: repeat, then case, prompt version and model."""
-    return (cell.repeat, cell.case_id, cell.prompt_version, cell.model)
 
 
 def key_cursor(position: dict[str, Any] | None) -> CellKey | None:
@@ -89,17 +64,6 @@ def key_cursor(position: dict[str, Any] | None) -> CellKey | None:
     raise ValidationError("invalid cursor", parameter="cursor")
 
 
-def select_cells(
-    cells: Iterable[ResultRecord], filters: CellFilters, after: CellKey | None, limit: int
-) -> Sequence[ResultRecord]:
-    """Up to ``limit`` cells after ``after`` that pass ``filters``, in key order."""
-    chosen = sorted(
-        (c for c in cells if filters.admits(c) and (after is None or cell_key(c) > after)),
-        key=cell_key,
-    )
-    return chosen[:limit]
-
-
 def cell_out(cell: ResultRecord) -> CellOut:
     """The HTTP view of a recorded cell."""
     return CellOut.model_validate(asdict(cell))
@@ -113,8 +77,9 @@ def list_cells(
     filters: Annotated[CellFilters, Depends(cell_filters)],
 ) -> Page[CellOut]:
     """List a run's recorded cells, filtered by verdict, model, prompt version or error."""
-    cells = engine.run(run_id).records()
-    rows = select_cells(cells, filters, key_cursor(page.position), page.limit + 1)
+    rows = engine.evaluations.runs.cells(
+        engine.owner, run_id, filters, after=key_cursor(page.position), limit=page.limit + 1
+    )
     return paginate(rows, page.limit, lambda cell: {"after": list(cell_key(cell))}, cell_out)
 
 

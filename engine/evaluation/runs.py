@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, func, insert, select, update
+from sqlalchemy import Engine, func, insert, select, tuple_, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from domain.errors import ConflictError, NotFoundError
@@ -176,6 +176,44 @@ class RunStore:
             )
         return [to_record(dict(r)) for r in rows]
 
+    def cells(
+        self,
+        owner: str | None,
+        run_id: str,
+        filters: CellFilters | None = None,
+        *,
+        after: CellKey | None = None,
+        limit: int = 50,
+    ) -> list[ResultRecord]:
+        """Up to ``limit`` recorded cells after ``after`` that pass ``filters``, in key order
+        (repeat, case, prompt version, model); filtered and paged by the database.
+
+        Raises:
+            NotFoundError: no such run of ``owner``.
+        """
+        self.get(owner, run_id)
+        f = filters or CellFilters()
+        query = select(results).where(results.c.run_id == run_id)
+        if f.passed is not None:
+            query = query.where(results.c.passed.is_(f.passed))
+        if f.model is not None:
+            query = query.where(results.c.model == f.model)
+        if f.prompt_version is not None:
+            query = query.where(
+                results.c.prompt_version.startswith(f.prompt_version, autoescape=True)
+            )
+        if f.error is not None:
+            query = query.where(
+                results.c.error.is_not(None) if f.error else results.c.error.is_(None)
+            )
+        key = tuple_(results.c.repeat, results.c.case_id, results.c.prompt_version, results.c.model)
+        if after is not None:
+            query = query.where(key > tuple_(*after))
+        query = query.order_by(*key.clauses).limit(limit)
+        with self.db.connect() as conn:
+            rows = conn.execute(query).mappings().all()
+        return [to_record(dict(r)) for r in rows]
+
     def result_rows(self, owner: str | None, run_id: str) -> Iterable[dict[str, Any]]:
         self.get(owner, run_id)
         with self.db.connect() as conn:
@@ -185,6 +223,32 @@ class RunStore:
                     "scores": json.loads(row["scores"]),
                     "detail": json.loads(row["detail"]),
                 }
+
+
+CellKey = tuple[int, str, str, str]
+"""A cell's place in a listing: (repeat, case id, prompt version, model)."""
+
+
+@dataclass(frozen=True)
+class CellFilters:
+    """Which cells to list: every given filter must hold.
+
+    Args:
+        passed: The scorers' verdict (an unscored or errored cell matches neither).
+        model: The asked model.
+        prompt_version: A version id or its prefix.
+        error: Only failed cells (True) or only sound ones (False).
+    """
+
+    passed: bool | None = None
+    model: str | None = None
+    prompt_version: str | None = None
+    error: bool | None = None
+
+
+def cell_key(cell: ResultRecord) -> CellKey:
+    """Where ``cell`` sorts in a listing."""
+    return (cell.repeat, cell.case_id, cell.prompt_version, cell.model)
 
 
 def to_record(row: dict[str, Any]) -> ResultRecord:

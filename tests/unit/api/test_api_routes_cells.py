@@ -1,32 +1,58 @@
-"""Choosing a page of a run's cells: filters, key order and the cursor."""
+"""Choosing a page of a run's cells in the database: filters, key order and the cursor."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import pytest
 
 from api.pagination import decode_cursor, paginate
-from api.routes_run_results import CellFilters, cell_key, cell_out, key_cursor, select_cells
-from domain.errors import ValidationError
+from api.routes_run_results import cell_out, key_cursor
+from domain.errors import NotFoundError, ValidationError
+from domain.evaluation import RunSpec
 from domain.reports import ResultRecord
+from engine.evaluation.runs import CellFilters, RunStore, cell_key
 
 V1, V2 = "a" * 64, "b" * 64
+SPEC = RunSpec(
+    prompt_id="p",
+    prompt_versions=(V1, V2),
+    models=("m1", "m2"),
+    dataset_version_id="d",
+    case_ids=("c1", "c2", "c3"),
+    repeats=2,
+)
 
 
-def _cell(case: str, version: str = V1, model: str = "m1", **fields: object) -> ResultRecord:
-    return ResultRecord(run_id="r", prompt_version=version, model=model, case_id=case, **fields)  # type: ignore[arg-type]
+def _row(case: str, version: str = V1, model: str = "m1", **fields: Any) -> dict[str, Any]:
+    return {"prompt_version": version, "model": model, "case_id": case, "repeat": 0, **fields}
 
 
-CELLS = [
-    _cell("c2", passed=True),
-    _cell("c1", V2, passed=False),
-    _cell("c1", passed=True, model="m2"),
-    _cell("c3", error="timeout"),
-    _cell("c1", repeat=1, passed=True),
+ROWS = [
+    _row("c2", passed=True),
+    _row("c1", V2, passed=False),
+    _row("c1", passed=True, model="m2"),
+    _row("c3", error="timeout: no answer"),
+    _row("c1", repeat=1, passed=True),
 ]
 
 
-def test_cells_come_in_key_order_repeat_first() -> None:
-    keys = [cell_key(c) for c in select_cells(CELLS, CellFilters(), None, 10)]
+@pytest.fixture
+def store(migrated_db: Any) -> tuple[RunStore, str]:
+    runs = RunStore(migrated_db)
+    run = runs.create("alice", SPEC)
+    assert runs.record([{**row, "run_id": run.id} for row in ROWS]) == len(ROWS)
+    return runs, run.id
+
+
+def _cells(store: tuple[RunStore, str], filters: CellFilters, **kw: Any) -> list[ResultRecord]:
+    runs, run_id = store
+    return runs.cells("alice", run_id, filters, **kw)
+
+
+def test_cells_come_in_key_order_repeat_first(store: tuple[RunStore, str]) -> None:
+    keys = [cell_key(c) for c in _cells(store, CellFilters())]
+    assert len(keys) == len(ROWS)
     assert keys == sorted(keys) and keys[-1][0] == 1
 
 
@@ -37,27 +63,36 @@ def test_cells_come_in_key_order_repeat_first() -> None:
         (CellFilters(passed=False), ["c1"]),
         (CellFilters(model="m2"), ["c1"]),
         (CellFilters(prompt_version="bbb"), ["c1"]),
+        (CellFilters(prompt_version="b%"), []),  # a LIKE wildcard is a literal here
         (CellFilters(error=True), ["c3"]),
         (CellFilters(error=False, model="m1", prompt_version=V1), ["c2", "c1"]),
     ],
 )
-def test_every_given_filter_must_hold(filters: CellFilters, cases: list[str]) -> None:
-    assert [c.case_id for c in select_cells(CELLS, filters, None, 10)] == cases
+def test_every_given_filter_must_hold(
+    store: tuple[RunStore, str], filters: CellFilters, cases: list[str]
+) -> None:
+    assert [c.case_id for c in _cells(store, filters)] == cases
 
 
-def test_a_cursor_continues_after_the_last_cell_shown() -> None:
+def test_a_cursor_continues_after_the_last_cell_shown(store: tuple[RunStore, str]) -> None:
     first = paginate(
-        select_cells(CELLS, CellFilters(), None, 3),
+        _cells(store, CellFilters(), limit=3),
         2,
         lambda c: {"after": list(cell_key(c))},
         cell_out,
     )
     assert first.next_cursor is not None
     after = key_cursor(decode_cursor(first.next_cursor))
-    rest = select_cells(CELLS, CellFilters(), after, 10)
+    rest = _cells(store, CellFilters(), after=after)
     shown = [(c.case_id, c.prompt_version, c.model, c.repeat) for c in first.items]
-    assert len(shown) + len(rest) == len(CELLS)
+    assert len(shown) + len(rest) == len(ROWS)
     assert not {(c.case_id, c.prompt_version, c.model, c.repeat) for c in rest} & set(shown)
+
+
+def test_someone_elses_run_has_no_cells(store: tuple[RunStore, str]) -> None:
+    runs, run_id = store
+    with pytest.raises(NotFoundError):
+        runs.cells("bob", run_id)
 
 
 @pytest.mark.parametrize(
@@ -68,6 +103,9 @@ def test_a_forged_cursor_is_refused(position: dict[str, object]) -> None:
         key_cursor(position)
 
 
-def test_a_cell_is_shown_with_its_scores() -> None:
-    shown = cell_out(_cell("c1", passed=True, scores={"correct": 1.0}))
+def test_a_cell_is_shown_with_its_scores(store: tuple[RunStore, str]) -> None:
+    runs, run_id = store
+    runs.record([{**_row("c9", passed=True, scores={"correct": 1.0}), "run_id": run_id}])
+    (cell,) = [c for c in _cells(store, CellFilters(), limit=10) if c.case_id == "c9"]
+    shown = cell_out(cell)
     assert shown.scores == {"correct": 1.0} and shown.passed is True and shown.error is None
