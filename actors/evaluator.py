@@ -61,7 +61,8 @@ class Evaluator:
             if client is None:
                 client = LLMClient(context.catalogue, redis_url=self.redis_url, env=context.env())
                 self._clients[key] = client
-            runner = CellRunner(context, client)
+            slots = context_ref[2] if len(context_ref) > 2 else None
+            runner = CellRunner(context, client, slots)
             self._runners[run_id] = runner
             while len(self._runners) > MAX_CACHED_RUNS:
                 self._runners.popitem(last=False)
@@ -69,7 +70,11 @@ class Evaluator:
         return runner
 
     async def work(self, context_ref: list[Any], cells: list[Cell]) -> BatchReport:
-        """Run `cells` concurrently and XADD every result; `context_ref` = [ref, run_id]."""
+        """Run `cells` concurrently and XADD every result.
+
+        `context_ref` = [ref, run_id, slots]: at most `slots` cells of the run at once in this
+        evaluator (None: all of `cells`).
+        """
         runner = await self._runner(context_ref)
         outcomes = await asyncio.gather(*(runner.run(cell) for cell in cells))
         report = BatchReport(run_id=context_ref[1])

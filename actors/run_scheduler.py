@@ -25,6 +25,12 @@ from engine.ray_runtime import deployment_tag
 log = get_logger(__name__)
 EVENTS_MAXLEN = 10_000
 MAX_REPAIRS = 3
+OVERDISPATCH_MIN_SHARE = 8
+"""A run whose concurrency gives each evaluator at least this many slots is over-dispatched:
+twice its concurrency in cells goes out, and each evaluator runs at most its share of the
+concurrency at once. A slot freed in an evaluator is taken by a cell already there, instead
+of waiting for the whole batch, its report and the next dispatch (at 100 ms latency and
+concurrency 256 that gap cost a third of the throughput). Smaller runs keep exact batches."""
 
 
 @dataclass
@@ -33,6 +39,8 @@ class _RunState:
     context_ref: Any
     total: int
     concurrency: int
+    dispatch_limit: int = 0
+    slots_per_evaluator: int | None = None
     already: int = 0
     done: int = 0
     errors: int = 0
@@ -67,7 +75,7 @@ class RunScheduler:
         database_url: str,
         evaluators: int,
         batch_size: int = 32,
-        max_inflight: int = 512,
+        max_inflight: int = 4096,
     ) -> None:
         from engine.db import create_db_engine
         from engine.evaluation.runs import RunStore
@@ -109,11 +117,16 @@ class RunScheduler:
         recorded = await asyncio.to_thread(self.runs.recorded_keys, run_id)
         cells = list(expand_cells(context.spec, recorded))
         await asyncio.to_thread(self.runs.set_status, run_id, RunStatus.RUNNING)
+        concurrency = max(1, context.concurrency)
+        share = concurrency // len(self.pool)
+        overdispatch = share >= OVERDISPATCH_MIN_SHARE
         state = _RunState(
             run_id=run_id,
             context_ref=ray.put(context),
             total=context.spec.total_cells,
-            concurrency=max(1, context.concurrency),
+            concurrency=concurrency,
+            dispatch_limit=2 * concurrency if overdispatch else concurrency,
+            slots_per_evaluator=share if overdispatch else None,
             already=len(recorded),
         )
         self.active[run_id] = state
@@ -157,7 +170,7 @@ class RunScheduler:
 
     def _allowance(self, run_id: str) -> int:
         state = self.active.get(run_id)
-        return 0 if state is None else state.concurrency - state.inflight
+        return 0 if state is None else state.dispatch_limit - state.inflight
 
     async def _dispatch_forever(self) -> None:
         while True:
@@ -178,7 +191,9 @@ class RunScheduler:
 
     async def _work(self, worker: Any, state: _RunState, cells: list[Cell]) -> None:
         try:
-            report: BatchReport = await worker.work.remote([state.context_ref, state.run_id], cells)
+            report: BatchReport = await worker.work.remote(
+                [state.context_ref, state.run_id, state.slots_per_evaluator], cells
+            )
         except (ray.exceptions.RayActorError, ray.exceptions.ActorUnavailableError) as exc:
             state.retries += len(cells)
             if not state.cancelled and not state.budget_exceeded:

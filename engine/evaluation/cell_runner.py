@@ -7,6 +7,7 @@ budget refusal is reported so the scheduler can stop the run without recording t
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -37,9 +38,10 @@ class CellOutcome:
 class CellRunner:
     """Works the cells of one run with one process's LLM client."""
 
-    def __init__(self, context: RunContext, client: LLMClient) -> None:
+    def __init__(self, context: RunContext, client: LLMClient, slots: int | None = None) -> None:
         self.context = context
         self.client = client
+        self._slots = None if slots is None else asyncio.Semaphore(slots)
         registered = build_scorers(context.spec.scorers)
         self.scorers: list[Scorer] = [*registered, *context.custom_scorers]
         # isinstance against runtime-checkable protocols is slow: classify once, not per cell.
@@ -54,6 +56,13 @@ class CellRunner:
         }
 
     async def run(self, cell: Cell) -> CellOutcome:
+        """Work ``cell``, after a free slot when the runner has a slot limit."""
+        if self._slots is None:
+            return await self._run(cell)
+        async with self._slots:
+            return await self._run(cell)
+
+    async def _run(self, cell: Cell) -> CellOutcome:
         ctx = self.context
         case = ctx.cases[cell.case_id]
         base = {

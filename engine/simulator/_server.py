@@ -134,14 +134,19 @@ class Simulator:
                 ),
             )
         route = f"{request.method} {request.path}"
-        self._stats.requests_total += 1
-        self._stats.by_route[route] += 1
+        stats = self._stats
+        stats.requests_total += 1
+        stats.by_route[route] += 1
+        stats.in_flight += 1
+        stats.max_in_flight = max(stats.max_in_flight, stats.in_flight)
         try:
             if self._wrong_key(request):
                 raise BadRequest(401, "Incorrect API key provided (simulated).", "invalid_api_key")
             response = await handler(request)
         except BadRequest as exc:
             response = _json(exc.status, _openai.error(str(exc), exc.type, exc.code))
+        finally:
+            stats.in_flight -= 1
         self._stats.by_status[response.status] += 1
         return response
 

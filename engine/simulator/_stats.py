@@ -23,6 +23,8 @@ class Stats:
         self.injected_timeouts = 0
         self.tokens_in = 0
         self.tokens_out = 0
+        self.in_flight = getattr(self, "in_flight", 0)  # requests being served survive a reset
+        self.max_in_flight = self.in_flight
         self.started = time.monotonic()
         self.cpu_at_reset = time.process_time()
 
@@ -42,6 +44,7 @@ class Stats:
             "injected_timeouts": self.injected_timeouts,
             "tokens_in": self.tokens_in,
             "tokens_out": self.tokens_out,
+            "max_in_flight": self.max_in_flight,
             "uptime_s": round(time.monotonic() - self.started, 3),
             "process_cpu_seconds": round(time.process_time() - self.cpu_at_reset, 4),
         }

@@ -301,3 +301,34 @@ def test_an_idempotency_key_returns_the_same_run_and_refuses_another_request(
     with pytest.raises(ConflictError, match="Idempotency-Key"):
         engine.evaluate(**{**kwargs, "repeats": 2}, idempotency_key="key-1")
     first.wait(progress=False, timeout=60)
+
+
+@pytest.mark.parametrize("concurrency", [32, 6])
+def test_a_run_never_has_more_calls_in_flight_than_its_concurrency(
+    engine: Any, simulator: Any, concurrency: int
+) -> None:
+    """32 is over-dispatched (each of the 2 evaluators runs at most 16 at once), 6 is not."""
+    from engine.simulator import SimulatorConfig, running_simulator
+
+    with running_simulator(SimulatorConfig(latency_ms=30, seed=concurrency)) as slow:
+        engine.use_catalogue(
+            simulator_catalogue(slow.api_base, max_concurrency=512, name=f"slow-{concurrency}")
+        )
+        try:
+            run = engine.evaluate(
+                prompt=PROMPT_NAME,
+                dataset="demo",
+                models=["openai/sim-small"],
+                scorers=["icontains"],
+                repeats=4,
+                seed=concurrency,
+                cache=False,
+                concurrency=concurrency,
+            )
+            info = run.wait(progress=False, timeout=120)
+            peak = slow.stats()["max_in_flight"]
+        finally:
+            _slow_catalogue(engine, simulator)
+    assert info.status.value == "completed"
+    assert engine.evaluations.runs.recorded_count(run.id) == 200
+    assert concurrency // 2 < peak <= concurrency
