@@ -80,11 +80,14 @@ class Run:
         bar = tqdm(total=info.total_cells, desc=self.id, unit="cell", disable=not progress)
         deadline = None if timeout is None else time.monotonic() + timeout
         last = "0-0"
+        checked = time.monotonic()
         try:
             while not info.status.terminal():
                 batch = self.events(last)
+                final = False
                 for event_id, event in batch:
                     last = event_id
+                    final = final or bool(event.get("final"))
                     if "done" in event:
                         bar.n = int(event["done"])
                         bar.set_postfix(
@@ -93,7 +96,11 @@ class Run:
                             refresh=False,
                         )
                         bar.refresh()
-                info = self.info()
+                # The status lives in the database: read it when the run says it is over,
+                # or once a second (a run stopped without an event), not after every batch.
+                if final or not batch or time.monotonic() - checked >= 1.0:
+                    info = self.info()
+                    checked = time.monotonic()
                 if deadline is not None and time.monotonic() > deadline:
                     raise ServiceUnavailableError(
                         f"run {self.id} still {info.status.value} after {timeout} s",
