@@ -16,8 +16,8 @@ import os
 import tempfile
 import threading
 import time
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 import psutil
 
@@ -159,7 +159,8 @@ def main() -> None:
         if baseline:
             print(f"ratio engine / plain loop:    {rate / baseline * 100:8.1f} %")
         print(f"peak RSS of the whole engine: {rss.peak:8.0f} MiB")
-        print(f"gateway leases (both runs):   {leases:8.0f} ({total / max(1, leases):.1f} cells each)")
+        each = total / max(1, leases)
+        print(f"gateway leases (both runs):   {leases:8.0f} (~{each:.0f} cells each)")
         if args.latency_ms:
             ideal = total * args.latency_ms / 1000 / args.concurrency
             print(
