@@ -58,7 +58,7 @@ class PageParams:
     position: dict[str, Any] | None
 
 
-def page_params(
+async def page_params(  # async: no thread-pool hop (see api.services)
     limit: Annotated[
         int, Query(ge=1, le=MAX_LIMIT, description="Items per page (1-200).")
     ] = DEFAULT_LIMIT,

@@ -32,7 +32,7 @@ REPORT_CSP = (
 )
 
 
-def cell_filters(
+async def cell_filters(  # async: no thread-pool hop (see api.services)
     passed: Annotated[bool | None, Query(description="The scorers' verdict.")] = None,
     model: Annotated[str | None, Query(max_length=200, description="Asked model.")] = None,
     prompt_version: Annotated[

@@ -47,7 +47,7 @@ def events_key(run_id: str) -> str:
     return f"af:run:{run_id}:events"
 
 
-def start_after(
+async def start_after(  # async: no thread-pool hop (see api.services)
     last_event_id: Annotated[
         str | None, Header(alias="Last-Event-ID", description="Last event id received.")
     ] = None,
