@@ -30,6 +30,9 @@ class ApiSettings(BaseSettings):
     # Off by default: at 64 clients it cost a third of the API's throughput (README), and
     # errors are logged by our middleware either way.
     access_log: bool = False
+    # REST replicas `autoforge serve` starts; each holds an engine (~300 MB). On 2 cores, 2
+    # replicas served 248 GET/s against 190 for one (bench/api_latency.py).
+    replicas: int = Field(default=1, ge=1, le=64)
 
     @field_validator("cors_allow_origins", mode="before")
     @classmethod

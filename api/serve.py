@@ -149,8 +149,12 @@ def build_api_app(
     api: dict[str, Any] | None = None,
     env_vars: dict[str, str] | None = None,
 ) -> Application:
-    """The REST API as a bound Serve application."""
-    return _with_env(ApiIngress, env_vars).bind(overrides or {}, api or {})  # type: ignore[no-any-return]
+    """The REST API as a bound Serve application (`ApiSettings.replicas` replicas)."""
+    replicas = ApiSettings(**(api or {})).replicas
+    deployment = _with_env(ApiIngress, env_vars)
+    if replicas != 1:  # left unset otherwise, so a Serve config's autoscaling_config applies
+        deployment = deployment.options(num_replicas=replicas)
+    return deployment.bind(overrides or {}, api or {})  # type: ignore[no-any-return]
 
 
 def build_streams_app(

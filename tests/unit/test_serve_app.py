@@ -1,4 +1,4 @@
-"""Serve's own logging of our replicas follows our settings; its access log is opt-in."""
+"""How our Serve applications are built: logging per our settings, replicas per `ApiSettings`."""
 
 from __future__ import annotations
 
@@ -21,3 +21,13 @@ def test_access_log_is_off_unless_asked_for_and_the_level_is_ours() -> None:
 def test_the_level_defaults_to_the_engine_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AUTOFORGE_LOG_LEVEL", "ERROR")
     assert serve_logging({}, {})["log_level"] == "ERROR"
+
+
+def test_api_replicas_come_from_the_api_settings() -> None:
+    from api.serve import build_api_app
+
+    def replicas(app: object) -> object:
+        return app._bound_deployment._deployment_config.num_replicas  # type: ignore[attr-defined]
+
+    assert replicas(build_api_app({}, {"replicas": 3})) == 3
+    assert replicas(build_api_app({}, {})) == 1
