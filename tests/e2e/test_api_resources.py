@@ -1,11 +1,10 @@
-"""The /v1 resources over real HTTP: the app Serve hosts, run in-process by uvicorn on a real
-Engine (session Ray, Redis, a fresh database) whose catalogue is the session simulator."""
+"""The /v1 resources over real HTTP through Ray Serve (`serve.start` + `api.serve.deploy`, as
+`autoforge serve` does): session Ray and Redis, a fresh database, the session simulator."""
 
 from __future__ import annotations
 
 import json
 import socket
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -15,14 +14,11 @@ from typing import Any
 import httpx
 import pytest
 import schemathesis
-import uvicorn
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from api.app import create_app
 from api.auth import create_token
 from api.problems import PROBLEM_MEDIA_TYPE
-from api.services import ApiServices
 from engine.demo_data import SCORERS, V1, V2, demo_cases
 from engine.settings import Settings
 
@@ -65,35 +61,44 @@ def api(
     simulator: Any,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Api]:
-    from engine import Engine
+    """Both Serve applications as `autoforge serve` deploys them; the replica builds its own
+    engine from settings, and reaches the session simulator through a catalogue file."""
+    from ray import serve
+
+    from api.serve import deploy
     from engine.llm import simulator_catalogue
 
     data = tmp_path_factory.mktemp("resources")
-    config = Settings(
-        data_dir=data,
-        database_url=f"sqlite+libsql:///{data / 'api.db'}",
-        redis_url=redis_url,
-        auth_mode="hs256",
-        auth_hs256_secret=SECRET,
-        rate_limit_per_minute=100_000,
-    )  # type: ignore[arg-type]
-    engine = Engine(settings=config)
-    engine.use_catalogue(simulator_catalogue(simulator.api_base, max_concurrency=64))
-    app = create_app(ApiServices.from_runtime(engine.runtime, engine=engine))
+    catalogue = data / "catalogue.json"
+    catalogue.write_text(
+        json.dumps(simulator_catalogue(simulator.api_base, max_concurrency=64).to_dict()),
+        encoding="utf-8",
+    )
+    overrides = {
+        "data_dir": str(data),
+        "database_url": f"sqlite+libsql:///{data / 'api.db'}",
+        "redis_url": redis_url,
+        "auth_mode": "hs256",
+        "auth_hs256_secret": SECRET,
+        "rate_limit_per_minute": 100_000,
+        "catalogue_path": str(catalogue),
+    }
     port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.02)
+    serve.start(http_options={"host": "127.0.0.1", "port": port})
     try:
-        yield Api(f"http://127.0.0.1:{port}", config)
+        deploy(overrides)
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{base}/ready", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            time.sleep(0.1)
+        yield Api(base, Settings(**overrides))  # type: ignore[arg-type]
     finally:
-        server.should_exit = True
-        thread.join(10)
-        engine.prompts.shards.close()  # free the shard names for later engines on this cluster
-        engine.close()
+        serve.shutdown()  # type: ignore[no-untyped-call]
 
 
 @pytest.fixture(scope="module")
