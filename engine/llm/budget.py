@@ -13,6 +13,7 @@ not an exception: `engine.llm.LLMClient` returns a result whose ``error.kind`` i
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -135,6 +136,7 @@ class BudgetStore:
         self.redis = redis
         self._limits_ttl_s = limits_ttl_s
         self._limits: dict[str, tuple[float, bool]] = {}
+        self._looking: dict[str, asyncio.Future[None]] = {}
         self._reserve = redis.register_script(_RESERVE)
         self._settle = redis.register_script(_SETTLE)
         self._cancel = redis.register_script(_CANCEL)
@@ -167,12 +169,23 @@ class BudgetStore:
         now = time.monotonic()
         unknown = [s for s in scopes if self._limits.get(s, (0.0, False))[0] <= now]
         if unknown:
-            pipe = self.redis.pipeline(transaction=False)
-            for scope in unknown:
-                pipe.hexists(_keys([scope])[0], "limit")
-            for scope, has_limit in zip(unknown, await pipe.execute(), strict=True):
-                self._limits[scope] = (now + self._limits_ttl_s, bool(has_limit))
+            # One lookup per scope however many calls ask at once: when the cached answer
+            # expires, hundreds of cells in flight would otherwise each ask Redis.
+            await asyncio.gather(*(asyncio.shield(self._lookup(s)) for s in unknown))
         return [s for s in scopes if self._limits[s][1]]
+
+    def _lookup(self, scope: str) -> asyncio.Future[None]:
+        looking = self._looking.get(scope)
+        if looking is None:
+            looking = self._looking[scope] = asyncio.ensure_future(self._has_limit(scope))
+        return looking
+
+    async def _has_limit(self, scope: str) -> None:
+        try:
+            has_limit = await self.redis.hexists(_keys([scope])[0], "limit")
+            self._limits[scope] = (time.monotonic() + self._limits_ttl_s, bool(has_limit))
+        finally:
+            del self._looking[scope]
 
     async def reserve(self, scopes: Sequence[str], call_id: str, estimate_usd: float) -> bool:
         """Hold ``estimate_usd`` in every scope for ``call_id`` if it fits in all of them.

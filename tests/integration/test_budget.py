@@ -95,3 +95,15 @@ async def test_a_run_stops_at_its_cap_without_overshoot(
     assert status.reserved_usd == pytest.approx(0, abs=1e-12)
     stats = httpx.get(f"{sim.url}/stats").json()
     assert stats["requests_total"] == len(answered) + 1
+
+
+async def test_many_calls_asking_whether_a_scope_is_capped_make_one_lookup(
+    budgets: BudgetStore, redis_client: Any
+) -> None:
+    capped, free = _scope(), _scope()
+    await budgets.set_limit(capped, 1.0)
+    redis_client.config_resetstat()
+    answers = await asyncio.gather(*(budgets.capped([capped, free]) for _ in range(300)))
+    assert all(answer == [capped] for answer in answers)
+    calls = redis_client.info("commandstats").get("cmdstat_hexists", {}).get("calls", 0)
+    assert calls == 2  # one per scope, not one per call
