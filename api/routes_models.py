@@ -1,8 +1,8 @@
 """`/v1/models`: the models this deployment may call, their accounts' limits, and usage.
 
-Accounts are the deployment's own (shared by every user), so usage is per account and per
-model, never per user or run. No API key or endpoint is ever shown: the response models
-are allow-lists.
+Accounts and their limits are the deployment's own, shared by every user; usage is the
+caller's own (their calls on each account and model), never anyone else's. No API key or
+endpoint is ever shown: the response models are allow-lists.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 from api.openapi import AUTHENTICATED, api_router, problem_responses
 from api.services import UserEngine
 from engine.llm import RedisUsageStore
+from engine.llm.ledger import user_scopes
 
 
 class RetryOut(BaseModel):
@@ -79,7 +80,7 @@ class UsageTotals(BaseModel):
 
 
 class AccountUsageOut(BaseModel):
-    """An account's totals since its ledger began, and per model."""
+    """Your totals on an account since its ledger began, and per model."""
 
     account: str
     totals: UsageTotals
@@ -87,7 +88,7 @@ class AccountUsageOut(BaseModel):
 
 
 class UsageOut(BaseModel):
-    """Usage per provider account, from the gateways' durable ledger."""
+    """Your usage per provider account, from the gateways' durable ledger."""
 
     accounts: list[AccountUsageOut]
 
@@ -107,20 +108,23 @@ def list_models(engine: UserEngine) -> CatalogueOut:
 
 @router.get("/usage", response_model=UsageOut)
 async def model_usage(request: Request, engine: UserEngine) -> UsageOut:
-    """Show calls, tokens and cost per provider account and model (the gateways' ledger)."""
+    """Show your calls, tokens and cost per provider account and model, judge and embedding
+    calls included (the gateways' ledger; other users' usage is never shown)."""
     catalogue = engine.catalogue
     accounts: list[AccountUsageOut] = []
     for account in catalogue.accounts:
         ledger = RedisUsageStore(request.app.state.redis, account.name)
         models = [model.name for model in catalogue.models if model.account == account.name]
+        per_model = {}
+        for name in models:
+            mine = user_scopes(engine.owner, name)[1]
+            per_model[name] = UsageTotals.model_validate(await ledger.totals(mine))
+        total = await ledger.totals(f"user:{engine.owner}")
         accounts.append(
             AccountUsageOut(
                 account=account.name,
-                totals=UsageTotals.model_validate(await ledger.totals()),
-                models={
-                    name: UsageTotals.model_validate(await ledger.totals(f"model:{name}"))
-                    for name in models
-                },
+                totals=UsageTotals.model_validate(total),
+                models=per_model,
             )
         )
     return UsageOut(accounts=accounts)

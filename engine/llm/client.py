@@ -157,6 +157,7 @@ class LLMClient:
         steps: Steps[CompletionResult] = Steps(
             call_id=request.call_id,
             run_id=request.run_id,
+            user_id=request.user_id,
             scopes=budget_scopes(request.run_id, request.user_id),
             read_cache=request.cache,
             key=lambda: cache_key(
@@ -206,6 +207,7 @@ class LLMClient:
         steps: Steps[EmbeddingResult] = Steps(
             call_id=call_id,
             run_id=run_id,
+            user_id=user_id,
             scopes=budget_scopes(run_id, user_id),
             read_cache=cache,
             key=lambda: cache_key(model, as_messages, {**extra, "_kind": "embedding"}, 0),

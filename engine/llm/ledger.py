@@ -33,7 +33,14 @@ def _scopes(record: UsageRecord) -> list[str]:
     scopes = ["account", f"model:{record.model}"]
     if record.run_id:
         scopes.append(f"run:{record.run_id}")
+    if record.user_id:
+        scopes += user_scopes(record.user_id, record.model)
     return scopes
+
+
+def user_scopes(user_id: str, model: str) -> list[str]:
+    """The ledger scopes of one user: all their calls, and their calls of ``model``."""
+    return [f"user:{user_id}", f"user:{user_id}:model:{model}"]
 
 
 def _deltas(record: UsageRecord) -> dict[str, float]:
@@ -55,7 +62,8 @@ def _empty() -> dict[str, float]:
 
 
 class UsageLedger:
-    """Totals per scope (``account``, ``run:<id>``, ``model:<name>``), deduplicated by record id.
+    """Totals per scope (``account``, ``run:<id>``, ``model:<name>``, ``user:<id>``,
+    ``user:<id>:model:<name>``), deduplicated by record id.
 
     Examples:
         >>> ledger = UsageLedger()

@@ -25,6 +25,7 @@ class Steps(Generic[R]):
 
     call_id: str
     run_id: str | None
+    user_id: str | None
     scopes: Sequence[str]
     read_cache: bool
     key: Callable[[], str]
@@ -63,7 +64,7 @@ async def execute(
     try:
         walk = await steps.walk()
         result = steps.build(walk, _ms(started))
-        for account, record in records(walk, steps.call_id, steps.run_id):
+        for account, record in records(walk, steps.call_id, steps.run_id, steps.user_id):
             report(account, record)
         if budget is not None:
             await budget.settle(scopes, steps.call_id, result.cost_usd)

@@ -74,7 +74,9 @@ def budget_refused(cls: type[R], call_id: str, model: str, latency_ms: float) ->
     return cls(call_id=call_id, model=model, latency_ms=latency_ms, error=error)
 
 
-def records(walk: Walk, call_id: str, run_id: str | None) -> Iterator[tuple[str, UsageRecord]]:
+def records(
+    walk: Walk, call_id: str, run_id: str | None, user_id: str | None = None
+) -> Iterator[tuple[str, UsageRecord]]:
     """(account, record) per model the call reached; record ids are ``<call_id>/<model>``."""
     for leg in walk.legs:
         yield (
@@ -91,5 +93,6 @@ def records(walk: Walk, call_id: str, run_id: str | None) -> Iterator[tuple[str,
                 prompt_tokens=leg.usage.prompt_tokens,
                 completion_tokens=leg.usage.completion_tokens,
                 cost_usd=leg.cost_usd,
+                user_id=user_id,
             ),
         )

@@ -211,3 +211,4 @@ class UsageRecord:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cost_usd: float = 0.0
+    user_id: str | None = None

@@ -353,7 +353,11 @@ def test_the_run_event_stream_answers_its_owner_only(
     _problem(users.bob.get(url), 404, "not-found")
 
 
-def test_models_show_limits_and_usage_but_no_secrets(users: Users) -> None:
+def test_models_show_limits_and_usage_but_no_secrets(
+    users: Users, evaluation: dict[str, Any]
+) -> None:
+    run = _ok(users.alice.post("/v1/runs", json=_run_body(evaluation, cache=False)), 202)
+    assert _wait(users.alice, run["id"])["status"] == "completed"
     catalogue = users.alice.get("/v1/models")
     body = _ok(catalogue)
     account = next(a for a in body["accounts"] if a["name"] == "simulator")
@@ -363,6 +367,10 @@ def test_models_show_limits_and_usage_but_no_secrets(users: Users) -> None:
     usage = _ok(users.alice.get("/v1/models/usage"))
     simulated = next(a for a in usage["accounts"] if a["account"] == "simulator")
     assert simulated["totals"]["calls"] > 0 and simulated["models"][SMALL]["calls"] > 0
+    assert simulated["totals"]["calls"] == sum(m["calls"] for m in simulated["models"].values())
+    # Usage is the caller's own: Bob made no call, so he sees none of Alice's.
+    bobs = _ok(users.bob.get("/v1/models/usage"))
+    assert all(a["totals"]["calls"] == 0 for a in bobs["accounts"])
 
 
 def test_another_users_resources_are_not_found(users: Users, evaluation: dict[str, Any]) -> None:
