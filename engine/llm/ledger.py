@@ -106,21 +106,36 @@ class UsageLedger:
 
 
 # KEYS[1]: key prefix "af:usage:<account>:". ARGV[1]: JSON list of [id, scopes, deltas].
+# New records (SET NX on their id) are summed per scope and field first, then written with one
+# HINCRBY per scope and field: a release of 32 records of one run costs ~45 writes, not 1,440.
 _APPLY = """
 local prefix = KEYS[1]
 local new = 0
+local sums = {}
+local order = {}
 for _, item in ipairs(cjson.decode(ARGV[1])) do
   if redis.call('SET', prefix .. 'seen:' .. item[1], '1', 'NX', 'EX', tonumber(ARGV[2])) then
     new = new + 1
     for _, scope in ipairs(item[2]) do
-      local key = prefix .. scope
-      for name, value in pairs(item[3]) do
-        if name == 'cost_usd' then
-          redis.call('HINCRBYFLOAT', key, name, value)
-        else
-          redis.call('HINCRBY', key, name, value)
-        end
+      local fields = sums[scope]
+      if not fields then
+        fields = {}
+        sums[scope] = fields
+        table.insert(order, scope)
       end
+      for name, value in pairs(item[3]) do
+        fields[name] = (fields[name] or 0) + value
+      end
+    end
+  end
+end
+for _, scope in ipairs(order) do
+  local key = prefix .. scope
+  for name, value in pairs(sums[scope]) do
+    if name == 'cost_usd' then
+      redis.call('HINCRBYFLOAT', key, name, value)
+    elseif value ~= 0 then
+      redis.call('HINCRBY', key, name, value)
     end
   end
 end
