@@ -21,6 +21,8 @@ from typing import Any
 
 from domain.errors import ValidationError
 
+RUN_TTL_S = 30 * 24 * 3600
+"""Life of a run's budget keys after its last settled call."""
 _SLACK = 1e-9  # as domain.llm.Budget: float sums must not refuse a call that fits exactly
 
 # KEYS: (state, reserved, settled) per scope. ARGV: call id, estimate, slack.
@@ -54,9 +56,11 @@ end
 return 1
 """
 
-# ARGV: call id, actual cost ('' = charge the reservation). Returns scopes newly settled.
+# ARGV: call id, actual cost ('' = charge the reservation), TTL of a run's keys. Returns
+# scopes newly settled. A run scope's keys expire RUN_TTL_S after its last settlement: the
+# run's cost is in its results; otherwise every capped run would stay in Redis forever.
 _SETTLE = """
-local call, actual = ARGV[1], ARGV[2]
+local call, actual, run_ttl = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local settled = 0
 for i = 1, #KEYS, 3 do
   if redis.call('HEXISTS', KEYS[i + 2], call) == 0 then
@@ -71,6 +75,9 @@ for i = 1, #KEYS, 3 do
     redis.call('HINCRBY', KEYS[i], 'calls', 1)
     redis.call('HSET', KEYS[i + 2], call, cost)
     settled = settled + 1
+  end
+  if string.find(KEYS[i], '{run:', 1, true) then
+    for k = i, i + 2 do redis.call('EXPIRE', KEYS[k], run_ttl) end
   end
 end
 return settled
@@ -220,7 +227,8 @@ class BudgetStore:
         if not scopes:
             return False
         cost = "" if actual_usd is None else repr(float(actual_usd))
-        return int(await self._settle(keys=_keys(scopes), args=[call_id, cost])) > 0
+        args = [call_id, cost, RUN_TTL_S]
+        return int(await self._settle(keys=_keys(scopes), args=args)) > 0
 
     async def cancel(self, scopes: Sequence[str], call_id: str) -> bool:
         """Free the reservation of a call that was never made; False if none was held."""

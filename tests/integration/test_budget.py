@@ -107,3 +107,17 @@ async def test_many_calls_asking_whether_a_scope_is_capped_make_one_lookup(
     assert all(answer == [capped] for answer in answers)
     calls = redis_client.info("commandstats").get("cmdstat_hexists", {}).get("calls", 0)
     assert calls == 2  # one per scope, not one per call
+
+
+async def test_a_runs_budget_keys_expire_but_a_users_stay(
+    budgets: BudgetStore, redis_client: Any
+) -> None:
+    run, user = _scope(), f"user:{uuid.uuid4().hex[:8]}"
+    for scope in (run, user):
+        await budgets.set_limit(scope, 1.0)
+    assert await budgets.reserve([run, user], "call-1", 0.1)
+    assert await budgets.settle([run, user], "call-1", 0.05)
+    run_ttls = [redis_client.ttl(f"af:budget:{{{run}}}{suffix}") for suffix in ("", ":settled")]
+    assert all(0 < ttl <= 30 * 24 * 3600 for ttl in run_ttls), run_ttls
+    assert redis_client.ttl(f"af:budget:{{{user}}}") == -1
+    assert (await budgets.status(run)).spent_usd == pytest.approx(0.05)
