@@ -1,4 +1,5 @@
-"""A user's stored provider key is what their runs call the provider with, over real HTTP.
+"""A user's stored provider key is what their runs call the provider with, over real HTTP
+through Ray Serve.
 
 The simulator here answers 401 unless it sees its key, as a real provider does; the model's
 account needs a key and the server's environment has none, so only a stored key works.
@@ -7,8 +8,8 @@ account needs a key and the server's environment has none, so only a stored key 
 from __future__ import annotations
 
 import dataclasses
+import json
 import socket
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -16,13 +17,9 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
-from api.app import create_app
 from api.auth import create_token
-from api.services import ApiServices
 from domain.llm import Catalogue
-from engine.keys import Keyring, new_master_key
 from engine.llm.catalogue import simulator_account, simulator_models
 from engine.settings import Settings
 from engine.simulator import SimulatorConfig, running_simulator
@@ -54,42 +51,48 @@ def base(
     keyed_simulator: Any,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[str]:
-    from engine import Engine
+    """Both Serve applications as `autoforge serve` deploys them; the replica's engine reads
+    a catalogue whose account needs a key that its environment does not have."""
+    from ray import serve
+
+    from api.serve import deploy
 
     data = tmp_path_factory.mktemp("stored-keys")
-    config = Settings(
-        data_dir=data,
-        database_url=f"sqlite+libsql:///{data / 'api.db'}",
-        redis_url=redis_url,
-        auth_mode="hs256",
-        auth_hs256_secret=SECRET,
-        rate_limit_per_minute=100_000,
-    )  # type: ignore[arg-type]
     account = dataclasses.replace(
         simulator_account(keyed_simulator.api_base, name="keyed-sim"),
         requires_api_key=True,
         api_key_env=KEY_VARIABLE,
     )
-    engine = Engine(settings=config)
-    engine.use_catalogue(Catalogue((account,), simulator_models(account.name)))
-    keyring = Keyring.parse(new_master_key("k1"))
-    services = ApiServices.from_runtime(engine.runtime, engine=engine, keyring=keyring)
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(services), host="127.0.0.1", port=port, log_level="warning")
+    catalogue = data / "catalogue.json"
+    catalogue.write_text(
+        json.dumps(Catalogue((account,), simulator_models(account.name)).to_dict()),
+        encoding="utf-8",
     )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.02)
+    overrides = {
+        "data_dir": str(data),
+        "database_url": f"sqlite+libsql:///{data / 'api.db'}",
+        "redis_url": redis_url,
+        "auth_mode": "hs256",
+        "auth_hs256_secret": SECRET,
+        "rate_limit_per_minute": 100_000,
+        "catalogue_path": str(catalogue),
+    }
+    port = _free_port()
+    serve.start(http_options={"host": "127.0.0.1", "port": port})
     try:
-        yield f"http://127.0.0.1:{port}"
+        deploy(overrides)  # master keys: the development key the replica creates in data_dir
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{url}/ready", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            time.sleep(0.1)
+        yield url
     finally:
-        server.should_exit = True
-        thread.join(10)
-        engine.prompts.shards.close()
-        engine.close()
+        serve.shutdown()  # type: ignore[no-untyped-call]
 
 
 def _client(base: str, user: str) -> httpx.Client:
