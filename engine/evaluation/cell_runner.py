@@ -209,7 +209,14 @@ class CellRunner:
                 if early is not None:
                     scores.append(early)
                     continue
-                embedded = await self.client.embed(embedder.model, list(embedder.texts(ctx)))
+                embedded = await self.client.embed(
+                    embedder.model,
+                    list(embedder.texts(ctx)),
+                    call_id=f"{_call_id(self.context.run_id, cell)}:embed:{index}",
+                    run_id=self.context.run_id,
+                    user_id=self.context.owner,
+                    cache=self.context.spec.cache,
+                )
                 if embedded.error is not None:
                     scores.append(
                         Score(

@@ -1,6 +1,8 @@
 """The response cache: answers in Redis under ``af:cache:<cache_key>``, shared by all processes.
 
-Only answers are stored, never errors. Lookups count hits and misses twice: in this process
+Entries of a call made for a user (``user_id``) are that user's alone: the owner is part of
+the key, so a hit never tells anyone that another user sent the same prompt. Only answers are
+stored, never errors. Lookups count hits and misses twice: in this process
 (`ResponseCache.stats`) and globally in the ``af:cache:stats`` hash. A Redis failure never
 fails a call: it counts as a miss (or a skipped write) and is logged.
 

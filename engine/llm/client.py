@@ -154,6 +154,8 @@ class LLMClient:
         key_params = params
         if request.routing != "fixed":
             key_params = {**params, "_routing": [request.routing, *request.candidates]}
+        if request.user_id:
+            key_params = {**key_params, "_owner": request.user_id}
         steps: Steps[CompletionResult] = Steps(
             call_id=request.call_id,
             run_id=request.run_id,
@@ -200,6 +202,9 @@ class LLMClient:
         call_id = call_id or new_call_id()
         tokens = sum(estimate_tokens(t) for t in texts)
         as_messages = [{"role": "input", "content": t} for t in texts]
+        embedding_key_params: dict[str, Any] = {**extra, "_kind": "embedding"}
+        if user_id:
+            embedding_key_params["_owner"] = user_id
 
         async def send(s: ModelSpec, account: ProviderAccount) -> provider.Answer:
             return await provider.embed(s, account, self._key_of(account), texts, extra)
@@ -210,7 +215,7 @@ class LLMClient:
             user_id=user_id,
             scopes=budget_scopes(run_id, user_id),
             read_cache=cache,
-            key=lambda: cache_key(model, as_messages, {**extra, "_kind": "embedding"}, 0),
+            key=lambda: cache_key(model, as_messages, embedding_key_params, 0),
             estimate=lambda: self._prices.forecast((spec,), tokens, 0),
             walk=lambda: self._attempts.run(chosen, send, tokens),
             hit=lambda data, ms: EmbeddingResult.from_cache(data, call_id, model, ms),

@@ -118,3 +118,21 @@ async def test_entries_expire_and_global_counters_add_up(redis_url: str) -> None
     assert 100 < ttl <= 120
     assert after["hits"] - before["hits"] == 1 and after["misses"] - before["misses"] == 1
     assert after["writes"] - before["writes"] == 1
+
+
+async def test_one_users_cached_answers_are_not_served_to_another(
+    ray_cluster: dict[str, Any], redis_url: str, sim: Simulator
+) -> None:
+    """A hit would tell Bob that someone sent exactly his prompt before (`cached: true`)."""
+    client = LLMClient(simulator_catalogue(sim.api_base, name=_name()), redis_url=redis_url)
+    messages = [{"role": "user", "content": f"Reverse the word 'secret{uuid.uuid4().hex}'."}]
+
+    def ask(user: str) -> CompletionRequest:
+        return CompletionRequest("openai/sim-small", messages, user_id=user)
+
+    alice = await client.complete(ask("alice"))
+    bob = await client.complete(ask("bob"))
+    alice_again = await client.complete(ask("alice"))
+    await client.aclose()
+    assert not alice.cached and not bob.cached
+    assert alice_again.cached
