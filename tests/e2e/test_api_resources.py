@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-import socket
 import time
 import uuid
 from collections.abc import Iterator
@@ -21,6 +20,7 @@ from api.auth import create_token
 from api.problems import PROBLEM_MEDIA_TYPE
 from engine.demo_data import SCORERS, V1, V2, demo_cases
 from engine.settings import Settings
+from tests.e2e.serving import hs256_overrides, serving
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -48,12 +48,6 @@ class Users:
     bob: httpx.Client
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def api(
     ray_cluster: dict[str, Any],
@@ -63,42 +57,13 @@ def api(
 ) -> Iterator[Api]:
     """Both Serve applications as `autoforge serve` deploys them; the replica builds its own
     engine from settings, and reaches the session simulator through a catalogue file."""
-    from ray import serve
-
-    from api.serve import deploy
     from engine.llm import simulator_catalogue
 
+    catalogue = simulator_catalogue(simulator.api_base, max_concurrency=64)
     data = tmp_path_factory.mktemp("resources")
-    catalogue = data / "catalogue.json"
-    catalogue.write_text(
-        json.dumps(simulator_catalogue(simulator.api_base, max_concurrency=64).to_dict()),
-        encoding="utf-8",
-    )
-    overrides = {
-        "data_dir": str(data),
-        "database_url": f"sqlite+libsql:///{data / 'api.db'}",
-        "redis_url": redis_url,
-        "auth_mode": "hs256",
-        "auth_hs256_secret": SECRET,
-        "rate_limit_per_minute": 100_000,
-        "catalogue_path": str(catalogue),
-    }
-    port = _free_port()
-    serve.start(http_options={"host": "127.0.0.1", "port": port})
-    try:
-        deploy(overrides)
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{base}/ready", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            time.sleep(0.1)
+    overrides = hs256_overrides(data, redis_url, SECRET, catalogue, rate_limit_per_minute=100_000)
+    with serving(overrides) as base:
         yield Api(base, Settings(**overrides))  # type: ignore[arg-type]
-    finally:
-        serve.shutdown()  # type: ignore[no-untyped-call]
 
 
 @pytest.fixture(scope="module")

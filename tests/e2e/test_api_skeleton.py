@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -18,6 +16,7 @@ from api.auth import create_token
 from api.problems import PROBLEM_MEDIA_TYPE
 from api.services import StaticRunOwners
 from engine.settings import Settings
+from tests.e2e.serving import hs256_overrides, serving
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]  # one Serve start (~15 s) for the module
 
@@ -35,51 +34,15 @@ class Api:
         return {"Authorization": f"Bearer {create_token(self.settings, user)}"}
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _wait_until_up(url: str, timeout_s: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url, timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    raise AssertionError(f"{url} never answered")
-
-
 @pytest.fixture(scope="module")
 def api(
     ray_cluster: dict[str, Any], redis_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Api]:
-    from ray import serve
-
-    from api.serve import deploy
-
     data = tmp_path_factory.mktemp("serve")
-    overrides = {
-        "data_dir": str(data),
-        "database_url": f"sqlite+libsql:///{data / 'api.db'}",
-        "redis_url": redis_url,
-        "auth_mode": "hs256",
-        "auth_hs256_secret": SECRET,
-    }
+    overrides = hs256_overrides(data, redis_url, SECRET)
     owner = f"alice-{uuid.uuid4().hex[:6]}"
-    port = _free_port()
-    serve.start(http_options={"host": "127.0.0.1", "port": port})
-    try:
-        deploy(overrides, run_owner=StaticRunOwners({"r1": owner}))
-        base = f"http://127.0.0.1:{port}"
-        _wait_until_up(f"{base}/health")
-        _wait_until_up(f"{base}/v1/streams/health")
+    with serving(overrides, run_owner=StaticRunOwners({"r1": owner})) as base:
         yield Api(base, Settings(**overrides), owner)  # type: ignore[arg-type]
-    finally:
-        serve.shutdown()
 
 
 @pytest.fixture

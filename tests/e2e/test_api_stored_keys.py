@@ -8,8 +8,6 @@ account needs a key and the server's environment has none, so only a stored key 
 from __future__ import annotations
 
 import dataclasses
-import json
-import socket
 import time
 import uuid
 from collections.abc import Iterator
@@ -23,6 +21,7 @@ from domain.llm import Catalogue
 from engine.llm.catalogue import simulator_account, simulator_models
 from engine.settings import Settings
 from engine.simulator import SimulatorConfig, running_simulator
+from tests.e2e.serving import hs256_overrides, serving
 
 pytestmark = pytest.mark.e2e
 
@@ -30,12 +29,6 @@ SECRET = "stored-keys-secret-" + "k" * 32
 PROVIDER_KEY = "sk-sim-team-" + uuid.uuid4().hex
 KEY_VARIABLE = "AF_TEST_KEYED_SIM_KEY"  # never set: the server has no key of its own
 MODEL = "openai/sim-small"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -53,46 +46,17 @@ def base(
 ) -> Iterator[str]:
     """Both Serve applications as `autoforge serve` deploys them; the replica's engine reads
     a catalogue whose account needs a key that its environment does not have."""
-    from ray import serve
-
-    from api.serve import deploy
-
-    data = tmp_path_factory.mktemp("stored-keys")
     account = dataclasses.replace(
         simulator_account(keyed_simulator.api_base, name="keyed-sim"),
         requires_api_key=True,
         api_key_env=KEY_VARIABLE,
     )
-    catalogue = data / "catalogue.json"
-    catalogue.write_text(
-        json.dumps(Catalogue((account,), simulator_models(account.name)).to_dict()),
-        encoding="utf-8",
-    )
-    overrides = {
-        "data_dir": str(data),
-        "database_url": f"sqlite+libsql:///{data / 'api.db'}",
-        "redis_url": redis_url,
-        "auth_mode": "hs256",
-        "auth_hs256_secret": SECRET,
-        "rate_limit_per_minute": 100_000,
-        "catalogue_path": str(catalogue),
-    }
-    port = _free_port()
-    serve.start(http_options={"host": "127.0.0.1", "port": port})
-    try:
-        deploy(overrides)  # master keys: the development key the replica creates in data_dir
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{url}/ready", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            time.sleep(0.1)
+    catalogue = Catalogue((account,), simulator_models(account.name))
+    data = tmp_path_factory.mktemp("stored-keys")
+    overrides = hs256_overrides(data, redis_url, SECRET, catalogue, rate_limit_per_minute=100_000)
+    # Master keys: the development key the replica creates in data_dir.
+    with serving(overrides) as url:
         yield url
-    finally:
-        serve.shutdown()  # type: ignore[no-untyped-call]
 
 
 def _client(base: str, user: str) -> httpx.Client:
