@@ -143,11 +143,13 @@ def _wait_recorded(engine: Any, run_id: str, at_least: int, timeout: float = 60)
     raise AssertionError(f"only {count} cells recorded")
 
 
-def _slow_catalogue(engine: Any, simulator: Any) -> None:
+def _use_session_simulator(engine: Any, simulator: Any) -> None:
     engine.use_catalogue(simulator_catalogue(simulator.api_base, max_concurrency=256))
 
 
-def test_killing_an_evaluator_mid_run_records_every_cell_once(engine: Any, simulator: Any) -> None:
+def _kill_mid_run(engine: Any, seed: int, actor: str) -> tuple[Any, Any]:
+    """Start an 800-cell run, kill ``actor`` (named without its deployment tag) once 40 cells
+    are recorded, and wait for the run to stop; returns the run and its final info."""
     run = engine.evaluate(
         prompt=PROMPT_NAME,
         dataset="demo",
@@ -155,14 +157,19 @@ def test_killing_an_evaluator_mid_run_records_every_cell_once(engine: Any, simul
         scorers=["icontains"],
         versions=_versions(engine),
         repeats=4,
-        seed=21,
+        seed=seed,
         cache=False,
         concurrency=16,
     )
     _wait_recorded(engine, run.id, 40)
     tag = deployment_tag(engine.settings.effective_database_url)
-    ray.kill(ray.get_actor(f"evaluator:{tag}:0"), no_restart=False)
-    info = run.wait(progress=False, timeout=180)
+    name = actor.replace(":", f":{tag}:", 1) if ":" in actor else f"{actor}:{tag}"
+    ray.kill(ray.get_actor(name), no_restart=False)
+    return run, run.wait(progress=False, timeout=180)
+
+
+def test_killing_an_evaluator_mid_run_records_every_cell_once(engine: Any, simulator: Any) -> None:
+    run, info = _kill_mid_run(engine, 21, "evaluator:0")
     assert info.status.value == "completed"
     assert engine.evaluations.runs.recorded_count(run.id) == 800
     kinds = [e["type"] for _, e in run.events()]
@@ -170,21 +177,7 @@ def test_killing_an_evaluator_mid_run_records_every_cell_once(engine: Any, simul
 
 
 def test_killing_the_recorder_mid_run_reclaims_its_entries(engine: Any) -> None:
-    run = engine.evaluate(
-        prompt=PROMPT_NAME,
-        dataset="demo",
-        models=list(MODELS),
-        scorers=["icontains"],
-        versions=_versions(engine),
-        repeats=4,
-        seed=31,
-        cache=False,
-        concurrency=16,
-    )
-    _wait_recorded(engine, run.id, 40)
-    tag = deployment_tag(engine.settings.effective_database_url)
-    ray.kill(ray.get_actor(f"result-recorder:{tag}"), no_restart=False)
-    info = run.wait(progress=False, timeout=180)
+    run, info = _kill_mid_run(engine, 31, "result-recorder")
     assert info.status.value == "completed"
     assert engine.evaluations.runs.recorded_count(run.id) == 800
 
@@ -328,7 +321,7 @@ def test_a_run_never_has_more_calls_in_flight_than_its_concurrency(
             info = run.wait(progress=False, timeout=120)
             peak = slow.stats()["max_in_flight"]
         finally:
-            _slow_catalogue(engine, simulator)
+            _use_session_simulator(engine, simulator)
     assert info.status.value == "completed"
     assert engine.evaluations.runs.recorded_count(run.id) == 200
     assert concurrency // 2 < peak <= concurrency
