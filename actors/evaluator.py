@@ -61,8 +61,7 @@ class Evaluator:
             if client is None:
                 client = LLMClient(context.catalogue, redis_url=self.redis_url, env=context.env())
                 self._clients[key] = client
-            slots = context_ref[2] if len(context_ref) > 2 else None
-            runner = CellRunner(context, client, slots)
+            runner = CellRunner(context, client, slots=context_ref[2])
             self._runners[run_id] = runner
             while len(self._runners) > MAX_CACHED_RUNS:
                 self._runners.popitem(last=False)

@@ -38,8 +38,7 @@ class _RunState:
     run_id: str
     context_ref: Any
     total: int
-    concurrency: int
-    dispatch_limit: int = 0
+    dispatch_limit: int
     slots_per_evaluator: int | None = None
     already: int = 0
     done: int = 0
@@ -124,7 +123,6 @@ class RunScheduler:
             run_id=run_id,
             context_ref=ray.put(context),
             total=context.spec.total_cells,
-            concurrency=concurrency,
             dispatch_limit=2 * concurrency if overdispatch else concurrency,
             slots_per_evaluator=share if overdispatch else None,
             already=len(recorded),
