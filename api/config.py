@@ -27,8 +27,8 @@ class ApiSettings(BaseSettings):
     jwks_timeout_seconds: float = Field(default=5.0, gt=0)
     stream_block_ms: int = Field(default=15_000, ge=100, le=60_000)
     # Serve's per-request access log line (Ray's log files, echoed to the driver's console).
-    # Off by default: at 64 clients it cost a third of the API's throughput (README), and
-    # errors are logged by our middleware either way.
+    # Off by default: at 64 clients it cost ~12% of GET throughput (bench/api_latency.py),
+    # and errors are logged by our middleware either way.
     access_log: bool = False
     # REST replicas `autoforge serve` starts; each holds an engine (~300 MB). On 2 cores, 2
     # replicas served 248 GET/s against 190 for one (bench/api_latency.py).

@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 from api.openapi import AUTHENTICATED, api_router, problem_responses
 from api.services import UserEngine
 from engine.llm import RedisUsageStore
-from engine.llm.ledger import user_scopes
+from engine.llm.ledger import user_model_scope, user_scope
 
 
 class RetryOut(BaseModel):
@@ -117,9 +117,9 @@ async def model_usage(request: Request, engine: UserEngine) -> UsageOut:
         models = [model.name for model in catalogue.models if model.account == account.name]
         per_model = {}
         for name in models:
-            mine = user_scopes(engine.owner, name)[1]
-            per_model[name] = UsageTotals.model_validate(await ledger.totals(mine))
-        total = await ledger.totals(f"user:{engine.owner}")
+            mine = await ledger.totals(user_model_scope(engine.owner, name))
+            per_model[name] = UsageTotals.model_validate(mine)
+        total = await ledger.totals(user_scope(engine.owner))
         accounts.append(
             AccountUsageOut(
                 account=account.name,

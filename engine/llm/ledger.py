@@ -34,13 +34,18 @@ def _scopes(record: UsageRecord) -> list[str]:
     if record.run_id:
         scopes.append(f"run:{record.run_id}")
     if record.user_id:
-        scopes += user_scopes(record.user_id, record.model)
+        scopes += [user_scope(record.user_id), user_model_scope(record.user_id, record.model)]
     return scopes
 
 
-def user_scopes(user_id: str, model: str) -> list[str]:
-    """The ledger scopes of one user: all their calls, and their calls of ``model``."""
-    return [f"user:{user_id}", f"user:{user_id}:model:{model}"]
+def user_scope(user_id: str) -> str:
+    """The ledger scope of all of one user's calls."""
+    return f"user:{user_id}"
+
+
+def user_model_scope(user_id: str, model: str) -> str:
+    """The ledger scope of one user's calls of ``model``."""
+    return f"{user_scope(user_id)}:model:{model}"
 
 
 def _deltas(record: UsageRecord) -> dict[str, float]:
