@@ -13,12 +13,15 @@ from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.engine import make_url
 
 from domain.errors import ConfigurationError, ServiceUnavailableError
+from engine.data_dir import private_file
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 
 def create_db_engine(url: str, *, echo: bool = False) -> Engine:
-    """An engine for `url`, creating the parent directory of a local database file.
+    """An engine for `url`, creating a local database file 0600 (and its directory).
+
+    SQLite gives the -wal and -shm files the mode of the database file, so they are 0600 too.
 
     Raises:
         ConfigurationError: the URL cannot be used.
@@ -29,7 +32,11 @@ def create_db_engine(url: str, *, echo: bool = False) -> Engine:
         raise ConfigurationError(f"invalid database URL: {exc}") from None
     is_local_file = parsed.get_backend_name() == "sqlite" and parsed.host in (None, "")
     if is_local_file and parsed.database not in (None, "", ":memory:"):
-        Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        path = Path(parsed.database).expanduser()
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        for file in (path, path.with_name(f"{path.name}-wal"), path.with_name(f"{path.name}-shm")):
+            if file == path or file.exists():
+                private_file(file)
     connect_args: dict[str, Any] = {}
     if parsed.drivername in ("sqlite", "sqlite+pysqlite"):
         connect_args["check_same_thread"] = False

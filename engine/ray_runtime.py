@@ -14,6 +14,8 @@ from engine.logs import get_logger
 log = get_logger(__name__)
 
 NAMESPACE = "autoforge"
+# Token auth is on by default for a local cluster (2.59+); a driver joining it must say so.
+RAY_AUTH_MODE = "RAY_AUTH_MODE"
 WORKER_ENV = {"LITELLM_LOCAL_MODEL_COST_MAP": "True", "RAY_DEDUP_LOGS": "0"}
 
 
@@ -70,6 +72,16 @@ def start_ray(
     resources = dict(ray.cluster_resources())  # type: ignore[no-untyped-call]
     log.info("ray ready", address=address or "local", cpus=resources.get("CPU"))
     return resources
+
+
+def current_address() -> str | None:
+    """The GCS address of the cluster this process is connected to, for others to join."""
+    import ray
+
+    if not ray.is_initialized():
+        return None
+    address: str | None = ray.get_runtime_context().gcs_address
+    return address
 
 
 def stop_ray() -> None:

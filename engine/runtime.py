@@ -4,7 +4,9 @@
         rt.redis.ping(); rt.db ...
 
 Services start in dependency order and stop in reverse; anything started here is stopped
-here, so a `with` block leaves no process behind.
+here, so a `with` block leaves no process behind. The first runtime on a data directory owns
+it; a later one (a CLI command during a live `autoforge eval`) joins the owner's Redis and
+Ray instead of starting, or reaping, its own.
 """
 
 from __future__ import annotations
@@ -16,9 +18,11 @@ from typing import Any
 import redis
 from sqlalchemy import Engine
 
+from domain.errors import ServiceUnavailableError
+from engine.data_dir import DataDirClaim, PublishedServices, private_dir
 from engine.db import create_db_engine, migrate
 from engine.logs import get_logger
-from engine.ray_runtime import start_ray, stop_ray, worker_env
+from engine.ray_runtime import RAY_AUTH_MODE, current_address, start_ray, stop_ray, worker_env
 from engine.redis_embedded import EmbeddedRedis
 from engine.settings import Settings, load_settings
 
@@ -41,6 +45,7 @@ class Runtime:
     redis_url: str | None = None
     schema_revision: str | None = None
     ray_resources: dict[str, Any] = field(default_factory=dict)
+    _claim: DataDirClaim | None = None
     _embedded_redis: EmbeddedRedis | None = None
     _redis: redis.Redis | None = None
     _started_ray: bool = False
@@ -55,26 +60,46 @@ class Runtime:
     def embedded_redis(self) -> EmbeddedRedis | None:
         return self._embedded_redis
 
+    @property
+    def owns_data_dir(self) -> bool:
+        """False when this runtime joined the services of another process on the data dir."""
+        return self._claim is not None and self._claim.owner
+
     def start(self) -> Runtime:
-        """Start every service, stopping what already started if one fails."""
+        """Start (or join) every service, stopping what already started if one fails.
+
+        Raises:
+            ServiceUnavailableError: a service cannot start, or the data directory's owner
+                cannot be joined.
+        """
         try:
+            self._claim = DataDirClaim.acquire(private_dir(self.settings.data_dir))
             self._start_db()
             self._start_redis()
             if self.start_ray:
                 self._start_ray()
+            self._claim.publish(self._published())
         except BaseException:
             self.stop()
             raise
         return self
 
     def _start_db(self) -> None:
-        self.settings.data_dir.mkdir(parents=True, exist_ok=True)
         self.db = create_db_engine(self.settings.effective_database_url)
         self.schema_revision = migrate(self.db)
 
     def _start_redis(self) -> None:
+        joined = self._claim.joined if self._claim else None
         if self.settings.redis_url:
             self.redis_url = self.settings.redis_url
+        elif joined is not None:
+            if not joined.redis_url:
+                raise ServiceUnavailableError(
+                    f"the engine (pid {joined.pid}) that owns {self.settings.data_dir} uses "
+                    "an external Redis: set AUTOFORGE_REDIS_URL to the same server",
+                    reason="data-dir-busy",
+                )
+            self.redis_url = joined.redis_url
         else:
             self._embedded_redis = EmbeddedRedis(self.settings.data_dir / "redis")
             self.redis_url = self._embedded_redis.start()
@@ -91,11 +116,33 @@ class Runtime:
         os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
         import ray
 
+        address = self.settings.ray_address
+        joined = self._claim.joined if self._claim else None
+        if address is None and joined is not None and joined.ray_address:
+            # The owner's scheduler actor lives in its Ray: `run cancel` must reach it.
+            address = joined.ray_address
+            if joined.ray_auth_mode:
+                os.environ.setdefault(RAY_AUTH_MODE, joined.ray_auth_mode)
         self._started_ray = not ray.is_initialized()
-        self.ray_resources = start_ray(self.settings.ray_address, self.settings.ray_num_cpus, env)
+        self.ray_resources = start_ray(address, self.settings.ray_num_cpus, env)
+
+    def _published(self) -> PublishedServices:
+        embedded = self._embedded_redis
+        ray_address = current_address() if self.start_ray else None
+        return PublishedServices(
+            pid=os.getpid(),
+            redis_url=embedded.url if embedded is not None else None,
+            ray_address=ray_address,
+            ray_auth_mode=os.environ.get(RAY_AUTH_MODE) if ray_address else None,
+        )
 
     def stop(self) -> None:
-        """Stop what this runtime started, in reverse order; safe to call twice."""
+        """Stop what this runtime started, in reverse order; safe to call twice.
+
+        A runtime that joined another process's services only disconnects from them.
+        """
+        if self._claim is not None:
+            self._claim.unpublish()
         if self._started_ray:
             stop_ray()
             self._started_ray = False
@@ -108,6 +155,9 @@ class Runtime:
         if self.db is not None:
             self.db.dispose()
             self.db = None
+        if self._claim is not None:
+            self._claim.release()
+            self._claim = None
         log.debug("runtime stopped")
 
     def __enter__(self) -> Runtime:

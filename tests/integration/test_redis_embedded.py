@@ -11,6 +11,7 @@ import psutil
 import pytest
 import redis
 
+from domain.errors import ServiceUnavailableError
 from engine.redis_embedded import EmbeddedRedis
 
 pytestmark = pytest.mark.integration
@@ -73,16 +74,24 @@ def test_server_dies_with_a_killed_parent(tmp_path: Path) -> None:
     assert _wait_gone(redis_pid), "embedded redis outlived its killed parent"
 
 
-def test_a_stale_server_from_the_pidfile_is_reaped(tmp_path: Path) -> None:
+def test_a_second_server_on_a_live_directory_refuses_and_leaves_the_first_alive(
+    tmp_path: Path,
+) -> None:
+    with EmbeddedRedis(tmp_path) as first:
+        pid = first.pid
+        with pytest.raises(ServiceUnavailableError, match="another live process"):
+            EmbeddedRedis(tmp_path).start()
+        assert first.pid == pid and redis.Redis.from_url(first.url).ping()
+
+
+def test_a_redis_whose_owner_died_is_stale_and_reaped(tmp_path: Path) -> None:
     stale = EmbeddedRedis(tmp_path)
     stale.start()
     stale_pid = stale.pid
-    assert stale_pid is not None
-    stale._process = None  # forget it, as a crashed process would
-    fresh = EmbeddedRedis(tmp_path)
-    fresh.start()
-    try:
+    assert stale_pid is not None and stale._lock_fd is not None
+    # What the kernel does to a killed owner: its lock goes, its server may stay (non-Linux).
+    os.close(stale._lock_fd)
+    stale._lock_fd, stale._process, stale._stopping = None, None, True
+    with EmbeddedRedis(tmp_path) as fresh:
         assert _wait_gone(stale_pid)
         assert redis.Redis.from_url(fresh.url).ping()
-    finally:
-        fresh.stop()

@@ -1,0 +1,65 @@
+"""The data directory is private to its user and owned by one engine process at a time."""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+pytestmark = pytest.mark.integration
+
+
+def _modes(root: Path) -> dict[str, str]:
+    found = {".": oct(stat.S_IMODE(root.stat().st_mode))}
+    for path in root.rglob("*"):
+        found[str(path.relative_to(root))] = oct(stat.S_IMODE(path.lstat().st_mode))
+    return found
+
+
+def test_data_dir_and_every_file_in_it_are_private_even_when_it_existed_looser(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from engine.runtime import Runtime
+    from engine.settings import load_settings
+
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    data = tmp_path / "data"
+    data.mkdir(mode=0o755)
+    data.chmod(0o755)  # as an older version, or a umask of 022, left it
+    (data / "autoforge.db").touch(mode=0o644)
+    (data / "autoforge.db").chmod(0o644)
+    with Runtime(load_settings(data_dir=data), start_ray=False) as rt:
+        assert rt.db is not None
+        with rt.db.begin() as connection:
+            connection.execute(text("CREATE TABLE probe (x INTEGER)"))
+        rt.redis.set("probe", "1")
+        modes = _modes(data)
+        for name in ("autoforge.db-wal", "autoforge.db-shm", "redis/appendonly.aof"):
+            assert name in modes, f"{name} not created: {sorted(modes)}"
+        loose = {name: mode for name, mode in modes.items() if int(mode, 8) & 0o077}
+    assert modes["."] == "0o700"
+    assert loose == {}
+
+
+def test_a_second_runtime_joins_the_owners_redis_instead_of_starting_its_own(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from engine.runtime import Runtime
+    from engine.settings import load_settings
+
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    settings = load_settings(data_dir=tmp_path)
+    with Runtime(settings, start_ray=False) as owner:
+        assert owner.embedded_redis is not None
+        pid = owner.embedded_redis.pid
+        with Runtime(settings, start_ray=False) as guest:
+            assert guest.embedded_redis is None
+            assert guest.redis_url == owner.redis_url
+            guest.redis.set("from-guest", "1")
+        assert owner.embedded_redis.pid == pid
+        assert owner.redis.get("from-guest") == "1"
+    # The owner is gone: the next runtime owns the directory again.
+    with Runtime(settings, start_ray=False) as after:
+        assert after.embedded_redis is not None and after.redis.get("from-guest") == "1"
