@@ -74,6 +74,20 @@ def start_ray(
     return resources
 
 
+def use_auth_mode(mode: str) -> None:
+    """Join a cluster whose head runs Ray's auth `mode` ("token" for a local head here).
+
+    An explicit RAY_AUTH_MODE wins. Ray caches the variable in its config when `ray` is
+    imported (the CLI imports it to build its parser), so setting it alone is too late.
+    """
+    if os.environ.get(RAY_AUTH_MODE) is not None:
+        return
+    os.environ[RAY_AUTH_MODE] = mode
+    from ray._raylet import Config
+
+    Config.initialize("")
+
+
 def current_address() -> str | None:
     """The GCS address of the cluster this process is connected to, for others to join."""
     import ray

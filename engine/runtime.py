@@ -22,7 +22,15 @@ from domain.errors import ServiceUnavailableError
 from engine.data_dir import DataDirClaim, PublishedServices, private_dir
 from engine.db import create_db_engine, migrate
 from engine.logs import get_logger
-from engine.ray_runtime import RAY_AUTH_MODE, current_address, start_ray, stop_ray, worker_env
+from engine.ray_runtime import (
+    RAY_AUTH_MODE,
+    current_address,
+    start_ray,
+    stop_ray,
+    use_auth_mode,
+    worker_env,
+)
+from engine.redis_client import sync_redis
 from engine.redis_embedded import EmbeddedRedis
 from engine.settings import Settings, load_settings
 
@@ -103,7 +111,7 @@ class Runtime:
         else:
             self._embedded_redis = EmbeddedRedis(self.settings.data_dir / "redis")
             self.redis_url = self._embedded_redis.start()
-        self._redis = redis.Redis.from_url(self.redis_url, decode_responses=True)
+        self._redis = sync_redis(self.redis_url)
         self._redis.ping()
 
     def _start_ray(self) -> None:
@@ -122,7 +130,7 @@ class Runtime:
             # The owner's scheduler actor lives in its Ray: `run cancel` must reach it.
             address = joined.ray_address
             if joined.ray_auth_mode:
-                os.environ.setdefault(RAY_AUTH_MODE, joined.ray_auth_mode)
+                use_auth_mode(joined.ray_auth_mode)
         self._started_ray = not ray.is_initialized()
         self.ray_resources = start_ray(address, self.settings.ray_num_cpus, env)
 
