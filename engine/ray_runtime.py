@@ -83,7 +83,7 @@ def use_auth_mode(mode: str) -> None:
     if os.environ.get(RAY_AUTH_MODE) is not None:
         return
     os.environ[RAY_AUTH_MODE] = mode
-    from ray._raylet import Config
+    from ray._raylet import Config  # type: ignore[attr-defined]
 
     Config.initialize("")
 
