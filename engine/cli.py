@@ -13,6 +13,8 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from redis.exceptions import ConnectionError as RedisConnectionError
+
 from domain.errors import ConfigurationError, NexusError
 
 EXIT_ERROR = 1
@@ -106,6 +108,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_CONFIG
     except NexusError as exc:
         _err(f"autoforge: {exc.code}: {exc.message}")
+        return EXIT_ERROR
+    except RedisConnectionError as exc:  # Redis went away mid-command (its engine exited)
+        _err(f"autoforge: service-unavailable: lost the connection to Redis: {exc}")
         return EXIT_ERROR
     except KeyboardInterrupt:
         _err("autoforge: interrupted")

@@ -32,7 +32,7 @@ from engine.ray_runtime import (
 )
 from engine.redis_client import sync_redis
 from engine.redis_embedded import EmbeddedRedis
-from engine.settings import Settings, load_settings
+from engine.settings import Settings, load_settings, redact_url
 
 log = get_logger(__name__)
 
@@ -112,7 +112,12 @@ class Runtime:
             self._embedded_redis = EmbeddedRedis(self.settings.data_dir / "redis")
             self.redis_url = self._embedded_redis.start()
         self._redis = sync_redis(self.redis_url)
-        self._redis.ping()
+        try:
+            self._redis.ping()
+        except redis.ConnectionError as exc:
+            raise ServiceUnavailableError(
+                f"cannot reach Redis at {redact_url(self.redis_url)}: {exc}", reason="redis"
+            ) from None
 
     def _start_ray(self) -> None:
         assert self.redis_url is not None

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -63,3 +67,45 @@ def test_a_second_runtime_joins_the_owners_redis_instead_of_starting_its_own(
     # The owner is gone: the next runtime owns the directory again.
     with Runtime(settings, start_ray=False) as after:
         assert after.embedded_redis is not None and after.redis.get("from-guest") == "1"
+
+
+_OWNER = """
+import time
+from engine.runtime import Runtime
+rt = Runtime(start_ray=False).start()
+rt.redis.set("kept", "1")
+print(rt.embedded_redis.pid, flush=True)
+time.sleep(120)
+"""
+
+
+@pytest.mark.slow
+def test_a_guest_copes_with_its_owner_dying_and_the_next_process_owns_the_dir(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import psutil
+    import redis
+
+    from engine.runtime import Runtime
+    from engine.settings import load_settings
+
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
+    env["AUTOFORGE_DATA_DIR"] = str(tmp_path)
+    owner = subprocess.Popen([sys.executable, "-c", _OWNER], env=env, stdout=subprocess.PIPE)
+    try:
+        assert owner.stdout is not None
+        redis_pid = int(owner.stdout.readline())
+        settings = load_settings(data_dir=tmp_path)
+        guest = Runtime(settings, start_ray=False).start()
+        assert guest.embedded_redis is None and guest.redis.get("kept") == "1"
+    finally:
+        owner.kill()
+        owner.wait()
+    with contextlib.suppress(psutil.NoSuchProcess):  # it dies with its owner
+        psutil.Process(redis_pid).wait(timeout=10)
+    with pytest.raises(redis.ConnectionError):  # after its reconnect attempts, not a hang
+        guest.redis.ping()
+    guest.stop()
+    with Runtime(settings, start_ray=False) as after:
+        assert after.embedded_redis is not None and after.redis.get("kept") == "1"

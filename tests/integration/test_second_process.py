@@ -69,6 +69,7 @@ def test_cli_commands_during_a_live_eval_join_it_and_cancel_it(tmp_path: Path) -
             text=True,
         )
         try:
+
             def started() -> bool:
                 assert first.poll() is None, first.communicate()[1][-3000:]
                 return int(httpx.get(f"{sim.url}/stats").json()["requests_total"]) > 0
