@@ -109,3 +109,19 @@ def test_a_guest_copes_with_its_owner_dying_and_the_next_process_owns_the_dir(
     guest.stop()
     with Runtime(settings, start_ray=False) as after:
         assert after.embedded_redis is not None and after.redis.get("kept") == "1"
+
+
+@pytest.mark.slow
+def test_an_unreachable_redis_is_one_cli_line(tmp_path: Path) -> None:
+    env = {**os.environ, "AUTOFORGE_DATA_DIR": str(tmp_path)}
+    env["REDIS_URL"] = f"unix://{tmp_path / 'nobody.sock'}"
+    out = subprocess.run(
+        [sys.executable, "-m", "engine.cli", "run", "list"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 1
+    assert out.stderr.startswith("autoforge: service-unavailable: cannot reach Redis at unix://")
+    assert len(out.stderr.strip().splitlines()) == 1, out.stderr[-2000:]
