@@ -50,8 +50,14 @@ def private_file(path: Path) -> Path:
 
 
 def _tighten(path: Path, wanted: int) -> None:
-    mode = stat.S_IMODE(path.stat().st_mode)
+    info = path.stat()
+    mode = stat.S_IMODE(info.st_mode)
     if mode & ~wanted & 0o777 == 0:
+        return
+    # A shared directory (another user's, or sticky like /tmp) named as the data dir is
+    # not ours to close: say so instead.
+    if info.st_uid != os.geteuid() or mode & stat.S_ISVTX:
+        log.warning("readable by other users and not ours to tighten", path=str(path))
         return
     try:
         path.chmod(mode & wanted)
