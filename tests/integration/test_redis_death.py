@@ -32,7 +32,9 @@ with Engine() as engine:
     killed = engine.runtime.embedded_redis.pid
     os.kill(killed, signal.SIGKILL)
     info = run.wait(progress=False, timeout=240)
+    rows = list(engine.evaluations.runs.result_rows(engine.owner, run.id))
     print(json.dumps({"status": info.status.value, "error": info.error,
+                      "cell_errors": [r["error"] for r in rows if r["error"]][:5],
                       "recorded": engine.evaluations.runs.recorded_count(run.id),
                       "total": info.total_cells, "killed": killed,
                       "now": engine.runtime.embedded_redis.pid}), flush=True)
@@ -54,6 +56,7 @@ def test_a_killed_embedded_redis_is_restarted_and_the_run_completes(tmp_path: Pa
         requests = httpx.get(f"{sim.url}/stats").json()["requests_total"]
     assert outcome["now"] != outcome["killed"]
     assert (outcome["status"], outcome["error"]) == ("completed", None)
+    assert outcome["cell_errors"] == []
     assert outcome["recorded"] == outcome["total"] == 400
     # Every cell was asked of the provider once: none again after the restart.
     assert requests == outcome["total"]
