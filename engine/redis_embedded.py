@@ -8,7 +8,9 @@ process never kills a live engine's Redis.
 
 A server that dies while we own it is started again on the same socket from its
 append-only file: clients (Ray workers included) reconnect to the same path and find every
-stream, consumer group and key they wrote.
+stream, consumer group and key they wrote. Each owner names its socket afresh, so workers
+orphaned by a killed engine cannot reconnect to the next engine's server and keep working
+its runs (a resume measured 8 repeated provider requests from them).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -86,6 +89,7 @@ class EmbeddedRedis:
         self.directory = directory
         self._process: subprocess.Popen[bytes] | None = None
         self._short_dir: str | None = None
+        self._socket_name = f"redis-{secrets.token_hex(4)}.sock"
         self._lock_fd: int | None = None
         self._guard = threading.Lock()
         self._stopping = False
@@ -94,12 +98,12 @@ class EmbeddedRedis:
 
     @property
     def socket_path(self) -> Path:
-        candidate = self.directory / "redis.sock"
+        candidate = self.directory / self._socket_name
         if len(str(candidate)) <= _MAX_SOCKET_PATH:
             return candidate
         if self._short_dir is None:
             self._short_dir = tempfile.mkdtemp(prefix="af-redis-")
-        return Path(self._short_dir) / "redis.sock"
+        return Path(self._short_dir) / self._socket_name
 
     @property
     def url(self) -> str:
@@ -131,7 +135,9 @@ class EmbeddedRedis:
         self._stopping = False
         self._reap_stale()
         for path in self.directory.iterdir():
-            if path.is_file():
+            if path.is_socket():  # a previous owner's
+                path.unlink()
+            elif path.is_file():
                 private_file(path)  # an AOF or log written by an older version as 0644
         self._spawn()
         if not self._answers(timeout_s):

@@ -68,11 +68,6 @@ class Runtime:
     def embedded_redis(self) -> EmbeddedRedis | None:
         return self._embedded_redis
 
-    @property
-    def owns_data_dir(self) -> bool:
-        """False when this runtime joined the services of another process on the data dir."""
-        return self._claim is not None and self._claim.owner
-
     def start(self) -> Runtime:
         """Start (or join) every service, stopping what already started if one fails.
 
