@@ -71,8 +71,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     from ray import serve
 
     from api.config import ApiSettings
-    from api.serve import deploy, replica_overrides, secret_env
-    from engine.keys import load_keyring
+    from api.serve import deploy, master_keys_of, replica_overrides
     from engine.runtime import Runtime
     from engine.settings import load_settings
 
@@ -80,13 +79,13 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     settings = load_settings(**overrides)
     with Runtime(settings) as runtime:
         assert runtime.redis_url is not None
-        load_keyring(settings)  # fail fast in production; create the dev key before replicas
+        master_keys = master_keys_of(settings)
         serve.start(http_options={"host": settings.api_host, "port": settings.api_port})
         try:
-            deploy(
+            secrets_holder = deploy(  # noqa: F841 (replicas read the secrets while it lives)
                 replica_overrides(settings, runtime.redis_url),
                 api=ApiSettings().model_dump(mode="json"),
-                env_vars=secret_env(settings),
+                master_keys=master_keys,
             )
             host = f"[{settings.api_host}]" if ":" in settings.api_host else settings.api_host
             url = f"http://{host}:{settings.api_port}"
