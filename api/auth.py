@@ -21,7 +21,12 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.requests import HTTPConnection
 
 from api.config import ApiSettings
-from api.ratelimit import enforce_rate_limit
+from api.ratelimit import (
+    client_address,
+    count_failed_authentication,
+    enforce_rate_limit,
+    refuse_blocked_address,
+)
 from domain.errors import AuthError, ConfigurationError, ServiceUnavailableError
 from engine.settings import Settings
 
@@ -238,7 +243,14 @@ def create_token(settings: Settings, user_id: str, ttl_seconds: int = 3600) -> s
 
 async def _authenticated(conn: HTTPConnection, token: str | None) -> User:
     authenticator: Authenticator = conn.app.state.authenticator
-    user = await authenticator.authenticate(token, conn.client.host if conn.client else None)
+    api: ApiSettings = conn.app.state.services.api
+    address = client_address(conn.scope, api.trusted_proxies)
+    await refuse_blocked_address(conn, address)
+    try:
+        user = await authenticator.authenticate(token, conn.client.host if conn.client else None)
+    except AuthError:
+        await count_failed_authentication(conn, address)
+        raise
     structlog.contextvars.bind_contextvars(user_id=user.id)
     await enforce_rate_limit(conn, user.id)
     return user

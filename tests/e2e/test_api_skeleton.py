@@ -13,6 +13,7 @@ import pytest
 from websockets.sync.client import connect
 
 from api.auth import create_token
+from api.config import ApiSettings
 from api.problems import PROBLEM_MEDIA_TYPE
 from api.services import StaticRunOwners
 from engine.settings import Settings
@@ -41,7 +42,9 @@ def api(
     data = tmp_path_factory.mktemp("serve")
     overrides = hs256_overrides(data, redis_url, SECRET)
     owner = f"alice-{uuid.uuid4().hex[:6]}"
-    with serving(overrides, run_owner=StaticRunOwners({"r1": owner})) as base:
+    # 127.0.0.1 stands for a reverse proxy of the operator's: its X-Forwarded-For is believed.
+    api = {"trusted_proxies": ["127.0.0.1"]}
+    with serving(overrides, api=api, run_owner=StaticRunOwners({"r1": owner})) as base:
         yield Api(base, Settings(**overrides), owner)  # type: ignore[arg-type]
 
 
@@ -176,3 +179,19 @@ def test_sse_resumes_after_last_event_id_then_follows(
 def test_someone_elses_run_is_not_found(api: Api, http: httpx.Client) -> None:
     stranger = api.headers(f"eve-{uuid.uuid4().hex[:6]}")
     _problem(http.get("/v1/streams/runs/r1/events", headers=stranger), 404, "not-found")
+
+
+def _forwarded_for() -> str:
+    return f"198.51.100.{uuid.uuid4().int % 250 + 1}, 2001:db8::{uuid.uuid4().hex[:4]}"
+
+
+def test_a_bad_token_flood_is_refused_per_client_address(http: httpx.Client) -> None:
+    limit = ApiSettings().auth_failures_per_minute
+    flood = {"Authorization": "Bearer forged", "X-Forwarded-For": _forwarded_for()}
+    codes = [http.get("/v1/provider-keys", headers=flood).status_code for _ in range(120)]
+    assert codes == [401] * limit + [429] * (120 - limit)
+    refused = http.get("/v1/provider-keys", headers=flood)
+    _problem(refused, 429, "rate-limited")
+    assert 1 <= int(refused.headers["retry-after"]) <= 60
+    other = {"Authorization": "Bearer forged", "X-Forwarded-For": _forwarded_for()}
+    _problem(http.get("/v1/provider-keys", headers=other), 401, "unauthorized")
