@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
+import jwt
 import pytest
+from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
 from api.auth import create_token
@@ -195,3 +198,41 @@ def test_a_bad_token_flood_is_refused_per_client_address(http: httpx.Client) -> 
     assert 1 <= int(refused.headers["retry-after"]) <= 60
     other = {"Authorization": "Bearer forged", "X-Forwarded-For": _forwarded_for()}
     _problem(http.get("/v1/provider-keys", headers=other), 401, "unauthorized")
+
+
+def test_a_subject_with_bidi_characters_is_401(http: httpx.Client) -> None:
+    claims = {"sub": "ali\u202ece", "iss": "autoforge-nexus", "exp": int(time.time()) + 60}
+    forged = {
+        "Authorization": f"Bearer {jwt.encode(claims, SECRET)}",
+        "X-Forwarded-For": _forwarded_for(),
+    }
+    body = _problem(http.get("/v1/provider-keys", headers=forged), 401, "unauthorized")
+    assert "subject" in body["detail"]
+
+
+def _expiring(api: Api, redis_client: Any) -> dict[str, str]:
+    redis_client.delete("af:run:r1:events")
+    _xadd(redis_client, 1, 0)
+    return {"Authorization": f"Bearer {create_token(api.settings, api.owner, ttl_seconds=2)}"}
+
+
+def test_a_websocket_closes_when_its_token_expires(api: Api, redis_client: Any) -> None:
+    headers = _expiring(api, redis_client)
+    url = f"{api.base.replace('http', 'ws', 1)}/v1/streams/runs/r1/events"
+    with connect(url, additional_headers=headers, open_timeout=10) as ws:
+        assert json.loads(ws.recv(timeout=10))["data"]["n"] == "0"
+        with pytest.raises(ConnectionClosed) as closed:
+            ws.recv(timeout=15)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401
+
+
+def test_an_sse_stream_ends_when_its_token_expires(
+    api: Api, http: httpx.Client, redis_client: Any
+) -> None:
+    headers = _expiring(api, redis_client)
+    started = time.monotonic()
+    with http.stream("GET", "/v1/streams/runs/r1/events", headers=headers) as response:
+        assert response.status_code == 200
+        lines = list(response.iter_lines())  # the server ends the stream (else: read timeout)
+    assert any(line.startswith("id: ") for line in lines)
+    assert time.monotonic() - started < 10
