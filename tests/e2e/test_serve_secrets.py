@@ -30,7 +30,8 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 HS256_SECRET = "hs256-canary-" + "q" * 32
 MASTER_KEY = base64.b64encode(b"master-key-canary-32-bytes-long!").decode()
 PROVIDER_KEY = "sk-provider-canary-0123456789"
-CANARIES = (HS256_SECRET, MASTER_KEY, PROVIDER_KEY)
+STORED_KEY = "sk-stored-canary-0123456789abcd"  # a user's key: only its ciphertext is stored
+CANARIES = (HS256_SECRET, MASTER_KEY, PROVIDER_KEY, STORED_KEY)
 
 
 @pytest.fixture
@@ -95,7 +96,7 @@ def test_no_secret_reaches_a_file_ray_or_the_engine_writes(tmp_path: Path, ray_t
         # The replicas did get the signing secret and the master keys, just not through a file.
         stored = httpx.put(
             f"{base}/v1/provider-keys/openai",
-            json={"api_key": "sk-user-0123456789abcd"},
+            json={"api_key": STORED_KEY},
             headers=headers,
             timeout=30,
         )
