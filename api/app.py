@@ -137,8 +137,12 @@ def _lifespan(services: ApiServices) -> Lifespan:
             max_connections=STREAM_CONNECTIONS,
             socket_timeout=None,
         )
-        per_minute = services.settings.rate_limit_per_minute
-        app.state.limiter = UserRateLimiter(services.redis_url, per_minute)
+        app.state.limiter = UserRateLimiter(
+            services.redis_url,
+            services.settings.rate_limit_per_minute,
+            auth_failures_per_minute=services.api.auth_failures_per_minute,
+            anonymous_per_minute=services.api.anonymous_per_minute,
+        )
         try:
             yield
         finally:

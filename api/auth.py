@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import time
+import unicodedata
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -21,7 +22,12 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.requests import HTTPConnection
 
 from api.config import ApiSettings
-from api.ratelimit import enforce_rate_limit
+from api.ratelimit import (
+    client_address,
+    count_failed_authentication,
+    enforce_rate_limit,
+    refuse_blocked_address,
+)
 from domain.errors import AuthError, ConfigurationError, ServiceUnavailableError
 from engine.settings import Settings
 
@@ -30,6 +36,11 @@ DEFAULT_ISSUER = "autoforge-nexus"
 JWKS_ALGORITHMS = ["RS256"]
 MAX_TTL_SECONDS = 30 * 24 * 3600
 _REQUIRED_CLAIMS = ["exp", "iss", "sub"]
+
+# Control, format (bidi overrides, zero-width), surrogate, private-use and unassigned code
+# points, and line/paragraph separators: a `sub` is logged, stored as an owner and shown, and
+# these forge log lines or make one id look like another.
+_UNSAFE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
 
 bearer_scheme = HTTPBearer(
     auto_error=False, description="A JWT: from your identity provider, or `autoforge token create`."
@@ -50,6 +61,15 @@ class Authenticator(Protocol):
     mode: str
 
     async def authenticate(self, token: str | None, client_host: str | None) -> User: ...
+
+
+def is_user_id(value: object) -> bool:
+    """1 to 200 characters, none of them control, bidi or otherwise invisible."""
+    return (
+        isinstance(value, str)
+        and 0 < len(value) <= 200
+        and not any(unicodedata.category(char) in _UNSAFE_CATEGORIES for char in value)
+    )
 
 
 def _invalid(reason: str) -> AuthError:
@@ -114,8 +134,7 @@ class _Verifier:
             raise _invalid(f"the token has no {exc.claim!r} claim") from None
         except jwt.InvalidTokenError:
             raise _invalid("the token is invalid") from None
-        sub = claims.get("sub")
-        if not isinstance(sub, str) or not 0 < len(sub) <= 200:
+        if not is_user_id(claims.get("sub")):
             raise _invalid("the token's subject is not a user id")
         return claims
 
@@ -220,8 +239,10 @@ def create_token(settings: Settings, user_id: str, ttl_seconds: int = 3600) -> s
         raise ConfigurationError("tokens are issued in hs256 mode only (AUTOFORGE_AUTH_MODE)")
     if not 0 < ttl_seconds <= MAX_TTL_SECONDS:
         raise ConfigurationError(f"a token lives 1 to {MAX_TTL_SECONDS} seconds")
-    if not 0 < len(user_id) <= 200:
-        raise ConfigurationError("a user id is 1 to 200 characters")
+    if not is_user_id(user_id):
+        raise ConfigurationError(
+            "a user id is 1 to 200 characters, without control or bidi characters"
+        )
     now = int(time.time())
     claims: dict[str, Any] = {
         "sub": user_id,
@@ -238,7 +259,14 @@ def create_token(settings: Settings, user_id: str, ttl_seconds: int = 3600) -> s
 
 async def _authenticated(conn: HTTPConnection, token: str | None) -> User:
     authenticator: Authenticator = conn.app.state.authenticator
-    user = await authenticator.authenticate(token, conn.client.host if conn.client else None)
+    api: ApiSettings = conn.app.state.services.api
+    address = client_address(conn.scope, api.trusted_proxies)
+    await refuse_blocked_address(conn, address)
+    try:
+        user = await authenticator.authenticate(token, conn.client.host if conn.client else None)
+    except AuthError:
+        await count_failed_authentication(conn, address)
+        raise
     structlog.contextvars.bind_contextvars(user_id=user.id)
     await enforce_rate_limit(conn, user.id)
     return user

@@ -9,7 +9,11 @@ from __future__ import annotations
 import argparse
 import sys
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from api.config import ApiSettings
+    from engine.settings import Settings
 
 
 def register(subparsers: Any) -> None:
@@ -71,22 +75,23 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     from ray import serve
 
     from api.config import ApiSettings
-    from api.serve import deploy, replica_overrides, secret_env
-    from engine.keys import load_keyring
+    from api.serve import deploy, master_keys_of, replica_overrides
     from engine.runtime import Runtime
     from engine.settings import load_settings
 
     overrides = {k: v for k, v in (("api_host", args.host), ("api_port", args.port)) if v}
     settings = load_settings(**overrides)
+    api = ApiSettings()
+    _refuse_unsafe(settings, api)
     with Runtime(settings) as runtime:
         assert runtime.redis_url is not None
-        load_keyring(settings)  # fail fast in production; create the dev key before replicas
+        master_keys = master_keys_of(settings)  # in development: the key file in the data dir
         serve.start(http_options={"host": settings.api_host, "port": settings.api_port})
         try:
-            deploy(
+            secrets_holder = deploy(  # noqa: F841 (replicas read the secrets while it lives)
                 replica_overrides(settings, runtime.redis_url),
-                api=ApiSettings().model_dump(mode="json"),
-                env_vars=secret_env(settings),
+                api=api.model_dump(mode="json"),
+                master_keys=master_keys,
             )
             host = f"[{settings.api_host}]" if ":" in settings.api_host else settings.api_host
             url = f"http://{host}:{settings.api_port}"
@@ -98,6 +103,20 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         finally:
             serve.shutdown()  # type: ignore[no-untyped-call]
     return 0
+
+
+def _refuse_unsafe(settings: Settings, api: ApiSettings) -> None:
+    """What replicas would refuse, refused before Redis and Ray start (and leave a mess).
+
+    Raises:
+        ConfigurationError: auth off beyond loopback, or production without master keys.
+    """
+    from api.auth import build_authenticator
+    from api.serve import master_keys_of
+
+    build_authenticator(settings, api)
+    if settings.environment == "production":
+        master_keys_of(settings)
 
 
 def _out(text: str) -> None:

@@ -33,8 +33,16 @@ class ApiSettings(BaseSettings):
     # REST replicas `autoforge serve` starts; each holds an engine (~300 MB). On 2 cores, 2
     # replicas served 248 GET/s against 190 for one (bench/api_latency.py).
     replicas: int = Field(default=1, ge=1, le=64)
+    # Per client address, before any token is trusted: a bad-token flood is refused after
+    # this many failures a minute (120 bad tokens in 1.8 s all got a verification and a 401).
+    auth_failures_per_minute: int = Field(default=30, ge=1)
+    # Health, readiness and docs need no token; a probe every second stays far below this.
+    anonymous_per_minute: int = Field(default=600, ge=1)
+    # Peers whose `X-Forwarded-For` names the client (a reverse proxy you run); anyone else's
+    # header is ignored, since a client can write it.
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
-    @field_validator("cors_allow_origins", mode="before")
+    @field_validator("cors_allow_origins", "trusted_proxies", mode="before")
     @classmethod
     def _split_origins(cls, value: Any) -> Any:
         if isinstance(value, str):

@@ -1,20 +1,25 @@
-"""Liveness and readiness probes; no auth, no rate limit."""
+"""Liveness and readiness probes: no auth, limited per client address."""
 
 from __future__ import annotations
 
 from typing import Literal
 
 import anyio
-from fastapi import Request
+from fastapi import Depends, Request
 from pydantic import BaseModel, Field
 from redis.asyncio import Redis
 from sqlalchemy import text
 
 from api.openapi import api_router, problem_responses
+from api.ratelimit import enforce_anonymous_limit
 from api.services import ApiServices, ServicesDep
 from domain.errors import ServiceUnavailableError
 
-router = api_router(tags=["health"])
+router = api_router(
+    tags=["health"],
+    dependencies=[Depends(enforce_anonymous_limit)],
+    responses=problem_responses(429),
+)
 CHECK_TIMEOUT_S = 2.0
 
 

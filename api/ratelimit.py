@@ -1,4 +1,6 @@
-"""Per-user request limits, shared by every replica through Redis (moving window).
+"""Request limits, shared by every replica through Redis (moving window): per user once
+authenticated, and per client address before that (failed authentications, anonymous routes),
+so a flood of bad tokens or probes is refused before it costs a signature check.
 
 `limits.aio` with redis-py's asyncio client: the event loop never waits on a socket, unlike
 slowapi's sync calls (see NOTES).
@@ -8,13 +10,15 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
 
-from limits import RateLimitItemPerMinute
+from limits import RateLimitItem, RateLimitItemPerMinute
 from limits.aio.storage import RedisStorage
 from limits.aio.strategies import MovingWindowRateLimiter
 from redis.exceptions import RedisError
 from starlette.requests import HTTPConnection
+from starlette.types import Scope
 
 from api.scope import RATE_LIMIT, request_state
 from domain.errors import RateLimitedError, ServiceUnavailableError
@@ -42,27 +46,119 @@ def limits_storage_url(redis_url: str) -> str:
 
 
 class UserRateLimiter:
-    """``per_minute`` requests per user in any 60-second window."""
+    """``per_minute`` requests per user in any 60-second window, and per client address
+    ``auth_failures_per_minute`` failed authentications and ``anonymous_per_minute``
+    requests to routes that need no token."""
 
-    def __init__(self, redis_url: str, per_minute: int) -> None:
+    def __init__(
+        self,
+        redis_url: str,
+        per_minute: int,
+        *,
+        auth_failures_per_minute: int = 30,
+        anonymous_per_minute: int = 600,
+    ) -> None:
         self.storage = RedisStorage(
             limits_storage_url(redis_url), implementation="redispy", key_prefix=KEY_PREFIX
         )
         self.limiter = MovingWindowRateLimiter(self.storage)
         self.item = RateLimitItemPerMinute(per_minute)
+        # Namespaces keep an address from sharing a window with a user id that spells it.
+        self.auth_failures = RateLimitItemPerMinute(auth_failures_per_minute, namespace="authfail")
+        self.anonymous = RateLimitItemPerMinute(anonymous_per_minute, namespace="anonymous")
 
-    async def hit(self, user_id: str) -> RateLimitState:
-        """Count one request of ``user_id`` unless the window is full."""
-        allowed = await self.limiter.hit(self.item, user_id)
-        stats = await self.limiter.get_window_stats(self.item, user_id)
+    async def hit(self, user_id: str, item: RateLimitItem | None = None) -> RateLimitState:
+        """Count one request of ``user_id`` (an address, for ``item``) unless its window is full."""
+        item = item or self.item
+        allowed = await self.limiter.hit(item, user_id)
+        return await self._state(item, user_id, allowed)
+
+    async def peek(self, item: RateLimitItem, key: str) -> RateLimitState:
+        """The window of ``key`` without counting a request (`allowed`: room is left)."""
+        return await self._state(item, key, None)
+
+    async def _state(self, item: RateLimitItem, key: str, allowed: bool | None) -> RateLimitState:
+        stats = await self.limiter.get_window_stats(item, key)
         reset_after = max(0, math.ceil(stats.reset_time - time.time()))
-        return RateLimitState(self.item.amount, max(0, stats.remaining), reset_after, allowed)
+        room = stats.remaining > 0 if allowed is None else allowed
+        return RateLimitState(item.amount, max(0, stats.remaining), reset_after, room)
 
     async def close(self) -> None:
         """Release the Redis connections."""
         client = getattr(self.storage.bridge, "storage", None)
         if client is not None:
             await client.aclose()
+
+
+def client_address(scope: Scope, trusted_proxies: Collection[str]) -> str:
+    """Who is calling, as the peer of this connection (behind Serve: its proxy's peer).
+
+    `X-Forwarded-For` is believed only when the peer is one of ``trusted_proxies``; then the
+    nearest hop that is not itself a trusted proxy is the client. Anyone can write the header.
+    """
+    client = scope.get("client")
+    peer = str(client[0]) if client else "unknown"
+    if peer not in trusted_proxies:
+        return peer
+    forwarded = [
+        hop.strip()
+        for value in HTTPConnection(scope).headers.getlist("x-forwarded-for")
+        for hop in value.split(",")
+        if hop.strip()
+    ]
+    return next((hop for hop in reversed(forwarded) if hop not in trusted_proxies), peer)
+
+
+async def _counted(state_of: Callable[[], Awaitable[RateLimitState]]) -> RateLimitState:
+    try:
+        return await state_of()
+    except RedisError:
+        # Fail closed: without the shared counter no replica can tell who is over the limit.
+        raise ServiceUnavailableError("the rate limiter is unavailable") from None
+
+
+def _refuse(state: RateLimitState, what: str) -> RateLimitedError:
+    return RateLimitedError(
+        f"more than {state.limit} {what} in a minute",
+        retry_after=max(1, state.reset_after),
+        limit=state.limit,
+    )
+
+
+async def refuse_blocked_address(conn: HTTPConnection, address: str) -> None:
+    """Refuse, before any token is checked, an address over its failed-authentication limit.
+
+    Raises:
+        RateLimitedError: too many failed authentications from ``address`` lately.
+    """
+    limiter: UserRateLimiter = conn.app.state.limiter
+    state = await _counted(lambda: limiter.peek(limiter.auth_failures, address))
+    if not state.allowed:
+        raise _refuse(state, "failed authentications")
+
+
+async def count_failed_authentication(conn: HTTPConnection, address: str) -> None:
+    """Count one failed authentication of ``address`` (the caller still answers 401)."""
+    limiter: UserRateLimiter = conn.app.state.limiter
+    await _counted(lambda: limiter.hit(address, limiter.auth_failures))
+
+
+async def enforce_anonymous_limit(conn: HTTPConnection) -> None:
+    """Count a request to a route that needs no token against its client address.
+
+    Raises:
+        RateLimitedError: the address's window is full.
+    """
+    limiter: UserRateLimiter = conn.app.state.limiter
+    address = client_address(conn.scope, conn.app.state.services.api.trusted_proxies)
+    try:
+        state = await limiter.hit(address, limiter.anonymous)
+    except RedisError:
+        # Fail open, unlike the user limit: these are the probes that report Redis is down,
+        # and a liveness probe refused for it would restart a healthy process.
+        return
+    if not state.allowed:
+        raise _refuse(state, "requests")
 
 
 async def enforce_rate_limit(conn: HTTPConnection, user_id: str) -> None:
@@ -73,15 +169,7 @@ async def enforce_rate_limit(conn: HTTPConnection, user_id: str) -> None:
         ServiceUnavailableError: Redis does not answer.
     """
     limiter: UserRateLimiter = conn.app.state.limiter
-    try:
-        state = await limiter.hit(user_id)
-    except RedisError:
-        # Fail closed: without the shared counter no replica can tell who is over the limit.
-        raise ServiceUnavailableError("the rate limiter is unavailable") from None
+    state = await _counted(lambda: limiter.hit(user_id))
     request_state(conn.scope)[RATE_LIMIT] = state
     if not state.allowed:
-        raise RateLimitedError(
-            f"more than {state.limit} requests in a minute",
-            retry_after=max(1, state.reset_after),
-            limit=state.limit,
-        )
+        raise _refuse(state, "requests")

@@ -9,13 +9,14 @@ holds one `max_ongoing_requests` slot for its whole life: in the API deployment,
 followers would lock everyone out of the REST routes. So streams get their own deployment
 under `/v1/streams`, sized for many idle connections, and the API is sized for throughput.
 
-Replicas read settings from their environment (and the overrides given to `bind`); they
-need `AUTOFORGE_REDIS_URL`: every replica must count rate limits in the same Redis.
+Replicas read settings from their environment, the overrides given to `bind` and the secrets
+`deploy` handed over in memory (`api.replica_secrets`; never a bind argument or a
+`runtime_env`, which Ray writes to world-readable files). They need `AUTOFORGE_REDIS_URL`:
+every replica must count rate limits in the same Redis.
 """
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from fastapi import FastAPI
@@ -24,6 +25,7 @@ from ray.serve import Application
 
 from api.app import create_app, create_stream_app
 from api.config import ApiSettings
+from api.replica_secrets import MASTER_KEYS, fetch_secrets, hand_over, keyring_spec, split_secrets
 from api.services import ApiServices, RunOwnership, RunStoreOwners
 from api.streams import STREAMS_PREFIX
 from domain.errors import ConfigurationError
@@ -40,19 +42,24 @@ API_MAX_QUEUED_REQUESTS = 1000
 # A follower costs an idle coroutine and one Redis connection parked in XREAD BLOCK; 1000 per
 # replica stays far below Redis' default 10000 clients even with several replicas.
 STREAMS_MAX_ONGOING_REQUESTS = 1000
-SECRET_VARIABLES = ("AUTOFORGE_AUTH_HS256_SECRET", "AUTOFORGE_SECRET_KEYS")
 # Async I/O-bound replicas reserve no CPU: on a 2-core machine one reserved CPU would halve
 # the evaluator pool. Scale them with replicas, not CPUs.
 _ACTOR_OPTIONS: dict[str, Any] = {"num_cpus": 0}
 
 
-def replica_settings(overrides: dict[str, Any]) -> Settings:
+def replica_settings(overrides: dict[str, Any], secrets: dict[str, str] | None = None) -> Settings:
     """Settings of a Serve replica, which must share Redis with every other replica.
+
+    Args:
+        overrides: the non-secret settings bound to the deployment.
+        secrets: the settings handed over in memory (`fetch_secrets()` when omitted).
 
     Raises:
         ConfigurationError: no Redis URL (an embedded Redis per replica would split limits).
     """
-    settings = load_settings(**overrides)
+    handed = fetch_secrets() if secrets is None else secrets
+    fields = {name: value for name, value in handed.items() if name != MASTER_KEYS}
+    settings = load_settings(**overrides, **fields)
     if not settings.redis_url:
         raise ConfigurationError("Serve replicas need AUTOFORGE_REDIS_URL (one shared Redis)")
     return settings
@@ -76,9 +83,10 @@ class ApiIngress:
         from engine.logs import configure_logging
         from engine.sdk import Engine
 
-        settings = replica_settings(overrides or {})
+        secrets = fetch_secrets()
+        settings = replica_settings(overrides or {}, secrets)
         configure_logging(settings.log_level, settings.log_format)
-        keyring = load_keyring(settings)
+        keyring = load_keyring(settings, secrets.get(MASTER_KEYS))
         engine = Engine(settings=settings)
         self.services = ApiServices.from_runtime(
             engine.runtime, keyring=keyring, engine=engine, api=ApiSettings(**(api or {}))
@@ -137,21 +145,12 @@ class StreamsIngress:
             services.close()
 
 
-def _with_env(deployment: Any, env_vars: dict[str, str] | None) -> Any:
-    if not env_vars:
-        return deployment
-    options = {**_ACTOR_OPTIONS, "runtime_env": {"env_vars": env_vars}}
-    return deployment.options(ray_actor_options=options)
-
-
 def build_api_app(
-    overrides: dict[str, Any] | None = None,
-    api: dict[str, Any] | None = None,
-    env_vars: dict[str, str] | None = None,
+    overrides: dict[str, Any] | None = None, api: dict[str, Any] | None = None
 ) -> Application:
     """The REST API as a bound Serve application (`ApiSettings.replicas` replicas)."""
     replicas = ApiSettings(**(api or {})).replicas
-    deployment = _with_env(ApiIngress, env_vars)
+    deployment: Any = ApiIngress
     if replicas != 1:  # left unset otherwise, so a Serve config's autoscaling_config applies
         deployment = deployment.options(num_replicas=replicas)
     return deployment.bind(overrides or {}, api or {})  # type: ignore[no-any-return]
@@ -160,11 +159,10 @@ def build_api_app(
 def build_streams_app(
     overrides: dict[str, Any] | None = None,
     api: dict[str, Any] | None = None,
-    env_vars: dict[str, str] | None = None,
     run_owner: RunOwnership | None = None,
 ) -> Application:
     """The event streams as a bound Serve application."""
-    deployment = _with_env(StreamsIngress, env_vars)
+    deployment: Any = StreamsIngress
     return deployment.bind(overrides or {}, api or {}, run_owner)  # type: ignore[no-any-return]
 
 
@@ -176,23 +174,33 @@ def deploy(
     overrides: dict[str, Any],
     *,
     api: dict[str, Any] | None = None,
-    env_vars: dict[str, str] | None = None,
+    master_keys: str | None = None,
     run_owner: RunOwnership | None = None,
-) -> None:
-    """Run both applications on the Serve instance already started (`serve.start`)."""
+) -> Any:
+    """Run both applications on the Serve instance already started (`serve.start`).
+
+    Secrets among ``overrides`` (and ``master_keys``) are handed to replicas in memory; only
+    the rest is bound. Keep the returned handle while Serve runs: replicas that (re)start
+    read the secrets from it.
+    """
+    plain, secrets = split_secrets(overrides)
+    if master_keys:
+        secrets[MASTER_KEYS] = master_keys
+    holder = hand_over(secrets)
     logging = serve_logging(overrides, api)
     serve.run(
-        build_api_app(overrides, api, env_vars),
+        build_api_app(plain, api),
         name=API_APP,
         route_prefix="/",
         logging_config=logging,
     )
     serve.run(
-        build_streams_app(overrides, api, env_vars, run_owner),
+        build_streams_app(plain, api, run_owner),
         name=STREAMS_APP,
         route_prefix=STREAMS_PREFIX,
         logging_config=logging,
     )
+    return holder
 
 
 def serve_logging(overrides: dict[str, Any], api: dict[str, Any] | None) -> dict[str, Any]:
@@ -202,15 +210,16 @@ def serve_logging(overrides: dict[str, Any], api: dict[str, Any] | None) -> dict
 
 
 def replica_overrides(settings: Settings, redis_url: str) -> dict[str, Any]:
-    """Non-secret settings a driver hands to its replicas (secrets travel as env vars)."""
-    shown = settings.model_dump(mode="json", exclude={"auth_hs256_secret", "ray_address"})
+    """The settings a driver hands to its replicas, secrets included (`deploy` splits them)."""
+    shown = settings.model_dump(mode="json", exclude={"ray_address"})
+    if settings.auth_hs256_secret is not None:
+        shown["auth_hs256_secret"] = settings.auth_hs256_secret.get_secret_value()
     shown.update(database_url=settings.effective_database_url, redis_url=redis_url)
     return shown
 
 
-def secret_env(settings: Settings) -> dict[str, str]:
-    """The secrets replicas need, as environment variables of their runtime env."""
-    env = {name: os.environ[name] for name in SECRET_VARIABLES if os.environ.get(name)}
-    if settings.auth_hs256_secret is not None:
-        env["AUTOFORGE_AUTH_HS256_SECRET"] = settings.auth_hs256_secret.get_secret_value()
-    return env
+def master_keys_of(settings: Settings) -> str:
+    """The driver's master keys as one spec (fails fast in production; creates the dev key)."""
+    from engine.keys import load_keyring
+
+    return keyring_spec(load_keyring(settings))

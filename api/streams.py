@@ -6,6 +6,10 @@ every later entry and then follow live entries, so a reconnecting client misses 
 Without an id the whole retained stream is replayed. Live entries come from one shared
 reader per run (`api.stream_hub`), not one `XREAD BLOCK` per follower.
 
+A stream lives no longer than the token that opened it: at its `exp` the SSE response ends
+and the WebSocket closes with 4401, and the client reconnects with a fresh token and the
+last id it saw.
+
 Streams live under their own prefix because Serve routes by path prefix only: this router
 runs in its own deployment, where a long-lived connection cannot starve the REST API.
 """
@@ -13,16 +17,18 @@ runs in its own deployment, where a long-lived connection cannot starve the REST
 from __future__ import annotations
 
 import json
+import math
 import re
+import time
 from collections.abc import AsyncIterator
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import anyio
 from fastapi import Depends, Header, Path, Query, Request
 from fastapi.responses import StreamingResponse
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from api.auth import StreamUser
+from api.auth import StreamUser, User
 from api.openapi import AUTHENTICATED, api_router, problem_responses
 from api.services import ServicesDep
 from api.stream_hub import SlowFollower, StreamHub
@@ -34,6 +40,8 @@ RUN_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 _STREAM_ID = re.compile(r"^\d{1,20}(-\d{1,20})?$")
 _EVENT_NAME = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 SSE_HEARTBEAT = ": keep-alive\n\n"
+TOKEN_EXPIRED_CLOSE = 4401
+T = TypeVar("T")
 
 router = api_router(
     prefix="/runs", tags=["streams"], responses={**AUTHENTICATED, **problem_responses(404)}
@@ -109,11 +117,14 @@ _SSE_EXAMPLE = 'id: 1764237600000-0\nevent: cell.done\ndata: {"type":"cell.done"
         }
     },
 )
-async def run_events(request: Request, run_id: OwnedRun, after: StartAfter) -> StreamingResponse:
+async def run_events(
+    request: Request, run_id: OwnedRun, after: StartAfter, user: StreamUser
+) -> StreamingResponse:
     """Follow a run's events (SSE; resume with `Last-Event-ID` or `?from=`)."""
 
     async def frames() -> AsyncIterator[str]:
-        async for item in _hub(request.app).follow(events_key(run_id), after):
+        events = _hub(request.app).follow(events_key(run_id), after)
+        async for item in until_expiry(events, seconds_left(user)):
             yield SSE_HEARTBEAT if item is None else sse_frame(*item)
 
     headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
@@ -121,20 +132,53 @@ async def run_events(request: Request, run_id: OwnedRun, after: StartAfter) -> S
 
 
 @router.websocket("/{run_id}/events")
-async def run_events_socket(websocket: WebSocket, run_id: OwnedRun, after: StartAfter) -> None:
-    """Follow a run's events over a WebSocket (resume with `?from=`)."""
+async def run_events_socket(
+    websocket: WebSocket, run_id: OwnedRun, after: StartAfter, user: StreamUser
+) -> None:
+    """Follow a run's events over a WebSocket (resume with `?from=`; 4401 once the token ends)."""
     await websocket.accept()
     async with anyio.create_task_group() as group:
         group.start_soon(_cancel_when_client_leaves, websocket, group.cancel_scope)
+        events = _hub(websocket.app).follow(events_key(run_id), after)
         try:
-            async for item in _hub(websocket.app).follow(events_key(run_id), after):
+            async for item in until_expiry(events, seconds_left(user)):
                 if item is not None:
                     entry_id, fields = item
                     message = {"id": entry_id, "event": event_name(fields), "data": fields}
                     await websocket.send_json(message)
+            if seconds_left(user) <= 0:
+                await websocket.close(TOKEN_EXPIRED_CLOSE, reason="the token has expired")
         except (WebSocketDisconnect, RuntimeError, OSError, SlowFollower):
             pass
         group.cancel_scope.cancel()
+
+
+def seconds_left(user: User) -> float:
+    """Seconds until the caller's token expires (`inf` without one, e.g. auth off)."""
+    expires = user.claims.get("exp")
+    if not isinstance(expires, int | float):
+        return math.inf
+    return float(expires) - time.time()
+
+
+async def until_expiry(items: AsyncIterator[T], seconds: float) -> AsyncIterator[T]:
+    """``items`` for at most ``seconds``, even while none arrives; then ``items`` is closed."""
+    deadline = anyio.current_time() + max(0.0, seconds)
+    finished = object()
+    try:
+        while True:
+            item: Any = finished
+            # The scope wraps one `anext`, never a `yield`: a cancel scope left open across
+            # a yield of an async generator would cancel its consumer instead.
+            with anyio.move_on_after(deadline - anyio.current_time()):
+                item = await anext(items, finished)
+            if item is finished:
+                return
+            yield item
+    finally:
+        aclose = getattr(items, "aclose", None)
+        if aclose is not None:
+            await aclose()
 
 
 def _hub(app: Any) -> StreamHub:

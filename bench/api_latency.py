@@ -229,8 +229,7 @@ def main() -> None:
 
     from api.auth import create_token
     from api.config import ApiSettings
-    from api.serve import deploy, replica_overrides, secret_env
-    from engine.keys import load_keyring
+    from api.serve import deploy, master_keys_of, replica_overrides
     from engine.llm import simulator_catalogue
     from engine.runtime import Runtime
     from engine.settings import load_settings
@@ -242,14 +241,14 @@ def main() -> None:
         settings = load_settings()
         with Runtime(settings) as runtime:
             assert runtime.redis_url is not None
-            load_keyring(settings)
+            master_keys = master_keys_of(settings)
             serve.start(http_options={"host": "127.0.0.1", "port": port})
             try:
                 started = time.perf_counter()
-                deploy(
+                holder = deploy(  # noqa: F841 (alive while Serve runs)
                     replica_overrides(settings, runtime.redis_url),
                     api=ApiSettings().model_dump(mode="json"),
-                    env_vars=secret_env(settings),
+                    master_keys=master_keys,
                 )
                 base = f"http://127.0.0.1:{port}"
                 wait_up(f"{base}/health")

@@ -1,7 +1,10 @@
 """Starting or joining Ray with settings every worker needs.
 
 Workers inherit the environment through `runtime_env`: LiteLLM must read its local cost
-map (no network fetch) and every worker must reach the same Redis and database.
+map (no network fetch) and every worker must reach the same Redis and database. Ray's
+runtime-env agent logs that environment in plaintext to a world-readable file, so nothing
+secret goes into it: actors get their URLs as arguments, provider keys come from the
+environment the workers inherit.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ import os
 from typing import Any
 
 from engine.logs import get_logger
+from engine.settings import redact_url
 
 log = get_logger(__name__)
 
@@ -20,9 +24,16 @@ WORKER_ENV = {"LITELLM_LOCAL_MODEL_COST_MAP": "True", "RAY_DEDUP_LOGS": "0"}
 
 
 def worker_env(**extra: str) -> dict[str, str]:
-    """Environment variables set in every Ray worker process."""
+    """Environment variables set in every Ray worker process; a value that carries a
+    password or token (a URL with credentials) is left out."""
     env = dict(WORKER_ENV)
-    env.update({k: v for k, v in extra.items() if v})
+    for name, value in extra.items():
+        if not value:
+            continue
+        if redact_url(value) != value:
+            log.debug("credentials kept out of the Ray runtime_env", variable=name)
+            continue
+        env[name] = value
     return env
 
 

@@ -7,13 +7,14 @@ directory, an embedded Redis, a local Ray. Well-known names (`DATABASE_URL`, `RE
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic import ValidationError as PydanticValidationError
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from domain.errors import ConfigurationError
 
@@ -52,13 +53,26 @@ class Settings(BaseSettings):
     auth_jwks_url: str | None = None
     auth_issuer: str | None = None
     auth_audience: str | None = None
-    auth_allowed_azp: list[str] = Field(default_factory=list)
+    auth_allowed_azp: Annotated[list[str], NoDecode] = Field(default_factory=list)
     rate_limit_per_minute: int = Field(default=60, ge=1)
 
     @field_validator("log_level", mode="before")
     @classmethod
     def _upper_level(cls, value: Any) -> Any:
         return value.upper() if isinstance(value, str) else value
+
+    @field_validator("auth_allowed_azp", mode="before")
+    @classmethod
+    def _split_azp(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        text = value.strip()
+        if not text.startswith("["):
+            return [item.strip() for item in text.split(",") if item.strip()]
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError:
+            raise ValueError("use a comma-separated list or a JSON array of strings") from None
 
     @field_validator("database_url")
     @classmethod

@@ -37,7 +37,8 @@ def hs256_overrides(
     data: Path, redis_url: str, secret: str, catalogue: Catalogue | None = None, **extra: Any
 ) -> dict[str, Any]:
     """Replica settings: a fresh libSQL file in ``data``, shared Redis, hs256 auth, and the
-    ``catalogue`` (written to a file the replica reads) when one is given."""
+    ``catalogue`` (written to a file the replica reads) when one is given. The secret is
+    among them, as `autoforge serve` hands it to `deploy`, which keeps it out of bind args."""
     overrides = {
         "data_dir": str(data),
         "database_url": f"sqlite+libsql:///{data / 'api.db'}",
@@ -63,7 +64,7 @@ def serving(overrides: dict[str, Any], **deploy_options: Any) -> Iterator[str]:
     port = free_port()
     serve.start(http_options={"host": "127.0.0.1", "port": port})
     try:
-        deploy(overrides, **deploy_options)
+        holder = deploy(overrides, **deploy_options)  # noqa: F841 (replicas read secrets from it)
         base = f"http://127.0.0.1:{port}"
         wait_until_up(f"{base}/ready")
         wait_until_up(f"{base}/v1/streams/health")

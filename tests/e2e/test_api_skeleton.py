@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
+import jwt
 import pytest
+from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
 from api.auth import create_token
+from api.config import ApiSettings
 from api.problems import PROBLEM_MEDIA_TYPE
 from api.services import StaticRunOwners
 from engine.settings import Settings
@@ -41,7 +45,9 @@ def api(
     data = tmp_path_factory.mktemp("serve")
     overrides = hs256_overrides(data, redis_url, SECRET)
     owner = f"alice-{uuid.uuid4().hex[:6]}"
-    with serving(overrides, run_owner=StaticRunOwners({"r1": owner})) as base:
+    # 127.0.0.1 stands for a reverse proxy of the operator's: its X-Forwarded-For is believed.
+    api = {"trusted_proxies": ["127.0.0.1"]}
+    with serving(overrides, api=api, run_owner=StaticRunOwners({"r1": owner})) as base:
         yield Api(base, Settings(**overrides), owner)  # type: ignore[arg-type]
 
 
@@ -176,3 +182,57 @@ def test_sse_resumes_after_last_event_id_then_follows(
 def test_someone_elses_run_is_not_found(api: Api, http: httpx.Client) -> None:
     stranger = api.headers(f"eve-{uuid.uuid4().hex[:6]}")
     _problem(http.get("/v1/streams/runs/r1/events", headers=stranger), 404, "not-found")
+
+
+def _forwarded_for() -> str:
+    return f"198.51.100.{uuid.uuid4().int % 250 + 1}, 2001:db8::{uuid.uuid4().hex[:4]}"
+
+
+def test_a_bad_token_flood_is_refused_per_client_address(http: httpx.Client) -> None:
+    limit = ApiSettings().auth_failures_per_minute
+    flood = {"Authorization": "Bearer forged", "X-Forwarded-For": _forwarded_for()}
+    codes = [http.get("/v1/provider-keys", headers=flood).status_code for _ in range(120)]
+    assert codes == [401] * limit + [429] * (120 - limit)
+    refused = http.get("/v1/provider-keys", headers=flood)
+    _problem(refused, 429, "rate-limited")
+    assert 1 <= int(refused.headers["retry-after"]) <= 60
+    other = {"Authorization": "Bearer forged", "X-Forwarded-For": _forwarded_for()}
+    _problem(http.get("/v1/provider-keys", headers=other), 401, "unauthorized")
+
+
+def test_a_subject_with_bidi_characters_is_401(http: httpx.Client) -> None:
+    claims = {"sub": "ali\u202ece", "iss": "autoforge-nexus", "exp": int(time.time()) + 60}
+    forged = {
+        "Authorization": f"Bearer {jwt.encode(claims, SECRET)}",
+        "X-Forwarded-For": _forwarded_for(),
+    }
+    body = _problem(http.get("/v1/provider-keys", headers=forged), 401, "unauthorized")
+    assert "subject" in body["detail"]
+
+
+def _expiring(api: Api, redis_client: Any) -> dict[str, str]:
+    redis_client.delete("af:run:r1:events")
+    _xadd(redis_client, 1, 0)
+    return {"Authorization": f"Bearer {create_token(api.settings, api.owner, ttl_seconds=2)}"}
+
+
+def test_a_websocket_closes_when_its_token_expires(api: Api, redis_client: Any) -> None:
+    headers = _expiring(api, redis_client)
+    url = f"{api.base.replace('http', 'ws', 1)}/v1/streams/runs/r1/events"
+    with connect(url, additional_headers=headers, open_timeout=10) as ws:
+        assert json.loads(ws.recv(timeout=10))["data"]["n"] == "0"
+        with pytest.raises(ConnectionClosed) as closed:
+            ws.recv(timeout=15)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401
+
+
+def test_an_sse_stream_ends_when_its_token_expires(
+    api: Api, http: httpx.Client, redis_client: Any
+) -> None:
+    headers = _expiring(api, redis_client)
+    started = time.monotonic()
+    with http.stream("GET", "/v1/streams/runs/r1/events", headers=headers) as response:
+        assert response.status_code == 200
+        lines = list(response.iter_lines())  # the server ends the stream (else: read timeout)
+    assert any(line.startswith("id: ") for line in lines)
+    assert time.monotonic() - started < 10

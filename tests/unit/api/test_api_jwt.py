@@ -247,3 +247,20 @@ async def test_no_auth_serves_loopback_only() -> None:
 def test_no_auth_refuses_a_public_bind() -> None:
     with pytest.raises(ConfigurationError, match="loopback"):
         build_authenticator(Settings(auth_mode="none", api_host="0.0.0.0"), ApiSettings())
+
+
+@pytest.mark.parametrize(
+    "sub", ["ali\u202ece", "alice\u2066", "al\x00ice", "alice\n", "bob\u200b", "a\u2028b"]
+)
+async def test_subjects_with_control_or_bidi_characters_are_refused(sub: str) -> None:
+    auth = build_authenticator(_hs256_settings(), ApiSettings())
+    claims = {"sub": sub, "iss": "autoforge-nexus", "exp": int(time.time()) + 60}
+    await _refused(auth, jwt.encode(claims, SECRET), "subject")
+    with pytest.raises(ConfigurationError, match="user id"):
+        create_token(_hs256_settings(), sub)
+
+
+async def test_ordinary_unicode_subjects_are_accepted() -> None:
+    auth = build_authenticator(_hs256_settings(), ApiSettings())
+    for sub in ("user_2abc", "zoë@example.com", "名前"):
+        assert (await auth.authenticate(create_token(_hs256_settings(), sub), None)).id == sub

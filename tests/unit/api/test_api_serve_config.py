@@ -11,8 +11,10 @@ from ray.serve.schema import ServeDeploySchema
 
 from api import serve as hosting
 from api.ratelimit import limits_storage_url
+from api.replica_secrets import keyring_spec, split_secrets
 from api.streams import STREAMS_PREFIX
 from domain.errors import ConfigurationError
+from engine.keys import Keyring, new_master_key
 from engine.settings import Settings
 
 CONFIG = Path(hosting.__file__).with_name("serve_config.yaml")
@@ -47,13 +49,30 @@ def test_replicas_refuse_to_run_without_a_shared_redis(monkeypatch: pytest.Monke
         hosting.replica_settings({})
 
 
-def test_secrets_travel_as_env_not_as_bind_arguments() -> None:
+def test_secrets_are_split_from_what_is_bound() -> None:
     settings = Settings(auth_mode="hs256", auth_hs256_secret="k" * 40)
-    overrides = hosting.replica_overrides(settings, "redis://127.0.0.1:6379/0")
-    assert "auth_hs256_secret" not in overrides and "k" * 40 not in str(overrides)
-    assert overrides["redis_url"] == "redis://127.0.0.1:6379/0"
-    assert hosting.secret_env(settings)["AUTOFORGE_AUTH_HS256_SECRET"] == "k" * 40
-    assert Settings(**overrides, auth_hs256_secret="k" * 40).auth_mode == "hs256"
+    turso = "sqlite+libsql://db.turso.io?secure=true&authToken=tok-123"
+    overrides = {
+        **hosting.replica_overrides(settings, "redis://:pw-9@h:6379/0"),
+        "database_url": turso,
+    }
+    plain, secrets = split_secrets(overrides)
+    assert not any(s in str(plain) for s in ("k" * 40, "pw-9", "tok-123"))
+    assert secrets == {
+        "auth_hs256_secret": "k" * 40,
+        "redis_url": "redis://:pw-9@h:6379/0",
+        "database_url": turso,
+    }
+    local = hosting.replica_overrides(settings, "unix:///tmp/r.sock")
+    assert split_secrets(local)[0]["redis_url"] == "unix:///tmp/r.sock"
+    assert hosting.replica_settings(plain, secrets).auth_mode == "hs256"
+
+
+def test_master_keys_survive_the_hand_over_with_the_current_key_first() -> None:
+    ring = Keyring.parse(f"{new_master_key('old')},{new_master_key('new')}")
+    ring = Keyring(keys=ring.keys, current="new")
+    again = Keyring.parse(keyring_spec(ring))
+    assert again.current == "new" and again.keys == ring.keys
 
 
 @pytest.mark.parametrize(

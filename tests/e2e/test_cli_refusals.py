@@ -1,0 +1,83 @@
+"""Settings the API refuses, refused as one line (exit 2) before any service starts."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.serving import free_port
+
+pytestmark = [pytest.mark.e2e]
+
+HS256 = {"AUTOFORGE_AUTH_MODE": "hs256", "AUTOFORGE_AUTH_HS256_SECRET": "p" * 40}
+
+
+@pytest.fixture
+def ray_tmp() -> Iterator[Path]:
+    path = Path(tempfile.mkdtemp(prefix="afray-", dir="/tmp"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def autoforge(
+    data: Path, ray_tmp: Path, *args: str, **env: str
+) -> subprocess.CompletedProcess[str]:
+    clean = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("AUTOFORGE_", "RAY_")) and key not in ("DATABASE_URL", "REDIS_URL")
+    }
+    clean.update(
+        AUTOFORGE_DATA_DIR=str(data),
+        AUTOFORGE_RAY_NUM_CPUS="1",
+        RAY_TMPDIR=str(ray_tmp),
+        LITELLM_LOCAL_MODEL_COST_MAP="True",
+        **env,
+    )
+    return subprocess.run(
+        [sys.executable, "-m", "engine.cli", *args],
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+
+
+def test_a_malformed_azp_allow_list_is_one_settings_line(tmp_path: Path, ray_tmp: Path) -> None:
+    out = autoforge(tmp_path, ray_tmp, "config", AUTOFORGE_AUTH_ALLOWED_AZP='["https://a.example"')
+    assert out.returncode == 2, out.stderr
+    assert out.stderr.count("\n") == 1 and "Traceback" not in out.stderr
+    assert out.stderr.startswith("autoforge: invalid setting AUTOFORGE_AUTH_ALLOWED_AZP: ")
+
+
+def test_an_azp_allow_list_may_be_comma_separated(tmp_path: Path, ray_tmp: Path) -> None:
+    azp = "https://a.example, https://b.example"
+    out = autoforge(tmp_path, ray_tmp, "config", "--json", AUTOFORGE_AUTH_ALLOWED_AZP=azp)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["auth_allowed_azp"] == ["https://a.example", "https://b.example"]
+
+
+@pytest.mark.parametrize(
+    "env, host, says",
+    [
+        ({"AUTOFORGE_ENVIRONMENT": "production", **HS256}, "127.0.0.1", "AUTOFORGE_SECRET_KEYS"),
+        ({"AUTOFORGE_AUTH_MODE": "none"}, "0.0.0.0", "AUTOFORGE_AUTH_MODE=none"),
+    ],
+)
+def test_serve_refuses_unsafe_settings_before_redis_and_ray_start(
+    tmp_path: Path, ray_tmp: Path, env: dict[str, str], host: str, says: str
+) -> None:
+    port = str(free_port())
+    out = autoforge(tmp_path, ray_tmp, "serve", "--host", host, "--port", port, **env)
+    assert out.returncode == 2, out.stderr[-2000:]
+    assert out.stderr.count("\n") == 1 and says in out.stderr
+    assert not (tmp_path / "redis").exists(), "the embedded Redis was started"
+    assert not list(ray_tmp.rglob("session_*")), "a Ray session was started"
