@@ -1,75 +1,32 @@
 """The json-schema scorer never fetches a URL or reads a file, and its patterns are bounded."""
 
 import json
-import os
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
 from domain.errors import ValidationError
 from domain.scoring import PureScorer, Score, ScoreContext, ScorerSpec, build_scorer
-
-LEAK = {"const": "s3cret"}
-
-
-class RefServer:
-    def __init__(self) -> None:
-        self.paths: list[str] = []
-        owner = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                owner.paths.append(self.path)
-                body = json.dumps(LEAK).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/schema+json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+from tests.untrusted_refs import RefServer, ref_server, remote_schemas, secret_file
 
 
-@pytest.fixture
-def ref_server() -> Iterator[RefServer]:
-    server = RefServer()
-    thread = threading.Thread(target=server.httpd.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.httpd.shutdown()
-    server.httpd.server_close()
+@pytest.fixture(name="ref_server")
+def running_ref_server() -> Iterator[RefServer]:
+    with ref_server() as server:
+        yield server
 
 
-@pytest.fixture
-def secret_file(tmp_path: Path) -> Path:
-    path = tmp_path / "secret.json"
-    path.write_text(json.dumps(LEAK))
-    os.utime(path, (0, path.stat().st_mtime))  # on relatime mounts any read moves atime
-    return path
+@pytest.fixture(name="secret_file")
+def private_file(tmp_path: Path) -> Path:
+    return secret_file(tmp_path)
 
 
 def build_and_score(schema: object, output: str = '"s3cret"') -> Score:
     scorer = build_scorer(ScorerSpec("json-schema", {"schema": schema}))
     assert isinstance(scorer, PureScorer)
     return scorer.score(ScoreContext(output=output))  # reached only when building wrongly works
-
-
-def remote_schemas(url: str) -> list[object]:
-    return [
-        {"$ref": f"{url}/a.json"},
-        {"properties": {"x": {"$ref": "#/$defs/y"}}, "$defs": {"y": {"$ref": f"{url}/b.json"}}},
-        {"$id": f"{url}/root.json", "$ref": "c.json"},
-        {"$dynamicRef": f"{url}/d.json"},
-        {"$schema": f"{url}/meta.json"},
-    ]
 
 
 def test_remote_references_are_refused_and_nothing_is_fetched(ref_server: RefServer) -> None:
