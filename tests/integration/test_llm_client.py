@@ -140,7 +140,8 @@ async def test_fatal_4xx_fail_at_once_with_the_providers_message(
     )
     client = LLMClient(catalogue)
     gone = await client.complete(CompletionRequest("openai/sim-gone", _ask(1)))
-    bad = await client.complete(CompletionRequest("openai/sim-small", _ask(2), params={"n": 99}))
+    too_long = [{"role": "user", "content": "word " * 200_000}]
+    bad = await client.complete(CompletionRequest("openai/sim-small", too_long))
     await client.aclose()
     assert gone.error is not None and gone.error.kind == "not_found"
     assert gone.error.status == 404 and gone.error.attempts == 1 and not gone.error.retryable
