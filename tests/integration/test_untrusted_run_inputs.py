@@ -75,6 +75,7 @@ def test_a_schema_pointing_at_a_url_or_a_file_is_refused_and_nothing_is_read(
     assert private.stat().st_atime == 0
 
 
+@pytest.mark.slow
 def test_in_schema_references_score_a_whole_run_without_fetching(
     engine: Any, simulator: Any
 ) -> None:
@@ -118,3 +119,25 @@ def test_a_version_stored_before_the_allow_list_is_refused_at_run_creation(
     with pytest.raises(ValidationError, match=r"prompt version \w{12}: .*'mock_response'"):
         engine.evaluate(prompt="legacy", dataset="demo", models=[SMALL])
     assert (_requests(simulator), _runs(engine)) == (before, runs_before)
+
+
+@pytest.mark.slow
+def test_a_backtracking_regex_fails_its_cells_with_a_reason_and_the_run_finishes(
+    engine: Any,
+) -> None:
+    word = "a" * 30  # the simulator answers "The answer is aaa…a.": (a|aa)+$ backtracks
+    engine.prompts.create("reverser", "Reverse the word {{word}}")
+    engine.datasets.create("letters")
+    engine.datasets.add("letters", [{"id": f"c{i}", "vars": {"word": word}} for i in range(3)])
+    scorers = [
+        {"type": "regex", "name": "evil", "args": {"pattern": "(a|aa)+$"}, "weight": 0},
+        {"type": "contains", "args": {"value": "aaaa"}},
+    ]
+    run = engine.evaluate(prompt="reverser", dataset="letters", models=[SMALL], scorers=scorers)
+    info = run.wait(progress=False, timeout=120)
+    assert info.status.value == "completed"
+    rows = list(engine.evaluations.runs.result_rows(engine.owner, run.id))
+    assert len(rows) == 3
+    for row in rows:
+        assert row["error"] is None and row["scores"] == {"evil": 0.0, "contains": 1.0}, row
+        assert "'(a|aa)+$' gave up after 0.2 s" in row["detail"]["reasons"]["evil"]
