@@ -17,6 +17,12 @@ from domain.llm.cost import (
 )
 from domain.llm.headers import exhausted_reset, parse_duration, provider_pause, retry_after
 from domain.llm.limiter import AimdPolicy, Lease, RateLimiter, Wait
+from domain.llm.params import (
+    EMBEDDING_PARAMS,
+    GENERATION_PARAMS,
+    check_embedding_params,
+    check_generation_params,
+)
 from domain.llm.retry import KINDS, Outcome, backoff_delay, classify, should_retry
 from domain.llm.routing import (
     cheapest_that_qualifies,
@@ -28,6 +34,10 @@ from domain.llm.routing import (
 from domain.llm.specs import FallbackPolicy, ModelSpec, ProviderAccount, RetryPolicy
 
 __all__ = [
+    "EMBEDDING_PARAMS",
+    "GENERATION_PARAMS",
+    "check_embedding_params",
+    "check_generation_params",
     "IGNORED_PARAMS",
     "KINDS",
     "AimdPolicy",

@@ -68,7 +68,8 @@ class ProviderAccount:
         retry: Retry policy for calls on this account.
         api_base: Endpoint for OpenAI-compatible or self-hosted servers.
         api_key_env: Name of the environment variable holding the key, never the key itself.
-        requires_api_key: False for local servers that accept any key.
+        requires_api_key: False for servers that need no key (self-hosted, the simulator):
+            they are sent none, unless ``api_key_env`` names a variable for this account.
     """
 
     name: str

@@ -201,6 +201,7 @@ class RecordingPrompt(PromptState):
                 size_bytes=size,
                 limit_bytes=limit,
             )
+        settings.check_parameters()
         return VersionContent(template, settings)
 
     def _move(

@@ -8,6 +8,7 @@ from typing import Any
 
 from domain.canonical import canonical_json
 from domain.errors import ValidationError
+from domain.llm.params import check_generation_params
 from domain.prompts.jsonutil import FrozenMap, freeze_json, thaw_json
 from domain.prompts.names import validate_single_line
 
@@ -130,6 +131,18 @@ class ModelSettings:
     def size_bytes(self) -> int:
         """Size of the canonical JSON form, for the settings size limit."""
         return len(canonical_json(self.to_dict()))
+
+    def check_parameters(self) -> None:
+        """Refuse ``extra`` parameters outside the allow-list, or of the wrong type.
+
+        Done at commit and at run creation rather than on construction, so that versions
+        stored before the allow-list still load (and a run over them is refused up front).
+
+        Raises:
+            ValidationError: ``reason="unsupported-parameter"`` or ``"invalid-parameter"``
+                (see `domain.llm.check_generation_params`).
+        """
+        check_generation_params(thaw_json(self.extra), "settings.extra")
 
     def as_params(self) -> dict[str, Any]:
         """Keyword arguments for an LLM call: set fields plus ``extra`` flattened in."""

@@ -8,6 +8,7 @@ from typing import Any
 
 from domain.scoring._common import BaseScorer, ScorerArgs, clip
 from domain.scoring.base import Score, ScoreContext, register_scorer
+from domain.scoring.json_schema import SchemaRefused, closed_validator
 
 _NUMBER = re.compile(
     r"(?:(?<![\w.])[-+])?(?<![\d.])(?:(?:\d{1,3}(?:,\d{3})+(?!\d)|\d+)(?:\.\d+)?|\.\d+)"
@@ -85,37 +86,41 @@ class JsonSchema(BaseScorer):
     """The output is JSON that conforms to ``schema`` (any JSON Schema draft it declares).
 
     Args (in the spec): ``schema`` (required; checked against its metaschema at build time),
-    ``extract`` (default false, as for ``is-json``).
+    ``extract`` (default false, as for ``is-json``). References resolve only within the
+    schema (``#/$defs/...``): remote, ``file:`` and relative ones are refused at build time,
+    and nothing is ever fetched or read. Patterns are bounded as for the ``regex`` scorer.
     """
 
     def configure(self, args: ScorerArgs) -> None:
         from jsonschema.exceptions import SchemaError
-        from jsonschema.validators import validator_for
 
         schema = args.raw("schema")
         self.extract = args.flag("extract", False)
         if not isinstance(schema, dict | bool):
             raise args.error("schema", f"must be a JSON Schema object, got {schema!r}")
-        cls = validator_for(schema)
         try:
-            cls.check_schema(schema)
+            self.validator: Any = closed_validator(schema)
         except SchemaError as exc:
             where = "/".join(str(p) for p in exc.path) or "(root)"
             raise args.error(
                 "schema", f"is not a valid JSON Schema at {where}: {exc.message}"
             ) from None
-        self.validator: Any = cls(schema)
+        except SchemaRefused as exc:
+            raise args.error("schema", f"is refused {exc}") from None
 
     def score(self, ctx: ScoreContext) -> Score:
         from jsonschema.exceptions import best_match
+        from referencing.exceptions import Unresolvable
 
         found, instance, error = find_json(ctx.output, extract=self.extract)
         if not found:
             return self.result(0.0, f"output is not valid JSON: {error}")
         try:
             worst = best_match(self.validator.iter_errors(instance))
-        except Exception as exc:  # a bad $ref surfaces only while validating
-            return self.fail(f"schema could not be applied: {type(exc).__name__}: {exc}")
+        except TimeoutError as exc:
+            return self.fail(f"schema could not be applied: {exc}")
+        except Unresolvable as exc:  # a reference the schema does not define
+            return self.fail(f"schema could not be applied: unresolvable reference {exc.ref!r}")
         if worst is None:
             return self.result(1.0, "output matches the schema")
         return self.result(

@@ -7,6 +7,7 @@ from typing import ClassVar
 
 from domain.scoring._common import BaseScorer, ReferenceScorer, ScorerArgs, clip
 from domain.scoring.base import Score, ScoreContext, register_scorer
+from domain.scoring.patterns import PatternError, bounded_pattern, search
 
 _FLAGS = {"i": re.IGNORECASE, "m": re.MULTILINE, "s": re.DOTALL, "x": re.VERBOSE}
 
@@ -134,8 +135,10 @@ class ContainsAll(_ContainsMany):
 class Regex(ReferenceScorer):
     """A regular expression matches somewhere in the output (``re.search``).
 
-    Args (in the spec): ``pattern`` (required), ``flags`` (letters among ``i`` ignore case,
-    ``m`` multi-line, ``s`` dot matches newline, ``x`` verbose; default none).
+    Args (in the spec): ``pattern`` (required, at most 1,000 characters), ``flags`` (letters
+    among ``i`` ignore case, ``m`` multi-line, ``s`` dot matches newline, ``x`` verbose;
+    default none). A match that runs past 0.2 s (catastrophic backtracking) scores 0 and says
+    so; it never holds the evaluator.
     """
 
     def configure(self, args: ScorerArgs) -> None:
@@ -147,12 +150,15 @@ class Regex(ReferenceScorer):
                 raise args.error("flags", f"has unknown flag {letter!r} (known: i, m, s, x)")
             flags |= _FLAGS[letter]
         try:
-            self.pattern = re.compile(pattern, flags)
-        except re.error as exc:
-            raise args.error("pattern", f"is not a valid regex {pattern!r}: {exc}") from None
+            self.pattern = bounded_pattern(pattern, flags)
+        except PatternError as exc:
+            raise args.error("pattern", str(exc)) from None
 
     def score(self, ctx: ScoreContext) -> Score:
-        match = self.pattern.search(ctx.output)
+        try:
+            match = search(self.pattern, ctx.output)
+        except TimeoutError as exc:
+            return self.fail(str(exc))
         if match:
             return self.result(1.0, f"/{self.pattern.pattern}/ matched {clip(match.group(0))}")
         return self.result(0.0, f"/{self.pattern.pattern}/ did not match the output")

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from domain.errors import ConfigurationError, NotFoundError, ValidationError
 from domain.evaluation import RunSpec
-from domain.llm import Catalogue
+from domain.llm import Catalogue, check_generation_params
 from domain.scoring import CustomScorer, ScorerSpec, build_scorers, custom_scorer
 from engine.evaluation.context import RunContext
 from engine.evaluation.datasets import DatasetStore
@@ -137,6 +137,7 @@ class Evaluations:
         context = self._context(
             "pending", spec, custom, concurrency, resolved, cases, api_keys or {}
         )
+        _check_parameters(context)
         try:
             self._check_models(context)
         except ConfigurationError as exc:  # e.g. a real provider's API key is not set
@@ -163,6 +164,7 @@ class Evaluations:
         context = self._context(
             info.id, info.spec, custom, concurrency, resolved, cases, api_keys or {}
         )
+        _check_parameters(context)
         return self._start(info, context)
 
     def cancel(self, run_id: str) -> Run:
@@ -248,6 +250,21 @@ async def _set_limit(store: Any, scope: str, limit: float) -> None:
         await store.set_limit(scope, limit)
     finally:
         await store.aclose()
+
+
+def _check_parameters(context: RunContext) -> None:
+    """Refuse, before the run exists, parameters an evaluator would refuse on every cell.
+
+    A version committed before the allow-list may still hold e.g. ``mock_response``.
+    """
+    check_generation_params(context.spec.params, "params")
+    for version_id, settings in context.settings.items():
+        try:
+            settings.check_parameters()
+        except ValidationError as exc:
+            raise ValidationError(
+                f"prompt version {version_id[:12]}: {exc.message}", **exc.details
+            ) from None
 
 
 def _with_run_id(context: RunContext, run_id: str) -> RunContext:

@@ -229,6 +229,10 @@ class LLMClient:
         self.pool(self.catalogue.account(account)).add_record(record)
 
     def _key_of(self, account: ProviderAccount) -> str | None:
+        # A key-less account (a self-hosted server) gets no key unless the catalogue names
+        # a variable for it: the provider's default OPENAI_API_KEY went to 26/26 such calls.
+        if not account.requires_api_key and account.api_key_env is None:
+            return None
         return self._env.get(account.key_env_var) or None
 
     async def warm_up(self) -> None:

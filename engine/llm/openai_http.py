@@ -72,7 +72,7 @@ async def post(
     import aiohttp
 
     url = f"{str(account.api_base).rstrip('/')}{path}"
-    headers = {"Authorization": f"Bearer {api_key or 'unused'}"}
+    headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
     timeout = aiohttp.ClientTimeout(total=account.timeout_s)
     try:
         async with _session().post(url, json=body, headers=headers, timeout=timeout) as reply:

@@ -1,7 +1,8 @@
 """Checking a request against the catalogue and choosing its model, before any call.
 
 Everything that can be wrong without asking a provider is raised here: unknown models,
-bad parameters, missing API keys. Choosing the model is `domain.llm.routing`.
+parameters outside the allow-list (`domain.llm.params`), missing API keys. Choosing the
+model is `domain.llm.routing`.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from domain.llm import (
     ModelSpec,
     ProviderAccount,
     cheapest_that_qualifies,
+    check_embedding_params,
+    check_generation_params,
     lowest_latency,
 )
 from engine.llm.prices import Prices
@@ -50,14 +53,18 @@ def known_model(catalogue: Catalogue, name: str, what: str = "model") -> ModelSp
         raise ValidationError(exc.message.replace("model", what, 1), field="model") from None
 
 
-def check_params(params: Mapping[str, Any]) -> None:
-    """Refuse parameters the client owns (endpoint, key, retries, timeout)."""
+def check_params(params: Mapping[str, Any], *, embedding: bool = False) -> None:
+    """Refuse parameters the client owns (endpoint, key...) and any outside the allow-list."""
     clash = sorted(RESERVED_PARAMS & set(params))
     if clash:
         raise ValidationError(
             f"params may not set {', '.join(clash)}: they come from the catalogue",
             field="params",
         )
+    if embedding:
+        check_embedding_params(params)
+    else:
+        check_generation_params(params)
 
 
 def check_keys(accounts: Sequence[ProviderAccount], env: Mapping[str, str]) -> None:
@@ -158,6 +165,6 @@ def embedding_plan(
     spec = known_model(catalogue, model)
     if not texts or isinstance(texts, str) or not all(isinstance(t, str) for t in texts):
         raise ValidationError("texts must be a non-empty list of strings", field="texts")
-    check_params(params)
+    check_params(params, embedding=True)
     check_keys([catalogue.account_for(spec)], env)
     return Plan(spec, None, (spec,))

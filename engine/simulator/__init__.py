@@ -27,6 +27,7 @@ from engine.simulator._models import (
 from engine.simulator._reply import simulate_reply
 from engine.simulator._runners import running_simulator, simulator_subprocess
 from engine.simulator._server import Simulator
+from engine.simulator._stats import credential_fingerprint
 
 __all__ = [
     "EMBEDDING_MODEL",
@@ -34,6 +35,7 @@ __all__ = [
     "ModelProfile",
     "Simulator",
     "SimulatorConfig",
+    "credential_fingerprint",
     "embed",
     "main",
     "register_with_litellm",

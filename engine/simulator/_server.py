@@ -27,7 +27,7 @@ from engine.simulator._requests import (
     parse_chat,
     parse_embeddings,
 )
-from engine.simulator._stats import Stats
+from engine.simulator._stats import Stats, credential_fingerprint
 
 Handler = Callable[[web.BaseRequest], Awaitable[web.Response]]
 
@@ -137,6 +137,7 @@ class Simulator:
         stats = self._stats
         stats.requests_total += 1
         stats.by_route[route] += 1
+        stats.by_credential[credential_fingerprint(request.headers.get("Authorization"))] += 1
         stats.in_flight += 1
         stats.max_in_flight = max(stats.max_in_flight, stats.in_flight)
         try:

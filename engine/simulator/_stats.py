@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections import Counter
 from typing import Any
 
 
 class Stats:
-    """Counts API requests (``/v1/*`` only; ``/health`` and ``/stats`` are not counted)."""
+    """Counts API requests (``/v1/*`` only; ``/health`` and ``/stats`` are not counted).
+
+    ``by_credential`` counts them by the `credential_fingerprint` of their ``Authorization``.
+    """
 
     def __init__(self) -> None:
         self.reset()
@@ -18,6 +22,7 @@ class Stats:
         self.by_route: Counter[str] = Counter()
         self.by_model: Counter[str] = Counter()
         self.by_status: Counter[int] = Counter()
+        self.by_credential: Counter[str] = Counter()
         self.rate_limited = 0
         self.injected_errors = 0
         self.injected_timeouts = 0
@@ -39,6 +44,7 @@ class Stats:
             "by_route": dict(self.by_route),
             "by_model": dict(self.by_model),
             "by_status": {str(k): v for k, v in dict(self.by_status).items()},
+            "by_credential": dict(self.by_credential),
             "rate_limited": self.rate_limited,
             "injected_errors": self.injected_errors,
             "injected_timeouts": self.injected_timeouts,
@@ -48,3 +54,13 @@ class Stats:
             "uptime_s": round(time.monotonic() - self.started, 3),
             "process_cpu_seconds": round(time.process_time() - self.cpu_at_reset, 4),
         }
+
+
+def credential_fingerprint(authorization: str | None) -> str:
+    """How ``by_credential`` names an ``Authorization`` header: ``none`` or a short digest.
+
+    A digest, so a real key sent here by mistake is never served back on ``/stats``.
+    """
+    if not authorization:
+        return "none"
+    return "sha256:" + hashlib.sha256(authorization.encode()).hexdigest()[:16]

@@ -6,6 +6,7 @@ import asyncio
 import pickle
 import uuid
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,7 @@ from engine.llm import (
     simulator_account,
     simulator_catalogue,
 )
-from engine.simulator import Simulator, SimulatorConfig, running_simulator
+from engine.simulator import Simulator, SimulatorConfig, credential_fingerprint, running_simulator
 
 pytestmark = pytest.mark.integration
 FAST_RETRY = RetryPolicy(max_attempts=4, base_delay_s=0.01, max_delay_s=0.05)
@@ -139,12 +140,16 @@ async def test_fatal_4xx_fail_at_once_with_the_providers_message(
     )
     client = LLMClient(catalogue)
     gone = await client.complete(CompletionRequest("openai/sim-gone", _ask(1)))
-    bad = await client.complete(CompletionRequest("openai/sim-small", _ask(2), params={"n": 99}))
+    too_long = [{"role": "user", "content": "word " * 200_000}]
+    bad = await client.complete(CompletionRequest("openai/sim-small", too_long))
     await client.aclose()
     assert gone.error is not None and gone.error.kind == "not_found"
     assert gone.error.status == 404 and gone.error.attempts == 1 and not gone.error.retryable
     assert "does not exist" in gone.error.message
-    assert bad.error is not None and bad.error.kind == "bad_request" and bad.error.attempts == 1
+    # LiteLLM names this 400 context_window; the lean path's classifier only reads the status.
+    assert bad.error is not None and bad.error.kind in ("bad_request", "context_window")
+    assert bad.error.status == 400 and bad.error.attempts == 1 and not bad.error.retryable
+    assert "maximum context length" in bad.error.message
     assert pickle.loads(pickle.dumps(gone)) == gone  # plain data: crosses Ray as is
 
 
@@ -194,6 +199,46 @@ async def test_bad_input_raises_before_any_call(
         load_catalogue(tmp_path / "missing.yaml")
     await client.aclose()
     assert _requests(sim) == before
+
+
+async def test_key_less_accounts_never_receive_the_servers_provider_key(
+    ray_cluster: dict[str, Any], call_path: str
+) -> None:
+    server_key = f"sk-server-{uuid.uuid4().hex}"
+    with (
+        running_simulator(SimulatorConfig(seed=5)) as self_hosted,
+        running_simulator(SimulatorConfig(seed=6, api_key=server_key)) as provider,
+    ):
+        free, paid = _name(), _name()
+        catalogue = Catalogue(
+            accounts=(
+                simulator_account(self_hosted.api_base, name=free),
+                replace(simulator_account(provider.api_base, name=paid), requires_api_key=True),
+            ),
+            models=(
+                ModelSpec("openai/sim-small", free, 0.15e-6, 0.6e-6),
+                ModelSpec("openai/sim-embed", free, 0.02e-6, 0.0, tags=frozenset({"embedding"})),
+                ModelSpec("openai/sim-medium", paid, 1e-6, 4e-6),
+            ),
+        )
+        client = LLMClient(catalogue, env={"OPENAI_API_KEY": server_key})
+        results = [
+            *[
+                await client.complete(CompletionRequest("openai/sim-small", _ask(i)))
+                for i in range(3)
+            ],
+            await client.embed("openai/sim-embed", ["a text"]),
+            await client.complete(CompletionRequest("openai/sim-medium", _ask(9))),
+        ]
+        await client.aclose()
+        seen_self_hosted = httpx.get(f"{self_hosted.url}/stats").json()["by_credential"]
+        seen_provider = httpx.get(f"{provider.url}/stats").json()["by_credential"]
+    assert all(r.ok for r in results)
+    sent = credential_fingerprint(f"Bearer {server_key}")
+    assert sent not in seen_self_hosted and sum(seen_self_hosted.values()) == 4
+    assert seen_provider == {sent: 1}
+    if call_path == "http":  # the lean path sends no header at all; embeddings use LiteLLM's
+        assert seen_self_hosted["none"] == 3
 
 
 async def test_routing_cheapest_and_lowest_latency(

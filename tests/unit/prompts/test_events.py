@@ -27,7 +27,9 @@ def _every_kind_of_event() -> list[Event]:
     first = prompt.head().id
     prompt.change_details(actor="u", description="new")
     prompt.create_branch(actor="u", name="dev")
-    prompt.commit(actor="u", settings=ModelSettings(model="m", stop=["x"], extra={"k": [1]}))
+    prompt.commit(
+        actor="u", settings=ModelSettings(model="m", stop=["x"], extra={"logit_bias": {"1": 1}})
+    )
     prompt.commit(
         actor="u", template=Template.from_messages([{"role": "user", "content": "c"}]), branch="dev"
     )
