@@ -250,7 +250,7 @@ def fault_13_streams(s: Scenario) -> None:
     for g in groups:
         s.result.extra[g["pattern"]] = (
             f"{g['keys']} keys, {g['entries']} entries, {g['bytes']} B, "
-            f"{g['without_ttl']} without TTL"
+            f"{g['without_ttl']} without TTL, longest TTL {g['max_ttl_s']} s"
         )
     s.verdict = bool(keys) and forever == 0
     s.result.outcome += f"; {forever}/{len(keys)} run keys without TTL"

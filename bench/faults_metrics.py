@@ -72,7 +72,8 @@ def key_pattern(key: str, run_id: str) -> str:
 
 
 def redis_footprint(keys: Iterable[Mapping[str, Any]], run_id: str) -> list[dict[str, Any]]:
-    """Keys left for a run grouped by pattern: how many, bytes, entries, how many never expire.
+    """Keys left for a run grouped by pattern: how many, bytes, entries, how many never expire
+    and the longest TTL of those that do.
 
     Each key is a mapping with ``key``, ``bytes``, ``entries`` (or None) and ``ttl_s``
     (-1: no expiry), as `faults_driver.redis_keys` reports them.
@@ -81,12 +82,14 @@ def redis_footprint(keys: Iterable[Mapping[str, Any]], run_id: str) -> list[dict
     for k in keys:
         group = groups.setdefault(
             key_pattern(str(k["key"]), run_id),
-            {"keys": 0, "bytes": 0, "entries": 0, "without_ttl": 0},
+            {"keys": 0, "bytes": 0, "entries": 0, "without_ttl": 0, "max_ttl_s": None},
         )
         group["keys"] += 1
         group["bytes"] += int(k["bytes"] or 0)
         group["entries"] += int(k["entries"] or 0)
         group["without_ttl"] += int(k["ttl_s"] == -1)
+        if k["ttl_s"] >= 0:
+            group["max_ttl_s"] = max(group["max_ttl_s"] or 0, int(k["ttl_s"]))
     return [{"pattern": p, **g} for p, g in sorted(groups.items())]
 
 

@@ -64,7 +64,7 @@ def test_redis_footprint_groups_keys_by_pattern_and_counts_those_without_ttl() -
     ]  # fmt: skip
     assert redis_footprint(keys, "run_ab12") == [
         {"pattern": "af:budget:{run:{id}}:call:*", "keys": 2, "bytes": 20, "entries": 0,
-         "without_ttl": 1},
+         "without_ttl": 1, "max_ttl_s": 60},
         {"pattern": "af:run:{id}:results", "keys": 1, "bytes": 100, "entries": 4,
-         "without_ttl": 1},
+         "without_ttl": 1, "max_ttl_s": None},
     ]  # fmt: skip
