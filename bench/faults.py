@@ -95,7 +95,8 @@ class Scenario:
             "--api-base", f"{self.sim_url}/v1",
             "--cases", str(self.opts.cells // 4),
             "--concurrency", str(self.opts.concurrency),
-            "--wait-timeout", str(self.opts.timeout),
+            # outlive the bench's own wait, so "no driver left" means the driver gave up
+            "--wait-timeout", str(self.opts.startup_timeout + self.opts.timeout),
             *extra,
         ]  # fmt: skip
         process = DriverProcess(argv, self.data, len(self.drivers))
