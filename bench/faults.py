@@ -32,6 +32,7 @@ import os
 import shutil
 import signal
 import sqlite3
+import sys
 import tempfile
 import threading
 import time
@@ -43,6 +44,7 @@ from pathlib import Path
 from faults_metrics import (
     FaultResult,
     format_table,
+    one_line,
     over_cap,
     redis_footprint,
     repeated_requests,
@@ -64,6 +66,7 @@ class Options:
     outage_s: float
     concurrency: int
     startup_timeout: float = 300.0
+    keep_data: bool = False
 
 
 def poll(check: Callable[[], bool], timeout: float, every: float = 0.2) -> bool:
@@ -120,15 +123,19 @@ class Scenario:
         return process
 
     def await_end(self, since: float, expected: str = "completed") -> str:
-        """Poll until the run ends (or stops with nobody left to work on it); returns status."""
-        deadline = since + self.opts.timeout
+        """Poll until the run ends (or stops with nobody left to work on it); returns status.
+
+        ``--timeout`` counts from now (a second process or a resume may take long to start
+        on a loaded machine); the reported time counts from ``since``, the fault.
+        """
+        deadline = time.monotonic() + self.opts.timeout
         status, error, unread, orphaned = "unknown", None, None, 0
         while True:
             try:
                 status, error = self.observer.status(self.run_id)
                 unread = None
             except Exception as exc:  # e.g. the file locked by the outage itself
-                unread = " ".join(str(exc).split())[:160]
+                unread = one_line(exc)
             if status in TERMINAL or status == expected or time.monotonic() >= deadline:
                 break
             orphaned = 0 if any(d.alive() for d in self.drivers) else orphaned + 1
@@ -146,7 +153,7 @@ class Scenario:
             why = "no driver left" if not any(d.alive() for d in self.drivers) else "timeout"
             r.outcome = f"stuck (status={status}, {why})"
         if error:
-            r.extra["run_error"] = " ".join(error.split())[:160]
+            r.extra["run_error"] = one_line(error)
         return status
 
     def measure(self) -> None:
@@ -257,6 +264,16 @@ def fault_13_streams(s: Scenario) -> None:
     s.result.outcome += f"; {forever}/{len(keys)} run keys without TTL"
 
 
+def resumed(s: Scenario, driver: DriverProcess, event: str) -> bool:
+    """Whether the driver's resume was accepted; the run's old, terminal status says nothing
+    about the resume until then."""
+    if driver.wait_event(event, s.opts.startup_timeout) is not None:
+        return True
+    s.result.final_status = s.observer.status(s.run_id)[0]
+    s.result.outcome = f"resume refused (status={s.result.final_status}): {driver.last_words()}"
+    return False
+
+
 def fault_14_driver_kill(s: Scenario) -> None:
     first = s.start_run()
     first.kill()
@@ -265,10 +282,12 @@ def fault_14_driver_kill(s: Scenario) -> None:
     since = time.monotonic()
     seen = str(before.get("status"))
     s.result.extra["status_before_resume"] = seen
-    s.result.extra["error_before_resume"] = before.get("error")
-    s.await_end(since)
-    traceback = "Traceback" in str(before.get("error") or "")
-    s.verdict = seen != "failed" and not traceback
+    error = str(before.get("error") or "")
+    s.result.extra["error_before_resume"] = one_line(error) or None
+    s.result.extra["traceback_before_resume"] = "Traceback" in error or 'File "' in error
+    if resumed(s, successor, "run"):
+        s.await_end(since)
+    s.verdict = seen != "failed" and not s.result.extra["traceback_before_resume"]
 
 
 def fault_15_budget(s: Scenario) -> None:
@@ -283,7 +302,8 @@ def fault_15_budget(s: Scenario) -> None:
     )  # fmt: skip
     since = time.monotonic()
     driver.send(f"resume {cap * 10}")
-    s.await_end(since)
+    if resumed(s, driver, "resumed"):
+        s.await_end(since)
     s.verdict = stopped == "budget-exceeded"
 
 
@@ -331,7 +351,10 @@ def scenario(opts: Options, name: str) -> Iterator[Scenario]:
             finally:
                 s.close()
     finally:
-        shutil.rmtree(data, ignore_errors=True)
+        if opts.keep_data:
+            print(f"{name}: data dir and driver logs kept in {data}", file=sys.stderr)
+        else:
+            shutil.rmtree(data, ignore_errors=True)
 
 
 def run_fault(opts: Options, name: str) -> FaultResult:
@@ -340,7 +363,7 @@ def run_fault(opts: Options, name: str) -> FaultResult:
         try:
             FAULTS[name][2](s)
         except Exception as exc:  # a scenario that breaks is a row, not a crash
-            s.result.extra["bench_error"] = " ".join(str(exc).split())[:200]
+            s.result.extra["bench_error"] = one_line(exc, 200)
             s.result.outcome = s.result.outcome or "not measured (see bench_error)"
         if s.run_id:
             with contextlib.suppress(Exception):
@@ -364,6 +387,7 @@ def main() -> None:
     parser.add_argument("--outage-s", type=float, default=30.0)
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--json", action="store_true", help="print JSON instead of the table")
+    parser.add_argument("--keep-data", action="store_true", help="keep data dirs and logs")
     args = parser.parse_args()
     opts = Options(
         args.cells,
@@ -373,6 +397,7 @@ def main() -> None:
         args.outage_s,
         args.concurrency,
         args.startup_timeout,
+        args.keep_data,
     )
     signal.signal(signal.SIGTERM, _interrupt)  # a terminated bench still stops what it started
     results = []

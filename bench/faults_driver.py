@@ -6,7 +6,8 @@
 It prints one JSON object per line on stdout (``run``, ``ended``, ``error``, ``redis``,
 ``before-resume``, ``ack``) and reads commands on stdin, one per line:
 ``kill-scheduler`` and ``kill-redis`` act at once, mid-run; ``resume [BUDGET]``,
-``inspect-redis`` and ``exit`` are handled once the run has stopped. A failure of the SDK
+``inspect-redis`` and ``exit`` are handled once the run has stopped (``resumed`` follows a
+resume the scheduler accepted). A failure of the SDK
 prints an ``error`` line and exits 1, as a user's script would stop.
 """
 
@@ -157,6 +158,7 @@ def main() -> int:
                     budget = command.split()[1:]
                     kwargs = {"budget": float(budget[0])} if budget else {}
                     run = engine.resume(run.id, concurrency=args.concurrency, **kwargs)
+                    emit("resumed", run_id=run.id)
                     driver.follow(run, args.wait_timeout)
                 emit("ack", command=command)
     except Exception as exc:  # reported to the bench as one line, as a user would see it

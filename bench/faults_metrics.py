@@ -93,6 +93,14 @@ def redis_footprint(keys: Iterable[Mapping[str, Any]], run_id: str) -> list[dict
     return [{"pattern": p, **g} for p, g in sorted(groups.items())]
 
 
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def one_line(text: object, limit: int = 160) -> str:
+    """``text`` on one line without terminal colours, cut at ``limit`` characters."""
+    return " ".join(_ANSI.sub("", str(text)).split())[:limit]
+
+
 def epoch(iso: str) -> float:
     """Epoch seconds of an ISO-8601 timestamp with an offset (as the stores write them)."""
     return datetime.fromisoformat(iso).timestamp()

@@ -10,6 +10,7 @@ from bench.faults_metrics import (
     cell_counts,
     epoch,
     format_table,
+    one_line,
     over_cap,
     redis_footprint,
     repeated_requests,
@@ -68,3 +69,9 @@ def test_redis_footprint_groups_keys_by_pattern_and_counts_those_without_ttl() -
         {"pattern": "af:run:{id}:results", "keys": 1, "bytes": 100, "entries": 4,
          "without_ttl": 1, "max_ttl_s": None},
     ]  # fmt: skip
+
+
+def test_one_line_drops_colours_and_line_breaks() -> None:
+    assert one_line("\x1b[36mray::Evaluator.work()\x1b[39m failed\n  File x", 30) == (
+        "ray::Evaluator.work() failed F"
+    )
