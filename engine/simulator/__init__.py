@@ -27,7 +27,7 @@ from engine.simulator._models import (
 from engine.simulator._reply import simulate_reply
 from engine.simulator._runners import running_simulator, simulator_subprocess
 from engine.simulator._server import Simulator
-from engine.simulator._stats import credential_fingerprint
+from engine.simulator._stats import credential_fingerprint, request_key
 
 __all__ = [
     "EMBEDDING_MODEL",
@@ -39,6 +39,7 @@ __all__ = [
     "embed",
     "main",
     "register_with_litellm",
+    "request_key",
     "running_simulator",
     "simulate_reply",
     "simulator_subprocess",

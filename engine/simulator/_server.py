@@ -27,7 +27,7 @@ from engine.simulator._requests import (
     parse_chat,
     parse_embeddings,
 )
-from engine.simulator._stats import Stats, credential_fingerprint
+from engine.simulator._stats import Stats, credential_fingerprint, last_user_text
 
 Handler = Callable[[web.BaseRequest], Awaitable[web.Response]]
 
@@ -68,6 +68,7 @@ class Simulator:
         self._admin: dict[tuple[str, str], Handler] = {
             ("GET", "/health"): self._health,
             ("GET", "/stats"): self._get_stats,
+            ("GET", "/stats/requests"): self._get_request_log,
             ("POST", "/stats/reset"): self._reset_stats,
         }
 
@@ -111,6 +112,10 @@ class Simulator:
     def stats(self) -> dict[str, Any]:
         """Counters as served on ``GET /stats`` (see ``Stats.snapshot``)."""
         return self._stats.snapshot()
+
+    def request_log(self) -> dict[str, Any]:
+        """Every chat request since the last reset (see ``Stats.request_log``)."""
+        return self._stats.request_log()
 
     def reset_stats(self) -> None:
         """Zero every counter (the rate-limit windows are kept)."""
@@ -191,9 +196,12 @@ class Simulator:
         return None, headers
 
     async def _chat(self, request: web.BaseRequest) -> web.Response:
+        arrived = time.time()
         chat = parse_chat(parse_body(await request.read()))
         self._stats.by_model[chat.profile.name] += 1
         early, headers = await self._admit(chat.token_budget, chat.profile.latency_factor)
+        status = 200 if early is None else early.status
+        self._stats.log_chat(arrived, chat.profile.name, last_user_text(chat.messages), status)
         if early is not None:
             return early
         choices = [self._reply(chat, i) for i in range(chat.n)]
@@ -254,6 +262,9 @@ class Simulator:
 
     async def _get_stats(self, _request: web.BaseRequest) -> web.Response:
         return _json(200, _openai.dumps(self.stats()))
+
+    async def _get_request_log(self, _request: web.BaseRequest) -> web.Response:
+        return _json(200, _openai.dumps(self.request_log()))
 
     async def _reset_stats(self, _request: web.BaseRequest) -> web.Response:
         self.reset_stats()

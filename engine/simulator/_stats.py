@@ -4,8 +4,28 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections import Counter
+from collections import Counter, deque
+from collections.abc import Mapping, Sequence
 from typing import Any
+
+from engine.simulator._reply import text_of
+
+REQUEST_LOG_CAP = 200_000
+"""Chat requests remembered for ``GET /stats/requests``; older ones are dropped first."""
+
+
+def request_key(model: str, prompt: str) -> str:
+    """The key a chat request is logged under: its model and its last user message.
+
+    A benchmark that renders a distinct prompt per cell can tell which cell each request
+    served (e.g. requests repeated for an already recorded cell).
+    """
+    return hashlib.blake2b(f"{model}\n{prompt}".encode(), digest_size=8).hexdigest()
+
+
+def last_user_text(messages: Sequence[Mapping[str, Any]]) -> str:
+    users = [m for m in messages if m.get("role") == "user"]
+    return text_of(users[-1].get("content")) if users else ""
 
 
 class Stats:
@@ -28,10 +48,19 @@ class Stats:
         self.injected_timeouts = 0
         self.tokens_in = 0
         self.tokens_out = 0
+        self.chat_log: deque[tuple[float, str, int]] = deque(maxlen=REQUEST_LOG_CAP)
         self.in_flight = getattr(self, "in_flight", 0)  # requests being served survive a reset
         self.max_in_flight = self.in_flight
         self.started = time.monotonic()
         self.cpu_at_reset = time.process_time()
+
+    def log_chat(self, arrived: float, model: str, prompt: str, status: int) -> None:
+        """Remember one chat request: arrival (epoch s), ``request_key``, answered status."""
+        self.chat_log.append((arrived, request_key(model, prompt), status))
+
+    def request_log(self) -> dict[str, Any]:
+        """The chat request log, oldest first, as served on ``GET /stats/requests``."""
+        return {"chat": [{"at": a, "key": k, "status": s} for a, k, s in list(self.chat_log)]}
 
     def snapshot(self) -> dict[str, Any]:
         """A plain-dict copy, safe to read from another thread.

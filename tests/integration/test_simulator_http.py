@@ -196,3 +196,19 @@ def test_subprocess_runner_serves_and_cleans_up() -> None:
         assert answer.status_code == 200 and answer.headers["x-ratelimit-limit-requests"] == "1000"
     with pytest.raises(httpx.ConnectError):
         httpx.get(f"{url}/health", timeout=1)
+
+
+def test_request_log_keys_each_chat_request_by_model_and_prompt() -> None:
+    from engine.simulator import request_key
+
+    with running_simulator(SimulatorConfig(rpm=1)) as sim:
+        sent = time.time()
+        httpx.post(f"{sim.api_base}/chat/completions", json=chat("What is 1 + 1?"))
+        httpx.post(f"{sim.api_base}/chat/completions", json=chat("What is 1 + 1?"))
+        httpx.post(f"{sim.api_base}/embeddings", json={"input": "hello"})
+        log = httpx.get(f"{sim.url}/stats/requests").json()["chat"]
+        assert [entry["status"] for entry in log] == [200, 429]
+        assert {entry["key"] for entry in log} == {request_key("sim-small", "What is 1 + 1?")}
+        assert all(sent <= entry["at"] <= time.time() for entry in log)
+        sim.reset_stats()
+        assert httpx.get(f"{sim.url}/stats/requests").json()["chat"] == []
