@@ -1,0 +1,203 @@
+"""The result recorder under faults: real Ray, Redis, database file and the simulator over
+HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import sqlite3
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+import ray
+from sqlalchemy.engine import make_url
+
+from engine.demo_data import MODELS, PROMPT_NAME, V1, demo_cases
+from engine.evaluation import streams
+from engine.llm import simulator_catalogue
+from engine.ray_runtime import deployment_tag
+from engine.simulator import SimulatorConfig, running_simulator
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def small_disk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path | None]:
+    """A 64 MiB tmpfs that a test can fill up, or None where mounting is not allowed."""
+    path = tmp_path_factory.mktemp("small-disk")
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=64m", "tmpfs", str(path)], capture_output=True
+    )
+    if mounted.returncode != 0:
+        yield None
+        return
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", "-l", str(path)], check=False)
+
+
+@pytest.fixture(scope="module")
+def engine(
+    ray_cluster: dict[str, Any],
+    redis_url: str,
+    small_disk: Path | None,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Any]:
+    from engine import Engine
+
+    data_dir = tmp_path_factory.mktemp("recording")
+    database = (small_disk or data_dir) / "autoforge.db"
+    url = f"sqlite+libsql:///{database}"
+    eng = Engine(data_dir=data_dir, database_url=url, redis_url=redis_url)
+    eng.prompts.create(PROMPT_NAME, V1["template"], message=V1["message"])
+    eng.datasets.create("demo")
+    eng.datasets.add("demo", demo_cases(50))
+    yield eng
+    eng.close()
+
+
+def _evaluate(engine: Any, seed: int, repeats: int, **options: Any) -> Any:
+    """A run of 2 models × 50 cases × ``repeats`` that never reads the response cache."""
+    return engine.evaluate(
+        **options,
+        prompt=PROMPT_NAME,
+        dataset="demo",
+        models=list(MODELS),
+        scorers=["icontains"],
+        repeats=repeats,
+        seed=seed,
+        cache=False,
+        concurrency=16,
+    )
+
+
+def _until(condition: Any, what: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.02)
+
+
+def _recorder_stats(engine: Any) -> dict[str, Any]:
+    tag = deployment_tag(engine.settings.effective_database_url)
+    stats: dict[str, Any] = ray.get(ray.get_actor(f"result-recorder:{tag}").stats.remote())
+    return stats
+
+
+@contextmanager
+def _write_lock(database_url: str) -> Iterator[None]:
+    """Hold an exclusive lock on the database file from another connection: every other
+    writer waits its busy timeout and fails, as in an outage of the database."""
+    url = make_url(database_url)
+    path = Path(str(url.database))
+    # libSQL and stdlib sqlite do not see each other's locks: hold it through the same driver.
+    if url.drivername == "sqlite+libsql":
+        import libsql_experimental
+
+        holder: Any = libsql_experimental.connect(str(path), isolation_level=None)
+    else:
+        holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        yield
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+
+
+@contextmanager
+def _full_disk(disk: Path) -> Iterator[None]:
+    """Fill the disk that holds the database: every write fails at once."""
+    filler = disk / "filler"
+    with filler.open("wb") as out, contextlib.suppress(OSError):  # ENOSPC: full
+        while True:
+            out.write(b"\0" * (1 << 20))
+            out.flush()
+            os.fsync(out.fileno())
+    try:
+        yield
+    finally:
+        filler.unlink()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("fault", "after_last_call_s"), [("full-disk", 5.0), ("lock", 12.0)])
+def test_a_database_write_outage_delays_recording_and_loses_nothing(
+    engine: Any, redis_client: Any, small_disk: Path | None, fault: str, after_last_call_s: float
+) -> None:
+    """The outage lasts until ``after_last_call_s`` after the last provider call, so the run's
+    end (the scheduler's flush, the recorder's redeliveries) happens during it."""
+    if fault == "full-disk" and small_disk is None:
+        pytest.skip("mounting a small tmpfs is not allowed here")
+    outage = (
+        _full_disk(small_disk)
+        if fault == "full-disk" and small_disk is not None
+        else _write_lock(engine.settings.effective_database_url)
+    )
+    with running_simulator(SimulatorConfig(seed=12)) as sim:
+        engine.use_catalogue(simulator_catalogue(sim.api_base, max_concurrency=256, name=fault))
+        run = _evaluate(engine, seed=12, repeats=2)
+        total = 200
+        _until(lambda: run.recorded() >= 20, "the first recorded cells")
+        with outage:
+            during = run.recorded()
+            _until(lambda: sim.stats()["requests_total"] >= total, "every cell's provider call")
+            time.sleep(after_last_call_s)  # the outage itself: a span of time
+            assert run.recorded() == during  # the lock really stopped every write
+            assert run.info().status.value == "running"
+        info = run.wait(progress=False, timeout=120)
+        requests = sim.stats()["requests_total"]
+    assert during < total
+    assert info.status.value == "completed", info.error
+    assert run.recorded() == total
+    assert len({(r.prompt_version, r.model, r.case_id, r.repeat) for r in run.records()}) == total
+    assert redis_client.xlen(streams.dead_letter_stream(run.id)) == 0
+    assert requests == total  # no cell was asked of the provider twice
+    assert _recorder_stats(engine)["outage_retries"] > 0
+
+
+def test_only_poison_entries_are_dead_lettered(redis_url: str, tmp_path: Path) -> None:
+    """Entries that cannot be decoded or validated, or that fail while the database takes
+    writes, go to the dead letters at once; the rest of their batch is recorded."""
+    from actors.result_recorder import ResultRecorder
+    from engine.db import create_db_engine, migrate
+
+    url = f"sqlite+libsql:///{tmp_path / 'poison.db'}"
+    migrate(create_db_engine(url))
+    run_id = "run_poison"
+
+    def cell(case: str, **fields: Any) -> dict[str, str]:
+        key = {"run_id": run_id, "prompt_version": "v1", "model": "m", "case_id": case}
+        return streams.encode({**key, "repeat": 0, "output": "ok", **fields})
+
+    async def scenario() -> tuple[dict[str, int], list[str], int]:
+        recorder = ResultRecorder(redis_url, url)
+        stream = streams.results_stream(run_id)
+        await recorder.redis.delete(stream, streams.dead_letter_stream(run_id))
+        await recorder.watch(run_id)
+        for fields in (
+            cell("a"),
+            {"d": "not json"},
+            cell("b", repeat="first"),  # no valid cell key: invalid
+            cell("c", passed="maybe"),  # valid JSON, refused by the database alone
+            cell("d"),
+        ):
+            await recorder.redis.xadd(stream, fields)
+        flushed = await recorder.flush(run_id)
+        dead = await recorder.redis.xrange(streams.dead_letter_stream(run_id))
+        left = int(await recorder.redis.xlen(stream))
+        await recorder.unwatch(run_id)
+        return flushed, [fields["reason"] for _, fields in dead], left
+
+    flushed, reasons, left = asyncio.run(scenario())
+    assert flushed == {"recorded": 2, "pending": 0, "dead": 3}
+    assert [r.split(":")[0] for r in reasons[:2]] == ["invalid entry", "invalid entry"]
+    assert "Not a boolean value" in reasons[2] and "\n" not in reasons[2]
