@@ -2,7 +2,8 @@
 
 At-least-once: entries are acknowledged only after their rows are committed; the unique
 cell key makes a replay harmless. A restarted recorder (new consumer name) claims what the
-dead one left pending with XAUTOCLAIM.
+dead one left pending with XAUTOCLAIM. An acknowledged entry is deleted from the stream
+(the database holds it now), and `retire` lets a finished run's streams expire.
 
 A database that takes no write at all (locked, read-only, unreachable) is an outage, not
 the entries' fault: the recorder backs off and retries the same entries, costing them no
@@ -69,6 +70,11 @@ class ResultRecorder:
             await self.redis.xgroup_create(
                 streams.results_stream(run_id), streams.GROUP, id="0", mkstream=True
             )
+        # A resumed run is live again: its streams must outlive it, however long it runs.
+        pipe = self.redis.pipeline(transaction=False)
+        for key in streams.run_streams(run_id):
+            pipe.persist(key)
+        await pipe.execute()
         self.watched.add(run_id)
 
     async def unwatch(self, run_id: str) -> None:
@@ -94,6 +100,21 @@ class ResultRecorder:
             "pending": int(pending["pending"]),
             "dead": int(await self.redis.xlen(streams.dead_letter_stream(run_id))),
         }
+
+    async def retire(self, run_id: str) -> dict[str, int]:
+        """Stop watching a run that stopped, once everything it streamed is recorded, and
+        let its streams expire after `streams.FINISHED_RUN_TTL_S` (events stay readable by a
+        late follower until then). A resume (`watch`) keeps them again."""
+        flushed = await self.flush(run_id)
+        if flushed["pending"]:
+            return flushed
+        await self.unwatch(run_id)
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.xtrim(streams.results_stream(run_id), maxlen=0)
+        for key in streams.run_streams(run_id):
+            pipe.expire(key, streams.FINISHED_RUN_TTL_S)
+        await pipe.execute()
+        return flushed
 
     async def stats(self) -> dict[str, Any]:
         return {
@@ -202,7 +223,11 @@ class ResultRecorder:
         return []
 
     async def _ack(self, stream: str, entry_ids: list[str]) -> None:
-        await self.redis.xack(stream, streams.GROUP, *entry_ids)
+        # Recorded entries leave the stream: a long run's stream holds only what is unrecorded.
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.xack(stream, streams.GROUP, *entry_ids)
+        pipe.xdel(stream, *entry_ids)
+        await pipe.execute()
 
     async def _dead_letter(self, stream: str, entry_id: str, fields: Any, reason: str) -> None:
         run_id = streams.run_of(stream)

@@ -1,5 +1,5 @@
-"""The result recorder under faults: real Ray, Redis, database file and the simulator over
-HTTP."""
+"""The result recorder under faults, and what a finished run leaves in Redis: real Ray,
+Redis, database file and the simulator over HTTP."""
 
 from __future__ import annotations
 
@@ -164,6 +164,46 @@ def test_a_database_write_outage_delays_recording_and_loses_nothing(
     assert _recorder_stats(engine)["outage_retries"] > 0
 
 
+def test_a_completed_run_leaves_no_results_and_only_expiring_keys(
+    engine: Any, redis_client: Any, redis_url: str
+) -> None:
+    with running_simulator(SimulatorConfig(seed=13)) as sim:
+        engine.use_catalogue(simulator_catalogue(sim.api_base, max_concurrency=256, name="trim"))
+        run = _evaluate(engine, seed=13, repeats=1, budget=5.0)  # budget keys expire too
+        info = run.wait(progress=False, timeout=120)
+    assert info.status.value == "completed"
+    assert run.recorded() == 100
+    assert redis_client.xlen(streams.results_stream(run.id)) == 0
+    keys = sorted(redis_client.scan_iter(match=f"*{run.id}*", count=1000))
+    assert streams.events_stream(run.id) in keys
+    ttls = {key: redis_client.ttl(key) for key in keys}
+    assert all(ttl > 0 for ttl in ttls.values()), ttls
+    assert ttls[streams.events_stream(run.id)] > 23 * 3600
+    assert any(key.startswith("af:budget:") for key in keys)
+    assert run.id not in redis_client.smembers(streams.WATCHED_RUNS)
+    assert _late_follower_sees_the_end(redis_url, streams.events_stream(run.id)) == "completed"
+
+
+def _late_follower_sees_the_end(redis_url: str, key: str) -> str:
+    """Follow ``key`` from its start as the WebSocket/SSE routes do; the final event's type."""
+    from api.stream_hub import StreamHub
+    from engine.redis_client import async_redis
+
+    async def follow() -> str:
+        redis: Any = async_redis(redis_url, decode_responses=True, socket_timeout=None)
+        try:
+            async for item in StreamHub(redis, block_ms=200, decode=streams.decode).follow(
+                key, "0-0"
+            ):
+                if item is not None and item[1].get("final"):
+                    return str(item[1]["type"])
+        finally:
+            await redis.aclose()
+        raise AssertionError("the stream ended without a final event")
+
+    return asyncio.run(asyncio.wait_for(follow(), 20))
+
+
 def test_only_poison_entries_are_dead_lettered(redis_url: str, tmp_path: Path) -> None:
     """Entries that cannot be decoded or validated, or that fail while the database takes
     writes, go to the dead letters at once; the rest of their batch is recorded."""
@@ -199,5 +239,6 @@ def test_only_poison_entries_are_dead_lettered(redis_url: str, tmp_path: Path) -
 
     flushed, reasons, left = asyncio.run(scenario())
     assert flushed == {"recorded": 2, "pending": 0, "dead": 3}
+    assert left == 0  # recorded and dead-lettered entries both left the results stream
     assert [r.split(":")[0] for r in reasons[:2]] == ["invalid entry", "invalid entry"]
     assert "Not a boolean value" in reasons[2] and "\n" not in reasons[2]
