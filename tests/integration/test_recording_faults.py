@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
+import signal
 import sqlite3
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -242,3 +245,92 @@ def test_only_poison_entries_are_dead_lettered(redis_url: str, tmp_path: Path) -
     assert left == 0  # recorded and dead-lettered entries both left the results stream
     assert [r.split(":")[0] for r in reasons[:2]] == ["invalid entry", "invalid entry"]
     assert "Not a boolean value" in reasons[2] and "\n" not in reasons[2]
+
+
+_KILLED_IN_AN_OUTAGE = """
+import os, sys
+from engine import Engine
+from engine.demo_data import PROMPT_NAME, V1, demo_cases
+from engine.llm import simulator_catalogue
+engine = Engine()
+engine.use_catalogue(simulator_catalogue(os.environ["SIM_API_BASE"]))
+engine.prompts.create(PROMPT_NAME, V1["template"])
+engine.datasets.create("demo")
+engine.datasets.add("demo", demo_cases(50))
+run = engine.evaluate(prompt=PROMPT_NAME, dataset="demo",
+                      models=["openai/sim-small", "openai/sim-medium"],
+                      scorers=["icontains"], repeats=2, cache=False, concurrency=8)
+while run.recorded() < 40:
+    run.events(block_ms=50)
+print(run.id, flush=True)
+sys.stdin.readline()  # the disk is full now
+while (run.progress() or {}).get("done", 0) < 200:  # every result is in the stream
+    run.events(block_ms=50)
+print(run.recorded(), flush=True)
+sys.stdin.readline()  # the outage went on for a while
+print(run.recorded(), flush=True)
+os.kill(os.getpid(), 9)
+"""
+
+_RESUME = """
+import json, os, sys
+from engine import Engine
+from engine.llm import simulator_catalogue
+with Engine() as engine:
+    engine.use_catalogue(simulator_catalogue(os.environ["SIM_API_BASE"]))
+    run = engine.resume(sys.argv[1])
+    info = run.wait(progress=False, timeout=120)
+    print(json.dumps({"status": info.status.value, "recorded": run.recorded()}), flush=True)
+"""
+
+
+@pytest.mark.slow
+def test_a_resume_after_an_outage_never_pays_twice_for_a_streamed_result(
+    small_disk: Path | None, tmp_path: Path
+) -> None:
+    """The engine dies while the database's disk is full and every result waits in the
+    results stream; the resume records them from the stream and calls no cell again."""
+    if small_disk is None:
+        pytest.skip("mounting a small tmpfs is not allowed here")
+    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "RAY_ADDRESS")}
+    env.update(
+        AUTOFORGE_DATA_DIR=str(tmp_path),  # the embedded Redis and its AOF: a healthy disk
+        DATABASE_URL=f"sqlite+libsql:///{small_disk / 'resume.db'}",
+        AUTOFORGE_RAY_NUM_CPUS="1",
+    )
+    with running_simulator(SimulatorConfig(latency_ms=20, seed=14)) as sim:
+        env["SIM_API_BASE"] = sim.api_base
+        first = subprocess.Popen(
+            [sys.executable, "-c", _KILLED_IN_AN_OUTAGE],
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert first.stdin is not None and first.stdout is not None
+        run_id = first.stdout.readline().strip()
+        assert run_id, "the first engine did not start its run"
+        with _full_disk(small_disk):
+            first.stdin.write("full\n")
+            first.stdin.flush()
+            int(first.stdout.readline())
+            time.sleep(5.0)  # the outage goes on: long enough for redeliveries and the run's end
+            first.stdin.write("kill\n")
+            first.stdin.flush()
+            recorded_at_kill = int(first.stdout.readline())
+            assert first.wait(timeout=60) == -signal.SIGKILL
+        requests_before = sim.stats()["requests_total"]
+        second = subprocess.run(
+            [sys.executable, "-c", _RESUME, run_id],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=240,
+        )
+        assert second.returncode == 0, second.stderr[-3000:]
+        outcome = json.loads(second.stdout.strip().splitlines()[-1])
+        requests = sim.stats()["requests_total"]
+    assert recorded_at_kill < 200  # results were waiting in the stream, not in the database
+    assert requests_before == 200
+    assert outcome == {"status": "completed", "recorded": 200}
+    assert requests == 200  # the resume called no cell again
