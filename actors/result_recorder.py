@@ -2,8 +2,14 @@
 
 At-least-once: entries are acknowledged only after their rows are committed; the unique
 cell key makes a replay harmless. A restarted recorder (new consumer name) claims what the
-dead one left pending with XAUTOCLAIM. An entry that keeps failing goes to the run's
-dead-letter stream and is reported, never dropped.
+dead one left pending with XAUTOCLAIM. An acknowledged entry is deleted from the stream
+(the database holds it now), and `retire` lets a finished run's streams expire.
+
+A database that takes no write at all (locked, read-only, unreachable) is an outage, not
+the entries' fault: the recorder backs off and retries the same entries, costing them no
+delivery, for as long as it lasts. Only a poison entry goes to the run's dead-letter
+stream: one that cannot be decoded or validated, or that fails while the database takes
+writes. Nothing is dropped.
 """
 
 from __future__ import annotations
@@ -16,12 +22,14 @@ from typing import Any
 import ray
 
 from engine.evaluation import streams
+from engine.evaluation.runs import result_row
 from engine.logs import get_logger
 
 log = get_logger(__name__)
-MAX_DELIVERIES = 3
 CLAIM_IDLE_MS = 10_000
 READ_COUNT = 2_000
+OUTAGE_BACKOFF_S = (0.1, 2.0)
+"""First and longest wait between two attempts while the database takes no write."""
 
 
 class ResultRecorder:
@@ -37,6 +45,7 @@ class ResultRecorder:
         self.consumer = f"recorder-{uuid.uuid4().hex[:8]}"
         self.watched: set[str] = set()
         self.dead_lettered = 0
+        self.outage_retries = 0
         self._lock = asyncio.Lock()
         self._loop_task: asyncio.Task[None] | None = None
 
@@ -61,6 +70,11 @@ class ResultRecorder:
             await self.redis.xgroup_create(
                 streams.results_stream(run_id), streams.GROUP, id="0", mkstream=True
             )
+        # A resumed run is live again: its streams must outlive it, however long it runs.
+        pipe = self.redis.pipeline(transaction=False)
+        for key in streams.run_streams(run_id):
+            pipe.persist(key)
+        await pipe.execute()
         self.watched.add(run_id)
 
     async def unwatch(self, run_id: str) -> None:
@@ -68,7 +82,12 @@ class ResultRecorder:
         self.watched.discard(run_id)
 
     async def flush(self, run_id: str, claim_idle_ms: int = 0) -> dict[str, int]:
-        """Record everything in `run_id`'s stream now, claiming entries idle ≥ claim_idle_ms."""
+        """Record everything in `run_id`'s stream now, claiming entries idle ≥ claim_idle_ms.
+
+        Returns only once the database holds every entry that was in the stream (or its
+        dead letter): through a database outage it waits. So a resume, which flushes before
+        it expands the cells still to call, never calls a cell whose result was paid for.
+        """
         await self.watch(run_id)
         stream = streams.results_stream(run_id)
         await self._claim(stream, claim_idle_ms)
@@ -82,11 +101,27 @@ class ResultRecorder:
             "dead": int(await self.redis.xlen(streams.dead_letter_stream(run_id))),
         }
 
+    async def retire(self, run_id: str) -> dict[str, int]:
+        """Stop watching a run that stopped, once everything it streamed is recorded, and
+        let its streams expire after `streams.FINISHED_RUN_TTL_S` (events stay readable by a
+        late follower until then). A resume (`watch`) keeps them again."""
+        flushed = await self.flush(run_id)
+        if flushed["pending"]:
+            return flushed
+        await self.unwatch(run_id)
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.xtrim(streams.results_stream(run_id), maxlen=0)
+        for key in streams.run_streams(run_id):
+            pipe.expire(key, streams.FINISHED_RUN_TTL_S)
+        await pipe.execute()
+        return flushed
+
     async def stats(self) -> dict[str, Any]:
         return {
             "consumer": self.consumer,
             "watched": sorted(self.watched),
             "dead_lettered": self.dead_lettered,
+            "outage_retries": self.outage_retries,
         }
 
     async def _run_forever(self) -> None:
@@ -134,45 +169,83 @@ class ResultRecorder:
             good: list[tuple[str, dict[str, Any]]] = []
             for entry_id, fields in entries:
                 if fields is None:  # deleted while pending
-                    await self.redis.xack(stream, streams.GROUP, entry_id)
+                    await self._ack(stream, [entry_id])
                     continue
                 try:
-                    good.append((entry_id, streams.decode(fields)))
-                except ValueError:
-                    await self._dead_letter(stream, entry_id, fields, "undecodable entry")
-            if not good:
-                return
-            try:
-                await asyncio.to_thread(self.store.record, [row for _, row in good])
-                await self.redis.xack(stream, streams.GROUP, *[i for i, _ in good])
-            except Exception:
-                await self._record_one_by_one(stream, good)
+                    row = streams.decode(fields)
+                    result_row(row)
+                except ValueError as exc:
+                    await self._dead_letter(stream, entry_id, fields, f"invalid entry: {exc}")
+                    continue
+                good.append((entry_id, row))
+            await self._store(stream, good)
 
-    async def _record_one_by_one(self, stream: str, good: list[tuple[str, dict[str, Any]]]) -> None:
-        for entry_id, row in good:
+    async def _store(self, stream: str, good: list[tuple[str, dict[str, Any]]]) -> None:
+        delay, longest = OUTAGE_BACKOFF_S
+        while good:
+            if await self._write(stream, good):
+                return
+            if await asyncio.to_thread(self.store.accepts_writes):
+                good = await self._isolate(stream, good)
+                continue
+            self.outage_retries += 1
+            log.warning(
+                "database takes no writes; recording paused",
+                stream=stream,
+                entries=len(good),
+                retry_in_s=delay,
+            )
+            await asyncio.sleep(delay)
+            delay = min(2 * delay, longest)
+
+    async def _write(self, stream: str, batch: list[tuple[str, dict[str, Any]]]) -> bool:
+        try:
+            await asyncio.to_thread(self.store.record, [row for _, row in batch])
+        except Exception:  # the caller asks the database whether it was the database
+            return False
+        await self._ack(stream, [entry_id for entry_id, _ in batch])
+        return True
+
+    async def _isolate(
+        self, stream: str, good: list[tuple[str, dict[str, Any]]]
+    ) -> list[tuple[str, dict[str, Any]]]:
+        """Write one by one: an entry that fails while the database takes writes is poison.
+        Returns the entries not yet tried when the database stops taking writes."""
+        for index, (entry_id, row) in enumerate(good):
             try:
                 await asyncio.to_thread(self.store.record, [row])
-                await self.redis.xack(stream, streams.GROUP, entry_id)
             except Exception as exc:
-                info = await self.redis.xpending_range(
-                    stream, streams.GROUP, min=entry_id, max=entry_id, count=1
-                )
-                deliveries = int(info[0]["times_delivered"]) if info else MAX_DELIVERIES
-                if deliveries >= MAX_DELIVERIES:
-                    await self._dead_letter(stream, entry_id, streams.encode(row), str(exc))
+                if not await asyncio.to_thread(self.store.accepts_writes):
+                    return good[index:]
+                await self._dead_letter(stream, entry_id, streams.encode(row), _first_line(exc))
+                continue
+            await self._ack(stream, [entry_id])
+        return []
+
+    async def _ack(self, stream: str, entry_ids: list[str]) -> None:
+        # Recorded entries leave the stream: a long run's stream holds only what is unrecorded.
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.xack(stream, streams.GROUP, *entry_ids)
+        pipe.xdel(stream, *entry_ids)
+        await pipe.execute()
 
     async def _dead_letter(self, stream: str, entry_id: str, fields: Any, reason: str) -> None:
         run_id = streams.run_of(stream)
         payload = dict(fields) if isinstance(fields, dict) else {"raw": str(fields)}
         payload.update(reason=reason[:500], entry=str(entry_id))
         await self.redis.xadd(streams.dead_letter_stream(run_id), payload)
-        await self.redis.xack(stream, streams.GROUP, entry_id)
+        await self._ack(stream, [entry_id])
         await self.redis.xadd(
             streams.events_stream(run_id),
             streams.encode({"type": "dead-letter", "entry": str(entry_id), "reason": reason}),
         )
         self.dead_lettered += 1
         log.error("result entry dead-lettered", run_id=run_id, entry=str(entry_id), reason=reason)
+
+
+def _first_line(exc: Exception) -> str:
+    # SQLAlchemy appends the statement and its parameters (model outputs) on later lines.
+    return (str(exc).splitlines() or [type(exc).__name__])[0][:200]
 
 
 ACTOR_OPTIONS: dict[str, Any] = {

@@ -240,6 +240,7 @@ class RunScheduler:
             recorded, dead = flushed["recorded"], flushed["dead"]
             error = f"{recorded} of {state.total} cells recorded; {dead} dead-lettered"
         del self.active[state.run_id]
+        await self.recorder.retire.remote(state.run_id)
         current = await asyncio.to_thread(self.runs.get, None, state.run_id)
         if current.status == RunStatus.RUNNING:
             await asyncio.to_thread(self.runs.set_status, state.run_id, status, error)

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, func, insert, select, tuple_, update
+from sqlalchemy import Engine, func, insert, select, text, tuple_, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from domain.errors import ConflictError, NotFoundError
@@ -138,11 +138,21 @@ class RunStore:
         """Insert result rows, ignoring cells already recorded; returns rows inserted."""
         if not rows:
             return 0
-        prepared = [_result_row(r) for r in rows]
+        prepared = [result_row(r) for r in rows]
         statement = sqlite_insert(results).on_conflict_do_nothing()
         with self.db.begin() as conn:
             outcome = conn.execute(statement, prepared)
         return max(outcome.rowcount, 0)
+
+    def accepts_writes(self) -> bool:
+        """Whether the database commits a write now. The probe changes a row: a write that
+        changes no page commits even on a full disk."""
+        try:
+            with self.db.begin() as conn:
+                conn.execute(_PROBE, {"at": utc_now_iso()})
+        except Exception:  # locked, full, read-only, unreachable: each means "not now"
+            return False
+        return True
 
     def recorded_keys(self, run_id: str) -> set[tuple[str, str, str, int]]:
         cols = (results.c.prompt_version, results.c.model, results.c.case_id, results.c.repeat)
@@ -225,6 +235,11 @@ class RunStore:
                 }
 
 
+_PROBE = text(
+    "INSERT INTO engine_meta (key, value) VALUES ('write-probe', :at) "
+    "ON CONFLICT (key) DO UPDATE SET value = excluded.value"
+)
+
 CellKey = tuple[int, str, str, str]
 """A cell's place in a listing: (repeat, case id, prompt version, model)."""
 
@@ -259,13 +274,27 @@ def to_record(row: dict[str, Any]) -> ResultRecord:
     )
 
 
-def _result_row(result: dict[str, Any]) -> dict[str, Any]:
+_CELL_KEY_TEXT = ("run_id", "prompt_version", "model", "case_id")
+
+
+def result_row(result: dict[str, Any]) -> dict[str, Any]:
+    """The database row of one evaluator result.
+
+    Raises:
+        ValueError: the result has no complete cell key, or a field of the wrong type.
+    """
     row = {name: result.get(name) for name in RESULT_FIELDS}
-    row["prompt_tokens"] = int(row["prompt_tokens"] or 0)
-    row["completion_tokens"] = int(row["completion_tokens"] or 0)
+    missing = [n for n in _CELL_KEY_TEXT if not isinstance(row[n], str) or not row[n]]
+    if missing or not isinstance(row["repeat"], int) or isinstance(row["repeat"], bool):
+        raise ValueError(f"result without a complete cell key ({', '.join(missing) or 'repeat'})")
+    try:
+        row["prompt_tokens"] = int(row["prompt_tokens"] or 0)
+        row["completion_tokens"] = int(row["completion_tokens"] or 0)
+        row["scores"] = json.dumps(result.get("scores") or {}, sort_keys=True)
+        row["detail"] = json.dumps(result.get("detail") or {}, sort_keys=True)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"result with a malformed field: {exc}") from None
     row["cached"] = bool(row["cached"])
-    row["scores"] = json.dumps(result.get("scores") or {}, sort_keys=True)
-    row["detail"] = json.dumps(result.get("detail") or {}, sort_keys=True)
     row["recorded_at"] = utc_now_iso()
     return row
 

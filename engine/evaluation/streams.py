@@ -1,4 +1,4 @@
-"""Redis Stream names and payload encoding for runs."""
+"""Redis Stream names and payload encoding for runs, and how long a stopped run keeps them."""
 
 from __future__ import annotations
 
@@ -7,6 +7,9 @@ from typing import Any
 
 GROUP = "recorder"
 WATCHED_RUNS = "af:recorder:runs"
+FINISHED_RUN_TTL_S = 24 * 3600
+"""Life of a stopped run's streams after its last flush: long enough for a late follower to
+see how it ended and for an operator to read its dead letters; its results are in the DB."""
 
 
 def results_stream(run_id: str) -> str:
@@ -19,6 +22,11 @@ def events_stream(run_id: str) -> str:
 
 def dead_letter_stream(run_id: str) -> str:
     return f"af:run:{run_id}:dead"
+
+
+def run_streams(run_id: str) -> tuple[str, str, str]:
+    """Every stream of one run: results, events, dead letters."""
+    return results_stream(run_id), events_stream(run_id), dead_letter_stream(run_id)
 
 
 def run_of(stream: str) -> str:

@@ -164,6 +164,8 @@ class BudgetStore:
         if not limit_usd >= 0:
             raise ValidationError(f"budget limit must be >= 0, got {limit_usd}", scope=scope)
         await self.redis.hset(key, "limit", repr(float(limit_usd)))
+        if scope.startswith("run:"):  # a run that never settles a call must not stay forever
+            await self.redis.expire(key, RUN_TTL_S)
 
     async def capped(self, scopes: Sequence[str]) -> list[str]:
         """The scopes among ``scopes`` that have a cap (cached for a second).

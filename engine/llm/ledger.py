@@ -113,6 +113,7 @@ class UsageLedger:
 # KEYS[1]: key prefix "af:usage:<account>:". ARGV[1]: JSON list of [id, scopes, deltas].
 # New records (SET NX on their id) are summed per scope and field first, then written with one
 # HINCRBY per scope and field: a release of 32 records of one run costs ~45 writes, not 1,440.
+# A run's scope expires with the ids (ARGV[2] s after its last call): its usage is in its results.
 _APPLY = """
 local prefix = KEYS[1]
 local new = 0
@@ -143,6 +144,7 @@ for _, scope in ipairs(order) do
       redis.call('HINCRBY', key, name, value)
     end
   end
+  if string.sub(scope, 1, 4) == 'run:' then redis.call('EXPIRE', key, tonumber(ARGV[2])) end
 end
 return new
 """
