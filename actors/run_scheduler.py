@@ -148,7 +148,6 @@ class RunScheduler:
         if self._loop is None:
             await self.ready()
             self._loop = asyncio.create_task(self._dispatch_forever())
-        await asyncio.to_thread(self.live.keep, context)
         # A batch a previous life of this scheduler dispatched may still be calling the
         # provider: its cells are recorded once it is done, not asked a second time.
         await asyncio.gather(*(e.drain.remote(run_id) for e in self.pool))
@@ -156,6 +155,7 @@ class RunScheduler:
         recorded = await asyncio.to_thread(self.runs.recorded_keys, run_id)
         cells = list(expand_cells(context.spec, recorded))
         await asyncio.to_thread(self.runs.set_status, run_id, RunStatus.RUNNING)
+        await asyncio.to_thread(self.live.keep, context)
         concurrency = max(1, context.concurrency)
         share = concurrency // len(self.pool)
         overdispatch = share >= OVERDISPATCH_MIN_SHARE
@@ -295,16 +295,20 @@ class RunScheduler:
             error = run_error(
                 "incomplete", f"{recorded} of {state.total} cells recorded; {dead} dead-lettered"
             )
-        del self.active[state.run_id]
-        await asyncio.to_thread(self.live.drop, state.run_id)
-        current = await asyncio.to_thread(self.runs.get, None, state.run_id)
-        # `interrupted` too: another process may have judged this run orphaned while it ran.
-        if current.status in (RunStatus.RUNNING, RunStatus.INTERRUPTED):
-            await asyncio.to_thread(
-                self.runs.set_status, state.run_id, status, error, over_budget_cells=over_budget
-            )
-        else:
-            status = current.status
+        # Under the start lock: a recovery must not see this run unfinished and not active.
+        async with self._starting:
+            if self.active.get(state.run_id) is not state:
+                return
+            del self.active[state.run_id]
+            current = await asyncio.to_thread(self.runs.get, None, state.run_id)
+            # `interrupted` too: another process may have judged it orphaned while it ran.
+            if current.status in (RunStatus.RUNNING, RunStatus.INTERRUPTED):
+                await asyncio.to_thread(
+                    self.runs.set_status, state.run_id, status, error, over_budget_cells=over_budget
+                )
+            else:
+                status = current.status
+            await asyncio.to_thread(self.live.drop, state.run_id)
         await asyncio.gather(
             *(e.forget.remote(state.run_id) for e in self.pool), return_exceptions=True
         )
