@@ -49,7 +49,7 @@ def test_a_run_failed_with_a_ray_task_error_stores_code_and_sentence(store: RunS
     run = store.create("alice", SPEC)
     store.set_status(run.id, RunStatus.RUNNING)
     text = _ray_task_error()
-    assert "File \"" in text and "pid=4242" in text  # what Ray's str() really carries
+    assert 'File "' in text and "pid=4242" in text  # what Ray's str() really carries
     stored = store.set_status(run.id, RunStatus.FAILED, text).error
     assert stored == INTERNAL
     assert not any(leak in (stored or "") for leak in LEAKS)
