@@ -361,7 +361,7 @@ def stop_reason(exc: BaseException) -> tuple[RunStatus, str]:
     cause = exc.cause if isinstance(exc, ray.exceptions.RayTaskError) else exc
     if isinstance(cause, NexusError):
         if cause.code == "service-unavailable":
-            return RunStatus.INTERRUPTED, error_of(cause)
+            return RunStatus.INTERRUPTED, run_error("interrupted", cause.message)
         return RunStatus.FAILED, error_of(cause)
     if isinstance(cause, _outages()):
         return RunStatus.INTERRUPTED, run_error(
