@@ -8,14 +8,18 @@ to the run's Redis stream, pipelined per batch; the scheduler gets counts back.
 from __future__ import annotations
 
 import asyncio
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
 import ray
 
+from domain.errors import NexusError, ServiceUnavailableError
 from domain.evaluation import Cell
 from engine.evaluation import streams
+from engine.logs import get_logger
+
+log = get_logger(__name__)
 
 MAX_CACHED_RUNS = 8
 
@@ -42,6 +46,8 @@ class Evaluator:
         self.redis: Any = async_redis(redis_url, decode_responses=True)
         self._runners: OrderedDict[str, Any] = OrderedDict()
         self._clients: dict[str, Any] = {}
+        self._batches: Counter[str] = Counter()
+        self._idle: dict[str, asyncio.Event] = {}
 
     async def ready(self) -> bool:
         """Import LiteLLM now (~2.5 s) so the first cells do not pay for it."""
@@ -73,7 +79,41 @@ class Evaluator:
 
         `context_ref` = [ref, run_id, slots]: at most `slots` cells of the run at once in this
         evaluator (None: all of `cells`).
+
+        Raises:
+            ServiceUnavailableError: Redis could not take the results (the run is resumable).
+            NexusError: anything else went wrong; the details are in this actor's log only.
         """
+        run_id = context_ref[1]
+        self._batches[run_id] += 1
+        batch = asyncio.ensure_future(self._work(context_ref, cells))
+        batch.add_done_callback(lambda done: self._settle(run_id, done))
+        try:
+            # Ray cancels this call when the scheduler that made it dies; the cells already
+            # asked of the provider must still be recorded, so the batch itself goes on.
+            return await asyncio.shield(batch)
+        except NexusError:
+            raise
+        except Exception as exc:
+            log.exception("batch failed", run_id=run_id)
+            raise _ours(exc) from None
+
+    def _settle(self, run_id: str, batch: asyncio.Future[BatchReport]) -> None:
+        if not batch.cancelled() and batch.exception() is not None:
+            log.debug("batch ended with an error", run_id=run_id, error=repr(batch.exception()))
+        self._batches[run_id] -= 1
+        if self._batches[run_id] <= 0:
+            del self._batches[run_id]
+            idle = self._idle.pop(run_id, None)
+            if idle is not None:
+                idle.set()
+
+    async def drain(self, run_id: str) -> None:
+        """Return once no batch of ``run_id`` is being worked here."""
+        while run_id in self._batches:
+            await self._idle.setdefault(run_id, asyncio.Event()).wait()
+
+    async def _work(self, context_ref: list[Any], cells: list[Cell]) -> BatchReport:
         runner = await self._runner(context_ref)
         outcomes = await asyncio.gather(*(runner.run(cell) for cell in cells))
         report = BatchReport(run_id=context_ref[1])
@@ -96,6 +136,25 @@ class Evaluator:
 
     async def forget(self, run_id: str) -> None:
         self._runners.pop(run_id, None)
+
+
+def _ours(exc: Exception) -> NexusError:
+    """Our error for ``exc``, fit to cross to the scheduler and to be shown (no traceback)."""
+    import redis.exceptions
+
+    if isinstance(exc, redis.exceptions.ConnectionError | redis.exceptions.TimeoutError | OSError):
+        return ServiceUnavailableError(
+            "the evaluators lost Redis; resume the run to finish", reason="service-lost"
+        )
+    if isinstance(exc, ray.exceptions.RayError):
+        return ServiceUnavailableError(
+            "the evaluators lost part of the Ray cluster; resume the run to finish",
+            reason="service-lost",
+        )
+    return NexusError(
+        f"an evaluator failed on a batch ({type(exc).__name__}); details are in the server log",
+        reason="evaluator-failed",
+    )
 
 
 ACTOR_OPTIONS: dict[str, Any] = {"num_cpus": 0, "max_restarts": -1, "max_concurrency": 10_000}

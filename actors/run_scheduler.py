@@ -4,6 +4,12 @@ It expands a run into the cells not yet recorded (so resume is the same as start
 batches to the evaluator pool round-robin between runs (fairness), re-queues a batch whose
 evaluator died, stops a run at its budget or on cancel, and completes it once the recorder
 has every cell in the database. Progress goes to `af:run:{id}:events`.
+
+A scheduler restarted by Ray continues every run the database says is pending or running
+whose context the cluster still holds (`LiveRuns`), after the evaluators have finished any
+batch its previous life dispatched, so no recorded cell is asked again. A running run whose
+context is gone is marked `interrupted` (resumable). Stored errors are a code and one
+sentence; the details are logged here.
 """
 
 from __future__ import annotations
@@ -17,8 +23,11 @@ import ray
 
 from actors.evaluator import BatchReport, remote_evaluator
 from actors.result_recorder import remote_resultrecorder
+from domain.errors import NexusError
 from domain.evaluation import Cell, FairQueue, RunStatus, expand_cells
+from domain.evaluation.failure import INTERNAL, INTERRUPTED, error_of, run_error
 from engine.evaluation import streams
+from engine.evaluation.live_runs import LiveRuns
 from engine.logs import get_logger
 from engine.ray_runtime import deployment_tag
 
@@ -50,6 +59,7 @@ class _RunState:
     repairs: int = 0
     cancelled: bool = False
     budget_exceeded: bool = False
+    stopped: tuple[RunStatus, str] | None = None
     started: float = field(default_factory=time.monotonic)
 
     def progress(self) -> dict[str, Any]:
@@ -82,14 +92,8 @@ class RunScheduler:
 
         self.redis: Any = async_redis(redis_url, decode_responses=True)
         self.runs = RunStore(create_db_engine(database_url))
-        tag = deployment_tag(database_url)
-        self.pool = [
-            remote_evaluator(name=f"evaluator:{tag}:{i}", get_if_exists=True).remote(redis_url)
-            for i in range(evaluators)
-        ]
-        self.recorder = remote_resultrecorder(
-            name=f"result-recorder:{tag}", get_if_exists=True
-        ).remote(redis_url, database_url)
+        self.live = LiveRuns(deployment_tag(database_url))
+        self.pool, self.recorder = workers(redis_url, database_url, evaluators)
         self.batch_size = batch_size
         self.max_inflight = max_inflight
         self.queue: FairQueue[Cell] = FairQueue()
@@ -99,6 +103,9 @@ class RunScheduler:
         self._wake = asyncio.Event()
         self._loop: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        self._starting = asyncio.Lock()
+        # Queued behind __init__: a (re)started scheduler picks up the runs it was working.
+        ray.get_runtime_context().current_actor.recover.remote()
 
     async def ready(self) -> int:
         await asyncio.gather(*(e.ready.remote() for e in self.pool), self.recorder.ready.remote())
@@ -106,16 +113,49 @@ class RunScheduler:
 
     async def submit(self, context: Any) -> dict[str, Any]:
         """Start or resume a run from its resolved `RunContext`; returns its progress."""
+        async with self._starting:
+            return await self._start(context)
+
+    async def recover(self, run_id: str | None = None) -> list[str]:
+        """Continue the runs the database says are pending or running and nobody here works.
+
+        A run whose context this cluster no longer holds cannot be continued: a running one
+        (or ``run_id``, asked for by a waiting caller) becomes `interrupted`. Returns the ids
+        of the runs continued.
+        """
+        continued: list[str] = []
+        async with self._starting:
+            for info in await asyncio.to_thread(self.runs.unfinished):
+                if info.id in self.active or (run_id is not None and info.id != run_id):
+                    continue
+                context = await asyncio.to_thread(self.live.get, info.id)
+                if context is not None:
+                    await self._start(context)
+                    continued.append(info.id)
+                elif info.status == RunStatus.RUNNING or info.id == run_id:
+                    await asyncio.to_thread(
+                        self.runs.set_status, info.id, RunStatus.INTERRUPTED, INTERRUPTED
+                    )
+                    log.warning("run interrupted: nobody holds its context", run_id=info.id)
+        if continued:
+            log.info("runs recovered", runs=continued)
+        return continued
+
+    async def _start(self, context: Any) -> dict[str, Any]:
         run_id = context.run_id
         if run_id in self.active:
             return self.active[run_id].progress()
         if self._loop is None:
             await self.ready()
             self._loop = asyncio.create_task(self._dispatch_forever())
+        # A batch a previous life of this scheduler dispatched may still be calling the
+        # provider: its cells are recorded once it is done, not asked a second time.
+        await asyncio.gather(*(e.drain.remote(run_id) for e in self.pool))
         await self.recorder.flush.remote(run_id)
         recorded = await asyncio.to_thread(self.runs.recorded_keys, run_id)
         cells = list(expand_cells(context.spec, recorded))
         await asyncio.to_thread(self.runs.set_status, run_id, RunStatus.RUNNING)
+        await asyncio.to_thread(self.live.keep, context)
         concurrency = max(1, context.concurrency)
         share = concurrency // len(self.pool)
         overdispatch = share >= OVERDISPATCH_MIN_SHARE
@@ -193,17 +233,18 @@ class RunScheduler:
                 [state.context_ref, state.run_id, state.slots_per_evaluator], cells
             )
         except (ray.exceptions.RayActorError, ray.exceptions.ActorUnavailableError) as exc:
+            log.warning("evaluator lost", run_id=state.run_id, error=repr(exc))
             state.retries += len(cells)
-            if not state.cancelled and not state.budget_exceeded:
+            if not state.cancelled and not state.budget_exceeded and state.stopped is None:
                 self.queue.push_front(state.run_id, cells)
-            await self._event(state.run_id, "retrying", cells=len(cells), reason=str(exc)[:200])
-        except Exception as exc:  # a bug in our code: fail the run loudly, keep the scheduler
-            log.exception("batch failed", run_id=state.run_id)
-            state.cancelled = True
-            self.queue.remove(state.run_id)
-            await asyncio.to_thread(
-                self.runs.set_status, state.run_id, RunStatus.FAILED, f"evaluator error: {exc}"
+            await self._event(
+                state.run_id, "retrying", cells=len(cells), reason="an evaluator stopped"
             )
+        except Exception as exc:  # stop the run with a readable reason, keep the scheduler
+            log.exception("batch failed", run_id=state.run_id)
+            if state.stopped is None:
+                state.stopped = stop_reason(exc)
+            self.queue.remove(state.run_id)
         else:
             state.done += report.done
             state.errors += report.errors
@@ -223,12 +264,25 @@ class RunScheduler:
     async def _finish(self, state: _RunState) -> None:
         if self.active.get(state.run_id) is not state:
             return
-        flushed = await self.recorder.flush.remote(state.run_id)
-        status, error = RunStatus.COMPLETED, None
-        if state.cancelled:
+        try:
+            flushed = await self.recorder.flush.remote(state.run_id)
+        except Exception as exc:  # the recorder could not reach Redis or the database
+            log.exception("flush failed", run_id=state.run_id)
+            state.stopped = state.stopped or stop_reason(exc)
+            flushed = {"recorded": state.already + state.done, "dead": 0}
+        status, error, over_budget = RunStatus.COMPLETED, None, 0
+        if state.stopped is not None:
+            status, error = state.stopped
+        elif state.cancelled:
             status = RunStatus.CANCELLED
         elif state.budget_exceeded:
-            status, error = RunStatus.BUDGET_EXCEEDED, "budget reached before every cell ran"
+            over_budget = state.total - flushed["recorded"]
+            status = RunStatus.BUDGET_EXCEEDED
+            error = run_error(
+                "budget-exceeded",
+                f"the budget was reached with {over_budget} of {state.total} cells not run; "
+                "resume with a higher budget to finish",
+            )
         elif flushed["recorded"] < state.total:
             missing = await self._missing(state)
             if missing and state.repairs < MAX_REPAIRS and flushed["dead"] == 0:
@@ -238,21 +292,35 @@ class RunScheduler:
                 return
             status = RunStatus.FAILED
             recorded, dead = flushed["recorded"], flushed["dead"]
-            error = f"{recorded} of {state.total} cells recorded; {dead} dead-lettered"
-        del self.active[state.run_id]
-        await self.recorder.retire.remote(state.run_id)
-        current = await asyncio.to_thread(self.runs.get, None, state.run_id)
-        if current.status == RunStatus.RUNNING:
-            await asyncio.to_thread(self.runs.set_status, state.run_id, status, error)
-        else:
-            status = current.status
-        await asyncio.gather(*(e.forget.remote(state.run_id) for e in self.pool))
+            error = run_error(
+                "incomplete", f"{recorded} of {state.total} cells recorded; {dead} dead-lettered"
+            )
+        # Under the start lock: a recovery must not see this run unfinished and not active.
+        async with self._starting:
+            if self.active.get(state.run_id) is not state:
+                return
+            del self.active[state.run_id]
+            # Before the status: wait() must not see the run over before its keys expire.
+            await self.recorder.retire.remote(state.run_id)
+            current = await asyncio.to_thread(self.runs.get, None, state.run_id)
+            # `interrupted` too: another process may have judged it orphaned while it ran.
+            if current.status in (RunStatus.RUNNING, RunStatus.INTERRUPTED):
+                await asyncio.to_thread(
+                    self.runs.set_status, state.run_id, status, error, over_budget_cells=over_budget
+                )
+            else:
+                status = current.status
+            await asyncio.to_thread(self.live.drop, state.run_id)
+        await asyncio.gather(
+            *(e.forget.remote(state.run_id) for e in self.pool), return_exceptions=True
+        )
         await self._event(
             state.run_id,
             status.value,
             final=True,
             recorded=flushed["recorded"],
             dead=flushed["dead"],
+            over_budget=over_budget,
             **state.progress(),
         )
         log.info("run finished", run_id=state.run_id, status=status.value, **state.progress())
@@ -263,12 +331,63 @@ class RunScheduler:
         return list(expand_cells(context.spec, recorded))
 
     async def _event(self, run_id: str, kind: str, **fields: Any) -> None:
-        await self.redis.xadd(
-            streams.events_stream(run_id),
-            streams.encode({"type": kind, **fields}),
-            maxlen=EVENTS_MAXLEN,
-            approximate=True,
+        try:
+            await self.redis.xadd(
+                streams.events_stream(run_id),
+                streams.encode({"type": kind, **fields}),
+                maxlen=EVENTS_MAXLEN,
+                approximate=True,
+            )
+        except Exception as exc:  # progress is best effort; the run's state is in the DB
+            log.warning("event not sent", run_id=run_id, type=kind, error=repr(exc))
+
+
+def _outages() -> tuple[type[BaseException], ...]:
+    import redis.exceptions
+    import sqlalchemy.exc
+
+    return (
+        ray.exceptions.RayError,
+        redis.exceptions.ConnectionError,
+        redis.exceptions.TimeoutError,
+        sqlalchemy.exc.OperationalError,
+        ConnectionError,
+        TimeoutError,
+    )
+
+
+def stop_reason(exc: BaseException) -> tuple[RunStatus, str]:
+    """How a batch's exception stops its run: a lost service interrupts it (resumable);
+    anything else fails it. The stored error is a code and one sentence, never the text of
+    a Ray task error (it embeds the remote traceback, pid and host)."""
+    cause = exc.cause if isinstance(exc, ray.exceptions.RayTaskError) else exc
+    if isinstance(cause, NexusError):
+        if cause.code == "service-unavailable":
+            return RunStatus.INTERRUPTED, run_error("interrupted", cause.message)
+        return RunStatus.FAILED, error_of(cause)
+    if isinstance(cause, _outages()):
+        return RunStatus.INTERRUPTED, run_error(
+            "interrupted", "a service the run needs stopped; resume it to finish"
         )
+    return RunStatus.FAILED, INTERNAL
+
+
+def workers(redis_url: str, database_url: str, evaluators: int) -> tuple[list[Any], Any]:
+    """The evaluator pool and the recorder of a deployment, created if they do not exist.
+
+    Whoever creates them owns them, and Ray kills owned actors with their owner: the engine
+    creates them before the scheduler, so a scheduler that dies does not take the batches
+    in flight (calls already paid for) with it.
+    """
+    tag = deployment_tag(database_url)
+    pool = [
+        remote_evaluator(name=f"evaluator:{tag}:{i}", get_if_exists=True).remote(redis_url)
+        for i in range(evaluators)
+    ]
+    recorder = remote_resultrecorder(name=f"result-recorder:{tag}", get_if_exists=True).remote(
+        redis_url, database_url
+    )
+    return pool, recorder
 
 
 ACTOR_OPTIONS: dict[str, Any] = {"num_cpus": 0, "max_restarts": -1, "max_concurrency": 1_000}

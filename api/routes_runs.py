@@ -14,7 +14,7 @@ from fastapi import Header, Path, Query, Response, status
 
 from api.openapi import AUTHENTICATED, api_router, problem_responses
 from api.pagination import Page, PageDep, paginate
-from api.schemas import ComparisonOut, ProgressOut, RunIn, RunOut, RunSpecOut
+from api.schemas import ComparisonOut, ProgressOut, ResumeIn, RunIn, RunOut, RunSpecOut
 from api.services import ApiServices, ServicesDep, UserEngine
 from api.streams import RUN_ID_PATTERN
 from engine.evaluation.run_handle import Run
@@ -68,6 +68,7 @@ def run_out(
         created_at=info.created_at,
         started_at=info.started_at,
         finished_at=info.finished_at,
+        over_budget_cells=info.over_budget_cells,
         recorded_cells=recorded,
         progress=None if progress is None else ProgressOut.model_validate(progress),
     )
@@ -157,10 +158,22 @@ def cancel_run(run_id: RunId, engine: UserEngine, response: Response) -> RunOut:
     responses=CHANGES,
 )
 def resume_run(
-    run_id: RunId, engine: UserEngine, services: ServicesDep, response: Response
+    run_id: RunId,
+    engine: UserEngine,
+    services: ServicesDep,
+    response: Response,
+    body: ResumeIn | None = None,
 ) -> RunOut:
-    """Continue a stopped run; recorded cells are never called again (409 if completed)."""
-    return _accepted(engine.resume(run_id, api_keys=stored_keys(services, engine.owner)), response)
+    """Continue a stopped run; recorded cells are never called again (409 if completed).
+
+    A `budget` in the body replaces the run's cap, e.g. to finish a run stopped at it.
+    """
+    run = engine.resume(
+        run_id,
+        api_keys=stored_keys(services, engine.owner),
+        budget=None if body is None else body.budget,
+    )
+    return _accepted(run, response)
 
 
 def stored_keys(services: ApiServices, owner: str) -> dict[str, str]:

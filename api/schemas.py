@@ -307,6 +307,17 @@ class RunSpecOut(BaseModel):
     cache: bool
 
 
+class ResumeIn(BaseModel):
+    """Optional changes for a resumed run."""
+
+    budget: float | None = Field(
+        default=None,
+        gt=0,
+        allow_inf_nan=False,
+        description="A new cap in USD for the whole run (what it spent counts); default: keep.",
+    )
+
+
 class ProgressOut(BaseModel):
     """Live counters from the scheduler while it works the run."""
 
@@ -320,7 +331,9 @@ class ProgressOut(BaseModel):
     elapsed_s: float
 
 
-RunStatusName = Literal["pending", "running", "completed", "cancelled", "budget-exceeded", "failed"]
+RunStatusName = Literal[
+    "pending", "running", "completed", "cancelled", "budget-exceeded", "failed", "interrupted"
+]
 
 
 class RunOut(BaseModel):
@@ -331,10 +344,16 @@ class RunOut(BaseModel):
     status: RunStatusName
     spec: RunSpecOut
     total_cells: int = Field(examples=[200])
-    error: str | None
+    error: str | None = Field(
+        description="A stable code and one sentence, e.g. `budget-exceeded: …`.",
+        examples=["interrupted: nobody is working this run any more; resume it to finish"],
+    )
     created_at: str
     started_at: str | None
     finished_at: str | None
+    over_budget_cells: int = Field(
+        default=0, description="Cells a budget cap kept from running when the run stopped."
+    )
     recorded_cells: int | None = Field(default=None, description="Only on a single run.")
     progress: ProgressOut | None = Field(default=None, description="While the run is worked.")
 

@@ -2,7 +2,13 @@
 
 from domain.evaluation.cells import Cell, expand_cells
 from domain.evaluation.fairness import FairQueue
-from domain.evaluation.run import TERMINAL_STATUSES, RunSpec, RunStatus, check_transition
+from domain.evaluation.run import (
+    TERMINAL_STATUSES,
+    RunSpec,
+    RunStatus,
+    check_budget,
+    check_transition,
+)
 
 __all__ = [
     "TERMINAL_STATUSES",
@@ -10,6 +16,7 @@ __all__ = [
     "FairQueue",
     "RunSpec",
     "RunStatus",
+    "check_budget",
     "check_transition",
     "expand_cells",
 ]

@@ -20,6 +20,8 @@ class RunStatus(StrEnum):
     CANCELLED = "cancelled"
     BUDGET_EXCEEDED = "budget-exceeded"
     FAILED = "failed"
+    INTERRUPTED = "interrupted"
+    """Nobody is working the run any more (its process or services stopped); resumable."""
 
     def terminal(self) -> bool:
         """Whether the run has stopped (it may still be resumed unless completed)."""
@@ -27,15 +29,28 @@ class RunStatus(StrEnum):
 
 
 TERMINAL_STATUSES = frozenset(
-    {RunStatus.COMPLETED, RunStatus.CANCELLED, RunStatus.BUDGET_EXCEEDED, RunStatus.FAILED}
+    {
+        RunStatus.COMPLETED,
+        RunStatus.CANCELLED,
+        RunStatus.BUDGET_EXCEEDED,
+        RunStatus.FAILED,
+        RunStatus.INTERRUPTED,
+    }
 )
-# A stopped run (cancelled, over budget, failed) may be resumed; a completed one may not.
+# A stopped run (cancelled, over budget, failed, interrupted) may be resumed; a completed one
+# may not. An interrupted run may also be finished by a scheduler that was still working it.
 _ALLOWED = {
-    RunStatus.PENDING: {RunStatus.RUNNING, RunStatus.CANCELLED, RunStatus.FAILED},
+    RunStatus.PENDING: {
+        RunStatus.RUNNING,
+        RunStatus.CANCELLED,
+        RunStatus.FAILED,
+        RunStatus.INTERRUPTED,
+    },
     RunStatus.RUNNING: set(RunStatus) - {RunStatus.PENDING},
     RunStatus.CANCELLED: {RunStatus.RUNNING},
     RunStatus.BUDGET_EXCEEDED: {RunStatus.RUNNING},
     RunStatus.FAILED: {RunStatus.RUNNING},
+    RunStatus.INTERRUPTED: set(RunStatus) - {RunStatus.PENDING, RunStatus.INTERRUPTED},
     RunStatus.COMPLETED: set(),
 }
 
@@ -47,6 +62,14 @@ def check_transition(current: RunStatus, target: RunStatus) -> None:
             f"run is {current.value}; it cannot become {target.value}",
             reason="invalid-run-transition",
             status=current.value,
+        )
+
+
+def check_budget(budget_usd: float) -> None:
+    """Raise ValidationError unless ``budget_usd`` is a positive, finite amount."""
+    if not (math.isfinite(budget_usd) and budget_usd > 0):
+        raise ValidationError(
+            f"budget must be a positive amount in USD, got {budget_usd}", reason="bad-budget"
         )
 
 
@@ -93,13 +116,8 @@ class RunSpec:
                 f"repeats must be between 1 and {MAX_REPEATS}, got {self.repeats}",
                 reason="bad-run",
             )
-        if self.budget_usd is not None and not (
-            math.isfinite(self.budget_usd) and self.budget_usd > 0
-        ):
-            raise ValidationError(
-                f"budget must be a positive amount in USD, got {self.budget_usd}",
-                reason="bad-budget",
-            )
+        if self.budget_usd is not None:
+            check_budget(self.budget_usd)
         if self.total_cells > MAX_CELLS:
             raise ValidationError(
                 f"run has {self.total_cells} cells; the limit is {MAX_CELLS}", reason="bad-run"

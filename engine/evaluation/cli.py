@@ -59,6 +59,8 @@ def _run_list(args: argparse.Namespace) -> int:
 def _run_show(args: argparse.Namespace) -> int:
     with _engine(args) as engine:
         run = engine.run(args.run)
+        if not run.info().status.terminal():
+            run.progress()  # asks the scheduler, which marks a run nobody works `interrupted`
         info = run.info()
         recorded = engine.evaluations.runs.recorded_count(run.id)
         data = {**info.to_dict(), "recorded_cells": recorded}
@@ -66,6 +68,7 @@ def _run_show(args: argparse.Namespace) -> int:
             json.dumps(data, indent=2)
             if args.json
             else f"{run.id}: {info.status.value}, {recorded}/{info.total_cells} cells recorded"
+            + (f", {info.over_budget_cells} over budget" if info.over_budget_cells else "")
             + (f" ({info.error})" if info.error else "")
         )
     return 0
@@ -73,7 +76,7 @@ def _run_show(args: argparse.Namespace) -> int:
 
 def _run_resume(args: argparse.Namespace) -> int:
     with _engine(args) as engine:
-        info = engine.resume(args.run).wait(progress=not args.json)
+        info = engine.resume(args.run, budget=args.budget).wait(progress=not args.json)
         _out(json.dumps(info.to_dict(), indent=2) if args.json else f"{info.id}: {info.status}")
         return 0 if info.status.value == "completed" else 1
 
@@ -141,10 +144,14 @@ def register(subparsers: Any) -> None:
     add(run_sub, "list", _run_list, "recent runs").add_argument("--limit", type=int, default=20)
     for name, handler, text in (
         ("show", _run_show, "status of a run"),
-        ("resume", _run_resume, "continue a stopped run"),
+        ("resume", _run_resume, "continue a stopped or interrupted run"),
         ("cancel", _run_cancel, "stop a running run"),
     ):
         add(run_sub, name, handler, text).add_argument("run")
+    resume = run_sub.choices["resume"]
+    resume.add_argument(
+        "--budget", type=float, default=None, help="new cap in USD for the whole run"
+    )
     report = add(run_sub, "report", _run_report, "print a run's report")
     report.add_argument("run")
     report.add_argument("--format", choices=("markdown", "json", "html"), default="markdown")

@@ -11,6 +11,9 @@ from domain.reports import Comparison, Report, compare, summarize
 from engine.evaluation import streams
 from engine.evaluation.runs import RunInfo
 
+STALL_S = 5.0
+"""Seconds without a progress event after which `wait` asks whether anyone works the run."""
+
 if TYPE_CHECKING:
     from domain.reports import ResultRecord
     from engine.evaluation.service import Evaluations
@@ -71,6 +74,10 @@ class Run:
     def wait(self, *, progress: bool = True, timeout: float | None = None) -> RunInfo:
         """Block until the run stops, with a progress bar (notebook-aware) when `progress`.
 
+        A run that makes no progress for a few seconds is checked with the scheduler: one it
+        no longer works is continued (a restarted scheduler) or comes back `interrupted`
+        (the process working it died), so this never waits on a run nobody works.
+
         Raises:
             ServiceUnavailableError: `timeout` seconds passed first.
         """
@@ -80,7 +87,7 @@ class Run:
         bar = tqdm(total=info.total_cells, desc=self.id, unit="cell", disable=not progress)
         deadline = None if timeout is None else time.monotonic() + timeout
         last = "0-0"
-        checked = time.monotonic()
+        checked = quiet_since = time.monotonic()
         try:
             while not info.status.terminal():
                 batch = self.events(last)
@@ -101,6 +108,12 @@ class Run:
                 if final or not batch or time.monotonic() - checked >= 1.0:
                     info = self.info()
                     checked = time.monotonic()
+                if batch:
+                    quiet_since = time.monotonic()
+                elif not info.status.terminal() and time.monotonic() - quiet_since >= STALL_S:
+                    self._ensure_worked()
+                    quiet_since = time.monotonic()
+                    info = self.info()
                 if deadline is not None and time.monotonic() > deadline:
                     raise ServiceUnavailableError(
                         f"run {self.id} still {info.status.value} after {timeout} s",
@@ -111,6 +124,14 @@ class Run:
         finally:
             bar.close()
         return info
+
+    def _ensure_worked(self) -> None:
+        from ray.exceptions import RayError
+
+        try:
+            self._service.ensure_worked(self.id)
+        except RayError:  # the scheduler is restarting: ask again after the next quiet spell
+            pass
 
     def results(self) -> Any:
         """Recorded results as a pandas DataFrame (needs the `pandas` extra)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import Engine, func, insert, select, text, tuple_, update
@@ -12,6 +12,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from domain.errors import ConflictError, NotFoundError
 from domain.evaluation import RunSpec, RunStatus, check_transition
+from domain.evaluation.failure import stored_error
 from domain.reports import ResultRecord
 from engine.evaluation.tables import results, runs
 from engine.store_util import new_id, unique_as_conflict, utc_now_iso
@@ -37,6 +38,8 @@ class RunInfo:
     created_at: str
     started_at: str | None
     finished_at: str | None
+    over_budget_cells: int = 0
+    """Cells a budget cap kept from running when the run last stopped (0 otherwise)."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -49,6 +52,7 @@ class RunInfo:
             "created_at": self.created_at,
             "started_at": self.started_at,
             "finished_at": self.finished_at,
+            "over_budget_cells": self.over_budget_cells,
         }
 
 
@@ -119,12 +123,29 @@ class RunStore:
             rows = conn.execute(query.order_by(runs.c.created_at.desc()).limit(limit)).mappings()
             return [_run(dict(r)) for r in rows]
 
-    def set_status(self, run_id: str, status: RunStatus, error: str | None = None) -> RunInfo:
+    def set_status(
+        self,
+        run_id: str,
+        status: RunStatus,
+        error: str | None = None,
+        *,
+        over_budget_cells: int = 0,
+    ) -> RunInfo:
+        """Move a run to ``status``; ``error`` is stored as code + one sentence (never a
+        traceback: see `stored_error`).
+
+        Raises:
+            ConflictError: the run may not move from its status to ``status``.
+        """
         current = self.get(None, run_id)
         if current.status == status:
             return current
         check_transition(current.status, status)
-        values: dict[str, Any] = {"status": status.value, "error": error}
+        values: dict[str, Any] = {
+            "status": status.value,
+            "error": stored_error(error),
+            "over_budget_cells": over_budget_cells,
+        }
         if status == RunStatus.RUNNING:
             values["started_at"] = current.started_at or utc_now_iso()
             values["finished_at"] = None
@@ -133,6 +154,38 @@ class RunStore:
         with self.db.begin() as conn:
             conn.execute(update(runs).where(runs.c.id == run_id).values(**values))
         return self.get(None, run_id)
+
+    def set_budget(self, run_id: str, budget_usd: float | None) -> RunInfo:
+        """Change the cap of a stopped run before it is resumed (validated as at creation).
+
+        Raises:
+            ValidationError: not a positive, finite amount.
+            ConflictError: the run is completed.
+        """
+        current = self.get(None, run_id)
+        if current.status == RunStatus.COMPLETED:
+            raise ConflictError(
+                "run is completed; its budget cannot change",
+                reason="invalid-run-transition",
+                status=current.status.value,
+            )
+        spec = replace(current.spec, budget_usd=budget_usd)
+        with self.db.begin() as conn:
+            conn.execute(
+                update(runs)
+                .where(runs.c.id == run_id)
+                .values(spec=json.dumps(spec.to_dict(), sort_keys=True))
+            )
+        return self.get(None, run_id)
+
+    def unfinished(self) -> list[RunInfo]:
+        """Runs the database says are pending or running, oldest first (for recovery)."""
+        active = (RunStatus.PENDING.value, RunStatus.RUNNING.value)
+        with self.db.connect() as conn:
+            rows = conn.execute(
+                select(runs).where(runs.c.status.in_(active)).order_by(runs.c.created_at)
+            ).mappings()
+            return [_run(dict(r)) for r in rows]
 
     def record(self, rows: Sequence[dict[str, Any]]) -> int:
         """Insert result rows, ignoring cells already recorded; returns rows inserted."""
@@ -295,6 +348,7 @@ def result_row(result: dict[str, Any]) -> dict[str, Any]:
     except (TypeError, ValueError) as exc:
         raise ValueError(f"result with a malformed field: {exc}") from None
     row["cached"] = bool(row["cached"])
+    row["error"] = stored_error(row["error"])
     row["recorded_at"] = utc_now_iso()
     return row
 
@@ -311,4 +365,5 @@ def _run(row: dict[str, Any]) -> RunInfo:
         created_at=row["created_at"],
         started_at=row["started_at"],
         finished_at=row["finished_at"],
+        over_budget_cells=int(row.get("over_budget_cells") or 0),
     )

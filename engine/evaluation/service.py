@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from domain.errors import ConfigurationError, NotFoundError, ValidationError
-from domain.evaluation import RunSpec
+from domain.evaluation import RunSpec, check_budget
 from domain.llm import Catalogue, check_generation_params
 from domain.scoring import CustomScorer, ScorerSpec, build_scorers, custom_scorer
 from engine.evaluation.context import RunContext
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
 ScorerInput = str | dict[str, Any] | ScorerSpec | CustomScorer | Callable[..., Any]
 SCHEDULER_NAME = "run-scheduler"
+RECOVER_TIMEOUT_S = 60
 
 
 def catalogue_key(catalogue: Catalogue) -> str:
@@ -70,22 +71,35 @@ class Evaluations:
     def scheduler(self) -> Any:
         """The cluster's `RunScheduler` (created on first use).
 
-        The handle is kept: a named, non-detached actor dies when its last handle goes.
+        The handle is kept: a named, non-detached actor dies when its last handle goes. The
+        first use in a process waits for the scheduler's recovery, so a run left `running` by
+        a process that died reads `interrupted` from then on.
         """
-        return self.engine.shared("run-scheduler", self._create_scheduler)
+        return self.engine.shared("run-scheduler", self._create_scheduler)[0]
 
-    def _create_scheduler(self) -> Any:
-        from actors.run_scheduler import remote_runscheduler
+    def _create_scheduler(self) -> tuple[Any, Any]:
+        import ray
+
+        from actors.run_scheduler import remote_runscheduler, workers
 
         rt = self.engine.runtime
-        return remote_runscheduler(
-            name=f"{SCHEDULER_NAME}:{deployment_tag(self.engine.settings.effective_database_url)}",
-            get_if_exists=True,
-        ).remote(
-            rt.redis_url,
-            self.engine.settings.effective_database_url,
-            self.engine.settings.evaluators or _cluster_cpus(rt.ray_resources),
-        )
+        assert rt.redis_url is not None, "the runtime is started"
+        database_url = self.engine.settings.effective_database_url
+        evaluators = self.engine.settings.evaluators or _cluster_cpus(rt.ray_resources)
+        # Kept with the scheduler's handle: this process owns the workers, not the scheduler.
+        pool = workers(rt.redis_url, database_url, evaluators)
+        scheduler = remote_runscheduler(
+            name=f"{SCHEDULER_NAME}:{deployment_tag(database_url)}", get_if_exists=True
+        ).remote(rt.redis_url, database_url, evaluators)
+        ray.get(scheduler.recover.remote())
+        return scheduler, pool
+
+    def ensure_worked(self, run_id: str) -> None:
+        """Make sure a scheduler works ``run_id`` if it is unfinished: continue it from the
+        cluster's copy of its context, or mark it `interrupted` when there is none."""
+        import ray
+
+        ray.get(self.scheduler().recover.remote(run_id), timeout=RECOVER_TIMEOUT_S)
 
     def evaluate(
         self,
@@ -153,9 +167,26 @@ class Evaluations:
         scorers: Sequence[ScorerInput] = (),
         concurrency: int = 64,
         api_keys: Mapping[str, str] | None = None,
+        budget: float | None = None,
     ) -> Run:
-        """Continue a stopped or interrupted run; recorded cells are never called again."""
+        """Continue a stopped or interrupted run; recorded cells are never called again.
+
+        Args:
+            run_id: The run.
+            scorers: Custom Python scorers of the run (they are not stored).
+            concurrency: Calls in flight at once.
+            api_keys: Provider keys, as for `evaluate`.
+            budget: A new cap in USD for the whole run (what it spent so far counts), e.g.
+                to finish a run stopped at its budget; None keeps the cap it had.
+
+        Raises:
+            ValidationError: ``budget`` is not a positive amount.
+            ConflictError: the run is completed.
+        """
         info = self.runs.get(self.owner, run_id)
+        if budget is not None:
+            check_budget(budget)
+            info = self.runs.set_budget(run_id, budget)
         _, custom = split_scorers(scorers)
         resolved = [
             self.engine.prompts.show(info.spec.prompt_id, v) for v in info.spec.prompt_versions

@@ -1,4 +1,4 @@
-"""SQLAlchemy Core tables of the evaluation context (schema lives in migration 0003)."""
+"""SQLAlchemy Core tables of the evaluation context (schema lives in migrations 0003 and 0005)."""
 
 from __future__ import annotations
 
@@ -53,6 +53,7 @@ runs = Table(
     Column("created_at", String(40), nullable=False),
     Column("started_at", String(40)),
     Column("finished_at", String(40)),
+    Column("over_budget_cells", Integer, nullable=False, server_default="0"),
 )
 
 results = Table(

@@ -25,7 +25,7 @@ from tests.e2e.serving import hs256_overrides, serving
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 SECRET = "resources-secret-" + "r" * 32
-TERMINAL = {"completed", "cancelled", "budget-exceeded", "failed"}
+TERMINAL = {"completed", "cancelled", "budget-exceeded", "failed", "interrupted"}
 SMALL, LARGE = "openai/sim-small", "openai/sim-large"
 GOOD_JSONL = '{"question": "2+2?", "expected": "4"}\n{"question": "3*3?", "expected": "9"}\n'
 BAD_CSV = 'question,expected\n2+2?,4\n3*3?,9,extra\n5-1?,4\n"unterminated,4\n'
@@ -305,6 +305,24 @@ def test_a_cancelled_run_resumes_to_completion(users: Users, evaluation: dict[st
     finished = _wait(http, run["id"])
     assert finished["status"] == "completed" and finished["recorded_cells"] == 300
     _problem(http.post(f"/v1/runs/{run['id']}/resume"), 409, "conflict")
+
+
+def test_a_run_stopped_at_its_budget_resumes_with_a_higher_cap(
+    users: Users, evaluation: dict[str, Any]
+) -> None:
+    http = users.alice
+    body = _run_body(evaluation, models=[LARGE], repeats=10, cache=False, concurrency=2)
+    run = _ok(http.post("/v1/runs", json={**body, "budget": 0.002}), 202)["id"]
+    stopped = _wait(http, run)
+    assert stopped["status"] == "budget-exceeded", stopped
+    left = stopped["total_cells"] - stopped["recorded_cells"]
+    assert left > 0 and stopped["over_budget_cells"] == left
+    assert stopped["error"].startswith("budget-exceeded: ") and f"{left} of 60" in stopped["error"]
+    _problem(http.post(f"/v1/runs/{run}/resume", json={"budget": 0}), 422, "validation")
+    _ok(http.post(f"/v1/runs/{run}/resume", json={"budget": 5.0}), 202)
+    finished = _wait(http, run)
+    assert finished["status"] == "completed" and finished["recorded_cells"] == 60
+    assert finished["spec"]["budget_usd"] == 5.0 and finished["over_budget_cells"] == 0
 
 
 def test_the_run_event_stream_answers_its_owner_only(

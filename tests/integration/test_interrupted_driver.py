@@ -1,0 +1,118 @@
+"""A driver killed (SIGKILL) or interrupted (SIGINT) mid-run takes its embedded Ray and Redis
+with it. Nobody can mark the run then; the next process that starts a scheduler on the data
+dir finds it `running` with nobody working it and marks it `interrupted` (never `failed`,
+never a traceback), and a resume finishes it without asking any recorded cell again."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+_DRIVER = """
+import os
+from engine import Engine
+from engine.demo_data import PROMPT_NAME, V1, demo_cases
+from engine.llm import simulator_catalogue
+with Engine() as engine:
+    engine.use_catalogue(simulator_catalogue(os.environ["SIM_API_BASE"]))
+    engine.prompts.create(PROMPT_NAME, V1["template"])
+    engine.datasets.create("demo")
+    engine.datasets.add("demo", demo_cases(50))
+    run = engine.evaluate(prompt=PROMPT_NAME, dataset="demo",
+                          models=["openai/sim-small", "openai/sim-medium"],
+                          scorers=["icontains"], repeats=4, cache=False, concurrency=4)
+    print(run.id, flush=True)
+    run.wait(progress=False)
+"""
+
+_NEXT = """
+import json, os, sys
+from engine import Engine
+from engine.llm import simulator_catalogue
+with Engine() as engine:
+    engine.use_catalogue(simulator_catalogue(os.environ["SIM_API_BASE"]))
+    engine.evaluations.scheduler()  # what any command that works runs does first
+    found = engine.run(sys.argv[1]).info()
+    run = engine.resume(sys.argv[1])
+    info = run.wait(progress=False, timeout=240)
+    started = [e for _, e in run.events() if e["type"] == "started"][-1]
+    print(json.dumps({"found": found.status.value, "found_error": found.error,
+                      "status": info.status.value, "resumed": started["resumed"],
+                      "recorded": engine.evaluations.runs.recorded_count(run.id),
+                      "total": info.total_cells}), flush=True)
+"""
+
+
+def _stored(data_dir: Path, run_id: str) -> tuple[str, str | None, int]:
+    from engine.db import create_db_engine
+    from engine.evaluation.runs import RunStore
+
+    db = create_db_engine(f"sqlite+libsql:///{data_dir / 'autoforge.db'}")
+    try:
+        runs = RunStore(db)
+        info = runs.get(None, run_id)
+        return info.status.value, info.error, runs.recorded_count(run_id)
+    finally:
+        db.dispose()
+
+
+@pytest.mark.parametrize("stop", [signal.SIGKILL, signal.SIGINT], ids=["sigkill", "sigint"])
+def test_a_stopped_driver_leaves_its_run_resumable_and_resume_asks_nothing_twice(
+    tmp_path: Path, stop: signal.Signals
+) -> None:
+    from engine.simulator import SimulatorConfig, running_simulator
+
+    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "RAY_ADDRESS")}
+    env.update(AUTOFORGE_DATA_DIR=str(tmp_path), AUTOFORGE_RAY_NUM_CPUS="1")
+    with running_simulator(SimulatorConfig(latency_ms=20, seed=5)) as sim:
+        env["SIM_API_BASE"] = sim.api_base
+        driver = subprocess.Popen(
+            [sys.executable, "-c", _DRIVER],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            assert driver.stdout is not None
+            run_id = driver.stdout.readline().strip()
+            assert run_id.startswith("run_"), driver.stderr.read() if driver.stderr else ""
+            deadline = time.monotonic() + 120
+            while _stored(tmp_path, run_id)[2] < 60:
+                assert time.monotonic() < deadline and driver.poll() is None
+                time.sleep(0.05)
+            driver.send_signal(stop)
+            driver.communicate(timeout=120)
+        finally:
+            if driver.poll() is None:
+                driver.kill()
+        status, error, _ = _stored(tmp_path, run_id)
+        assert status in ("running", "interrupted"), (status, error)
+        assert error is None or error.startswith("interrupted: "), error
+        httpx.post(f"{sim.url}/stats/reset")
+        second = subprocess.run(
+            [sys.executable, "-c", _NEXT, run_id],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert second.returncode == 0, second.stderr[-3000:]
+        outcome = json.loads(second.stdout.strip().splitlines()[-1])
+        requests = httpx.get(f"{sim.url}/stats").json()["requests_total"]
+    # Whoever noticed first (a dying evaluator or the next scheduler) says why, in one line.
+    assert outcome["found"] == "interrupted"
+    assert outcome["found_error"].startswith("interrupted: "), outcome["found_error"]
+    assert outcome["status"] == "completed"
+    assert outcome["recorded"] == outcome["total"] == 400
+    assert requests == outcome["total"] - outcome["resumed"]

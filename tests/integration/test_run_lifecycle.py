@@ -1,0 +1,146 @@
+"""What becomes of a run when something around it fails: its scheduler dies, a batch raises,
+its budget runs out. Real Ray, Redis, DB file and a simulator over HTTP."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+import ray
+
+from domain.evaluation.failure import INTERNAL
+from engine.demo_data import MODELS, PROMPT_NAME, V1, demo_cases
+from engine.llm import simulator_catalogue
+from engine.ray_runtime import deployment_tag
+from engine.simulator import Simulator, SimulatorConfig, running_simulator
+
+pytestmark = pytest.mark.integration
+LEAKS = ("Traceback", 'File "', "pid=", "ip=", "\n")
+
+
+@pytest.fixture(scope="module")
+def sim() -> Iterator[Simulator]:
+    with running_simulator(SimulatorConfig(latency_ms=15, seed=23)) as simulator:
+        yield simulator
+
+
+@pytest.fixture(scope="module")
+def engine(
+    ray_cluster: dict[str, Any],
+    redis_url: str,
+    sim: Simulator,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Any]:
+    from engine import Engine
+
+    eng = Engine(data_dir=tmp_path_factory.mktemp("lifecycle"), redis_url=redis_url)
+    eng.use_catalogue(simulator_catalogue(sim.api_base, max_concurrency=256, name="lifecycle"))
+    eng.prompts.create(PROMPT_NAME, V1["template"], message=V1["message"])
+    eng.datasets.create("demo")
+    eng.datasets.add("demo", demo_cases(50))
+    yield eng
+    eng.close()
+
+
+def _requests(sim: Simulator) -> int:
+    return int(httpx.get(f"{sim.url}/stats").json()["requests_total"])
+
+
+def _wait_recorded(engine: Any, run_id: str, at_least: int, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while engine.evaluations.runs.recorded_count(run_id) < at_least:
+        assert time.monotonic() < deadline, f"fewer than {at_least} cells recorded"
+        time.sleep(0.05)
+
+
+@pytest.mark.slow
+def test_a_killed_scheduler_continues_its_run_with_no_cell_asked_twice(
+    engine: Any, sim: Simulator
+) -> None:
+    httpx.post(f"{sim.url}/stats/reset")
+    run = engine.evaluate(
+        prompt=PROMPT_NAME,
+        dataset="demo",
+        models=list(MODELS),
+        scorers=["icontains"],
+        repeats=4,
+        seed=61,
+        cache=False,
+        concurrency=16,
+    )
+    _wait_recorded(engine, run.id, 40)
+    tag = deployment_tag(engine.settings.effective_database_url)
+    ray.kill(ray.get_actor(f"run-scheduler:{tag}"), no_restart=False)
+    info = run.wait(progress=False, timeout=120)
+    assert info.status.value == "completed", info.error
+    assert engine.evaluations.runs.recorded_count(run.id) == info.total_cells == 400
+    # One provider request per cell: none of the cells in flight at the kill was asked again.
+    assert _requests(sim) == 400, httpx.get(f"{sim.url}/stats").json()
+    started = [e for _, e in run.events() if e["type"] == "started"]
+    assert len(started) == 2 and started[-1]["resumed"] >= 40
+
+
+def test_a_batch_that_raises_fails_the_run_with_a_code_and_a_sentence(engine: Any) -> None:
+    from domain.scoring import CustomScorer
+
+    class Explodes(CustomScorer):  # a bug in the cell pipeline, past the scorer's guard
+        def score(self, ctx: Any) -> Any:
+            raise ValueError(f"crashed reading /home/alice/secret.txt on {ctx.output!r}")
+
+    run = engine.evaluate(
+        prompt=PROMPT_NAME,
+        dataset="demo",
+        models=["openai/sim-small"],
+        scorers=[Explodes(lambda ctx: True, "explodes", 1.0, 1.0)],
+        seed=62,
+        concurrency=4,
+    )
+    info = run.wait(progress=False, timeout=60)
+    assert info.status.value == "failed"
+    assert info.error is not None and info.error.startswith("internal: ")
+    assert "ValueError" in info.error and info.error != INTERNAL
+    assert not any(leak in info.error for leak in LEAKS), info.error
+    assert "/home/alice" not in info.error
+
+
+def test_a_run_stopped_at_its_budget_counts_the_cells_left_and_resumes_with_a_higher_cap(
+    engine: Any,
+) -> None:
+    run = engine.evaluate(
+        prompt=PROMPT_NAME,
+        dataset="demo",
+        models=["openai/sim-large"],
+        scorers=["icontains"],
+        repeats=2,
+        seed=63,
+        cache=False,
+        budget=0.005,
+        concurrency=4,
+        params={"max_tokens": 32},
+    )
+    stopped = run.wait(progress=False, timeout=120)
+    recorded = engine.evaluations.runs.recorded_count(run.id)
+    assert stopped.status.value == "budget-exceeded"
+    assert 0 < recorded < 100
+    assert stopped.over_budget_cells == 100 - recorded
+    assert stopped.error is not None and f"{100 - recorded} of 100 cells" in stopped.error
+    final = [e for _, e in run.events() if e.get("final")][-1]
+    assert final["over_budget"] == stopped.over_budget_cells
+
+    finished = run.resume(budget=1.0).wait(progress=False, timeout=120)
+    assert finished.status.value == "completed", finished.error
+    assert finished.spec.budget_usd == 1.0 and finished.over_budget_cells == 0
+    assert engine.evaluations.runs.recorded_count(run.id) == 100
+    spent = sum(r.cost_usd or 0.0 for r in run.records())
+    assert 0.005 < spent <= 1.0
+
+
+def test_a_budget_on_resume_must_be_a_positive_amount(engine: Any) -> None:
+    from domain.errors import ValidationError
+
+    run = engine.evaluations.runs.list_runs(engine.owner, limit=1)[0]
+    with pytest.raises(ValidationError, match="positive"):
+        engine.resume(run.id, budget=-1.0)
