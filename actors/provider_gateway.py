@@ -169,9 +169,9 @@ class Gateway:
 
     def _durable(self) -> RedisUsageStore | None:
         if self._redis_url and self._store is None:
-            import redis.asyncio as aioredis
+            from engine.redis_client import async_redis
 
-            client = aioredis.Redis.from_url(self._redis_url)
+            client = async_redis(self._redis_url)
             self._store = RedisUsageStore(client, self.account.name)
         return self._store
 

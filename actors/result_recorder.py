@@ -21,6 +21,7 @@ from typing import Any
 
 import ray
 
+from domain.evaluation.failure import stored_error
 from engine.evaluation import streams
 from engine.evaluation.runs import result_row
 from engine.logs import get_logger
@@ -231,13 +232,15 @@ class ResultRecorder:
 
     async def _dead_letter(self, stream: str, entry_id: str, fields: Any, reason: str) -> None:
         run_id = streams.run_of(stream)
+        # Both streams are read by the run's owner (events over HTTP): the full reason is logged.
+        shown = stored_error(reason)
         payload = dict(fields) if isinstance(fields, dict) else {"raw": str(fields)}
-        payload.update(reason=reason[:500], entry=str(entry_id))
+        payload.update(reason=shown, entry=str(entry_id))
         await self.redis.xadd(streams.dead_letter_stream(run_id), payload)
         await self._ack(stream, [entry_id])
         await self.redis.xadd(
             streams.events_stream(run_id),
-            streams.encode({"type": "dead-letter", "entry": str(entry_id), "reason": reason}),
+            streams.encode({"type": "dead-letter", "entry": str(entry_id), "reason": shown}),
         )
         self.dead_lettered += 1
         log.error("result entry dead-lettered", run_id=run_id, entry=str(entry_id), reason=reason)

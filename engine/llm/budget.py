@@ -151,9 +151,9 @@ class BudgetStore:
     @classmethod
     def from_url(cls, url: str) -> BudgetStore:
         """A store on the Redis at ``url``."""
-        import redis.asyncio as aioredis
+        from engine.redis_client import async_redis
 
-        return cls(aioredis.Redis.from_url(url))
+        return cls(async_redis(url))
 
     async def set_limit(self, scope: str, limit_usd: float | None) -> None:
         """Cap ``scope`` at ``limit_usd`` (``None`` removes the cap, keeping the figures)."""

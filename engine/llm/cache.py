@@ -84,9 +84,9 @@ class ResponseCache:
     @classmethod
     def from_url(cls, url: str, ttl_s: int = DEFAULT_TTL_S) -> ResponseCache:
         """A cache on the Redis at ``url`` (``redis://``, ``unix://``)."""
-        import redis.asyncio as aioredis
+        from engine.redis_client import async_redis
 
-        return cls(aioredis.Redis.from_url(url), ttl_s)
+        return cls(async_redis(url), ttl_s)
 
     async def get(self, key: str) -> dict[str, Any] | None:
         """The entry under ``key`` (a `domain.llm.cache_key`), or ``None`` on a miss."""
