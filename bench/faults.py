@@ -41,7 +41,6 @@ import json
 import os
 import shutil
 import signal
-import sqlite3
 import sys
 import tempfile
 import threading
@@ -103,7 +102,10 @@ def fault_12_db_outage(s: Scenario) -> None:
     locked = threading.Event()
 
     def hold() -> None:
-        conn = sqlite3.connect(s.observer.path, timeout=30, isolation_level=None)
+        # Through the engine's own driver: libSQL and stdlib sqlite do not see each other's locks.
+        import libsql_experimental
+
+        conn = libsql_experimental.connect(str(s.observer.path), isolation_level=None)
         try:
             conn.execute("BEGIN EXCLUSIVE")
             locked.set()
