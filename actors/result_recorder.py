@@ -23,14 +23,12 @@ import ray
 
 from domain.evaluation.failure import stored_error
 from engine.evaluation import streams
-from engine.evaluation.runs import result_row
+from engine.evaluation.runs import OUTAGE_BACKOFF_S, result_row
 from engine.logs import get_logger
 
 log = get_logger(__name__)
 CLAIM_IDLE_MS = 10_000
 READ_COUNT = 2_000
-OUTAGE_BACKOFF_S = (0.1, 2.0)
-"""First and longest wait between two attempts while the database takes no write."""
 
 
 class ResultRecorder:
@@ -213,14 +211,19 @@ class ResultRecorder:
         """Write one by one: an entry that fails while the database takes writes is poison.
         Returns the entries not yet tried when the database stops taking writes."""
         for index, (entry_id, row) in enumerate(good):
-            try:
-                await asyncio.to_thread(self.store.record, [row])
-            except Exception as exc:
-                if not await asyncio.to_thread(self.store.accepts_writes):
-                    return good[index:]
-                await self._dead_letter(stream, entry_id, streams.encode(row), _first_line(exc))
-                continue
-            await self._ack(stream, [entry_id])
+            # Twice: an outage may end between a failed write and the probe that says so.
+            for attempt in range(2):
+                try:
+                    await asyncio.to_thread(self.store.record, [row])
+                except Exception as exc:
+                    if not await asyncio.to_thread(self.store.accepts_writes):
+                        return good[index:]
+                    if attempt == 1:
+                        reason = _first_line(exc)
+                        await self._dead_letter(stream, entry_id, streams.encode(row), reason)
+                    continue
+                await self._ack(stream, [entry_id])
+                break
         return []
 
     async def _ack(self, stream: str, entry_ids: list[str]) -> None:

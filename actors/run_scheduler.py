@@ -28,6 +28,7 @@ from domain.evaluation import Cell, FairQueue, RunStatus, expand_cells
 from domain.evaluation.failure import INTERNAL, INTERRUPTED, error_of, run_error
 from engine.evaluation import streams
 from engine.evaluation.live_runs import LiveRuns
+from engine.evaluation.runs import through_outage
 from engine.logs import get_logger
 from engine.ray_runtime import deployment_tag
 
@@ -302,11 +303,16 @@ class RunScheduler:
             del self.active[state.run_id]
             # Before the status: wait() must not see the run over before its keys expire.
             await self.recorder.retire.remote(state.run_id)
-            current = await asyncio.to_thread(self.runs.get, None, state.run_id)
+            current = await through_outage(self.runs, self.runs.get, None, state.run_id)
             # `interrupted` too: another process may have judged it orphaned while it ran.
             if current.status in (RunStatus.RUNNING, RunStatus.INTERRUPTED):
-                await asyncio.to_thread(
-                    self.runs.set_status, state.run_id, status, error, over_budget_cells=over_budget
+                await through_outage(
+                    self.runs,
+                    self.runs.set_status,
+                    state.run_id,
+                    status,
+                    error,
+                    over_budget_cells=over_budget,
                 )
             else:
                 status = current.status

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, func, insert, select, text, tuple_, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -15,7 +16,13 @@ from domain.evaluation import RunSpec, RunStatus, check_transition
 from domain.evaluation.failure import stored_error
 from domain.reports import ResultRecord
 from engine.evaluation.tables import results, runs
+from engine.logs import get_logger
 from engine.store_util import new_id, unique_as_conflict, utc_now_iso
+
+log = get_logger(__name__)
+T = TypeVar("T")
+OUTAGE_BACKOFF_S = (0.1, 2.0)
+"""First and longest wait between two attempts while the database takes no write."""
 
 RESULT_FIELDS = (
     "run_id", "prompt_version", "model", "case_id", "repeat", "output", "passed", "score",
@@ -367,3 +374,24 @@ def _run(row: dict[str, Any]) -> RunInfo:
         finished_at=row["finished_at"],
         over_budget_cells=int(row.get("over_budget_cells") or 0),
     )
+
+
+async def through_outage(store: RunStore, write: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """``write(*args, **kwargs)`` in a thread, retried with backoff for as long as the database
+    takes no write at all (locked, disk full): a run's status must not be lost to an outage
+    the recorder waited out. A write that fails twice while the database takes writes raises
+    (once is not enough: the outage may have ended between the failure and the probe)."""
+    delay, longest = OUTAGE_BACKOFF_S
+    failed_while_writable = 0
+    while True:
+        try:
+            return await asyncio.to_thread(write, *args, **kwargs)
+        except Exception:
+            if await asyncio.to_thread(store.accepts_writes):
+                failed_while_writable += 1
+                if failed_while_writable == 2:
+                    raise
+                continue
+        log.warning("database takes no writes; retrying", write=write.__name__, retry_in_s=delay)
+        await asyncio.sleep(delay)
+        delay = min(2 * delay, longest)

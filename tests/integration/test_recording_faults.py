@@ -334,3 +334,41 @@ def test_a_resume_after_an_outage_never_pays_twice_for_a_streamed_result(
     assert requests_before == 200
     assert outcome == {"status": "completed", "recorded": 200}
     assert requests == 200  # the resume called no cell again
+
+
+@pytest.mark.slow
+def test_a_run_status_written_in_an_outage_waits_for_the_database(migrated_db: Any) -> None:
+    """The scheduler's last write of a run (its final status) outlives an outage that starts
+    after the recorder's last flush, instead of raising and leaving the run `running`."""
+    import threading
+
+    from domain.evaluation import RunSpec, RunStatus
+    from engine.evaluation.runs import RunStore, through_outage
+
+    store = RunStore(migrated_db)
+    spec = RunSpec(
+        prompt_id="p",
+        prompt_versions=("a" * 64,),
+        models=("m",),
+        dataset_version_id="d",
+        case_ids=("c",),
+    )
+    run = store.create("alice", spec)
+    store.set_status(run.id, RunStatus.RUNNING)
+    url = migrated_db.url.render_as_string(hide_password=False)
+    held, release = threading.Event(), threading.Event()
+
+    def outage() -> None:
+        with _write_lock(url):
+            held.set()
+            release.wait(30)
+
+    holder = threading.Thread(target=outage)
+    holder.start()
+    held.wait(10)
+    with pytest.raises(Exception):  # noqa: B017 - the driver's own "database is locked"
+        store.set_status(run.id, RunStatus.COMPLETED)
+    threading.Timer(1.0, release.set).start()
+    asyncio.run(through_outage(store, store.set_status, run.id, RunStatus.COMPLETED))
+    holder.join(10)
+    assert store.get(None, run.id).status == RunStatus.COMPLETED
