@@ -5,8 +5,6 @@ never a traceback), and a resume finishes it without asking any recorded cell ag
 
 from __future__ import annotations
 
-import json
-import os
 import signal
 import subprocess
 import sys
@@ -16,24 +14,16 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.integration.drivers import DEMO_RUN, driver_env, run_script
+
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
-_DRIVER = """
-import os
-from engine import Engine
-from engine.demo_data import PROMPT_NAME, V1, demo_cases
-from engine.llm import simulator_catalogue
-with Engine() as engine:
-    engine.use_catalogue(simulator_catalogue(os.environ["SIM_API_BASE"]))
-    engine.prompts.create(PROMPT_NAME, V1["template"])
-    engine.datasets.create("demo")
-    engine.datasets.add("demo", demo_cases(50))
-    run = engine.evaluate(prompt=PROMPT_NAME, dataset="demo",
-                          models=["openai/sim-small", "openai/sim-medium"],
-                          scorers=["icontains"], repeats=4, cache=False, concurrency=4)
-    print(run.id, flush=True)
+_DRIVER = (
+    DEMO_RUN
+    + """    print(run.id, flush=True)
     run.wait(progress=False)
 """
+)
 
 _NEXT = """
 import json, os, sys
@@ -72,10 +62,8 @@ def test_a_stopped_driver_leaves_its_run_resumable_and_resume_asks_nothing_twice
 ) -> None:
     from engine.simulator import SimulatorConfig, running_simulator
 
-    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "RAY_ADDRESS")}
-    env.update(AUTOFORGE_DATA_DIR=str(tmp_path), AUTOFORGE_RAY_NUM_CPUS="1")
     with running_simulator(SimulatorConfig(latency_ms=20, seed=5)) as sim:
-        env["SIM_API_BASE"] = sim.api_base
+        env = driver_env(tmp_path, sim.api_base)
         driver = subprocess.Popen(
             [sys.executable, "-c", _DRIVER],
             env=env,
@@ -100,15 +88,7 @@ def test_a_stopped_driver_leaves_its_run_resumable_and_resume_asks_nothing_twice
         assert status in ("running", "interrupted"), (status, error)
         assert error is None or error.startswith("interrupted: "), error
         httpx.post(f"{sim.url}/stats/reset")
-        second = subprocess.run(
-            [sys.executable, "-c", _NEXT, run_id],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-        assert second.returncode == 0, second.stderr[-3000:]
-        outcome = json.loads(second.stdout.strip().splitlines()[-1])
+        outcome = run_script(_NEXT, run_id, env=env, timeout=300)
         requests = httpx.get(f"{sim.url}/stats").json()["requests_total"]
     # Whoever noticed first (a dying evaluator or the next scheduler) says why, in one line.
     assert outcome["found"] == "interrupted"

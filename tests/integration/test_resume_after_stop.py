@@ -3,8 +3,6 @@ asked of the provider again. Each phase is its own process with its own Ray and 
 
 from __future__ import annotations
 
-import json
-import os
 import signal
 import subprocess
 import sys
@@ -13,27 +11,19 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.integration.drivers import DEMO_RUN, driver_env, run_script
+
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
-_SETUP = """
-import os, sys, time
-from engine import Engine
-from engine.demo_data import PROMPT_NAME, V1, demo_cases
-from engine.llm import simulator_catalogue
-with Engine() as engine:
-    engine.use_catalogue(simulator_catalogue(os.environ["SIM_API_BASE"]))
-    engine.prompts.create(PROMPT_NAME, V1["template"])
-    engine.datasets.create("demo")
-    engine.datasets.add("demo", demo_cases(50))
-    run = engine.evaluate(prompt=PROMPT_NAME, dataset="demo",
-                          models=["openai/sim-small", "openai/sim-medium"],
-                          scorers=["icontains"], repeats=4, cache=False, concurrency=4)
-    print(run.id, flush=True)
+_SETUP = (
+    DEMO_RUN
+    + """    print(run.id, flush=True)
     while engine.evaluations.runs.recorded_count(run.id) < 60:
         time.sleep(0.02)
     print(engine.evaluations.runs.recorded_count(run.id), flush=True)
     os.kill(os.getpid(), 9)
 """
+)
 
 _RESUME = """
 import json, os, sys
@@ -53,10 +43,8 @@ with Engine() as engine:
 def test_resume_after_a_killed_engine_calls_only_unrecorded_cells(tmp_path: Path) -> None:
     from engine.simulator import SimulatorConfig, running_simulator
 
-    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "RAY_ADDRESS")}
-    env.update(AUTOFORGE_DATA_DIR=str(tmp_path), AUTOFORGE_RAY_NUM_CPUS="1")
     with running_simulator(SimulatorConfig(latency_ms=20, seed=3)) as sim:
-        env["SIM_API_BASE"] = sim.api_base
+        env = driver_env(tmp_path, sim.api_base)
         first = subprocess.run(
             [sys.executable, "-c", _SETUP], env=env, capture_output=True, text=True, timeout=180
         )
@@ -64,15 +52,7 @@ def test_resume_after_a_killed_engine_calls_only_unrecorded_cells(tmp_path: Path
         run_id, recorded_at_kill = first.stdout.split()[:2]
         assert int(recorded_at_kill) >= 60
         httpx.post(f"{sim.url}/stats/reset")
-        second = subprocess.run(
-            [sys.executable, "-c", _RESUME, run_id],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=240,
-        )
-        assert second.returncode == 0, second.stderr[-3000:]
-        outcome = json.loads(second.stdout.strip().splitlines()[-1])
+        outcome = run_script(_RESUME, run_id, env=env, timeout=240)
         requests = httpx.get(f"{sim.url}/stats").json()["requests_total"]
     assert outcome["status"] == "completed"
     assert outcome["recorded"] == outcome["total"] == 400

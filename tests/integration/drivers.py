@@ -1,0 +1,49 @@
+"""Engine processes of their own for the tests that kill or stop one: each starts its own Ray
+and embedded Redis on a test's data dir and talks to the simulator at ``SIM_API_BASE``."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+DEMO_RUN = """
+import json, os, signal, sys, time
+from engine import Engine
+from engine.demo_data import PROMPT_NAME, V1, demo_cases
+from engine.llm import simulator_catalogue
+with Engine() as engine:
+    engine.use_catalogue(simulator_catalogue(os.environ["SIM_API_BASE"]))
+    engine.prompts.create(PROMPT_NAME, V1["template"])
+    engine.datasets.create("demo")
+    engine.datasets.add("demo", demo_cases(50))
+    run = engine.evaluate(prompt=PROMPT_NAME, dataset="demo",
+                          models=["openai/sim-small", "openai/sim-medium"],
+                          scorers=["icontains"], repeats=4, cache=False, concurrency=4)
+"""
+"""A driver's start: a 400-cell run (2 models x 50 cases x 4 repeats) as ``run``, inside
+``with Engine() as engine:``; a test appends what the driver does next, indented 4."""
+
+
+def driver_env(data_dir: Path, api_base: str) -> dict[str, str]:
+    """This environment for an engine with embedded services on ``data_dir``."""
+    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "RAY_ADDRESS")}
+    env.update(AUTOFORGE_DATA_DIR=str(data_dir), AUTOFORGE_RAY_NUM_CPUS="1")
+    env["SIM_API_BASE"] = api_base
+    return env
+
+
+def run_script(script: str, *args: str, env: dict[str, str], timeout: float) -> Any:
+    """Run ``script`` to its end and return the JSON of its last line of output."""
+    done = subprocess.run(
+        [sys.executable, "-c", script, *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
