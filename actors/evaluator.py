@@ -14,6 +14,7 @@ from typing import Any
 
 import ray
 
+from actors.gateway_links import ray_links
 from domain.errors import NexusError, ServiceUnavailableError
 from domain.evaluation import Cell
 from engine.evaluation import streams
@@ -65,7 +66,12 @@ class Evaluator:
             key = context.client_key
             client = self._clients.get(key)
             if client is None:
-                client = LLMClient(context.catalogue, redis_url=self.redis_url, env=context.env())
+                client = LLMClient(
+                    context.catalogue,
+                    redis_url=self.redis_url,
+                    env=context.env(),
+                    links=ray_links(self.redis_url),
+                )
                 self._clients[key] = client
             runner = CellRunner(context, client, slots=context_ref[2])
             self._runners[run_id] = runner

@@ -1,7 +1,7 @@
 """`PromptShard`: the single writer of the prompts hashed to it.
 
 A fixed pool of these async actors (``prompt-shard:<i>``) owns every prompt write: a prompt id
-maps to one shard by a stable hash (see ``engine.prompts.shards``), so one process appends a
+maps to one shard by a stable hash (see ``actors.prompt_shards``), so one process appends a
 prompt's events and no DB lock is needed to avoid lost updates. The store's
 ``UNIQUE(aggregate_id, seq)`` stays as a second guard: on a concurrent-update conflict the
 shard drops its cached aggregate, reloads it from the events and runs the command once more.

@@ -1,7 +1,8 @@
 """`autoforge serve`, `autoforge token create` and `autoforge keys …`: the API's commands.
 
-`register(subparsers)` adds them to the `autoforge` parser; handlers return an exit code and
-raise `NexusError` for the CLI to print as one line.
+`main` is the console script's composition root: the engine's commands (`engine.cli`) plus
+these. `register(subparsers)` adds them to the `autoforge` parser; handlers return an exit
+code and raise `NexusError` for the CLI to print as one line.
 """
 
 from __future__ import annotations
@@ -9,11 +10,19 @@ from __future__ import annotations
 import argparse
 import sys
 import threading
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from api.config import ApiSettings
     from engine.settings import Settings
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `autoforge` console script (``python -m api.cli`` too)."""
+    from engine.cli import main as engine_main
+
+    return engine_main(argv, extra=(register,))
 
 
 def register(subparsers: Any) -> None:
@@ -122,3 +131,7 @@ def _refuse_unsafe(settings: Settings, api: ApiSettings) -> None:
 def _out(text: str) -> None:
     sys.stdout.write(f"{text}\n")
     sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -24,7 +24,7 @@ from api.routes_datasets import DatasetName, dataset_version_out, version_locati
 from api.schemas import DatasetVersionOut
 from api.services import UserEngine
 from domain.errors import ValidationError
-from engine.evaluation.datasets import Format
+from engine.sdk import Format
 
 router = api_router(
     prefix="/v1/datasets",

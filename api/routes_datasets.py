@@ -17,7 +17,7 @@ from api.pagination import Page, PageDep, paginate
 from api.schemas import CasesIn, DatasetIn, DatasetOut, DatasetVersionOut
 from api.services import UserEngine
 from domain.errors import ValidationError
-from engine.evaluation.datasets import DatasetInfo, VersionInfo
+from engine.sdk import DatasetInfo, VersionInfo
 
 router = api_router(
     prefix="/v1/datasets",

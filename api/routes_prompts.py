@@ -15,7 +15,7 @@ from api.openapi import AUTHENTICATED, api_router, problem_responses
 from api.pagination import Page, PageDep, paginate
 from api.schemas import CommitIn, DiffOut, PromptIn, PromptOut, RevertIn, TemplateIn, VersionOut
 from api.services import UserEngine
-from engine.prompts import PromptInfo, PromptVersion
+from engine.sdk import PromptInfo, PromptVersion
 
 router = api_router(
     prefix="/v1/prompts",

@@ -16,7 +16,7 @@ from api.schemas import CellOut, ReportOut
 from api.services import UserEngine
 from domain.errors import ValidationError
 from domain.reports import ResultRecord
-from engine.evaluation.runs import CellFilters, CellKey, cell_key
+from engine.sdk import CellFilters, CellKey, cell_key
 
 router = api_router(
     prefix="/v1/runs",
@@ -77,9 +77,7 @@ def list_cells(
     filters: Annotated[CellFilters, Depends(cell_filters)],
 ) -> Page[CellOut]:
     """List a run's recorded cells, filtered by verdict, model, prompt version or error."""
-    rows = engine.evaluations.runs.cells(
-        engine.owner, run_id, filters, after=key_cursor(page.position), limit=page.limit + 1
-    )
+    rows = engine.run(run_id).cells(filters, after=key_cursor(page.position), limit=page.limit + 1)
     return paginate(rows, page.limit, lambda cell: {"after": list(cell_key(cell))}, cell_out)
 
 

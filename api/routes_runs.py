@@ -17,9 +17,8 @@ from api.pagination import Page, PageDep, paginate
 from api.schemas import ComparisonOut, ProgressOut, ResumeIn, RunIn, RunOut, RunSpecOut
 from api.services import ApiServices, ServicesDep, UserEngine
 from api.streams import RUN_ID_PATTERN
-from engine.evaluation.run_handle import Run
-from engine.evaluation.runs import RunInfo
 from engine.reports import to_json
+from engine.sdk import Run, RunInfo
 
 router = api_router(
     prefix="/v1/runs",
@@ -115,9 +114,7 @@ def start_run(
 def list_runs(engine: UserEngine, page: PageDep) -> Page[RunOut]:
     """List your runs, newest first."""
     before = page.position.get("before") if page.position else None
-    rows = engine.evaluations.runs.list_runs(
-        engine.owner, limit=page.limit + 1, before=None if before is None else str(before)
-    )
+    rows = engine.runs(limit=page.limit + 1, before=None if before is None else str(before))
     return paginate(rows, page.limit, lambda row: {"before": row.created_at}, run_out)
 
 

@@ -17,10 +17,9 @@ from starlette.requests import HTTPConnection
 
 from api.auth import CurrentUser
 from api.config import ApiSettings
-from domain.errors import NotFoundError, ServiceUnavailableError
-from engine.evaluation.runs import RunStore
+from domain.errors import ServiceUnavailableError
 from engine.keys import Keyring, ProviderKeyStore
-from engine.sdk import Engine
+from engine.sdk import Engine, owns_run
 from engine.settings import Settings
 
 if TYPE_CHECKING:
@@ -42,14 +41,7 @@ class RunStoreOwners:
     db: DbEngine
 
     async def __call__(self, user_id: str, run_id: str) -> bool:
-        return await anyio.to_thread.run_sync(self._owns, user_id, run_id)
-
-    def _owns(self, user_id: str, run_id: str) -> bool:
-        try:
-            RunStore(self.db).get(user_id, run_id)
-        except NotFoundError:
-            return False
-        return True
+        return await anyio.to_thread.run_sync(owns_run, self.db, user_id, run_id)
 
 
 @dataclass(frozen=True)

@@ -167,7 +167,7 @@ class DriverProcess:
 
 def autoforge_command() -> list[str]:
     script = Path(sys.executable).with_name("autoforge")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "engine.cli"]
+    return [str(script)] if script.exists() else [sys.executable, "-m", "api.cli"]
 
 
 def run_cli(args: list[str], data_dir: Path, timeout: float) -> tuple[int | None, str]:

@@ -27,6 +27,8 @@ import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+from actors.gateway_links import ray_links
+
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 from engine.llm import CompletionRequest, LLMClient, simulator_catalogue  # noqa: E402
@@ -61,8 +63,8 @@ async def _round(call: Call, calls: int, concurrency: int) -> tuple[float, float
 async def bench(api_base: str, redis_url: str, calls: int, concurrency: int, rounds: int) -> None:
     litellm = litellm_module()
     catalogue = simulator_catalogue(api_base, rpm=600_000, max_concurrency=1024, name="overhead")
-    with_redis = LLMClient(catalogue, redis_url=redis_url, max_lease=64)
-    without_redis = LLMClient(catalogue, max_lease=64)
+    with_redis = LLMClient(catalogue, redis_url=redis_url, max_lease=64, links=ray_links(redis_url))
+    without_redis = LLMClient(catalogue, max_lease=64, links=ray_links())
 
     async def plain(prompt: str) -> bool:
         await litellm.acompletion(

@@ -21,6 +21,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from actors.gateway_links import ray_links
+
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 import httpx  # noqa: E402
@@ -44,7 +46,7 @@ class Evaluator:
         from engine.llm.provider import litellm_module
 
         litellm_module()  # pay the import before the clock starts
-        self.client = LLMClient(catalogue, redis_url=redis_url)
+        self.client = LLMClient(catalogue, redis_url=redis_url, links=ray_links(redis_url))
 
     async def ready(self) -> bool:
         return True

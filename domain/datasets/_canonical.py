@@ -12,7 +12,6 @@ from domain.errors import ValidationError
 MAX_DEPTH = 32
 
 
-
 def clean_json(value: Any, path: str, depth: int = 0) -> Any:
     """A deep copy of a JSON value (tuples become lists), or ``ValidationError`` if it is not one.
 

@@ -12,7 +12,6 @@ from domain.errors import ValidationError
 MAX_JSON_DEPTH = 32
 
 
-
 class FrozenMap(Mapping[str, Any]):
     """An immutable, hashable and picklable mapping, used for nested JSON settings."""
 

@@ -2,7 +2,7 @@
 
 Examples:
     >>> from engine.llm import CompletionRequest, LLMClient, simulator_catalogue
-    >>> client = LLMClient(simulator_catalogue(sim.api_base), redis_url=url)  # doctest: +SKIP
+    >>> client = LLMClient(catalogue, redis_url=url, links=ray_links(url))  # doctest: +SKIP
     >>> await client.complete(CompletionRequest("openai/sim-small", messages))  # doctest: +SKIP
 """
 
@@ -16,7 +16,7 @@ from engine.llm.catalogue import (
     simulator_models,
 )
 from engine.llm.client import LLMClient, budget_scopes
-from engine.llm.gateways import GatewayLink, RayLink, local_links, ray_links
+from engine.llm.gateways import GatewayLink, LinkFactory
 from engine.llm.ledger import RedisUsageStore, UsageLedger
 from engine.llm.types import (
     CallError,
@@ -37,8 +37,8 @@ __all__ = [
     "CompletionResult",
     "EmbeddingResult",
     "GatewayLink",
+    "LinkFactory",
     "LLMClient",
-    "RayLink",
     "RedisUsageStore",
     "ResponseCache",
     "UsageLedger",
@@ -46,9 +46,7 @@ __all__ = [
     "budget_scopes",
     "default_catalogue",
     "load_catalogue",
-    "local_links",
     "new_call_id",
-    "ray_links",
     "simulator_account",
     "simulator_catalogue",
     "simulator_models",

@@ -26,7 +26,7 @@ from engine.llm import openai_http, provider
 from engine.llm.attempts import Attempts
 from engine.llm.budget import BudgetStore
 from engine.llm.cache import DEFAULT_TTL_S, CacheStats, ResponseCache
-from engine.llm.gateways import LinkFactory, ray_links
+from engine.llm.gateways import LinkFactory
 from engine.llm.leases import LeasePool
 from engine.llm.pipeline import Steps, execute
 from engine.llm.plan import Plan, check_request, choose, embedding_plan, plan
@@ -56,13 +56,14 @@ class LLMClient:
         catalogue: Models, accounts, limits and fallbacks.
         redis_url: Redis for the response cache and budgets; ``None`` disables both.
         cache_ttl_s: Life of cached answers.
-        links: How to reach gateways; default: the named Ray actors (needs Ray).
+        links: How to reach gateways (``actors.gateway_links.ray_links`` for the named
+            Ray actors every process shares).
         env: Where API keys are read; default ``os.environ``.
         max_lease: Most permits bought from a gateway at once.
         seed: Seed of backoff jitter.
 
     Examples:
-        >>> client = LLMClient(simulator_catalogue(sim.api_base), redis_url=url)  # doctest: +SKIP
+        >>> client = LLMClient(catalogue, redis_url=url, links=ray_links(url))  # doctest: +SKIP
         >>> request = CompletionRequest("openai/sim-small", msgs)
         >>> result = await client.complete(request)  # doctest: +SKIP
         >>> result.ok, result.content  # doctest: +SKIP
@@ -75,14 +76,14 @@ class LLMClient:
         *,
         redis_url: str | None = None,
         cache_ttl_s: int = DEFAULT_TTL_S,
-        links: LinkFactory | None = None,
+        links: LinkFactory,
         env: Mapping[str, str] | None = None,
         max_lease: int = 32,
         seed: int | None = None,
     ) -> None:
         self.catalogue = catalogue
         self._env = os.environ if env is None else env
-        self._links = links or ray_links(redis_url)
+        self._links = links
         self._max_lease = max_lease
         self._pools: dict[str, LeasePool] = {}
         self._prices = Prices()

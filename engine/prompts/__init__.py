@@ -1,20 +1,12 @@
-"""Prompt versioning on top of the event-sourced ``domain.prompts`` aggregate.
+"""Prompt versioning below the actors: commands on the event-sourced ``domain.prompts``
+aggregate, the event store with its projections, and the queries that read them.
 
-Writes go through a fixed pool of ``PromptShard`` actors (one writer per prompt), events and
-projections are stored together (``engine.prompts.store``), reads come from the projections.
-
-Examples:
-    >>> from engine import Engine
-    >>> with Engine() as engine:                                    # doctest: +SKIP
-    ...     engine.prompts.create("greeter", "Say hello to {{name}}")
-    ...     engine.prompts.head("greeter").template.text
-    'Say hello to {{name}}'
+The ``PromptShard`` actors (``actors.prompt_shard``) execute the commands, one writer per
+prompt; the SDK (``engine.sdk.Prompts``) sends them there and reads the projections.
 """
 
-from engine.prompts.client import Prompts
 from engine.prompts.inputs import SettingsInput, TemplateInput
 from engine.prompts.models import MergeOutcome, PromptInfo, PromptVersion
-from engine.prompts.shards import ShardPool, shard_index
 from engine.prompts.store import PromptStore, RebuildReport
 
 __all__ = [
@@ -22,10 +14,7 @@ __all__ = [
     "PromptInfo",
     "PromptStore",
     "PromptVersion",
-    "Prompts",
     "RebuildReport",
     "SettingsInput",
-    "ShardPool",
     "TemplateInput",
-    "shard_index",
 ]

@@ -15,7 +15,6 @@ Examples:
 
 from __future__ import annotations
 
-from engine.simulator._cli import main
 from engine.simulator._config import SimulatorConfig
 from engine.simulator._embeddings import embed
 from engine.simulator._models import (
@@ -37,7 +36,6 @@ __all__ = [
     "SimulatorConfig",
     "credential_fingerprint",
     "embed",
-    "main",
     "register_with_litellm",
     "request_key",
     "running_simulator",

@@ -76,7 +76,7 @@ def running_simulator(
 
 
 def config_argv(config: SimulatorConfig) -> list[str]:
-    """The ``python -m engine.simulator`` flags that reproduce ``config``."""
+    """The ``python -m engine.cli.simulator`` flags that reproduce ``config``."""
     argv = [
         "--host",
         config.host,
@@ -151,7 +151,7 @@ def _end(proc: subprocess.Popen[str], grace_s: float = 5.0) -> None:
 def simulator_subprocess(
     config: SimulatorConfig | None = None, *, startup_timeout: float = 20.0
 ) -> Iterator[str]:
-    """Run ``python -m engine.simulator`` in a child process until the block ends.
+    """Run ``python -m engine.cli.simulator`` in a child process until the block ends.
 
     The child prints ``SIMULATOR_URL=http://127.0.0.1:PORT`` first; this waits for it and
     for ``/health``, then yields the URL. On exit it sends SIGTERM, then SIGKILL after 5 s.
@@ -167,7 +167,7 @@ def simulator_subprocess(
     Raises:
         ServiceUnavailableError: If the child does not come up in time.
     """
-    argv = [sys.executable, "-m", "engine.simulator", *config_argv(config or SimulatorConfig())]
+    argv = [sys.executable, "-m", "engine.cli.simulator", *config_argv(config or SimulatorConfig())]
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(_PROJECT_ROOT), env.get("PYTHONPATH")) if p)
     env["PYTHONUNBUFFERED"] = "1"

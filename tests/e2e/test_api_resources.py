@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from api.auth import create_token
 from api.problems import PROBLEM_MEDIA_TYPE
-from engine.demo_data import SCORERS, V1, V2, demo_cases
+from engine.cli.demo_data import SCORERS, V1, V2, demo_cases
 from engine.settings import Settings
 from tests.e2e.serving import hs256_overrides, serving
 

@@ -14,7 +14,7 @@ import pytest
 
 from api.auth import create_token
 from api.problems import PROBLEM_MEDIA_TYPE
-from engine.demo_data import V1, demo_cases
+from engine.cli.demo_data import V1, demo_cases
 from engine.settings import Settings
 from tests.e2e.serving import hs256_overrides, serving
 from tests.untrusted_refs import ref_server, remote_schemas, secret_file

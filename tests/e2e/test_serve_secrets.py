@@ -82,7 +82,7 @@ def test_no_secret_reaches_a_file_ray_or_the_engine_writes(tmp_path: Path, ray_t
     data = tmp_path / "data"
     port = free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "engine.cli", "serve", "--port", str(port)],
+        [sys.executable, "-m", "api.cli", "serve", "--port", str(port)],
         env=_serve_env(data, ray_tmp, port),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

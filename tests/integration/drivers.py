@@ -13,7 +13,7 @@ from typing import Any
 DEMO_RUN = """
 import json, os, signal, sys, time
 from engine import Engine
-from engine.demo_data import PROMPT_NAME, V1, demo_cases
+from engine.cli.demo_data import PROMPT_NAME, V1, demo_cases
 from engine.llm import simulator_catalogue
 with Engine() as engine:
     engine.use_catalogue(simulator_catalogue(os.environ["SIM_API_BASE"]))

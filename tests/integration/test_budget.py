@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
+from actors.gateway_links import ray_links
 from engine.llm import BudgetStore, CompletionRequest, LLMClient, simulator_catalogue
 from engine.simulator import Simulator, SimulatorConfig, running_simulator
 
@@ -70,7 +71,11 @@ async def test_a_run_stops_at_its_cap_without_overshoot(
     cap = 0.004
     await budgets.set_limit(f"run:{run_id}", cap)
     httpx.post(f"{sim.url}/stats/reset")
-    client = LLMClient(simulator_catalogue(sim.api_base, name=f"bu-{run_id}"), redis_url=redis_url)
+    client = LLMClient(
+        simulator_catalogue(sim.api_base, name=f"bu-{run_id}"),
+        redis_url=redis_url,
+        links=ray_links(redis_url),
+    )
     embedded = await client.embed("openai/sim-embed", ["embeddings count too"], run_id=run_id)
     requests = [
         CompletionRequest(

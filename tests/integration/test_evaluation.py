@@ -15,7 +15,7 @@ import pytest
 import ray
 
 from domain.errors import NotFoundError, ValidationError
-from engine.demo_data import MODELS, PROMPT_NAME, SCORERS, V1, V2, demo_cases
+from engine.cli.demo_data import MODELS, PROMPT_NAME, SCORERS, V1, V2, demo_cases
 from engine.llm import simulator_catalogue
 from engine.ray_runtime import deployment_tag
 

@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
+from actors.gateway_links import ray_links
 from domain.llm import Lease, RetryPolicy, Wait
 from engine.llm import CompletionRequest, LLMClient, UsageRecord, simulator_catalogue
 from engine.simulator import Simulator, SimulatorConfig, running_simulator
@@ -59,7 +60,9 @@ async def test_two_clients_share_one_limit_without_429(
 ) -> None:
     with running_simulator(SimulatorConfig(rpm=600, seed=5)) as limited:
         catalogue = simulator_catalogue(limited.api_base, rpm=600, name=_name())
-        clients = [LLMClient(catalogue, redis_url=redis_url) for _ in range(2)]
+        clients = [
+            LLMClient(catalogue, redis_url=redis_url, links=ray_links(redis_url)) for _ in range(2)
+        ]
         started = time.monotonic()
         results = await asyncio.gather(
             *[
@@ -99,7 +102,7 @@ async def test_ledger_counts_each_record_once_in_memory_and_in_redis(
 async def test_exhausted_limit_headers_pause_the_gateway(ray_cluster: dict[str, Any]) -> None:
     with running_simulator(SimulatorConfig(rpm=1, seed=1)) as strict:
         catalogue = simulator_catalogue(strict.api_base, rpm=6000, name=_name())
-        client = LLMClient(catalogue)
+        client = LLMClient(catalogue, links=ray_links())
         result = await client.complete(CompletionRequest("openai/sim-small", _ask(0)))
         await client.aclose()
     assert result.ok  # and its x-ratelimit-remaining-requests said 0
@@ -115,7 +118,7 @@ async def test_a_429_pauses_the_gateway_and_cuts_its_rate(ray_cluster: dict[str,
         catalogue = simulator_catalogue(
             strict.api_base, rpm=6000, name=_name(), retry=RetryPolicy(max_attempts=1)
         )
-        client = LLMClient(catalogue)
+        client = LLMClient(catalogue, links=ray_links())
         result = await client.complete(CompletionRequest("openai/sim-small", _ask(1)))
         await client.aclose()
     error = result.error
@@ -134,7 +137,7 @@ async def test_calls_succeed_after_the_gateway_is_killed(
     import ray
 
     catalogue = simulator_catalogue(sim.api_base, name=_name())
-    client = LLMClient(catalogue)
+    client = LLMClient(catalogue, links=ray_links())
     first = await client.complete(CompletionRequest("openai/sim-small", _ask(1)))
     await client.flush()
     gateway = _gateway(catalogue.accounts[0])

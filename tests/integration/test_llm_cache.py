@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
+from actors.gateway_links import ray_links
 from domain.llm import RetryPolicy, cache_key
 from engine.llm import CompletionRequest, LLMClient, ResponseCache, simulator_catalogue
 from engine.llm.cache import PREFIX
@@ -50,13 +51,15 @@ async def test_second_run_is_served_entirely_from_the_cache(
 ) -> None:
     catalogue = simulator_catalogue(sim.api_base, name=_name())
     tag = uuid.uuid4().hex[:8]
-    first_client = LLMClient(catalogue, redis_url=redis_url)
+    first_client = LLMClient(catalogue, redis_url=redis_url, links=ray_links(redis_url))
     first = await asyncio.gather(*[first_client.complete(c) for c in _cells(tag)])
     await first_client.aclose()
     assert all(r.ok and not r.cached for r in first)
 
     httpx.post(f"{sim.url}/stats/reset")
-    second_client = LLMClient(catalogue, redis_url=redis_url)  # e.g. another evaluator
+    second_client = LLMClient(
+        catalogue, redis_url=redis_url, links=ray_links(redis_url)
+    )  # e.g. another evaluator
     second = await asyncio.gather(*[second_client.complete(c) for c in _cells(tag)])
     stats = second_client.cache_stats()
     await second_client.aclose()
@@ -71,7 +74,11 @@ async def test_second_run_is_served_entirely_from_the_cache(
 async def test_bypass_skips_the_read_but_refreshes_the_entry(
     ray_cluster: dict[str, Any], redis_url: str, sim: Simulator
 ) -> None:
-    client = LLMClient(simulator_catalogue(sim.api_base, name=_name()), redis_url=redis_url)
+    client = LLMClient(
+        simulator_catalogue(sim.api_base, name=_name()),
+        redis_url=redis_url,
+        links=ray_links(redis_url),
+    )
     messages = [{"role": "user", "content": f"What is 7 + 5? {uuid.uuid4().hex}"}]
     first = await client.complete(CompletionRequest("openai/sim-small", messages))
     bypass = await client.complete(CompletionRequest("openai/sim-small", messages, cache=False))
@@ -93,7 +100,7 @@ async def test_errors_are_never_cached(ray_cluster: dict[str, Any], redis_url: s
         catalogue = simulator_catalogue(
             broken.api_base, name=_name(), retry=RetryPolicy(max_attempts=1)
         )
-        client = LLMClient(catalogue, redis_url=redis_url)
+        client = LLMClient(catalogue, redis_url=redis_url, links=ray_links(redis_url))
         results = [
             await client.complete(CompletionRequest("openai/sim-small", messages)) for _ in range(2)
         ]
@@ -124,7 +131,11 @@ async def test_one_users_cached_answers_are_not_served_to_another(
     ray_cluster: dict[str, Any], redis_url: str, sim: Simulator
 ) -> None:
     """A hit would tell Bob that someone sent exactly his prompt before (`cached: true`)."""
-    client = LLMClient(simulator_catalogue(sim.api_base, name=_name()), redis_url=redis_url)
+    client = LLMClient(
+        simulator_catalogue(sim.api_base, name=_name()),
+        redis_url=redis_url,
+        links=ray_links(redis_url),
+    )
     messages = [{"role": "user", "content": f"Reverse the word 'secret{uuid.uuid4().hex}'."}]
 
     def ask(user: str) -> CompletionRequest:

@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
+from actors.gateway_links import ray_links
 from domain.errors import ConfigurationError, ValidationError
 from domain.llm import Catalogue, FallbackPolicy, ModelSpec, RetryPolicy
 from engine.llm import (
@@ -65,7 +66,7 @@ async def test_injected_5xx_are_retried_and_the_ledger_loses_no_call(
     with running_simulator(SimulatorConfig(error_rate=0.2, seed=1)) as flaky:
         httpx.post(f"{flaky.url}/stats/reset")
         catalogue = simulator_catalogue(flaky.api_base, name=_name(), retry=FAST_RETRY)
-        client = LLMClient(catalogue, redis_url=redis_url)
+        client = LLMClient(catalogue, redis_url=redis_url, links=ray_links(redis_url))
         results = await asyncio.gather(
             *[
                 client.complete(CompletionRequest("openai/sim-small", _ask(i), run_id="flaky"))
@@ -104,7 +105,7 @@ async def test_fallback_answers_from_the_next_model_and_says_so(
             ),
             fallbacks=(FallbackPolicy(("openai/sim-medium", "openai/sim-small"), 2),),
         )
-        client = LLMClient(catalogue)
+        client = LLMClient(catalogue, links=ray_links())
         result = await client.complete(CompletionRequest("openai/sim-medium", _ask(1)))
         await client.aclose()
         broken_requests = _requests(broken)
@@ -123,7 +124,7 @@ async def test_a_model_the_provider_does_not_know_falls_back_at_once(
         (*base.models, ModelSpec("openai/sim-gone", base.accounts[0].name)),
         (FallbackPolicy(("openai/sim-gone", "openai/sim-small")),),
     )
-    client = LLMClient(catalogue)
+    client = LLMClient(catalogue, links=ray_links())
     result = await client.complete(CompletionRequest("openai/sim-gone", _ask(2)))
     await client.aclose()
     # A 404 is not retryable but another model may do: one attempt, then the next model.
@@ -138,7 +139,7 @@ async def test_fatal_4xx_fail_at_once_with_the_providers_message(
         catalogue.accounts,
         (*catalogue.models, ModelSpec("openai/sim-gone", catalogue.accounts[0].name)),
     )
-    client = LLMClient(catalogue)
+    client = LLMClient(catalogue, links=ray_links())
     gone = await client.complete(CompletionRequest("openai/sim-gone", _ask(1)))
     too_long = [{"role": "user", "content": "word " * 200_000}]
     bad = await client.complete(CompletionRequest("openai/sim-small", too_long))
@@ -159,7 +160,7 @@ async def test_timeouts_are_classified_and_retried(ray_cluster: dict[str, Any]) 
             slow.api_base, name=_name(), timeout_s=0.3,
             retry=RetryPolicy(max_attempts=2, base_delay_s=0.01, max_delay_s=0.01),
         )  # fmt: skip
-        client = LLMClient(catalogue)
+        client = LLMClient(catalogue, links=ray_links())
         result = await client.complete(CompletionRequest("openai/sim-small", _ask(1)))
         await client.aclose()
     assert result.error is not None and result.error.kind == "timeout"
@@ -170,7 +171,7 @@ async def test_bad_input_raises_before_any_call(
     ray_cluster: dict[str, Any], sim: Simulator, tmp_path: Path
 ) -> None:
     before = _requests(sim)
-    client = LLMClient(simulator_catalogue(sim.api_base, name=_name()))
+    client = LLMClient(simulator_catalogue(sim.api_base, name=_name()), links=ray_links())
     with pytest.raises(ValidationError, match="unknown model 'openai/sim-huge'"):
         await client.complete(CompletionRequest("openai/sim-huge", _ask(1)))
     with pytest.raises(ValidationError, match="api_base"):
@@ -182,7 +183,7 @@ async def test_bad_input_raises_before_any_call(
     with pytest.raises(ValidationError):
         await client.embed("openai/sim-embed", [])
 
-    keyless = LLMClient(default_catalogue(sim.api_base), env={})
+    keyless = LLMClient(default_catalogue(sim.api_base), env={}, links=ray_links())
     with pytest.raises(ConfigurationError, match="OPENAI_API_KEY"):
         await keyless.complete(CompletionRequest("openai/gpt-4o-mini", _ask(1)))
     with pytest.raises(ConfigurationError, match="OPENAI_API_KEY"):
@@ -221,7 +222,7 @@ async def test_key_less_accounts_never_receive_the_servers_provider_key(
                 ModelSpec("openai/sim-medium", paid, 1e-6, 4e-6),
             ),
         )
-        client = LLMClient(catalogue, env={"OPENAI_API_KEY": server_key})
+        client = LLMClient(catalogue, env={"OPENAI_API_KEY": server_key}, links=ray_links())
         results = [
             *[
                 await client.complete(CompletionRequest("openai/sim-small", _ask(i)))
@@ -244,7 +245,7 @@ async def test_key_less_accounts_never_receive_the_servers_provider_key(
 async def test_routing_cheapest_and_lowest_latency(
     ray_cluster: dict[str, Any], sim: Simulator
 ) -> None:
-    client = LLMClient(simulator_catalogue(sim.api_base, name=_name()))
+    client = LLMClient(simulator_catalogue(sim.api_base, name=_name()), links=ray_links())
     cheap = await client.complete(
         CompletionRequest("openai/sim-small", _ask(1), routing="cheapest-that-qualifies",
                           min_skill=0.85)
@@ -275,7 +276,7 @@ async def test_embeddings_go_through_the_gateway_and_cost(
     from actors.provider_gateway import get_gateway
 
     catalogue = simulator_catalogue(sim.api_base, name=_name())
-    client = LLMClient(catalogue)
+    client = LLMClient(catalogue, links=ray_links())
     result = await client.embed("openai/sim-embed", ["red apples", "green apples", "a car"])
     await client.aclose()
     assert result.ok and len(result.vectors) == 3 and len(result.vectors[0]) == 64

@@ -21,7 +21,7 @@ import pytest
 import ray
 from sqlalchemy.engine import make_url
 
-from engine.demo_data import MODELS, PROMPT_NAME, V1, demo_cases
+from engine.cli.demo_data import MODELS, PROMPT_NAME, V1, demo_cases
 from engine.evaluation import streams
 from engine.llm import simulator_catalogue
 from engine.ray_runtime import deployment_tag
@@ -250,7 +250,7 @@ def test_only_poison_entries_are_dead_lettered(redis_url: str, tmp_path: Path) -
 _KILLED_IN_AN_OUTAGE = """
 import os, sys
 from engine import Engine
-from engine.demo_data import PROMPT_NAME, V1, demo_cases
+from engine.cli.demo_data import PROMPT_NAME, V1, demo_cases
 from engine.llm import simulator_catalogue
 engine = Engine()
 engine.use_catalogue(simulator_catalogue(os.environ["SIM_API_BASE"]))

@@ -12,7 +12,7 @@ import pytest
 import ray
 
 from domain.evaluation.failure import INTERNAL
-from engine.demo_data import MODELS, PROMPT_NAME, V1, demo_cases
+from engine.cli.demo_data import MODELS, PROMPT_NAME, V1, demo_cases
 from engine.llm import simulator_catalogue
 from engine.ray_runtime import deployment_tag
 from engine.simulator import Simulator, SimulatorConfig, running_simulator

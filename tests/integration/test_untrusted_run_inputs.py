@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import update
 
 from domain.errors import ValidationError
-from engine.demo_data import PROMPT_NAME, V1, demo_cases
+from engine.cli.demo_data import PROMPT_NAME, V1, demo_cases
 from engine.llm import simulator_catalogue
 from tests.untrusted_refs import ref_server, remote_schemas, secret_file
 

@@ -8,12 +8,12 @@ import math
 import pytest
 
 from domain.errors import ValidationError
+from engine.cli.simulator import main
 from engine.simulator import (
     SIMULATED_MODELS,
     ModelProfile,
     SimulatorConfig,
     embed,
-    main,
     simulate_reply,
 )
 from engine.simulator._limits import RateLimiter

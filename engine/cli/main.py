@@ -37,13 +37,13 @@ def _cmd_config(args: argparse.Namespace) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from engine.demo import run_demo
+    from engine.cli.demo import run_demo
 
     return run_demo(as_json=args.json)
 
 
 def _cmd_simulator(args: argparse.Namespace) -> int:
-    from engine.simulator import main as simulator_main
+    from engine.cli.simulator import main as simulator_main
 
     return int(simulator_main(list(args.simulator_args)))
 
@@ -55,7 +55,12 @@ def _cmd_version(_args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
+Registrar = Callable[[Any], None]
+"""Adds commands to the `autoforge` sub-command parsers (e.g. `api.cli.register`)."""
+
+
+def build_parser(extra: Sequence[Registrar] = ()) -> argparse.ArgumentParser:
+    """The `autoforge` parser: the engine's commands, then each of `extra`'s."""
     parser = argparse.ArgumentParser(
         prog="autoforge", description="Write, version, evaluate and optimise LLM prompts."
     )
@@ -77,24 +82,25 @@ def build_parser() -> argparse.ArgumentParser:
     simulator.add_argument("simulator_args", nargs=argparse.REMAINDER)
     simulator.set_defaults(handler=_cmd_simulator)
 
-    from engine.prompts.cli import register as register_prompt_commands
+    from engine.cli.prompts import register as register_prompt_commands
 
     register_prompt_commands(sub)
 
-    from engine.evaluation.cli import register as register_evaluation_commands
+    from engine.cli.evaluation import register as register_evaluation_commands
 
     register_evaluation_commands(sub)
 
     version = sub.add_parser("version", help="print the installed version")
     version.set_defaults(handler=_cmd_version)
-    __import__("api.cli", fromlist=["register"]).register(sub)  # serve, token, keys
+    for register in extra:
+        register(sub)
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the `autoforge` console script."""
+def main(argv: Sequence[str] | None = None, extra: Sequence[Registrar] = ()) -> int:
+    """Run one `autoforge` command; `extra` adds commands of the layers above (the API's)."""
     os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-    args = build_parser().parse_args(argv)
+    args = build_parser(extra).parse_args(argv)
     handler: Handler = args.handler
     try:
         from engine.logs import configure_logging

@@ -17,9 +17,9 @@ from typing import Any
 
 from domain.errors import ValidationError
 from domain.prompts import Template, validate_prompt_name
-from engine.prompts import cli_output as show
-from engine.prompts.client import Prompts
+from engine.cli import prompt_output as show
 from engine.prompts.inputs import as_template
+from engine.sdk.prompts import Prompts
 
 
 @contextmanager
@@ -30,8 +30,8 @@ def _prompts(args: argparse.Namespace, *, write: bool) -> Iterator[Prompts]:
         with Engine(owner=args.owner) as engine:
             yield engine.prompts
         return
+    from actors.prompt_shards import ShardPool
     from engine.db import create_db_engine, migrate
-    from engine.prompts.shards import ShardPool
     from engine.settings import load_settings
 
     settings = load_settings()

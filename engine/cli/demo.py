@@ -133,10 +133,10 @@ def _print_outcome(outcome: Any, elapsed: float) -> None:
 
 def run_demo(as_json: bool = False) -> int:
     """Check the services, evaluate two prompt versions, print; returns the exit code."""
-    from engine.demo_data import MODELS, PROMPT_NAME, SCORERS, V1, V2, demo_cases
+    from engine.cli.demo_data import MODELS, PROMPT_NAME, SCORERS, V1, V2, demo_cases
     from engine.evaluation.evalfile import PromptVersionSpec
-    from engine.evaluation.evalrun import outcome_summary, run_eval
     from engine.sdk import Engine
+    from engine.sdk.evalrun import outcome_summary, run_eval
 
     started = time.perf_counter()
     with Engine(simulator=True) as engine:

@@ -17,8 +17,8 @@ from engine.evaluation.datasets import Format, case_from_row
 from engine.evaluation.evalfile import EvalFile, PromptVersionSpec
 
 if TYPE_CHECKING:
-    from engine.evaluation.run_handle import Run
     from engine.sdk import Engine
+    from engine.sdk.run import Run
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ the dataset version, models (and their API keys), scorers (regexes, JSON schemas
 from __future__ import annotations
 
 import asyncio
+import builtins
 import hashlib
 import json
 from collections.abc import Callable, Mapping, Sequence
@@ -18,16 +19,17 @@ from domain.llm import Catalogue, check_generation_params
 from domain.scoring import CustomScorer, ScorerSpec, build_scorers, custom_scorer
 from engine.evaluation.context import RunContext
 from engine.evaluation.datasets import DatasetStore
-from engine.evaluation.run_handle import Run
 from engine.evaluation.runs import RunInfo, RunStore
-from engine.ray_runtime import deployment_tag
+from engine.sdk.run import Run
 
 if TYPE_CHECKING:
-    from engine.sdk import Engine
+    from sqlalchemy import Engine as DbEngine
+
+    from actors.scheduler_client import SchedulerClient
+    from engine.llm import BudgetStore
+    from engine.sdk.prompts import Prompts
 
 ScorerInput = str | dict[str, Any] | ScorerSpec | CustomScorer | Callable[..., Any]
-SCHEDULER_NAME = "run-scheduler"
-RECOVER_TIMEOUT_S = 60
 
 
 def catalogue_key(catalogue: Catalogue) -> str:
@@ -58,48 +60,60 @@ def split_scorers(
     return tuple(registered), tuple(custom)
 
 
+def owns_run(db: DbEngine, owner: str, run_id: str) -> bool:
+    """Whether ``run_id`` is a run of ``owner`` (for who may follow its events)."""
+    try:
+        RunStore(db).get(owner, run_id)
+    except NotFoundError:
+        return False
+    return True
+
+
 class Evaluations:
-    """Runs of one engine, acting as its owner."""
+    """Runs of one owner: validate, start, resume, cancel, find.
 
-    def __init__(self, engine: Engine) -> None:
-        assert engine.runtime.db is not None
-        self.engine = engine
-        self.owner = engine.owner
-        self.datasets = DatasetStore(engine.runtime.db)
-        self.runs = RunStore(engine.runtime.db)
+    Args:
+        db: The metadata database (runs, datasets, results).
+        owner: The user every call acts as; nobody sees another owner's runs.
+        prompts: The owner's prompt SDK (versions are resolved through it).
+        catalogue: Returns the catalogue in force when a run starts.
+        scheduler: The deployment's run scheduler.
+        redis: A sync Redis client (a run's progress events).
+        budgets: Where a run's budget cap is set; None without Redis.
+    """
 
-    def scheduler(self) -> Any:
-        """The cluster's `RunScheduler` (created on first use).
+    def __init__(
+        self,
+        *,
+        db: DbEngine,
+        owner: str,
+        prompts: Prompts,
+        catalogue: Callable[[], Catalogue],
+        scheduler: SchedulerClient,
+        redis: Any,
+        budgets: Callable[[], BudgetStore] | None = None,
+    ) -> None:
+        self.owner = owner
+        self.prompts = prompts
+        self.datasets = DatasetStore(db)
+        self.runs = RunStore(db)
+        self.redis = redis
+        self._catalogue = catalogue
+        self._scheduler = scheduler
+        self._budgets = budgets
 
-        The handle is kept: a named, non-detached actor dies when its last handle goes. The
-        first use in a process waits for the scheduler's recovery, so a run left `running` by
-        a process that died reads `interrupted` from then on.
-        """
-        return self.engine.shared("run-scheduler", self._create_scheduler)[0]
-
-    def _create_scheduler(self) -> tuple[Any, Any]:
-        import ray
-
-        from actors.run_scheduler import remote_runscheduler, workers
-
-        rt = self.engine.runtime
-        assert rt.redis_url is not None, "the runtime is started"
-        database_url = self.engine.settings.effective_database_url
-        evaluators = self.engine.settings.evaluators or _cluster_cpus(rt.ray_resources)
-        # Kept with the scheduler's handle: this process owns the workers, not the scheduler.
-        pool = workers(rt.redis_url, database_url, evaluators)
-        scheduler = remote_runscheduler(
-            name=f"{SCHEDULER_NAME}:{deployment_tag(database_url)}", get_if_exists=True
-        ).remote(rt.redis_url, database_url, evaluators)
-        ray.get(scheduler.recover.remote())
-        return scheduler, pool
+    def scheduler(self) -> SchedulerClient:
+        """The deployment's run scheduler (its actor starts on the first call)."""
+        return self._scheduler
 
     def ensure_worked(self, run_id: str) -> None:
         """Make sure a scheduler works ``run_id`` if it is unfinished: continue it from the
         cluster's copy of its context, or mark it `interrupted` when there is none."""
-        import ray
+        self._scheduler.recover(run_id)
 
-        ray.get(self.scheduler().recover.remote(run_id), timeout=RECOVER_TIMEOUT_S)
+    def list(self, *, limit: int = 50, before: str | None = None) -> builtins.list[RunInfo]:
+        """The owner's runs, newest first."""
+        return self.runs.list_runs(self.owner, limit=limit, before=before)
 
     def evaluate(
         self,
@@ -126,9 +140,9 @@ class Evaluations:
         that provider that need a key, before the process environment.
         """
         registered, custom = split_scorers(scorers)
-        prompt_info = self.engine.prompts.get(prompt)
+        prompt_info = self.prompts.get(prompt)
         refs = list(versions) if versions else ["main"]
-        resolved = [self.engine.prompts.show(prompt, ref) for ref in refs]
+        resolved = [self.prompts.show(prompt, ref) for ref in refs]
         version = self.datasets.version(self.owner, dataset, dataset_version)
         cases = self.datasets.cases(self.owner, version.id)
         if not 1 <= concurrency <= 4096:
@@ -164,6 +178,7 @@ class Evaluations:
     def resume(
         self,
         run_id: str,
+        *,
         scorers: Sequence[ScorerInput] = (),
         concurrency: int = 64,
         api_keys: Mapping[str, str] | None = None,
@@ -188,9 +203,7 @@ class Evaluations:
             check_budget(budget)
             info = self.runs.set_budget(run_id, budget)
         _, custom = split_scorers(scorers)
-        resolved = [
-            self.engine.prompts.show(info.spec.prompt_id, v) for v in info.spec.prompt_versions
-        ]
+        resolved = [self.prompts.show(info.spec.prompt_id, v) for v in info.spec.prompt_versions]
         cases = self.datasets.cases(self.owner, info.spec.dataset_version_id)
         context = self._context(
             info.id, info.spec, custom, concurrency, resolved, cases, api_keys or {}
@@ -200,12 +213,10 @@ class Evaluations:
 
     def cancel(self, run_id: str) -> Run:
         """Stop dispatching a run; cells in flight finish and are recorded."""
-        import ray
-
         from domain.evaluation import RunStatus
 
         info = self.runs.get(self.owner, run_id)
-        if not ray.get(self.scheduler().cancel.remote(run_id)) and not info.status.terminal():
+        if not self._scheduler.cancel(run_id) and not info.status.terminal():
             self.runs.set_status(run_id, RunStatus.CANCELLED)
         return Run(self, run_id)
 
@@ -223,7 +234,7 @@ class Evaluations:
         cases: Sequence[Any],
         api_keys: Mapping[str, str],
     ) -> RunContext:
-        catalogue = self.engine.catalogue
+        catalogue = self._catalogue()
         # Only accounts that need a key get the owner's: a local server never sees it.
         account_keys = {
             account.key_env_var: api_keys[account.provider]
@@ -261,18 +272,13 @@ class Evaluations:
                     client.check(CompletionRequest(model, [{"role": "user", "content": "x"}]))
 
     def _start(self, info: RunInfo, context: RunContext) -> Run:
-        import ray
-
-        from engine.llm import BudgetStore
-
         context = _with_run_id(context, info.id)
-        rt = self.engine.runtime
-        if info.spec.budget_usd is not None and rt.redis_url:
-            store = BudgetStore.from_url(rt.redis_url)
+        if info.spec.budget_usd is not None and self._budgets is not None:
+            store = self._budgets()
             asyncio.run(_set_limit(store, f"run:{info.id}", info.spec.budget_usd))
         if context.custom_scorers:
             _check_picklable(context.custom_scorers)
-        ray.get(self.scheduler().submit.remote(context))
+        self._scheduler.submit(context)
         return Run(self, info.id)
 
 
@@ -319,7 +325,3 @@ def _check_picklable(scorers: tuple[Any, ...]) -> None:
 
 def _no_links(_account: Any) -> Any:
     raise NotFoundError("no gateway in a dry check", reason="internal")
-
-
-def _cluster_cpus(resources: dict[str, Any]) -> int:
-    return max(1, int(resources.get("CPU", 1)))

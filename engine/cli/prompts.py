@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from engine.prompts import cli_commands as run
+from engine.cli import prompt_commands as run
 
 DEFAULT_OWNER = "local"
 

@@ -3,20 +3,46 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from domain.errors import ServiceUnavailableError
 from domain.reports import Comparison, Report, compare, summarize
 from engine.evaluation import streams
-from engine.evaluation.runs import RunInfo
+from engine.evaluation.runs import CellFilters, CellKey, RunInfo
 
 STALL_S = 5.0
 """Seconds without a progress event after which `wait` asks whether anyone works the run."""
 
 if TYPE_CHECKING:
     from domain.reports import ResultRecord
-    from engine.evaluation.service import Evaluations
+    from actors.scheduler_client import SchedulerClient
+    from engine.evaluation.runs import RunStore
+
+
+class RunService(Protocol):
+    """What a `Run` needs of the evaluation service that made it (`Evaluations`)."""
+
+    owner: str
+    runs: RunStore
+    redis: Any
+
+    def scheduler(self) -> SchedulerClient: ...
+
+    def ensure_worked(self, run_id: str) -> None: ...
+
+    def cancel(self, run_id: str) -> Run: ...
+
+    def resume(
+        self,
+        run_id: str,
+        *,
+        scorers: Sequence[Any] = ...,
+        concurrency: int = ...,
+        api_keys: Mapping[str, str] | None = ...,
+        budget: float | None = ...,
+    ) -> Run: ...
 
 
 class Run:
@@ -30,7 +56,7 @@ class Run:
         >>> print(run.report("markdown"))                                 # doctest: +SKIP
     """
 
-    def __init__(self, service: Evaluations, run_id: str) -> None:
+    def __init__(self, service: RunService, run_id: str) -> None:
         self._service = service
         self.id = run_id
 
@@ -48,16 +74,7 @@ class Run:
     def progress(self) -> dict[str, Any] | None:
         """Live counters (`done`, `total`, `errors`, `cost_usd`, …) while the scheduler works
         the run; `None` when it does not (not started, stopped or finished) or cannot say."""
-        import ray
-        from ray.exceptions import RayError
-
-        try:
-            progress: dict[str, Any] | None = ray.get(
-                self._service.scheduler().progress.remote(self.id), timeout=10
-            )
-        except RayError:  # best effort: the status and recorded count still answer
-            return None
-        return progress
+        return self._service.scheduler().progress(self.id)
 
     def recorded(self) -> int:
         """How many cells are recorded in the database so far."""
@@ -65,7 +82,7 @@ class Run:
 
     def events(self, after: str = "0-0", block_ms: int = 1000) -> list[tuple[str, dict[str, Any]]]:
         """Progress events after stream id `after` (waits up to `block_ms` for new ones)."""
-        redis: Any = self._service.engine.runtime.redis
+        redis: Any = self._service.redis
         reply = redis.xread({streams.events_stream(self.id): after}, count=1000, block=block_ms)
         return [
             (eid, streams.decode(fields)) for _, entries in reply or [] for eid, fields in entries
@@ -146,6 +163,15 @@ class Run:
         rows = [dict(r.__dict__) for r in self.records()]
         return pd.DataFrame(rows)
 
+    def cells(
+        self, filters: CellFilters | None = None, *, after: CellKey | None = None, limit: int = 50
+    ) -> list[ResultRecord]:
+        """Up to ``limit`` recorded cells after ``after`` that pass ``filters``, in key order
+        (repeat, case, prompt version, model): a page of the results, filtered in the DB."""
+        return self._service.runs.cells(
+            self._service.owner, self.id, filters, after=after, limit=limit
+        )
+
     def records(self) -> list[ResultRecord]:
         """Recorded results as `ResultRecord`s."""
         return self._service.runs.results(self._service.owner, self.id)
@@ -181,9 +207,18 @@ class Run:
         """Stop the run; cells in flight finish and are recorded."""
         return self._service.cancel(self.id)
 
-    def resume(self, **kwargs: Any) -> Run:
+    def resume(
+        self,
+        *,
+        scorers: Sequence[Any] = (),
+        concurrency: int = 64,
+        api_keys: Mapping[str, str] | None = None,
+        budget: float | None = None,
+    ) -> Run:
         """Continue this run where it stopped (see `Engine.resume`)."""
-        return self._service.resume(self.id, **kwargs)
+        return self._service.resume(
+            self.id, scorers=scorers, concurrency=concurrency, api_keys=api_keys, budget=budget
+        )
 
     def compare_versions(self, a: tuple[str, str], b: tuple[str, str]) -> Comparison:
         """Paired comparison of two (prompt version, model) groups within this run."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from actors.prompt_shards import ShardPool
 from domain.prompts.merge import MergeStrategy
 from domain.prompts.state import DEFAULT_BRANCH
 from engine.prompts import commands as cmd
@@ -12,7 +13,6 @@ from engine.prompts.commands import new_id
 from engine.prompts.inputs import SettingsInput, TemplateInput, as_settings, as_template
 from engine.prompts.models import MergeOutcome, PromptInfo, PromptVersion
 from engine.prompts.queries import PromptQueries
-from engine.prompts.shards import ShardPool
 
 
 class PromptWrites:

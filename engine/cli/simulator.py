@@ -1,4 +1,4 @@
-"""``python -m engine.simulator`` / ``autoforge simulator``: serve until SIGINT or SIGTERM."""
+"""``python -m engine.cli.simulator`` / ``autoforge simulator``: serve until SIGINT or SIGTERM."""
 
 from __future__ import annotations
 
@@ -120,3 +120,7 @@ def main(argv: list[str] | None = None) -> int:
         sys.stderr.write(f"simulator: cannot serve on {args.host}:{args.port}: {exc}\n")
         return 1
     return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

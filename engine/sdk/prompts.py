@@ -2,18 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from sqlalchemy import Engine as DbEngine
 
-from domain.errors import ServiceUnavailableError
+from actors.prompt_shards import ShardPool
 from engine.prompts.queries import PromptQueries
-from engine.prompts.reads import PromptReads
-from engine.prompts.shards import ShardPool
-from engine.prompts.writes import PromptWrites
-
-if TYPE_CHECKING:
-    from engine.sdk import Engine
+from engine.sdk.prompt_reads import PromptReads
+from engine.sdk.prompt_writes import PromptWrites
 
 
 class Prompts(PromptReads, PromptWrites):
@@ -44,29 +38,6 @@ class Prompts(PromptReads, PromptWrites):
         self.owner = owner
         self._queries = PromptQueries(db, owner)
         self._shards = shards
-
-    @classmethod
-    def for_engine(cls, engine: Engine) -> Prompts:
-        """The prompt SDK of a started :class:`~engine.sdk.Engine`, acting as its owner.
-
-        Args:
-            engine: A started engine (its database, settings and owner are used).
-
-        Returns:
-            The SDK view.
-
-        Examples:
-            >>> Prompts.for_engine(engine).list()  # doctest: +SKIP
-        """
-        db = engine.runtime.db
-        if db is None:
-            raise ServiceUnavailableError("the engine's database is not started")
-        settings = engine.settings
-        pool = engine.shared(
-            "prompt-shards",
-            lambda: ShardPool(settings.effective_database_url, settings.prompt_shards),
-        )
-        return cls(db=db, owner=engine.owner, shards=pool)
 
     @property
     def shards(self) -> ShardPool:

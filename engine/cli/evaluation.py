@@ -31,9 +31,9 @@ def _engine(args: argparse.Namespace, simulator: bool = False) -> Any:
 
 
 def _eval(args: argparse.Namespace) -> int:
-    from engine.demo import _print_outcome
+    from engine.cli.demo import _print_outcome
     from engine.evaluation.evalfile import load_eval_file
-    from engine.evaluation.evalrun import outcome_summary, run_eval_file
+    from engine.sdk.evalrun import outcome_summary, run_eval_file
 
     spec = load_eval_file(args.file)
     with _engine(args, simulator=spec.simulator) as engine:
@@ -48,7 +48,7 @@ def _eval(args: argparse.Namespace) -> int:
 
 def _run_list(args: argparse.Namespace) -> int:
     with _engine(args) as engine:
-        runs = engine.evaluations.runs.list_runs(engine.owner, limit=args.limit)
+        runs = engine.runs(limit=args.limit)
         if args.json:
             _out(json.dumps([r.to_dict() for r in runs], indent=2))
         for r in [] if args.json else runs:

@@ -1,0 +1,87 @@
+"""How the SDK reaches the cluster's `RunScheduler`: created on first use, one per engine.
+
+The client also creates the evaluator pool and the recorder, before the scheduler: Ray kills
+owned actors with their owner, so the process that uses the engine owns the workers, and a
+scheduler that dies does not take the batches in flight (calls already paid for) with it.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from engine.ray_runtime import deployment_tag
+
+SCHEDULER_NAME = "run-scheduler"
+RECOVER_TIMEOUT_S = 60
+PROGRESS_TIMEOUT_S = 10
+
+
+class SchedulerClient:
+    """The run scheduler of one deployment (Redis + database), started on the first call.
+
+    Args:
+        redis_url: The deployment's Redis (streams, budgets, cache).
+        database_url: The deployment's database; it also names the actors.
+        evaluators: Size of the evaluator pool.
+    """
+
+    def __init__(self, redis_url: str, database_url: str, evaluators: int) -> None:
+        self._redis_url = redis_url
+        self._database_url = database_url
+        self._evaluators = evaluators
+        self._lock = threading.Lock()
+        self._handle: Any = None
+        self._pool: Any = None  # kept: this process owns the workers, not the scheduler
+
+    def handle(self) -> Any:
+        """The scheduler's actor handle (kept: a named, non-detached actor dies with its last
+        handle). The first call waits for the scheduler's recovery, so a run left `running`
+        by a process that died reads `interrupted` from then on."""
+        with self._lock:
+            if self._handle is None:
+                import ray
+
+                from actors.run_scheduler import remote_runscheduler, workers
+
+                self._pool = workers(self._redis_url, self._database_url, self._evaluators)
+                name = f"{SCHEDULER_NAME}:{deployment_tag(self._database_url)}"
+                handle = remote_runscheduler(name=name, get_if_exists=True).remote(
+                    self._redis_url, self._database_url, self._evaluators
+                )
+                ray.get(handle.recover.remote())
+                self._handle = handle
+            return self._handle
+
+    def submit(self, context: Any) -> None:
+        """Hand a validated run to the scheduler."""
+        import ray
+
+        ray.get(self.handle().submit.remote(context))
+
+    def cancel(self, run_id: str) -> bool:
+        """Stop dispatching ``run_id``; False when the scheduler does not work it."""
+        import ray
+
+        return bool(ray.get(self.handle().cancel.remote(run_id)))
+
+    def recover(self, run_id: str) -> None:
+        """Continue ``run_id`` from the cluster's copy of its context, or mark it
+        `interrupted` when there is none (it was unfinished and nobody works it)."""
+        import ray
+
+        ray.get(self.handle().recover.remote(run_id), timeout=RECOVER_TIMEOUT_S)
+
+    def progress(self, run_id: str) -> dict[str, Any] | None:
+        """Live counters of ``run_id``; None when the scheduler does not work it or cannot
+        answer in time (best effort: the stored status and counts still answer)."""
+        import ray
+        from ray.exceptions import RayError
+
+        try:
+            progress: dict[str, Any] | None = ray.get(
+                self.handle().progress.remote(run_id), timeout=PROGRESS_TIMEOUT_S
+            )
+        except RayError:
+            return None
+        return progress

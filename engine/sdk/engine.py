@@ -1,0 +1,327 @@
+"""`Engine`: the SDK facade for notebooks, scripts, the CLI and the API.
+
+It wires the runtime (database, Redis, Ray) to the services of each bounded context and
+holds no business rules of its own.
+
+Examples:
+    >>> from engine import Engine
+    >>> with Engine(simulator=True) as engine:                            # doctest: +SKIP
+    ...     engine.prompts.create("qa", "{{question}}")
+    ...     engine.datasets.import_file("qa-cases", "cases.jsonl")
+    ...     run = engine.evaluate(prompt="qa", dataset="qa-cases",
+    ...                           models=["openai/sim-small"], scorers=["icontains"])
+    ...     run.wait()
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from engine.runtime import Runtime
+from engine.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from domain.llm import Catalogue
+    from domain.reports import Comparison
+    from engine.evaluation.runs import RunInfo
+    from engine.sdk.datasets import Datasets
+    from engine.sdk.evaluations import Evaluations, ScorerInput
+    from engine.sdk.prompts import Prompts
+    from engine.sdk.run import Run
+    from engine.simulator import SimulatorConfig
+
+DEFAULT_OWNER = "local"
+
+
+@dataclass
+class _Shared:
+    """What every owner view of one engine shares: the runtime, the catalogue and the actor
+    clients. Only the engine that started the runtime owns (and closes) it."""
+
+    settings: Settings
+    runtime: Runtime
+    stack: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
+    simulator: Any = None
+    catalogue: Catalogue | None = None
+    # Actor clients: a named, non-detached actor dies with its last handle, so they live as
+    # long as the engine does.
+    clients: dict[str, Any] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def client(self, key: str, factory: Callable[[], Any]) -> Any:
+        with self.lock:
+            if key not in self.clients:
+                self.clients[key] = factory()
+            return self.clients[key]
+
+
+class Engine:
+    """One connection to AutoForge Nexus, with embedded services by default.
+
+    Args:
+        address: a Ray cluster address to join; `None` starts a local Ray (or uses
+            `RAY_ADDRESS` from the environment).
+        settings: explicit settings; read from the environment when omitted.
+        owner: the user every call acts as (the API passes the authenticated user).
+        simulator: start the simulated provider in-process and add its `openai/sim-*`
+            models to the catalogue (True, or a `SimulatorConfig`).
+        **overrides: individual settings, e.g. `data_dir=...`.
+    """
+
+    def __init__(
+        self,
+        address: str | None = None,
+        *,
+        settings: Settings | None = None,
+        owner: str = DEFAULT_OWNER,
+        simulator: bool | SimulatorConfig = False,
+        **overrides: Any,
+    ) -> None:
+        if settings is None:
+            if address is not None:
+                overrides["ray_address"] = address
+            settings = load_settings(**overrides)
+        self.owner = owner
+        self._owns_runtime = True
+        self._shared = _Shared(settings, Runtime(settings).start())
+        try:
+            if simulator:
+                from engine.simulator import SimulatorConfig, running_simulator
+
+                config = simulator if isinstance(simulator, SimulatorConfig) else None
+                self._shared.simulator = self._shared.stack.enter_context(
+                    running_simulator(config or SimulatorConfig())
+                )
+        except BaseException:
+            self.close()
+            raise
+
+    @classmethod
+    def _view(cls, shared: _Shared, owner: str) -> Engine:
+        view = cls.__new__(cls)
+        view._shared = shared
+        view.owner = owner
+        view._owns_runtime = False
+        return view
+
+    def as_owner(self, owner: str) -> Engine:
+        """A view of this engine acting as `owner` (the API uses one per request user).
+
+        The view shares the runtime, catalogue and actors, and builds its own services (a
+        fresh object: nothing of another owner's view carries over); closing it closes
+        nothing.
+        """
+        return Engine._view(self._shared, owner)
+
+    @property
+    def settings(self) -> Settings:
+        """The settings this engine runs with."""
+        return self._shared.settings
+
+    @property
+    def runtime(self) -> Runtime:
+        """The started services: database, Redis, Ray."""
+        return self._shared.runtime
+
+    @property
+    def simulator(self) -> Any:
+        """The in-process simulator (``Engine(simulator=True)``), else None."""
+        return self._shared.simulator
+
+    @property
+    def catalogue(self) -> Catalogue:
+        """Models and provider accounts this engine may call (file, defaults, simulator)."""
+        shared = self._shared
+        if shared.catalogue is None:
+            from engine.llm import default_catalogue, load_catalogue
+
+            if self.settings.catalogue_path is not None:
+                shared.catalogue = load_catalogue(self.settings.catalogue_path)
+            else:
+                sim = shared.simulator
+                shared.catalogue = default_catalogue(sim.api_base if sim else None)
+        return shared.catalogue
+
+    def use_catalogue(self, catalogue: Catalogue) -> None:
+        """Replace the catalogue (e.g. a simulator with rate limits) for later runs."""
+        self._shared.catalogue = catalogue
+
+    @cached_property
+    def prompts(self) -> Prompts:
+        """Prompt versioning: create, commit, log, diff, revert, branch, merge, label."""
+        from actors.prompt_shards import ShardPool
+        from engine.sdk.prompts import Prompts
+
+        settings = self.settings
+        pool = self._shared.client(
+            "prompt-shards",
+            lambda: ShardPool(settings.effective_database_url, settings.prompt_shards),
+        )
+        return Prompts(db=self._db(), owner=self.owner, shards=pool)
+
+    @cached_property
+    def datasets(self) -> Datasets:
+        """Datasets: create, import JSONL/CSV as immutable versions, export."""
+        from engine.evaluation.datasets import DatasetStore
+        from engine.sdk.datasets import Datasets
+
+        return Datasets(DatasetStore(self._db()), self.owner)
+
+    @cached_property
+    def evaluations(self) -> Evaluations:
+        """The evaluation service behind `evaluate`, `resume`, `run` and `runs`."""
+        from engine.sdk.evaluations import Evaluations
+
+        rt = self.runtime
+        return Evaluations(
+            db=self._db(),
+            owner=self.owner,
+            prompts=self.prompts,
+            catalogue=lambda: self.catalogue,
+            scheduler=self._shared.client("run-scheduler", self._scheduler),
+            redis=rt.redis,
+            budgets=self._budgets if rt.redis_url else None,
+        )
+
+    def evaluate(
+        self,
+        *,
+        prompt: str,
+        dataset: str,
+        models: Sequence[str],
+        scorers: Sequence[ScorerInput] = (),
+        versions: Sequence[str] | None = None,
+        dataset_version: int | None = None,
+        repeats: int = 1,
+        budget: float | None = None,
+        seed: int = 0,
+        concurrency: int = 64,
+        cache: bool = True,
+        params: dict[str, Any] | None = None,
+        name: str = "",
+        idempotency_key: str | None = None,
+        api_keys: Mapping[str, str] | None = None,
+    ) -> Run:
+        """Start a run of prompt version(s) × model(s) × dataset × repeats.
+
+        Args:
+            prompt: The prompt's name or id.
+            dataset: The dataset's name or id.
+            models: Catalogue model names, e.g. ``["openai/sim-small"]``.
+            scorers: Scorer names (``"icontains"``), specs (``{"type": "regex", ...}``),
+                `ScorerSpec`s or Python callables (custom scorers).
+            versions: Prompt version refs (branch, label, id); default ``["main"]``.
+            dataset_version: The dataset version number; default the latest.
+            repeats: Calls per (version, model, case).
+            budget: A cap in USD for the whole run; the run stops when it is spent.
+            seed: Seeds sampling and the order of cells.
+            concurrency: Calls in flight at once (1..4096).
+            cache: Reuse recorded answers of identical requests.
+            params: Generation parameters for every call (e.g. ``{"temperature": 0}``).
+            name: A label for the run.
+            idempotency_key: The same key returns the same run instead of a second one.
+            api_keys: Provider → key, used before the environment's.
+
+        Returns:
+            A `Run`; call `run.wait()` to follow it with a progress bar.
+
+        Raises:
+            ValidationError: unknown prompt version or scorer, empty dataset, invalid regex
+                or JSON schema, budget <= 0: all before any provider call.
+        """
+        return self.evaluations.evaluate(
+            prompt=prompt,
+            dataset=dataset,
+            models=models,
+            scorers=scorers,
+            versions=versions,
+            dataset_version=dataset_version,
+            repeats=repeats,
+            budget=budget,
+            seed=seed,
+            concurrency=concurrency,
+            cache=cache,
+            params=params,
+            name=name,
+            idempotency_key=idempotency_key,
+            api_keys=api_keys,
+        )
+
+    def run(self, run_id: str) -> Run:
+        """A handle on an existing run of this owner."""
+        return self.evaluations.get(run_id)
+
+    def runs(self, *, limit: int = 50, before: str | None = None) -> list[RunInfo]:
+        """This owner's runs, newest first (``before``: a run id, for the next page)."""
+        return self.evaluations.list(limit=limit, before=before)
+
+    def resume(
+        self,
+        run_id: str,
+        *,
+        scorers: Sequence[ScorerInput] = (),
+        concurrency: int = 64,
+        api_keys: Mapping[str, str] | None = None,
+        budget: float | None = None,
+    ) -> Run:
+        """Continue an interrupted or stopped run without re-calling recorded cells.
+
+        Args:
+            run_id: The run.
+            scorers: The run's custom Python scorers (they are not stored).
+            concurrency: Calls in flight at once.
+            api_keys: Provider keys, as for `evaluate`.
+            budget: A new cap in USD for the whole run (what it spent counts); None keeps it.
+        """
+        return self.evaluations.resume(
+            run_id, scorers=scorers, concurrency=concurrency, api_keys=api_keys, budget=budget
+        )
+
+    def compare(self, run_a: Run | str, run_b: Run | str) -> Comparison:
+        """Paired comparison of two runs on the same cases (McNemar + bootstrap)."""
+        from engine.sdk.run import compare_runs
+
+        a = run_a if not isinstance(run_a, str) else self.run(run_a)
+        b = run_b if not isinstance(run_b, str) else self.run(run_b)
+        return compare_runs(a, b)
+
+    def close(self) -> None:
+        """Stop what this engine started; safe to call twice (a no-op on owner views)."""
+        if not self._owns_runtime:
+            return
+        self._shared.clients.clear()
+        self._shared.stack.close()
+        self.runtime.stop()
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def _db(self) -> Any:
+        from domain.errors import ServiceUnavailableError
+
+        db = self.runtime.db
+        if db is None:
+            raise ServiceUnavailableError("the engine's database is not started")
+        return db
+
+    def _scheduler(self) -> Any:
+        from actors.scheduler_client import SchedulerClient
+
+        rt = self.runtime
+        assert rt.redis_url is not None, "the runtime is started"
+        evaluators = self.settings.evaluators or max(1, int(rt.ray_resources.get("CPU", 1)))
+        return SchedulerClient(rt.redis_url, self.settings.effective_database_url, evaluators)
+
+    def _budgets(self) -> Any:
+        from engine.llm import BudgetStore
+
+        assert self.runtime.redis_url is not None
+        return BudgetStore.from_url(self.runtime.redis_url)
