@@ -12,12 +12,13 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, func, select
 
+from actors.prompt_shards import ShardPool, shard_index
 from domain.errors import ConflictError, NexusError, NotFoundError, ValidationError
 from domain.prompts import Template
 from engine.db import create_db_engine, migrate
-from engine.prompts import Prompts, ShardPool, shard_index
 from engine.prompts import commands as cmd
 from engine.prompts.tables import metadata, prompt_events
+from engine.sdk.prompts import Prompts
 
 pytestmark = pytest.mark.integration
 
