@@ -139,7 +139,7 @@ def _lifespan(services: ApiServices) -> Lifespan:
         )
         app.state.limiter = UserRateLimiter(
             services.redis_url,
-            services.settings.rate_limit_per_minute,
+            services.api.rate_limit_per_minute,
             auth_failures_per_minute=services.api.auth_failures_per_minute,
             anonymous_per_minute=services.api.anonymous_per_minute,
         )
@@ -153,9 +153,9 @@ def _lifespan(services: ApiServices) -> Lifespan:
 
 
 def _wire(app: FastAPI, services: ApiServices) -> None:
-    settings = services.settings
+    settings = services.api
     app.state.services = services
-    app.state.authenticator = build_authenticator(settings, services.api)
+    app.state.authenticator = build_authenticator(settings)
     if settings.auth_mode == "jwks" and not settings.auth_allowed_azp:
         log.warning("jwks auth without AUTOFORGE_AUTH_ALLOWED_AZP accepts any authorized party")
     app.include_router(health.router)

@@ -29,7 +29,6 @@ from api.ratelimit import (
     refuse_blocked_address,
 )
 from domain.errors import AuthError, ConfigurationError, ServiceUnavailableError
-from engine.settings import Settings
 
 LOCAL_USER = "local"
 DEFAULT_ISSUER = "autoforge-nexus"
@@ -201,35 +200,37 @@ class JwksAuthenticator:
             raise ServiceUnavailableError("the identity provider's key set is unusable") from None
 
 
-def build_authenticator(settings: Settings, api: ApiSettings) -> Authenticator:
+def build_authenticator(settings: ApiSettings) -> Authenticator:
     """The authenticator for ``settings.auth_mode``.
 
     Raises:
         ConfigurationError: auth is off while the API binds beyond loopback.
     """
     if settings.auth_mode == "none":
-        if not is_loopback(settings.api_host):
+        if not is_loopback(settings.host):
             raise ConfigurationError("AUTOFORGE_AUTH_MODE=none needs a loopback AUTOFORGE_API_HOST")
         return NoAuth()
     if settings.auth_mode == "hs256":
         assert settings.auth_hs256_secret is not None  # settings validated it
         verifier = _Verifier(
-            settings.auth_issuer or DEFAULT_ISSUER, settings.auth_audience, api.jwt_leeway_seconds
+            settings.auth_issuer or DEFAULT_ISSUER,
+            settings.auth_audience,
+            settings.jwt_leeway_seconds,
         )
         return Hs256Authenticator(settings.auth_hs256_secret.get_secret_value(), verifier)
     assert settings.auth_jwks_url and settings.auth_issuer  # settings validated them
     client = jwt.PyJWKClient(
         settings.auth_jwks_url,
         cache_jwk_set=True,
-        lifespan=api.jwks_cache_seconds,
-        timeout=api.jwks_timeout_seconds,
-        cooldown_duration=api.jwks_refetch_cooldown_seconds,
+        lifespan=settings.jwks_cache_seconds,
+        timeout=settings.jwks_timeout_seconds,
+        cooldown_duration=settings.jwks_refetch_cooldown_seconds,
     )
-    verifier = _Verifier(settings.auth_issuer, settings.auth_audience, api.jwt_leeway_seconds)
+    verifier = _Verifier(settings.auth_issuer, settings.auth_audience, settings.jwt_leeway_seconds)
     return JwksAuthenticator(client, verifier, settings.auth_allowed_azp)
 
 
-def create_token(settings: Settings, user_id: str, ttl_seconds: int = 3600) -> str:
+def create_token(settings: ApiSettings, user_id: str, ttl_seconds: int = 3600) -> str:
     """A signed HS256 token for ``user_id`` (self-hosted mode).
 
     Raises:

@@ -27,6 +27,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def register(subparsers: Any) -> None:
     """Add the API's commands to the `autoforge` sub-command parsers."""
+    config = subparsers.add_parser(
+        "config", help="print the effective settings, the engine's and the API's (redacted)"
+    )
+    config.add_argument("--json", action="store_true", help="machine-readable output")
+    config.set_defaults(handler=_cmd_config)
+
     serve = subparsers.add_parser("serve", help="start the engine and the HTTP API (Ctrl-C stops)")
     serve.add_argument("--host", help="bind address (default AUTOFORGE_API_HOST)")
     serve.add_argument("--port", type=int, help="port (default AUTOFORGE_API_PORT)")
@@ -52,11 +58,29 @@ def register(subparsers: Any) -> None:
     reencrypt.set_defaults(handler=_cmd_reencrypt)
 
 
-def _cmd_token_create(args: argparse.Namespace) -> int:
-    from api.auth import create_token
+def _cmd_config(args: argparse.Namespace) -> int:
+    import json
+
+    from api.config import load_api_settings
     from engine.settings import load_settings
 
-    _out(create_token(load_settings(), args.user, args.ttl))
+    api = load_api_settings().redacted()
+    api["api_host"], api["api_port"] = api.pop("host"), api.pop("port")
+    shown = {**load_settings().redacted(), **api}
+    if args.json:
+        _out(json.dumps(shown, indent=2, sort_keys=True))
+    else:
+        width = max(len(k) for k in shown)
+        for key in sorted(shown):
+            _out(f"{key.ljust(width)}  {shown[key]}")
+    return 0
+
+
+def _cmd_token_create(args: argparse.Namespace) -> int:
+    from api.auth import create_token
+    from api.config import load_api_settings
+
+    _out(create_token(load_api_settings(), args.user, args.ttl))
     return 0
 
 
@@ -83,28 +107,26 @@ def _cmd_reencrypt(_args: argparse.Namespace) -> int:
 def _cmd_serve(args: argparse.Namespace) -> int:
     from ray import serve
 
-    from api.config import ApiSettings
+    from api.config import load_api_settings
     from api.serve import deploy, master_keys_of, replica_overrides
     from engine.runtime import Runtime
     from engine.settings import load_settings
 
-    overrides = {k: v for k, v in (("api_host", args.host), ("api_port", args.port)) if v}
-    settings = load_settings(**overrides)
-    api = ApiSettings()
+    bind = {k: v for k, v in (("host", args.host), ("port", args.port)) if v}
+    api = load_api_settings(**bind)
+    settings = load_settings()
     _refuse_unsafe(settings, api)
     with Runtime(settings) as runtime:
         assert runtime.redis_url is not None
         master_keys = master_keys_of(settings)  # in development: the key file in the data dir
-        serve.start(http_options={"host": settings.api_host, "port": settings.api_port})
+        serve.start(http_options={"host": api.host, "port": api.port})
         try:
             secrets_holder = deploy(  # noqa: F841 (replicas read the secrets while it lives)
-                replica_overrides(settings, runtime.redis_url),
-                api=api.model_dump(mode="json"),
-                master_keys=master_keys,
+                replica_overrides(settings, runtime.redis_url, api), master_keys=master_keys
             )
-            host = f"[{settings.api_host}]" if ":" in settings.api_host else settings.api_host
-            url = f"http://{host}:{settings.api_port}"
-            _out(f"AutoForge Nexus API at {url}  (docs {url}/docs, auth {settings.auth_mode})")
+            host = f"[{api.host}]" if ":" in api.host else api.host
+            url = f"http://{host}:{api.port}"
+            _out(f"AutoForge Nexus API at {url}  (docs {url}/docs, auth {api.auth_mode})")
             _out("press Ctrl-C to stop")
             threading.Event().wait()
         except KeyboardInterrupt:
@@ -123,7 +145,7 @@ def _refuse_unsafe(settings: Settings, api: ApiSettings) -> None:
     from api.auth import build_authenticator
     from api.serve import master_keys_of
 
-    build_authenticator(settings, api)
+    build_authenticator(api)
     if settings.environment == "production":
         master_keys_of(settings)
 

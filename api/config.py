@@ -1,21 +1,50 @@
-"""Settings only the HTTP API reads (`AUTOFORGE_API_*`); the rest live in `engine.settings`."""
+"""Settings only the HTTP API reads: bind address, auth, rate limits, browser policy.
+
+Most are `AUTOFORGE_API_*`; auth and the per-user rate limit keep their established names
+(`AUTOFORGE_AUTH_*`, `AUTOFORGE_RATE_LIMIT_PER_MINUTE`). The engine's own settings (data,
+Redis, Ray, logging) live in `engine.settings`.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 MIB = 1024 * 1024
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def _env(name: str, default: Any = None, **kwargs: Any) -> Any:
+    """A field read from ``AUTOFORGE_<NAME>`` (no `API_` prefix: the established names)."""
+    alias = AliasChoices(f"AUTOFORGE_{name.upper()}", name)
+    if "default_factory" in kwargs:
+        return Field(validation_alias=alias, **kwargs)
+    return Field(default, validation_alias=alias, **kwargs)
 
 
 class ApiSettings(BaseSettings):
-    """Limits and browser policy of the HTTP API."""
+    """Bind address, auth, limits and browser policy of the HTTP API."""
 
     model_config = SettingsConfigDict(
         env_prefix="AUTOFORGE_API_", env_file=".env", extra="ignore", populate_by_name=True
     )
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    # Read here too: production refuses auth `none` beyond loopback.
+    environment: Literal["development", "production"] = _env("environment", "development")
+    auth_mode: Literal["none", "hs256", "jwks"] = _env("auth_mode", "none")
+    auth_hs256_secret: SecretStr | None = _env("auth_hs256_secret")
+    auth_jwks_url: str | None = _env("auth_jwks_url")
+    auth_issuer: str | None = _env("auth_issuer")
+    auth_audience: str | None = _env("auth_audience")
+    auth_allowed_azp: Annotated[list[str], NoDecode] = _env(
+        "auth_allowed_azp", default_factory=list
+    )
+    # Requests a minute per authenticated user, across replicas (Redis).
+    rate_limit_per_minute: int = _env("rate_limit_per_minute", 60, ge=1)
 
     cors_allow_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     max_body_bytes: int = Field(default=MIB, ge=0)
@@ -42,7 +71,7 @@ class ApiSettings(BaseSettings):
     # header is ignored, since a client can write it.
     trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
-    @field_validator("cors_allow_origins", "trusted_proxies", mode="before")
+    @field_validator("cors_allow_origins", "trusted_proxies", "auth_allowed_azp", mode="before")
     @classmethod
     def _split_origins(cls, value: Any) -> Any:
         if isinstance(value, str):
@@ -60,3 +89,31 @@ class ApiSettings(BaseSettings):
         if "*" in value:
             raise ValueError("list the allowed origins explicitly; '*' is not accepted")
         return [origin.rstrip("/") for origin in value]
+
+    @model_validator(mode="after")
+    def _check_auth(self) -> ApiSettings:
+        if self.auth_mode == "hs256":
+            secret = self.auth_hs256_secret.get_secret_value() if self.auth_hs256_secret else ""
+            if len(secret) < 32:
+                raise ValueError(
+                    "AUTOFORGE_AUTH_HS256_SECRET must be at least 32 characters in hs256 mode"
+                )
+        if self.auth_mode == "jwks" and not (self.auth_jwks_url and self.auth_issuer):
+            raise ValueError("jwks auth needs AUTOFORGE_AUTH_JWKS_URL and AUTOFORGE_AUTH_ISSUER")
+        if self.environment == "production" and self.auth_mode == "none":
+            if self.host not in LOOPBACK:
+                raise ValueError("auth_mode=none is only allowed when the API binds to loopback")
+        return self
+
+    def redacted(self) -> dict[str, Any]:
+        """The settings as plain values, the HS256 secret replaced by `***`."""
+        shown = self.model_dump(mode="json")
+        shown["auth_hs256_secret"] = "***" if self.auth_hs256_secret else None
+        return shown
+
+
+def load_api_settings(**overrides: Any) -> ApiSettings:
+    """Read the API's settings, any invalid value one readable `ConfigurationError`."""
+    from engine.settings import load
+
+    return load(ApiSettings, **overrides)

@@ -24,7 +24,7 @@ from ray import serve
 from ray.serve import Application
 
 from api.app import create_app, create_stream_app
-from api.config import ApiSettings
+from api.config import ApiSettings, load_api_settings
 from api.replica_secrets import MASTER_KEYS, fetch_secrets, hand_over, keyring_spec, split_secrets
 from api.services import ApiServices, RunOwnership, RunStoreOwners
 from api.streams import STREAMS_PREFIX
@@ -65,6 +65,15 @@ def replica_settings(overrides: dict[str, Any], secrets: dict[str, str] | None =
     return settings
 
 
+def replica_api(
+    overrides: dict[str, Any], api: dict[str, Any] | None, secrets: dict[str, str]
+) -> ApiSettings:
+    """The API settings of a replica: the bound ``api`` values, any API setting among the
+    ``overrides``, and the secrets handed over in memory (the HS256 secret)."""
+    fields = {**(api or {}), **overrides, **secrets}
+    return load_api_settings(**{k: v for k, v in fields.items() if k in ApiSettings.model_fields})
+
+
 @serve.deployment(
     name="api",
     max_ongoing_requests=API_MAX_ONGOING_REQUESTS,
@@ -85,11 +94,12 @@ class ApiIngress:
 
         secrets = fetch_secrets()
         settings = replica_settings(overrides or {}, secrets)
+        api_settings = replica_api(overrides or {}, api, secrets)
         configure_logging(settings.log_level, settings.log_format)
         keyring = load_keyring(settings, secrets.get(MASTER_KEYS))
         engine = Engine(settings=settings)
         self.services = ApiServices.from_runtime(
-            engine.runtime, keyring=keyring, engine=engine, api=ApiSettings(**(api or {}))
+            engine.runtime, keyring=keyring, engine=engine, api=api_settings
         )
         self.services.on_close.append(engine.close)
 
@@ -122,7 +132,9 @@ class StreamsIngress:
         from engine.db import create_db_engine
         from engine.logs import configure_logging
 
-        settings = replica_settings(overrides or {})
+        secrets = fetch_secrets()
+        settings = replica_settings(overrides or {}, secrets)
+        api_settings = replica_api(overrides or {}, api, secrets)
         configure_logging(settings.log_level, settings.log_format)
         assert settings.redis_url is not None
         # Read-only use of the database: the API replica owns migrations.
@@ -131,7 +143,7 @@ class StreamsIngress:
             settings=settings,
             db=db,
             redis_url=settings.redis_url,
-            api=ApiSettings(**(api or {})),
+            api=api_settings,
             run_owner=run_owner or RunStoreOwners(db),
         )
         self.services.on_close.append(db.dispose)
@@ -184,6 +196,8 @@ def deploy(
     read the secrets from it.
     """
     plain, secrets = split_secrets(overrides)
+    api, api_secrets = split_secrets(api or {})
+    secrets.update(api_secrets)
     if master_keys:
         secrets[MASTER_KEYS] = master_keys
     holder = hand_over(secrets)
@@ -209,11 +223,16 @@ def serve_logging(overrides: dict[str, Any], api: dict[str, Any] | None) -> dict
     return {"log_level": level, "enable_access_log": ApiSettings(**(api or {})).access_log}
 
 
-def replica_overrides(settings: Settings, redis_url: str) -> dict[str, Any]:
-    """The settings a driver hands to its replicas, secrets included (`deploy` splits them)."""
+def replica_overrides(
+    settings: Settings, redis_url: str, api: ApiSettings | None = None
+) -> dict[str, Any]:
+    """The settings a driver hands to its replicas (the engine's, and the API's when given),
+    secrets included: `deploy` splits them off."""
     shown = settings.model_dump(mode="json", exclude={"ray_address"})
-    if settings.auth_hs256_secret is not None:
-        shown["auth_hs256_secret"] = settings.auth_hs256_secret.get_secret_value()
+    if api is not None:
+        shown.update(api.model_dump(mode="json", exclude={"host", "port"}))
+        if api.auth_hs256_secret is not None:
+            shown["auth_hs256_secret"] = api.auth_hs256_secret.get_secret_value()
     shown.update(database_url=settings.effective_database_url, redis_url=redis_url)
     return shown
 

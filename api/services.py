@@ -59,11 +59,11 @@ class ApiServices:
     """Settings, stores and hooks the routes use; `close()` releases what it opened.
 
     Args:
-        settings: the engine settings (auth, rate limit, environment).
+        settings: the engine settings (data, Redis, Ray, logging).
         db: the SQLAlchemy engine of the metadata database.
         redis_url: the shared Redis (rate limits, event streams).
         keyring: master keys for provider API keys; `None` where no route needs them.
-        api: API-only settings (CORS, body limit, JWKS caching).
+        api: the API's settings (bind address, auth, rate limits, CORS, body limit).
         run_owner: decides who may follow a run's events.
         engine: the SDK facade for resource routers (prompts, datasets, runs).
     """

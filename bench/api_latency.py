@@ -239,6 +239,7 @@ def main() -> None:
         catalogue = simulator_catalogue(sim.api_base, max_concurrency=64).to_dict()
         (data / "catalogue.json").write_text(json.dumps(catalogue), encoding="utf-8")
         settings = load_settings()
+        api = ApiSettings()
         with Runtime(settings) as runtime:
             assert runtime.redis_url is not None
             master_keys = master_keys_of(settings)
@@ -246,15 +247,13 @@ def main() -> None:
             try:
                 started = time.perf_counter()
                 holder = deploy(  # noqa: F841 (alive while Serve runs)
-                    replica_overrides(settings, runtime.redis_url),
-                    api=ApiSettings().model_dump(mode="json"),
-                    master_keys=master_keys,
+                    replica_overrides(settings, runtime.redis_url, api), master_keys=master_keys
                 )
                 base = f"http://127.0.0.1:{port}"
                 wait_up(f"{base}/health")
                 print(f"Serve up in {time.perf_counter() - started:.1f} s at {base}; auth hs256")
                 print(f"AUTOFORGE_RATE_LIMIT_PER_MINUTE={RATE_LIMIT} (raised from 60)")
-                headers = {"Authorization": f"Bearer {create_token(settings, USER)}"}
+                headers = {"Authorization": f"Bearer {create_token(api, USER)}"}
                 setup(base, headers)
                 path = "/v1/prompts/bench-prompt"
                 asyncio.run(

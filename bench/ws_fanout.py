@@ -192,21 +192,20 @@ def main() -> None:
     with running_simulator() as sim:
         catalogue = simulator_catalogue(sim.api_base).to_dict()
         (data / "catalogue.json").write_text(json.dumps(catalogue), encoding="utf-8")
-        settings = load_settings(api_port=port)
+        settings = load_settings()
+        api = ApiSettings(port=port)
         with Runtime(settings) as runtime:
             assert runtime.redis_url is not None
             master_keys = master_keys_of(settings)
             serve.start(http_options={"host": "127.0.0.1", "port": port})
             try:
                 holder = deploy(  # noqa: F841 (alive while Serve runs)
-                    replica_overrides(settings, runtime.redis_url),
-                    api=ApiSettings().model_dump(mode="json"),
-                    master_keys=master_keys,
+                    replica_overrides(settings, runtime.redis_url, api), master_keys=master_keys
                 )
                 base = f"http://127.0.0.1:{port}"
                 wait_up(f"{base}/health")
                 wait_up(f"{base}/v1/streams/health")
-                token = create_token(settings, USER)
+                token = create_token(api, USER)
                 run_id = create_run(base, {"Authorization": f"Bearer {token}"})
                 url = f"ws://127.0.0.1:{port}/v1/streams/runs/{run_id}/events"
                 key = f"af:run:{run_id}:events"

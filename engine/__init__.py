@@ -1,4 +1,5 @@
-"""Runtime of AutoForge Nexus: settings, storage, streams, LLM calls, the SDK and the CLI.
+"""AutoForge Nexus' engine: the SDK facade (`engine.sdk`), the CLI (`engine.cli`) and,
+below the actors, the runtime, settings, stores, streams, LLM client and simulator.
 
 Imports stay light here: Ray and LiteLLM load only when a command needs them.
 """

@@ -7,20 +7,20 @@ directory, an embedded Redis, a local Ray. Well-known names (`DATABASE_URL`, `RE
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal, TypeVar
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic import ValidationError as PydanticValidationError
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from domain.errors import ConfigurationError
 
 DATABASE_SCHEMES = ("sqlite", "sqlite+pysqlite", "sqlite+libsql")
 REDIS_SCHEMES = ("redis", "rediss", "unix")
 _SECRET_MARKERS = ("secret", "token", "password", "key")
+S = TypeVar("S", bound=BaseSettings)
 
 
 def _env(name: str) -> AliasChoices:
@@ -28,7 +28,10 @@ def _env(name: str) -> AliasChoices:
 
 
 class Settings(BaseSettings):
-    """Effective configuration of one engine process (and the Ray workers it starts)."""
+    """Effective configuration of one engine process (and the Ray workers it starts).
+
+    What only the HTTP API reads (bind address, auth, rate limits) is `api.config.ApiSettings`.
+    """
 
     model_config = SettingsConfigDict(
         env_prefix="AUTOFORGE_", env_file=".env", extra="ignore", populate_by_name=True
@@ -46,33 +49,11 @@ class Settings(BaseSettings):
     evaluators: int | None = Field(default=None, ge=1, le=256)
     catalogue_path: Path | None = None
     reports_dir: Path | None = None
-    api_host: str = "127.0.0.1"
-    api_port: int = Field(default=8000, ge=1, le=65535)
-    auth_mode: Literal["none", "hs256", "jwks"] = "none"
-    auth_hs256_secret: SecretStr | None = None
-    auth_jwks_url: str | None = None
-    auth_issuer: str | None = None
-    auth_audience: str | None = None
-    auth_allowed_azp: Annotated[list[str], NoDecode] = Field(default_factory=list)
-    rate_limit_per_minute: int = Field(default=60, ge=1)
 
     @field_validator("log_level", mode="before")
     @classmethod
     def _upper_level(cls, value: Any) -> Any:
         return value.upper() if isinstance(value, str) else value
-
-    @field_validator("auth_allowed_azp", mode="before")
-    @classmethod
-    def _split_azp(cls, value: Any) -> Any:
-        if not isinstance(value, str):
-            return value
-        text = value.strip()
-        if not text.startswith("["):
-            return [item.strip() for item in text.split(",") if item.strip()]
-        try:
-            return json.loads(text)
-        except json.JSONDecodeError:
-            raise ValueError("use a comma-separated list or a JSON array of strings") from None
 
     @field_validator("database_url")
     @classmethod
@@ -99,21 +80,6 @@ class Settings(BaseSettings):
                 "rediss://… or unix:///path/to/socket (unset it for an embedded Redis)"
             )
         return value
-
-    @model_validator(mode="after")
-    def _check_auth(self) -> Settings:
-        if self.auth_mode == "hs256":
-            secret = self.auth_hs256_secret.get_secret_value() if self.auth_hs256_secret else ""
-            if len(secret) < 32:
-                raise ValueError(
-                    "AUTOFORGE_AUTH_HS256_SECRET must be at least 32 characters in hs256 mode"
-                )
-        if self.auth_mode == "jwks" and not (self.auth_jwks_url and self.auth_issuer):
-            raise ValueError("jwks auth needs AUTOFORGE_AUTH_JWKS_URL and AUTOFORGE_AUTH_ISSUER")
-        if self.environment == "production" and self.auth_mode == "none":
-            if self.api_host not in ("127.0.0.1", "localhost", "::1"):
-                raise ValueError("auth_mode=none is only allowed when the API binds to loopback")
-        return self
 
     @property
     def effective_database_url(self) -> str:
@@ -165,18 +131,35 @@ def load_settings(**overrides: Any) -> Settings:
     Raises:
         ConfigurationError: naming the variable and the problem.
     """
+    return load(Settings, **overrides)
+
+
+def load(cls: type[S], **overrides: Any) -> S:
+    """``cls(**overrides)`` (a settings class), any invalid value one `ConfigurationError`."""
     try:
-        return Settings(**overrides)
+        return cls(**overrides)
     except PydanticValidationError as exc:
         first = exc.errors()[0]
         field = str(first["loc"][0]) if first["loc"] else "settings"
-        variable = _variable_name(field)
+        variable = _variable_name(cls, field)
         message = str(first["msg"]).removeprefix("Value error, ")
         problem = f"invalid setting {variable}: {message}"
         raise ConfigurationError(problem, variable=variable) from None
 
 
-def _variable_name(field: str) -> str:
-    plain = field.upper().removeprefix("AUTOFORGE_")
-    candidates = (f"AUTOFORGE_{plain}", plain)
-    return next((name for name in candidates if name in os.environ), candidates[0])
+def _variable_name(cls: type[BaseSettings], field: str) -> str:
+    """The environment variable a user sets for ``field`` (the one they set, if any); pydantic
+    names a field by its name or, for a value read from the environment, by the alias."""
+    for name, info in cls.model_fields.items():
+        alias = info.validation_alias
+        choices = [str(c) for c in alias.choices] if isinstance(alias, AliasChoices) else []
+        if field == name or field in choices:
+            break
+    else:
+        name, choices = field, []
+    if not choices:
+        prefix = str(cls.model_config.get("env_prefix", ""))
+        choices = [f"{prefix}{name.upper().removeprefix(prefix)}"]
+    env = [c.upper() for c in choices if c.upper().startswith("AUTOFORGE_") or c.isupper()]
+    candidates = env or choices
+    return next((c for c in candidates if c in os.environ), candidates[0])

@@ -7,7 +7,6 @@ one line on stderr and a non-zero exit code, never a traceback.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -21,19 +20,6 @@ EXIT_ERROR = 1
 EXIT_CONFIG = 2
 
 Handler = Callable[[argparse.Namespace], int]
-
-
-def _cmd_config(args: argparse.Namespace) -> int:
-    from engine.settings import load_settings
-
-    shown = load_settings().redacted()
-    if args.json:
-        _out(json.dumps(shown, indent=2, sort_keys=True))
-    else:
-        width = max(len(k) for k in shown)
-        for key in sorted(shown):
-            _out(f"{key.ljust(width)}  {shown[key]}")
-    return 0
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
@@ -65,10 +51,6 @@ def build_parser(extra: Sequence[Registrar] = ()) -> argparse.ArgumentParser:
         prog="autoforge", description="Write, version, evaluate and optimise LLM prompts."
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
-    config = sub.add_parser("config", help="print the effective settings (secrets redacted)")
-    config.add_argument("--json", action="store_true", help="machine-readable output")
-    config.set_defaults(handler=_cmd_config)
 
     demo = sub.add_parser("demo", help="start the embedded services, check them, report")
     demo.add_argument("--json", action="store_true", help="machine-readable output")

@@ -16,8 +16,8 @@ STALL_S = 5.0
 """Seconds without a progress event after which `wait` asks whether anyone works the run."""
 
 if TYPE_CHECKING:
-    from domain.reports import ResultRecord
     from actors.scheduler_client import SchedulerClient
+    from domain.reports import ResultRecord
     from engine.evaluation.runs import RunStore
 
 

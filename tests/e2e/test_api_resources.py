@@ -17,9 +17,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from api.auth import create_token
+from api.config import ApiSettings
 from api.problems import PROBLEM_MEDIA_TYPE
 from engine.cli.demo_data import SCORERS, V1, V2, demo_cases
-from engine.settings import Settings
 from tests.e2e.serving import hs256_overrides, serving
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -34,7 +34,7 @@ BAD_CSV = 'question,expected\n2+2?,4\n3*3?,9,extra\n5-1?,4\n"unterminated,4\n'
 @dataclass
 class Api:
     base: str
-    settings: Settings
+    settings: ApiSettings
 
     def client(self, user: str) -> httpx.Client:
         token = create_token(self.settings, user)
@@ -65,7 +65,7 @@ def api(
     # Schemathesis' ignored-auth check sends each generated request once more without a token:
     # hundreds of failed authentications from 127.0.0.1, which would block the address.
     with serving(overrides, api={"auth_failures_per_minute": 100_000}) as base:
-        yield Api(base, Settings(**overrides))  # type: ignore[arg-type]
+        yield Api(base, ApiSettings(**overrides))  # type: ignore[arg-type]
 
 
 @pytest.fixture(scope="module")

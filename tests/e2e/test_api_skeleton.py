@@ -19,7 +19,6 @@ from api.auth import create_token
 from api.config import ApiSettings
 from api.problems import PROBLEM_MEDIA_TYPE
 from api.services import StaticRunOwners
-from engine.settings import Settings
 from tests.e2e.serving import hs256_overrides, serving
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]  # one Serve start (~15 s) for the module
@@ -31,7 +30,7 @@ KEY = "sk-proj-e2e-0123456789wxyz"
 @dataclass
 class Api:
     base: str
-    settings: Settings
+    settings: ApiSettings
     owner: str
 
     def headers(self, user: str) -> dict[str, str]:
@@ -48,7 +47,7 @@ def api(
     # 127.0.0.1 stands for a reverse proxy of the operator's: its X-Forwarded-For is believed.
     api = {"trusted_proxies": ["127.0.0.1"]}
     with serving(overrides, api=api, run_owner=StaticRunOwners({"r1": owner})) as base:
-        yield Api(base, Settings(**overrides), owner)  # type: ignore[arg-type]
+        yield Api(base, ApiSettings(**overrides), owner)  # type: ignore[arg-type]
 
 
 @pytest.fixture

@@ -17,9 +17,9 @@ import httpx
 import pytest
 
 from api.auth import create_token
+from api.config import ApiSettings
 from domain.llm import Catalogue
 from engine.llm.catalogue import simulator_account, simulator_models
-from engine.settings import Settings
 from engine.simulator import SimulatorConfig, running_simulator
 from tests.e2e.serving import hs256_overrides, serving
 
@@ -60,7 +60,7 @@ def base(
 
 
 def _client(base: str, user: str) -> httpx.Client:
-    settings = Settings(auth_mode="hs256", auth_hs256_secret=SECRET)  # type: ignore[arg-type]
+    settings = ApiSettings(auth_mode="hs256", auth_hs256_secret=SECRET)  # type: ignore[arg-type]
     headers = {"Authorization": f"Bearer {create_token(settings, user)}"}
     return httpx.Client(base_url=base, headers=headers, timeout=30)
 

@@ -13,9 +13,9 @@ import httpx
 import pytest
 
 from api.auth import create_token
+from api.config import ApiSettings
 from api.problems import PROBLEM_MEDIA_TYPE
 from engine.cli.demo_data import V1, demo_cases
-from engine.settings import Settings
 from tests.e2e.serving import hs256_overrides, serving
 from tests.untrusted_refs import ref_server, remote_schemas, secret_file
 
@@ -38,7 +38,7 @@ def http(
     data = tmp_path_factory.mktemp("untrusted-api")
     overrides = hs256_overrides(data, redis_url, SECRET, catalogue, rate_limit_per_minute=100_000)
     with serving(overrides) as base:
-        token = create_token(Settings(**overrides), f"alice-{uuid.uuid4().hex[:6]}")  # type: ignore[arg-type]
+        token = create_token(ApiSettings(**overrides), f"alice-{uuid.uuid4().hex[:6]}")  # type: ignore[arg-type]
         headers = {"Authorization": f"Bearer {token}"}
         with httpx.Client(base_url=base, headers=headers, timeout=30) as client:
             assert client.post(

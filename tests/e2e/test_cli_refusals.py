@@ -43,7 +43,7 @@ def autoforge(
         **env,
     )
     return subprocess.run(
-        [sys.executable, "-m", "engine.cli", *args],
+        [sys.executable, "-m", "api.cli", *args],
         env=clean,
         capture_output=True,
         text=True,

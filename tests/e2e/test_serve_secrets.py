@@ -22,7 +22,7 @@ import httpx
 import pytest
 
 from api.auth import create_token
-from engine.settings import Settings
+from api.config import ApiSettings
 from tests.e2e.serving import free_port, wait_until_up
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -91,7 +91,7 @@ def test_no_secret_reaches_a_file_ray_or_the_engine_writes(tmp_path: Path, ray_t
     try:
         base = f"http://127.0.0.1:{port}"
         wait_until_up(f"{base}/ready", timeout_s=240)
-        settings = Settings(auth_mode="hs256", auth_hs256_secret=HS256_SECRET)
+        settings = ApiSettings(auth_mode="hs256", auth_hs256_secret=HS256_SECRET)
         headers = {"Authorization": f"Bearer {create_token(settings, 'alice')}"}
         # The replicas did get the signing secret and the master keys, just not through a file.
         stored = httpx.put(

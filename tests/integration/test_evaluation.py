@@ -253,6 +253,27 @@ def test_runs_and_datasets_are_owner_scoped(engine: Any) -> None:
         other.run(mine[0].id)
 
 
+def test_an_owner_view_builds_its_own_services(engine: Any) -> None:
+    from functools import cached_property
+
+    from engine.sdk import Engine
+
+    alice = engine.as_owner("alice-view")
+    services = [n for n, v in vars(Engine).items() if isinstance(v, cached_property)]
+    assert {"prompts", "datasets", "evaluations"} <= set(services)
+    for name in services:
+        getattr(alice, name)  # every service of alice's view is built and cached
+    bob = alice.as_owner("bob-view")
+    assert not set(services) & set(vars(bob))  # nothing of alice's view carries over
+    assert bob.prompts.owner == bob.datasets.owner == bob.evaluations.owner == "bob-view"
+    assert bob.evaluations.prompts.owner == "bob-view"
+    assert bob.catalogue is engine.catalogue  # what is shared stays shared
+    assert [r.id for r in engine.runs(limit=5)] == [
+        r.id for r in engine.evaluations.runs.list_runs(engine.owner, limit=5)
+    ]
+    assert bob.runs() == []
+
+
 def test_html_report_is_self_contained(engine: Any, tmp_path: Path) -> None:
     run = engine.evaluations.runs.list_runs(engine.owner, limit=50)[-1]
     path = engine.run(run.id).save_report(tmp_path / "r.html")

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 
+from api.config import load_api_settings
 from domain.errors import ConfigurationError
 from engine.settings import load_settings, redact_url
 
@@ -41,14 +42,17 @@ def test_bad_database_url_names_the_variable(monkeypatch: pytest.MonkeyPatch) ->
         ("AUTOFORGE_LOG_LEVEL", "loud", "Input should be"),
         ("AUTOFORGE_PROMPT_SHARDS", "0", "greater than or equal to 1"),
         ("AUTOFORGE_API_PORT", "99999", "less than or equal to 65535"),
+        ("AUTOFORGE_RATE_LIMIT_PER_MINUTE", "0", "greater than or equal to 1"),
+        ("AUTOFORGE_AUTH_MODE", "open", "Input should be"),
     ],
 )
 def test_invalid_values_fail_with_one_line(
     monkeypatch: pytest.MonkeyPatch, name: str, value: str, fragment: str
 ) -> None:
     monkeypatch.setenv(name, value)
+    api = name in ("AUTOFORGE_API_PORT", "AUTOFORGE_RATE_LIMIT_PER_MINUTE", "AUTOFORGE_AUTH_MODE")
     with pytest.raises(ConfigurationError) as caught:
-        load_settings()
+        (load_api_settings if api else load_settings)()
     assert name in caught.value.message
     assert fragment in caught.value.message
 
@@ -57,14 +61,14 @@ def test_hs256_mode_refuses_short_secret(monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setenv("AUTOFORGE_AUTH_MODE", "hs256")
     monkeypatch.setenv("AUTOFORGE_AUTH_HS256_SECRET", "short")
     with pytest.raises(ConfigurationError, match="at least 32 characters"):
-        load_settings()
+        load_api_settings()
 
 
 def test_no_auth_refused_off_loopback_in_production(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AUTOFORGE_ENVIRONMENT", "production")
     monkeypatch.setenv("AUTOFORGE_API_HOST", "0.0.0.0")
     with pytest.raises(ConfigurationError, match="only allowed when the API binds to loopback"):
-        load_settings()
+        load_api_settings()
 
 
 def test_secrets_are_redacted(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -74,9 +78,10 @@ def test_secrets_are_redacted(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("REDIS_URL", "redis://user:hunter2@cache:6379/0")
     monkeypatch.setenv("DATABASE_URL", "sqlite+libsql://db.turso.io?secure=true&authToken=abc")
     shown = load_settings().redacted()
-    text = repr(shown)
+    api = load_api_settings().redacted()
+    text = repr(shown) + repr(api)
     assert secret not in text and "hunter2" not in text and "authToken=abc" not in text
-    assert shown["auth_hs256_secret"] == "***"
+    assert api["auth_hs256_secret"] == "***"
     assert shown["redis_url"] == "redis://user:***@cache:6379/0"
 
 

@@ -14,6 +14,7 @@ from starlette.websockets import WebSocketDisconnect
 
 from api.app import create_app
 from api.auth import create_token
+from api.config import ApiSettings
 from api.problems import PROBLEM_MEDIA_TYPE
 from api.services import ApiServices, StaticRunOwners
 from engine.db import create_db_engine, migrate
@@ -34,9 +35,9 @@ def db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
     engine.dispose()
 
 
-def _settings(**overrides: Any) -> Settings:
+def _settings(**overrides: Any) -> ApiSettings:
     values: dict[str, Any] = {"auth_mode": "hs256", "auth_hs256_secret": SECRET, **overrides}
-    return Settings(data_dir=Path("/nonexistent"), **values)
+    return ApiSettings(**values)
 
 
 @pytest.fixture
@@ -45,7 +46,8 @@ def make_client(db: Engine, redis_url: str) -> Iterator[Callable[..., TestClient
 
     def make(redis: str = redis_url, **overrides: Any) -> TestClient:
         services = ApiServices(
-            settings=_settings(**overrides),
+            settings=Settings(data_dir=Path("/nonexistent")),
+            api=_settings(**overrides),
             db=db,
             redis_url=redis,
             keyring=Keyring.parse(new_master_key("t1")),

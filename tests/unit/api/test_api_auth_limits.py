@@ -22,7 +22,7 @@ from engine.settings import Settings
 
 pytestmark = [pytest.mark.integration]
 
-SETTINGS = Settings(data_dir=Path("/nonexistent"), auth_mode="hs256", auth_hs256_secret="y" * 40)
+SETTINGS = ApiSettings(auth_mode="hs256", auth_hs256_secret="y" * 40)  # type: ignore[arg-type]
 BAD = {"Authorization": "Bearer not-a-token"}
 
 
@@ -40,11 +40,11 @@ def make_client(db: Engine, redis_url: str) -> Iterator[Callable[..., TestClient
 
     def make(host: str, **api: Any) -> TestClient:
         services = ApiServices(
-            settings=SETTINGS,
+            settings=Settings(data_dir=Path("/nonexistent")),
             db=db,
             redis_url=redis_url,
             keyring=Keyring.parse(new_master_key("t1")),
-            api=ApiSettings(**api),
+            api=SETTINGS.model_copy(update=api),
         )
         client = TestClient(create_app(services), client=(host, 40000))
         opened.append(client.__enter__())

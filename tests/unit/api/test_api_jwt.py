@@ -21,7 +21,6 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from api.auth import Authenticator, build_authenticator, create_token
 from api.config import ApiSettings
 from domain.errors import AuthError, ConfigurationError, ServiceUnavailableError
-from engine.settings import Settings
 
 ISSUER = "https://clerk.example.dev"
 AZP = "https://app.example"
@@ -79,10 +78,15 @@ def jwks(jwks_server: tuple[str, Jwks]) -> Jwks:
 
 
 def _jwks_auth(url: str, cooldown: float = 0.0, **settings: Any) -> Authenticator:
-    config = Settings(
-        auth_mode="jwks", auth_jwks_url=url, auth_issuer=ISSUER, auth_allowed_azp=[AZP], **settings
+    config = ApiSettings(
+        auth_mode="jwks",
+        auth_jwks_url=url,
+        auth_issuer=ISSUER,
+        auth_allowed_azp=[AZP],
+        jwks_refetch_cooldown_seconds=cooldown,
+        **settings,
     )
-    return build_authenticator(config, ApiSettings(jwks_refetch_cooldown_seconds=cooldown))
+    return build_authenticator(config)
 
 
 @pytest.fixture
@@ -213,13 +217,13 @@ async def test_unreachable_jwks_is_a_503_not_a_401() -> None:
         await auth.authenticate(_rs256(), None)
 
 
-def _hs256_settings(secret: str = SECRET, **overrides: Any) -> Settings:
-    return Settings(auth_mode="hs256", auth_hs256_secret=secret, **overrides)
+def _hs256_settings(secret: str = SECRET, **overrides: Any) -> ApiSettings:
+    return ApiSettings(auth_mode="hs256", auth_hs256_secret=secret, **overrides)
 
 
 async def test_hs256_tokens_from_the_cli_helper_verify() -> None:
     settings = _hs256_settings()
-    auth = build_authenticator(settings, ApiSettings())
+    auth = build_authenticator(settings)
     assert (await auth.authenticate(create_token(settings, "alice", 60), None)).id == "alice"
     await _refused(auth, create_token(_hs256_settings("t" * 40), "alice"), "invalid")
     await _refused(auth, _rs256(iss="autoforge-nexus"), "invalid")
@@ -233,11 +237,11 @@ def test_token_lifetime_is_bounded() -> None:
     with pytest.raises(ConfigurationError):
         create_token(_hs256_settings(), "alice", 0)
     with pytest.raises(ConfigurationError, match="hs256"):
-        create_token(Settings(), "alice")
+        create_token(ApiSettings(), "alice")
 
 
 async def test_no_auth_serves_loopback_only() -> None:
-    auth = build_authenticator(Settings(auth_mode="none"), ApiSettings())
+    auth = build_authenticator(ApiSettings(auth_mode="none"))
     assert (await auth.authenticate(None, "127.0.0.1")).id == "local"
     assert (await auth.authenticate("ignored", "::1")).id == "local"
     with pytest.raises(AuthError, match="loopback"):
@@ -246,14 +250,14 @@ async def test_no_auth_serves_loopback_only() -> None:
 
 def test_no_auth_refuses_a_public_bind() -> None:
     with pytest.raises(ConfigurationError, match="loopback"):
-        build_authenticator(Settings(auth_mode="none", api_host="0.0.0.0"), ApiSettings())
+        build_authenticator(ApiSettings(auth_mode="none", host="0.0.0.0"))
 
 
 @pytest.mark.parametrize(
     "sub", ["ali\u202ece", "alice\u2066", "al\x00ice", "alice\n", "bob\u200b", "a\u2028b"]
 )
 async def test_subjects_with_control_or_bidi_characters_are_refused(sub: str) -> None:
-    auth = build_authenticator(_hs256_settings(), ApiSettings())
+    auth = build_authenticator(_hs256_settings())
     claims = {"sub": sub, "iss": "autoforge-nexus", "exp": int(time.time()) + 60}
     await _refused(auth, jwt.encode(claims, SECRET), "subject")
     with pytest.raises(ConfigurationError, match="user id"):
@@ -261,6 +265,6 @@ async def test_subjects_with_control_or_bidi_characters_are_refused(sub: str) ->
 
 
 async def test_ordinary_unicode_subjects_are_accepted() -> None:
-    auth = build_authenticator(_hs256_settings(), ApiSettings())
+    auth = build_authenticator(_hs256_settings())
     for sub in ("user_2abc", "zoë@example.com", "名前"):
         assert (await auth.authenticate(create_token(_hs256_settings(), sub), None)).id == sub

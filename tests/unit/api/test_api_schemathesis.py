@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from api.app import create_app
 from api.auth import create_token
+from api.config import ApiSettings
 from api.services import ApiServices
 from engine.db import create_db_engine, migrate
 from engine.keys import Keyring, new_master_key
@@ -23,7 +24,11 @@ from engine.settings import Settings
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
-SETTINGS = Settings(auth_mode="hs256", auth_hs256_secret="q" * 40, rate_limit_per_minute=100_000)
+SETTINGS = ApiSettings(
+    auth_mode="hs256",
+    auth_hs256_secret="q" * 40,  # type: ignore[arg-type]
+    rate_limit_per_minute=100_000,
+)
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +36,11 @@ def base_url(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     db = create_db_engine(f"sqlite+libsql:///{tmp_path_factory.mktemp('st') / 'st.db'}")
     migrate(db)
     services = ApiServices(
-        settings=SETTINGS, db=db, redis_url=redis_url, keyring=Keyring.parse(new_master_key("s"))
+        settings=Settings(),
+        api=SETTINGS,
+        db=db,
+        redis_url=redis_url,
+        keyring=Keyring.parse(new_master_key("s")),
     )
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

@@ -10,6 +10,7 @@ from ray.serve import Application
 from ray.serve.schema import ServeDeploySchema
 
 from api import serve as hosting
+from api.config import ApiSettings
 from api.ratelimit import limits_storage_url
 from api.replica_secrets import keyring_spec, split_secrets
 from api.streams import STREAMS_PREFIX
@@ -50,10 +51,11 @@ def test_replicas_refuse_to_run_without_a_shared_redis(monkeypatch: pytest.Monke
 
 
 def test_secrets_are_split_from_what_is_bound() -> None:
-    settings = Settings(auth_mode="hs256", auth_hs256_secret="k" * 40)
+    settings = Settings()
+    api = ApiSettings(auth_mode="hs256", auth_hs256_secret="k" * 40)  # type: ignore[arg-type]
     turso = "sqlite+libsql://db.turso.io?secure=true&authToken=tok-123"
     overrides = {
-        **hosting.replica_overrides(settings, "redis://:pw-9@h:6379/0"),
+        **hosting.replica_overrides(settings, "redis://:pw-9@h:6379/0", api),
         "database_url": turso,
     }
     plain, secrets = split_secrets(overrides)
@@ -63,9 +65,13 @@ def test_secrets_are_split_from_what_is_bound() -> None:
         "redis_url": "redis://:pw-9@h:6379/0",
         "database_url": turso,
     }
-    local = hosting.replica_overrides(settings, "unix:///tmp/r.sock")
+    local = hosting.replica_overrides(settings, "unix:///tmp/r.sock", api)
     assert split_secrets(local)[0]["redis_url"] == "unix:///tmp/r.sock"
-    assert hosting.replica_settings(plain, secrets).auth_mode == "hs256"
+    assert hosting.replica_settings(plain, secrets).redis_url == "redis://:pw-9@h:6379/0"
+    replica = hosting.replica_api(plain, None, secrets)
+    assert replica.auth_mode == "hs256"
+    assert replica.auth_hs256_secret is not None
+    assert replica.auth_hs256_secret.get_secret_value() == "k" * 40
 
 
 def test_master_keys_survive_the_hand_over_with_the_current_key_first() -> None:
