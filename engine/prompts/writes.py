@@ -1,4 +1,4 @@
-"""The command half of the prompt SDK: every change goes through the shard actors."""
+"""The command half of the prompt SDK: every change goes through a command executor."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from domain.prompts.state import DEFAULT_BRANCH
 from engine.prompts import commands as cmd
 from engine.prompts.commands import new_id
 from engine.prompts.inputs import SettingsInput, TemplateInput, as_settings, as_template
+from engine.prompts.local_commands import CommandExecutor
 from engine.prompts.models import MergeOutcome, PromptInfo, PromptVersion
 from engine.prompts.queries import PromptQueries
-from engine.prompts.shards import ShardPool
 
 
 class PromptWrites:
@@ -20,7 +20,7 @@ class PromptWrites:
 
     owner: str
     _queries: PromptQueries
-    _shards: ShardPool
+    _shards: CommandExecutor
 
     def create(
         self,
