@@ -106,7 +106,9 @@ def test_prompt_dataset_and_run_commands_answer_from_the_database_alone(tmp_path
     run_id = stored_run(data)
     assert [r["id"] for r in ok(data, "run", "list", "--json").json()] == [run_id]
     assert ok(data, "run", "show", run_id, "--json").json()["recorded_cells"] == 0
-    assert json.loads(ok(data, "run", "report", run_id, "--format", "json").stdout) is not None
+    shown = ok(data, "run", "show", run_id).stdout
+    assert "pending" in shown and f"no engine works it: `autoforge run resume {run_id}`" in shown
+    assert ok(data, "run", "report", run_id, "--format", "json").json()["kind"] == "report"
     assert started_nothing(data)
 
 
