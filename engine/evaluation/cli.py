@@ -38,14 +38,15 @@ def _engine(args: argparse.Namespace, simulator: bool = False) -> Iterator[Engin
 
 
 def _eval(args: argparse.Namespace) -> int:
-    from engine.demo import _print_outcome
     from engine.evaluation.evalfile import load_eval_file
-    from engine.evaluation.evalrun import outcome_summary, run_eval_file
     from engine.evaluation.preflight import check_eval_file
     from engine.settings import load_settings
 
     spec = load_eval_file(args.file)
     check_eval_file(spec, load_settings())
+    from engine.demo import _print_outcome
+    from engine.evaluation.evalrun import outcome_summary, run_eval_file
+
     with _engine(args, simulator=spec.simulator) as engine:
         started = time.perf_counter()
         outcome = run_eval_file(engine, spec, progress=not args.json)
