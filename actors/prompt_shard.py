@@ -1,10 +1,11 @@
 """`PromptShard`: the single writer of the prompts hashed to it.
 
 A fixed pool of these async actors (``prompt-shard:<i>``) owns every prompt write: a prompt id
-maps to one shard by a stable hash (see ``actors.prompt_shards``), so one process appends a
-prompt's events and no DB lock is needed to avoid lost updates. The store's
-``UNIQUE(aggregate_id, seq)`` stays as a second guard: on a concurrent-update conflict the
-shard drops its cached aggregate, reloads it from the events and runs the command once more.
+maps to one shard by a stable hash (see ``actors.prompt_shards``), so within a cluster one
+process appends a prompt's events and no DB lock is needed to avoid lost updates. The store's
+``UNIQUE(aggregate_id, seq)`` guards writers outside the cluster (the CLI writes directly
+through ``LocalCommands``, which runs the shard's commands too): on a concurrent-update conflict
+the shard drops its cached aggregate, reloads it from the events and runs the command once more.
 
 Retries and idempotency: the actor restarts forever (``max_restarts=-1``) and Ray re-sends the
 calls that were in flight when it died (``max_task_retries=-1``). That is safe because every
@@ -29,16 +30,12 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from domain.errors import ConflictError, NexusError, ServiceUnavailableError
 from domain.prompts import Prompt
 from engine.db import create_db_engine
-from engine.logs import get_logger
-from engine.prompts.commands import Command, CommandReply, Outcome, reply, run
+from engine.prompts.commands import Command, CommandReply
+from engine.prompts.local_commands import LocalCommands
 from engine.prompts.lru import LRU
-from engine.prompts.store import PromptStore
 from engine.ray_runtime import NAMESPACE
-
-log = get_logger(__name__)
 
 DEFAULT_CACHE_SIZE = 256
 
@@ -67,8 +64,8 @@ class PromptShard:
 
     def __init__(self, database_url: str, cache_size: int = DEFAULT_CACHE_SIZE) -> None:
         self._database_url = database_url
-        self._store = PromptStore(create_db_engine(database_url))
         self._cache: LRU[str, Prompt] = LRU(cache_size)
+        self._commands = LocalCommands(create_db_engine(database_url), cache=self._cache)
         self._locks: dict[str, _PromptLock] = {}
         self._db_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="prompt-db")
 
@@ -88,44 +85,11 @@ class PromptShard:
                 second conflict follows the retry, ``ServiceUnavailableError`` on DB failure.
         """
         async with self._serialised(command.prompt_id):
-            try:
-                return await self._attempt(command)
-            except ConflictError as exc:
-                if exc.details.get("reason") != "concurrent-update":
-                    raise
-                log.warning("prompt changed behind the shard; reloading", prompt=command.prompt_id)
-                return await self._attempt(command)
-
-    async def _attempt(self, command: Command) -> CommandReply:
-        prompt_id = command.prompt_id
-        cached = self._cache.get(prompt_id)
-        loop = asyncio.get_running_loop()
-        try:
-            prompt, answer = await loop.run_in_executor(self._db_thread, self._run, command, cached)
-        except NexusError:
-            if cached is not None and cached.pending_events:
-                self._cache.pop(prompt_id)
-            raise
-        except Exception as exc:
-            self._cache.pop(prompt_id)
-            raise ServiceUnavailableError(
-                f"prompt shard failed: {type(exc).__name__}: {exc}", reason="shard-error"
-            ) from None
-        self._cache.put(prompt_id, prompt)
-        return answer
-
-    def _run(self, command: Command, cached: Prompt | None) -> tuple[Prompt, CommandReply]:
-        """On the DB thread: answer a retried command, or apply it and append its events."""
-        owner, prompt_id = command.owner, command.prompt_id
-        prompt = cached if cached is not None and cached.owner == owner else None
-        if prompt is None:
-            prompt = self._store.find(owner, prompt_id)
-        done = self._store.recorded(owner, prompt_id, command.command_id)
-        if done is not None and prompt is not None:
-            return prompt, reply(prompt, Outcome(done.version_id, done.outcome))
-        prompt, outcome = run(prompt, command)
-        self._store.append(prompt, command, outcome)
-        return prompt, reply(prompt, outcome)
+            loop = asyncio.get_running_loop()
+            reply: CommandReply = await loop.run_in_executor(
+                self._db_thread, self._commands.execute, command
+            )
+            return reply
 
     @asynccontextmanager
     async def _serialised(self, prompt_id: str) -> AsyncIterator[None]:

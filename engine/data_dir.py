@@ -110,8 +110,8 @@ class DataDirClaim:
                 with contextlib.suppress(FileNotFoundError):
                     claim.services_file.unlink()  # left by an owner that died
                 return claim
-            published = _read_published(directory / SERVICES_FILE)
-            if published is not None and _alive(published.pid):
+            published = published_owner(directory)
+            if published is not None:
                 log.info("joining the engine that owns the data dir", pid=published.pid)
                 return cls(directory, None, published)
             if time.monotonic() > deadline:
@@ -165,6 +165,13 @@ def unlock(fd: int) -> None:
     """Drop a lock taken by `try_lock`."""
     fcntl.flock(fd, fcntl.LOCK_UN)
     os.close(fd)
+
+
+def published_owner(directory: Path) -> PublishedServices | None:
+    """What the live owner of ``directory`` published, read without claiming it; None when
+    no live process published (nobody owns it, or its owner is still starting)."""
+    published = _read_published(directory / SERVICES_FILE)
+    return published if published is not None and _alive(published.pid) else None
 
 
 def _read_published(path: Path) -> PublishedServices | None:

@@ -13,11 +13,15 @@ import argparse
 import json
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from engine.sdk import DEFAULT_OWNER, Engine
+from engine.cli.prompts import DEFAULT_OWNER
+from engine.local_db import open_database
+
+if TYPE_CHECKING:
+    from engine.sdk import Engine
 
 
 def _out(text: Any) -> None:
@@ -25,17 +29,24 @@ def _out(text: Any) -> None:
 
 
 @contextmanager
-def _engine(args: argparse.Namespace, simulator: bool = False) -> Any:
+def _engine(args: argparse.Namespace, simulator: bool = False) -> Iterator[Engine]:
+    """The whole engine (Ray, Redis, scheduler): only for commands that run cells."""
+    from engine.sdk import Engine
+
     with Engine(owner=args.owner, simulator=simulator) as engine:
         yield engine
 
 
 def _eval(args: argparse.Namespace) -> int:
-    from engine.cli.demo import _print_outcome
+    from engine.cli.preflight import check_eval_file
     from engine.evaluation.evalfile import load_eval_file
-    from engine.sdk.evalrun import outcome_summary, run_eval_file
+    from engine.settings import load_settings
 
     spec = load_eval_file(args.file)
+    check_eval_file(spec, load_settings())
+    from engine.cli.demo import _print_outcome
+    from engine.sdk.evalrun import outcome_summary, run_eval_file
+
     with _engine(args, simulator=spec.simulator) as engine:
         started = time.perf_counter()
         outcome = run_eval_file(engine, spec, progress=not args.json)
@@ -47,34 +58,61 @@ def _eval(args: argparse.Namespace) -> int:
 
 
 def _run_list(args: argparse.Namespace) -> int:
-    with _engine(args) as engine:
-        runs = engine.runs(limit=args.limit)
-        if args.json:
-            _out(json.dumps([r.to_dict() for r in runs], indent=2))
-        for r in [] if args.json else runs:
-            _out(f"{r.id}  {r.status.value:<16} {r.total_cells:>7} cells  {r.created_at[:19]}")
+    from engine.evaluation.runs import RunStore
+
+    with open_database() as db:
+        runs = RunStore(db).list_runs(args.owner, limit=args.limit)
+    if args.json:
+        _out(json.dumps([r.to_dict() for r in runs], indent=2))
+    for r in [] if args.json else runs:
+        _out(f"{r.id}  {r.status.value:<16} {r.total_cells:>7} cells  {r.created_at[:19]}")
     return 0
 
 
 def _run_show(args: argparse.Namespace) -> int:
-    with _engine(args) as engine:
-        run = engine.run(args.run)
-        if not run.info().status.terminal():
-            run.progress()  # asks the scheduler, which marks a run nobody works `interrupted`
-        info = run.info()
-        recorded = engine.evaluations.runs.recorded_count(run.id)
-        data = {**info.to_dict(), "recorded_cells": recorded}
-        _out(
-            json.dumps(data, indent=2)
-            if args.json
-            else f"{run.id}: {info.status.value}, {recorded}/{info.total_cells} cells recorded"
-            + (f", {info.over_budget_cells} over budget" if info.over_budget_cells else "")
-            + (f" ({info.error})" if info.error else "")
-        )
+    from engine.evaluation.runs import RunStore
+
+    with open_database() as db:
+        store = RunStore(db)
+        info = store.get(args.owner, args.run)
+        recorded = store.recorded_count(info.id)
+    if args.json:
+        _out(json.dumps({**info.to_dict(), "recorded_cells": recorded}, indent=2))
+        return 0
+    unworked = not info.status.terminal() and not _engine_running()
+    _out(
+        f"{info.id}: {info.status.value}, {recorded}/{info.total_cells} cells recorded"
+        + (f", {info.over_budget_cells} over budget" if info.over_budget_cells else "")
+        + (f" ({info.error})" if info.error else "")
+        + (f"; no engine works it: `autoforge run resume {info.id}`" if unworked else "")
+    )
     return 0
 
 
+def _engine_running() -> bool:
+    """Whether an engine process serves this data dir (or a cluster is configured), which
+    could be working a run the database shows unfinished."""
+    from engine.data_dir import published_owner
+    from engine.settings import load_settings
+
+    settings = load_settings()
+    return settings.ray_address is not None or published_owner(settings.data_dir) is not None
+
+
+def _check_run(args: argparse.Namespace) -> None:
+    """Refuse an unknown run from the database, before starting the engine for it."""
+    from engine.evaluation.runs import RunStore
+
+    with open_database() as db:
+        RunStore(db).get(args.owner, args.run)
+
+
 def _run_resume(args: argparse.Namespace) -> int:
+    from domain.evaluation import check_budget
+
+    if args.budget is not None:
+        check_budget(args.budget)
+    _check_run(args)
     with _engine(args) as engine:
         info = engine.resume(args.run, budget=args.budget).wait(progress=not args.json)
         _out(json.dumps(info.to_dict(), indent=2) if args.json else f"{info.id}: {info.status}")
@@ -82,6 +120,7 @@ def _run_resume(args: argparse.Namespace) -> int:
 
 
 def _run_cancel(args: argparse.Namespace) -> int:
+    _check_run(args)
     with _engine(args) as engine:
         engine.evaluations.cancel(args.run)
         _out(f"{args.run}: cancel requested")
@@ -89,36 +128,50 @@ def _run_cancel(args: argparse.Namespace) -> int:
 
 
 def _run_report(args: argparse.Namespace) -> int:
-    with _engine(args) as engine:
-        _out(engine.run(args.run).report(args.format))
+    from domain.reports import summarize
+    from engine.evaluation.runs import RunStore
+    from engine.reports import render
+
+    with open_database() as db:
+        records = RunStore(db).results(args.owner, args.run)
+    _out(render(summarize(records), args.format, title=f"Run {args.run}"))
     return 0
 
 
+@contextmanager
+def _datasets(args: argparse.Namespace) -> Iterator[Any]:
+    from engine.evaluation.datasets import DatasetStore
+    from engine.sdk.datasets import Datasets
+
+    with open_database() as db:
+        yield Datasets(DatasetStore(db), args.owner)
+
+
 def _dataset_import(args: argparse.Namespace) -> int:
-    with _engine(args) as engine:
-        version = engine.datasets.import_file(args.dataset, args.file, skip_bad=args.skip_bad)
-        if args.json:
-            _out(json.dumps({**version.__dict__, "skipped": [e.__dict__ for e in version.skipped]}))
-        else:
-            _out(
-                f"{args.dataset} v{version.number}: {version.case_count} cases "
-                f"(sha256 {version.content_hash[:12]})"
-            )
-            for error in version.skipped:
-                _out(f"  skipped line {error.line}: {error.message}")
+    with _datasets(args) as datasets:
+        version = datasets.import_file(args.dataset, args.file, skip_bad=args.skip_bad)
+    if args.json:
+        _out(json.dumps({**version.__dict__, "skipped": [e.__dict__ for e in version.skipped]}))
+    else:
+        _out(
+            f"{args.dataset} v{version.number}: {version.case_count} cases "
+            f"(sha256 {version.content_hash[:12]})"
+        )
+        for error in version.skipped:
+            _out(f"  skipped line {error.line}: {error.message}")
     return 0
 
 
 def _dataset_list(args: argparse.Namespace) -> int:
-    with _engine(args) as engine:
-        for d in engine.datasets.list():
+    with _datasets(args) as datasets:
+        for d in datasets.list():
             _out(f"{d.name}  v{d.latest_version}  {d.id}")
     return 0
 
 
 def _dataset_export(args: argparse.Namespace) -> int:
-    with _engine(args) as engine:
-        sys.stdout.write(engine.datasets.export(args.dataset, args.format, args.version))
+    with _datasets(args) as datasets:
+        sys.stdout.write(datasets.export(args.dataset, args.format, args.version))
     return 0
 
 

@@ -12,8 +12,6 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from redis.exceptions import ConnectionError as RedisConnectionError
-
 from domain.errors import ConfigurationError, NexusError
 
 EXIT_ERROR = 1
@@ -97,12 +95,21 @@ def main(argv: Sequence[str] | None = None, extra: Sequence[Registrar] = ()) -> 
     except NexusError as exc:
         _err(f"autoforge: {exc.code}: {exc.message}")
         return EXIT_ERROR
-    except RedisConnectionError as exc:  # Redis went away mid-command (its engine exited)
+    except Exception as exc:
+        if not _lost_redis(exc):
+            raise
         _err(f"autoforge: service-unavailable: lost the connection to Redis: {exc}")
         return EXIT_ERROR
     except KeyboardInterrupt:
         _err("autoforge: interrupted")
         return 130
+
+
+def _lost_redis(exc: Exception) -> bool:
+    """Redis went away mid-command (its engine exited). Asked without importing redis: the
+    database-only commands never load it, so they cannot raise its errors."""
+    errors = sys.modules.get("redis.exceptions")
+    return errors is not None and isinstance(exc, errors.ConnectionError)
 
 
 def _out(text: Any) -> None:

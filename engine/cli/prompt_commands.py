@@ -1,7 +1,7 @@
 """The handlers of ``autoforge prompt …``; each returns the exit code.
 
-Commands that change a prompt start an :class:`~engine.sdk.Engine` (embedded runtime, Ray
-included) and go through the shard actors; read-only commands open only the database.
+Every command opens only the database: changes run in this process (``LocalCommands``), as
+safe as through the shard actors and without starting Ray and Redis for one write.
 """
 
 from __future__ import annotations
@@ -18,30 +18,16 @@ from typing import Any
 from domain.errors import ValidationError
 from domain.prompts import Template, validate_prompt_name
 from engine.cli import prompt_output as show
+from engine.local_db import open_database
 from engine.prompts.inputs import as_template
+from engine.prompts.local_commands import LocalCommands
 from engine.sdk.prompts import Prompts
 
 
 @contextmanager
-def _prompts(args: argparse.Namespace, *, write: bool) -> Iterator[Prompts]:
-    if write:
-        from engine.sdk import Engine
-
-        with Engine(owner=args.owner) as engine:
-            yield engine.prompts
-        return
-    from actors.prompt_shards import ShardPool
-    from engine.db import create_db_engine, migrate
-    from engine.settings import load_settings
-
-    settings = load_settings()
-    db = create_db_engine(settings.effective_database_url)
-    try:
-        migrate(db)
-        pool = ShardPool(settings.effective_database_url, settings.prompt_shards)
-        yield Prompts(db=db, owner=args.owner, shards=pool)
-    finally:
-        db.dispose()
+def _prompts(args: argparse.Namespace) -> Iterator[Prompts]:
+    with open_database() as db:
+        yield Prompts(db=db, owner=args.owner, shards=LocalCommands(db))
 
 
 def _emit(args: argparse.Namespace, data: Any, text: str) -> int:
@@ -72,11 +58,11 @@ def _settings_changes(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def create(args: argparse.Namespace) -> int:
-    validate_prompt_name(args.name)  # fail before starting Ray; the shard checks it again
+    validate_prompt_name(args.name)  # before touching the database; the aggregate checks again
     template = _template(args)
     if template is None:
         raise ValidationError("create needs --template or --template-file", reason="usage")
-    with _prompts(args, write=True) as prompts:
+    with _prompts(args) as prompts:
         info = prompts.create(
             args.name,
             template,
@@ -89,7 +75,7 @@ def create(args: argparse.Namespace) -> int:
 
 
 def commit(args: argparse.Namespace) -> int:
-    with _prompts(args, write=True) as prompts:
+    with _prompts(args) as prompts:
         settings, parent = None, args.parent
         changes = _settings_changes(args)
         if changes:
@@ -110,7 +96,7 @@ def commit(args: argparse.Namespace) -> int:
 
 
 def log(args: argparse.Namespace) -> int:
-    with _prompts(args, write=False) as prompts:
+    with _prompts(args) as prompts:
         versions = prompts.log(args.prompt, args.ref, limit=args.limit, before=args.before)
         info = prompts.get(args.prompt)
     data = [version.to_dict() for version in versions]
@@ -118,26 +104,26 @@ def log(args: argparse.Namespace) -> int:
 
 
 def show_version(args: argparse.Namespace) -> int:
-    with _prompts(args, write=False) as prompts:
+    with _prompts(args) as prompts:
         version = prompts.show(args.prompt, args.ref)
         info = prompts.get(args.prompt)
     return _emit(args, version.to_dict(), show.show_text(version, info))
 
 
 def diff(args: argparse.Namespace) -> int:
-    with _prompts(args, write=False) as prompts:
+    with _prompts(args) as prompts:
         diff = prompts.diff(args.prompt, args.old, args.new, context=args.context)
     return _emit(args, show.diff_dict(diff), show.diff_text(diff))
 
 
 def revert(args: argparse.Namespace) -> int:
-    with _prompts(args, write=True) as prompts:
+    with _prompts(args) as prompts:
         version = prompts.revert(args.prompt, args.to, branch=args.branch, message=args.message)
     return _emit(args, version.to_dict(), show.committed(version, args.branch))
 
 
 def branch(args: argparse.Namespace) -> int:
-    with _prompts(args, write=True) as prompts:
+    with _prompts(args) as prompts:
         if args.delete:
             info = prompts.delete_branch(args.prompt, args.name)
             return _emit(args, info.to_dict(), f"deleted branch {args.name}")
@@ -147,7 +133,7 @@ def branch(args: argparse.Namespace) -> int:
 
 
 def merge(args: argparse.Namespace) -> int:
-    with _prompts(args, write=True) as prompts:
+    with _prompts(args) as prompts:
         result = prompts.merge(
             args.prompt, args.source, into=args.into, strategy=args.strategy, message=args.message
         )
@@ -155,7 +141,7 @@ def merge(args: argparse.Namespace) -> int:
 
 
 def label(args: argparse.Namespace) -> int:
-    with _prompts(args, write=True) as prompts:
+    with _prompts(args) as prompts:
         if args.delete:
             info = prompts.unlabel(args.prompt, args.label)
             return _emit(args, info.to_dict(), f"removed label {args.label}")
@@ -165,7 +151,7 @@ def label(args: argparse.Namespace) -> int:
 
 
 def archive(args: argparse.Namespace) -> int:
-    with _prompts(args, write=True) as prompts:
+    with _prompts(args) as prompts:
         info = prompts.archive(args.prompt) if args.archive else prompts.restore(args.prompt)
     return _emit(
         args, info.to_dict(), show.details(info, "archived" if info.archived else "restored")
@@ -173,7 +159,7 @@ def archive(args: argparse.Namespace) -> int:
 
 
 def list_prompts(args: argparse.Namespace) -> int:
-    with _prompts(args, write=False) as prompts:
+    with _prompts(args) as prompts:
         infos = prompts.search(
             args.search, tag=args.tag, include_archived=args.all, limit=args.limit
         )
@@ -181,7 +167,7 @@ def list_prompts(args: argparse.Namespace) -> int:
 
 
 def rebuild(args: argparse.Namespace) -> int:
-    with _prompts(args, write=False) as prompts:
+    with _prompts(args) as prompts:
         report = prompts.rebuild()
     text = f"rebuilt the read models of {report.prompts} prompts from {report.events} events"
     return _emit(args, dataclasses.asdict(report), text)

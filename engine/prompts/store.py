@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import cast
 
-from sqlalchemy import Connection, Engine, and_, delete, insert, select
+from sqlalchemy import Connection, Engine, and_, delete, func, insert, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from domain.errors import ConflictError, NexusError, NotFoundError, ServiceUnavailableError
@@ -87,6 +87,14 @@ class PromptStore:
         with _translated(), self._db.connect() as conn:
             events = _events(conn, owner, prompt_id)
         return Prompt.replay(events, limits=self._limits) if events else None
+
+    def stored_version(self, owner: str, prompt_id: str) -> int:
+        """How many events of the prompt are stored (0: none), to tell a cached aggregate
+        that another writer has moved on."""
+        e = prompt_events.c
+        query = select(func.max(e.seq)).where(and_(e.aggregate_id == prompt_id, e.owner == owner))
+        with _translated(), self._db.connect() as conn:
+            return int(conn.execute(query).scalar() or 0)
 
     def recorded(self, owner: str, prompt_id: str, command_id: str) -> CommandRecord | None:
         """What command ``command_id`` did to the prompt, if it was applied."""

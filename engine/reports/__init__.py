@@ -5,8 +5,9 @@ Examples:
     >>> html = to_html(summarize(results), title="v2 vs v1")  # doctest: +SKIP
 """
 
+from engine.reports._formats import ReportFormat, render
 from engine.reports._html import to_html
 from engine.reports._json import to_json
 from engine.reports._markdown import to_markdown
 
-__all__ = ["to_html", "to_json", "to_markdown"]
+__all__ = ["ReportFormat", "render", "to_html", "to_json", "to_markdown"]

@@ -1,16 +1,16 @@
-"""The command half of the prompt SDK: every change goes through the shard actors."""
+"""The command half of the prompt SDK: every change goes through a command executor."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from typing import Any
 
-from actors.prompt_shards import ShardPool
 from domain.prompts.merge import MergeStrategy
 from domain.prompts.state import DEFAULT_BRANCH
 from engine.prompts import commands as cmd
 from engine.prompts.commands import new_id
 from engine.prompts.inputs import SettingsInput, TemplateInput, as_settings, as_template
+from engine.prompts.local_commands import CommandExecutor
 from engine.prompts.models import MergeOutcome, PromptInfo, PromptVersion
 from engine.prompts.queries import PromptQueries
 
@@ -20,7 +20,7 @@ class PromptWrites:
 
     owner: str
     _queries: PromptQueries
-    _shards: ShardPool
+    _shards: CommandExecutor
 
     def create(
         self,

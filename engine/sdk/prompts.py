@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from sqlalchemy import Engine as DbEngine
 
-from actors.prompt_shards import ShardPool
+from engine.prompts.local_commands import CommandExecutor
 from engine.prompts.queries import PromptQueries
 from engine.sdk.prompt_reads import PromptReads
 from engine.sdk.prompt_writes import PromptWrites
 
 
 class Prompts(PromptReads, PromptWrites):
-    """Git-like prompt versioning for one owner: commands go to the shard actors, queries
-    read the projections.
+    """Git-like prompt versioning for one owner: commands go to an executor (the shard
+    actors, or this process), queries read the projections.
 
     Commands return :class:`PromptInfo`, :class:`PromptVersion` or :class:`MergeOutcome`;
     queries also return :class:`~domain.prompts.VersionDiff` (``diff``) and
@@ -23,7 +23,8 @@ class Prompts(PromptReads, PromptWrites):
     Args:
         db: A sync SQLAlchemy engine on a migrated database.
         owner: The user or org every call acts as; nobody sees another owner's prompts.
-        shards: The shard pool that executes commands (started on the first command).
+        shards: What executes commands: a :class:`ShardPool` (the actors start on the first
+            command) or :class:`~engine.prompts.LocalCommands` (this process, no Ray).
 
     Examples:
         >>> with Engine() as engine:                                    # doctest: +SKIP
@@ -33,13 +34,13 @@ class Prompts(PromptReads, PromptWrites):
         ...     print(engine.prompts.diff("greeter", p.head, "production").to_text())
     """
 
-    def __init__(self, *, db: DbEngine, owner: str, shards: ShardPool) -> None:
+    def __init__(self, *, db: DbEngine, owner: str, shards: CommandExecutor) -> None:
         self._db = db
         self.owner = owner
         self._queries = PromptQueries(db, owner)
         self._shards = shards
 
     @property
-    def shards(self) -> ShardPool:
-        """The shard pool commands go through."""
+    def shards(self) -> CommandExecutor:
+        """The executor commands go through."""
         return self._shards

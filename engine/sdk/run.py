@@ -186,15 +186,9 @@ class Run:
         comparison: Comparison | None = None,
     ) -> str:
         """The run's report as JSON, Markdown or one self-contained HTML page."""
-        from engine.reports import to_html, to_json, to_markdown
+        from engine.reports import render
 
-        report = self.summary()
-        if fmt == "json":
-            return to_json(report)
-        if fmt == "html":
-            return to_html(report, comparison, title=f"Run {self.id}")
-        text = to_markdown(report)
-        return text if comparison is None else f"{text}\n\n{to_markdown(comparison)}"
+        return render(self.summary(), fmt, comparison, title=f"Run {self.id}")
 
     def save_report(self, path: str | Path, comparison: Comparison | None = None) -> Path:
         """Write the HTML report to `path`; returns the path."""

@@ -115,8 +115,14 @@ def test_a_guest_copes_with_its_owner_dying_and_the_next_process_owns_the_dir(
 def test_an_unreachable_redis_is_one_cli_line(tmp_path: Path) -> None:
     env = {**os.environ, "AUTOFORGE_DATA_DIR": str(tmp_path)}
     env["REDIS_URL"] = f"unix://{tmp_path / 'nobody.sock'}"
+    (tmp_path / "cases.jsonl").write_text('{"vars": {"q": "x"}}\n')
+    eval_file = tmp_path / "eval.yaml"  # a command that needs Redis (run list reads the DB)
+    eval_file.write_text(
+        "simulator: true\nprompt: {name: qa, versions: [{template: '{{ q }}'}]}\n"
+        "models: [openai/sim-small]\ndataset: cases.jsonl\n"
+    )
     out = subprocess.run(
-        [sys.executable, "-m", "engine.cli", "run", "list"],
+        [sys.executable, "-m", "engine.cli", "eval", str(eval_file)],
         env=env,
         capture_output=True,
         text=True,

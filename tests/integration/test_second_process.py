@@ -1,8 +1,9 @@
-"""A live `autoforge eval` while other processes run `autoforge run list/show/cancel` on the
-same data dir: they join its Redis and Ray, never kill them, and the cancel reaches its run.
+"""A live `autoforge eval` while other processes run `autoforge run list/show/report/cancel`
+on the same data dir: list, show and report read the database, cancel joins its Redis and Ray;
+none kills them, and the cancel reaches its run.
 
-Timeouts are generous because each CLI process starts Python, joins Ray and imports the
-engine: ~5 s here alone, minutes on a machine shared with other Ray test suites. The run is
+Timeouts are generous because the cancel starts Python, joins Ray and imports the engine:
+~5 s here alone, minutes on a machine shared with other Ray test suites. The run is
 3,000 cells at concurrency 2 and 100 ms (>= 150 s) so it is still live when the cancel lands."""
 
 from __future__ import annotations
@@ -90,6 +91,9 @@ def test_cli_commands_during_a_live_eval_join_it_and_cancel_it(tmp_path: Path) -
             shown = _cli(env, "run", "show", run_id, "--json")
             assert shown.returncode == 0, shown.stderr[-2000:]
             assert json.loads(shown.stdout)["status"] == "running"
+            reported = _cli(env, "run", "report", run_id, "--format", "json")
+            assert reported.returncode == 0, reported.stderr[-2000:]
+            assert json.loads(reported.stdout)["kind"] == "report"
             assert psutil.pid_exists(redis_pid), "a second process killed the eval's Redis"
 
             cancelled = _cli(env, "run", "cancel", run_id)

@@ -1,0 +1,27 @@
+"""One report in the format a caller names."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from domain.reports import Comparison, Report
+from engine.reports._html import to_html
+from engine.reports._json import to_json
+from engine.reports._markdown import to_markdown
+
+ReportFormat = Literal["json", "markdown", "html"]
+
+
+def render(
+    report: Report, fmt: ReportFormat, comparison: Comparison | None = None, *, title: str
+) -> str:
+    """``report`` (and ``comparison``) as JSON, Markdown or one self-contained HTML page.
+
+    JSON holds the report only; ``title`` heads the HTML page.
+    """
+    if fmt == "json":
+        return to_json(report)
+    if fmt == "html":
+        return to_html(report, comparison, title=title)
+    text = to_markdown(report)
+    return text if comparison is None else f"{text}\n\n{to_markdown(comparison)}"
