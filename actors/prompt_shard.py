@@ -1,8 +1,8 @@
 """`PromptShard`: the single writer of the prompts hashed to it.
 
-A fixed pool of these async actors (``prompt-shard:<i>``) owns every prompt write: a prompt id
-maps to one shard by a stable hash (see ``engine.prompts.shards``), so one process appends a
-prompt's events and no DB lock is needed to avoid lost updates. The store's
+A fixed pool of these async actors (``prompt-shard:<tag>:<i>``, see `actors.naming`) owns every
+prompt write: a prompt id maps to one shard by a stable hash (see ``engine.prompts.shards``), so
+one process appends a prompt's events and no DB lock is needed to avoid lost updates. The store's
 ``UNIQUE(aggregate_id, seq)`` stays as a second guard: on a concurrent-update conflict the
 shard drops its cached aggregate, reloads it from the events and runs the command once more.
 
@@ -29,6 +29,8 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from actors.naming import shard_name
+from actors.remote import actor_class
 from domain.errors import ConflictError, NexusError, ServiceUnavailableError
 from domain.prompts import Prompt
 from engine.db import create_db_engine
@@ -41,14 +43,6 @@ from engine.ray_runtime import NAMESPACE
 log = get_logger(__name__)
 
 DEFAULT_CACHE_SIZE = 256
-
-
-def shard_name(index: int, database_url: str) -> str:
-    """The actor name of shard ``index``."""
-    from engine.ray_runtime import deployment_tag
-
-    # Tagged by database: two engines on one cluster must not share (or fight over) shards.
-    return f"prompt-shard:{deployment_tag(database_url)}:{index}"
 
 
 @dataclass
@@ -142,7 +136,8 @@ class PromptShard:
                 del self._locks[prompt_id]
 
 
-_remote_class: Any = None
+PromptShardActor = actor_class(PromptShard, num_cpus=0, max_restarts=-1, max_task_retries=-1)
+"""The Ray actor class of `PromptShard`; get handles with `start_shard`."""
 
 
 def start_shard(index: int, database_url: str, *, cache_size: int = DEFAULT_CACHE_SIZE) -> Any:
@@ -150,16 +145,6 @@ def start_shard(index: int, database_url: str, *, cache_size: int = DEFAULT_CACH
 
     An existing shard keeps the arguments it was created with (``get_if_exists``).
     """
-    import ray
-
-    global _remote_class
-    if _remote_class is None:
-        _remote_class = ray.remote(PromptShard)
-    return _remote_class.options(
-        name=shard_name(index, database_url),
-        namespace=NAMESPACE,
-        get_if_exists=True,
-        num_cpus=0,
-        max_restarts=-1,
-        max_task_retries=-1,
+    return PromptShardActor.options(
+        name=shard_name(index, database_url), namespace=NAMESPACE, get_if_exists=True
     ).remote(database_url, cache_size)

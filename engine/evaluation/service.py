@@ -20,13 +20,11 @@ from engine.evaluation.context import RunContext
 from engine.evaluation.datasets import DatasetStore
 from engine.evaluation.run_handle import Run
 from engine.evaluation.runs import RunInfo, RunStore
-from engine.ray_runtime import deployment_tag
 
 if TYPE_CHECKING:
     from engine.sdk import Engine
 
 ScorerInput = str | dict[str, Any] | ScorerSpec | CustomScorer | Callable[..., Any]
-SCHEDULER_NAME = "run-scheduler"
 RECOVER_TIMEOUT_S = 60
 
 
@@ -80,7 +78,8 @@ class Evaluations:
     def _create_scheduler(self) -> tuple[Any, Any]:
         import ray
 
-        from actors.run_scheduler import remote_runscheduler, workers
+        from actors.naming import scheduler_name
+        from actors.run_scheduler import RunSchedulerActor, workers
 
         rt = self.engine.runtime
         assert rt.redis_url is not None, "the runtime is started"
@@ -88,8 +87,8 @@ class Evaluations:
         evaluators = self.engine.settings.evaluators or _cluster_cpus(rt.ray_resources)
         # Kept with the scheduler's handle: this process owns the workers, not the scheduler.
         pool = workers(rt.redis_url, database_url, evaluators)
-        scheduler = remote_runscheduler(
-            name=f"{SCHEDULER_NAME}:{deployment_tag(database_url)}", get_if_exists=True
+        scheduler = RunSchedulerActor.options(
+            name=scheduler_name(database_url), get_if_exists=True
         ).remote(rt.redis_url, database_url, evaluators)
         ray.get(scheduler.recover.remote())
         return scheduler, pool
