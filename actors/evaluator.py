@@ -15,6 +15,7 @@ from typing import Any
 import ray
 
 from actors.gateway_links import ray_links
+from actors.remote import actor_class
 from domain.errors import NexusError, ServiceUnavailableError
 from domain.evaluation import Cell
 from engine.evaluation import streams
@@ -23,6 +24,22 @@ from engine.logs import get_logger
 log = get_logger(__name__)
 
 MAX_CACHED_RUNS = 8
+
+
+@dataclass(frozen=True)
+class Dispatch:
+    """What the scheduler hands an evaluator with each batch of a run.
+
+    Attributes:
+        context: The Ray object ref of the run's `RunContext` (resolved once per evaluator).
+        run_id: The run the batch belongs to.
+        slots: At most this many of the run's cells at once in one evaluator; ``None``: all
+            of the batch.
+    """
+
+    context: Any
+    run_id: str
+    slots: int | None = None
 
 
 @dataclass
@@ -55,14 +72,14 @@ class Evaluator:
         await asyncio.to_thread(__import__, "litellm")
         return True
 
-    async def _runner(self, context_ref: list[Any]) -> Any:
+    async def _runner(self, dispatch: Dispatch) -> Any:
         from engine.evaluation.cell_runner import CellRunner
         from engine.llm import LLMClient
 
-        run_id = context_ref[1]
+        run_id = dispatch.run_id
         runner = self._runners.get(run_id)
         if runner is None:
-            context = await context_ref[0]
+            context = await dispatch.context
             key = context.client_key
             client = self._clients.get(key)
             if client is None:
@@ -73,26 +90,23 @@ class Evaluator:
                     links=ray_links(self.redis_url),
                 )
                 self._clients[key] = client
-            runner = CellRunner(context, client, slots=context_ref[2])
+            runner = CellRunner(context, client, slots=dispatch.slots)
             self._runners[run_id] = runner
             while len(self._runners) > MAX_CACHED_RUNS:
                 self._runners.popitem(last=False)
         self._runners.move_to_end(run_id)
         return runner
 
-    async def work(self, context_ref: list[Any], cells: list[Cell]) -> BatchReport:
-        """Run `cells` concurrently and XADD every result.
-
-        `context_ref` = [ref, run_id, slots]: at most `slots` cells of the run at once in this
-        evaluator (None: all of `cells`).
+    async def work(self, dispatch: Dispatch, cells: list[Cell]) -> BatchReport:
+        """Run `cells` of `dispatch`'s run concurrently and XADD every result.
 
         Raises:
             ServiceUnavailableError: Redis could not take the results (the run is resumable).
             NexusError: anything else went wrong; the details are in this actor's log only.
         """
-        run_id = context_ref[1]
+        run_id = dispatch.run_id
         self._batches[run_id] += 1
-        batch = asyncio.ensure_future(self._work(context_ref, cells))
+        batch = asyncio.ensure_future(self._work(dispatch, cells))
         batch.add_done_callback(lambda done: self._settle(run_id, done))
         try:
             # Ray cancels this call when the scheduler that made it dies; the cells already
@@ -119,10 +133,10 @@ class Evaluator:
         while run_id in self._batches:
             await self._idle.setdefault(run_id, asyncio.Event()).wait()
 
-    async def _work(self, context_ref: list[Any], cells: list[Cell]) -> BatchReport:
-        runner = await self._runner(context_ref)
+    async def _work(self, dispatch: Dispatch, cells: list[Cell]) -> BatchReport:
+        runner = await self._runner(dispatch)
         outcomes = await asyncio.gather(*(runner.run(cell) for cell in cells))
-        report = BatchReport(run_id=context_ref[1])
+        report = BatchReport(run_id=dispatch.run_id)
         pipe = self.redis.pipeline(transaction=False)
         stream = streams.results_stream(report.run_id)
         for cell, outcome in zip(cells, outcomes, strict=True):
@@ -131,12 +145,11 @@ class Evaluator:
                 continue
             row = outcome.row
             # Never trimmed while the run is live: trimming could drop unrecorded entries.
-            pipe.xadd(stream, streams.encode(row))
+            pipe.xadd(stream, streams.encode(row.to_dict()))
             report.done += 1
-            report.errors += row.get("error") is not None
-            report.cached += bool(row.get("cached"))
-            report.cost_usd += row.get("cost_usd") or 0.0
-            report.cost_usd += row.get("detail", {}).get("scoring_cost_usd", 0.0)
+            report.errors += row.errored
+            report.cached += row.cached
+            report.cost_usd += row.spent_usd
         await pipe.execute()
         return report
 
@@ -163,9 +176,5 @@ def _ours(exc: Exception) -> NexusError:
     )
 
 
-ACTOR_OPTIONS: dict[str, Any] = {"num_cpus": 0, "max_restarts": -1, "max_concurrency": 10_000}
-
-
-def remote_evaluator(**options: Any) -> Any:
-    """The Ray actor class of `Evaluator` with its options."""
-    return ray.remote(Evaluator).options(**{**ACTOR_OPTIONS, **options})
+EvaluatorActor = actor_class(Evaluator, num_cpus=0, max_restarts=-1, max_concurrency=10_000)
+"""The Ray actor class of `Evaluator` (name it with `actors.naming.evaluator_name`)."""

@@ -1,11 +1,12 @@
 """`PromptShard`: the single writer of the prompts hashed to it.
 
-A fixed pool of these async actors (``prompt-shard:<i>``) owns every prompt write: a prompt id
-maps to one shard by a stable hash (see ``actors.prompt_shards``), so within a cluster one
-process appends a prompt's events and no DB lock is needed to avoid lost updates. The store's
-``UNIQUE(aggregate_id, seq)`` guards writers outside the cluster (the CLI writes directly
-through ``LocalCommands``, which runs the shard's commands too): on a concurrent-update conflict
-the shard drops its cached aggregate, reloads it from the events and runs the command once more.
+A fixed pool of these async actors (``prompt-shard:<tag>:<i>``, see `actors.naming`) owns
+every prompt write in a cluster: a prompt id maps to one shard by a stable hash (see
+``actors.prompt_shards``), so one process appends a prompt's events and no DB lock is needed
+to avoid lost updates. The store's ``UNIQUE(aggregate_id, seq)`` guards writers outside the
+cluster (the CLI writes directly through ``LocalCommands``, which runs the shard's commands
+too): on a concurrent-update conflict the shard drops its cached aggregate, reloads it from
+the events and runs the command once more.
 
 Retries and idempotency: the actor restarts forever (``max_restarts=-1``) and Ray re-sends the
 calls that were in flight when it died (``max_task_retries=-1``). That is safe because every
@@ -30,6 +31,8 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from actors.naming import shard_name
+from actors.remote import actor_class
 from domain.prompts import Prompt
 from engine.db import create_db_engine
 from engine.prompts.commands import Command, CommandReply
@@ -38,14 +41,6 @@ from engine.prompts.lru import LRU
 from engine.ray_runtime import NAMESPACE
 
 DEFAULT_CACHE_SIZE = 256
-
-
-def shard_name(index: int, database_url: str) -> str:
-    """The actor name of shard ``index``."""
-    from engine.ray_runtime import deployment_tag
-
-    # Tagged by database: two engines on one cluster must not share (or fight over) shards.
-    return f"prompt-shard:{deployment_tag(database_url)}:{index}"
 
 
 @dataclass
@@ -106,7 +101,8 @@ class PromptShard:
                 del self._locks[prompt_id]
 
 
-_remote_class: Any = None
+PromptShardActor = actor_class(PromptShard, num_cpus=0, max_restarts=-1, max_task_retries=-1)
+"""The Ray actor class of `PromptShard`; get handles with `start_shard`."""
 
 
 def start_shard(index: int, database_url: str, *, cache_size: int = DEFAULT_CACHE_SIZE) -> Any:
@@ -114,16 +110,6 @@ def start_shard(index: int, database_url: str, *, cache_size: int = DEFAULT_CACH
 
     An existing shard keeps the arguments it was created with (``get_if_exists``).
     """
-    import ray
-
-    global _remote_class
-    if _remote_class is None:
-        _remote_class = ray.remote(PromptShard)
-    return _remote_class.options(
-        name=shard_name(index, database_url),
-        namespace=NAMESPACE,
-        get_if_exists=True,
-        num_cpus=0,
-        max_restarts=-1,
-        max_task_retries=-1,
+    return PromptShardActor.options(
+        name=shard_name(index, database_url), namespace=NAMESPACE, get_if_exists=True
     ).remote(database_url, cache_size)

@@ -53,7 +53,8 @@ class ShardPool:
         """
         with self._lock:
             if self._handles is None:
-                from actors.prompt_shard import shard_name, start_shard
+                from actors.naming import shard_name
+                from actors.prompt_shard import start_shard
 
                 handles = [start_shard(i, self.database_url) for i in range(self.size)]
                 urls = self._get([handle.database_url.remote() for handle in handles])
@@ -85,7 +86,7 @@ class ShardPool:
         next command (of any pool) starts fresh ones."""
         import ray
 
-        from actors.prompt_shard import shard_name
+        from actors.naming import shard_name
         from engine.ray_runtime import NAMESPACE
 
         with self._lock:

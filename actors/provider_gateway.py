@@ -14,8 +14,8 @@ import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import ray
-
+from actors.naming import gateway_name
+from actors.remote import actor_class
 from domain.llm import Lease, ProviderAccount, RateLimiter, Wait
 from engine.llm.ledger import RedisUsageStore, UsageLedger
 from engine.llm.limits import next_slot_headers
@@ -176,13 +176,10 @@ class Gateway:
         return self._store
 
 
-ProviderGateway = ray.remote(Gateway)
-"""The Ray actor class; get handles with `get_gateway` (it sets the actor options)."""
-
-
-def gateway_name(account: str) -> str:
-    """The actor name of ``account``'s gateway."""
-    return f"gateway:{account}"
+ProviderGateway = actor_class(
+    Gateway, num_cpus=0, max_restarts=-1, max_task_retries=-1, max_concurrency=MAX_CONCURRENCY
+)
+"""The Ray actor class of `Gateway`; get handles with `get_gateway`."""
 
 
 def get_gateway(account: ProviderAccount, redis_url: str | None = None) -> Any:
@@ -204,8 +201,4 @@ def get_gateway(account: ProviderAccount, redis_url: str | None = None) -> Any:
         namespace=NAMESPACE,
         get_if_exists=True,
         lifetime="detached",
-        num_cpus=0,
-        max_restarts=-1,
-        max_task_retries=-1,
-        max_concurrency=MAX_CONCURRENCY,
     ).remote(account, redis_url)

@@ -19,11 +19,11 @@ import contextlib
 import uuid
 from typing import Any
 
-import ray
-
+from actors.remote import actor_class
 from domain.evaluation.failure import stored_error
+from domain.evaluation.rows import ResultRow
 from engine.evaluation import streams
-from engine.evaluation.runs import OUTAGE_BACKOFF_S, result_row
+from engine.evaluation.runs import OUTAGE_BACKOFF_S
 from engine.logs import get_logger
 
 log = get_logger(__name__)
@@ -165,21 +165,20 @@ class ResultRecorder:
 
     async def _record(self, stream: str, entries: list[Any]) -> None:
         async with self._lock:
-            good: list[tuple[str, dict[str, Any]]] = []
+            good: list[tuple[str, ResultRow]] = []
             for entry_id, fields in entries:
                 if fields is None:  # deleted while pending
                     await self._ack(stream, [entry_id])
                     continue
                 try:
-                    row = streams.decode(fields)
-                    result_row(row)
+                    row = ResultRow.from_dict(streams.decode(fields))
                 except ValueError as exc:
                     await self._dead_letter(stream, entry_id, fields, f"invalid entry: {exc}")
                     continue
                 good.append((entry_id, row))
             await self._store(stream, good)
 
-    async def _store(self, stream: str, good: list[tuple[str, dict[str, Any]]]) -> None:
+    async def _store(self, stream: str, good: list[tuple[str, ResultRow]]) -> None:
         delay, longest = OUTAGE_BACKOFF_S
         while good:
             if await self._write(stream, good):
@@ -197,7 +196,7 @@ class ResultRecorder:
             await asyncio.sleep(delay)
             delay = min(2 * delay, longest)
 
-    async def _write(self, stream: str, batch: list[tuple[str, dict[str, Any]]]) -> bool:
+    async def _write(self, stream: str, batch: list[tuple[str, ResultRow]]) -> bool:
         try:
             await asyncio.to_thread(self.store.record, [row for _, row in batch])
         except Exception:  # the caller asks the database whether it was the database
@@ -206,8 +205,8 @@ class ResultRecorder:
         return True
 
     async def _isolate(
-        self, stream: str, good: list[tuple[str, dict[str, Any]]]
-    ) -> list[tuple[str, dict[str, Any]]]:
+        self, stream: str, good: list[tuple[str, ResultRow]]
+    ) -> list[tuple[str, ResultRow]]:
         """Write one by one: an entry that fails while the database takes writes is poison.
         Returns the entries not yet tried when the database stops taking writes."""
         for index, (entry_id, row) in enumerate(good):
@@ -220,7 +219,9 @@ class ResultRecorder:
                         return good[index:]
                     if attempt == 1:
                         reason = _first_line(exc)
-                        await self._dead_letter(stream, entry_id, streams.encode(row), reason)
+                        await self._dead_letter(
+                            stream, entry_id, streams.encode(row.to_dict()), reason
+                        )
                     continue
                 await self._ack(stream, [entry_id])
                 break
@@ -254,14 +255,7 @@ def _first_line(exc: Exception) -> str:
     return (str(exc).splitlines() or [type(exc).__name__])[0][:200]
 
 
-ACTOR_OPTIONS: dict[str, Any] = {
-    "num_cpus": 0,
-    "max_restarts": -1,
-    "max_task_retries": -1,
-    "max_concurrency": 64,
-}
-
-
-def remote_resultrecorder(**options: Any) -> Any:
-    """The Ray actor class of `ResultRecorder` with its options."""
-    return ray.remote(ResultRecorder).options(**{**ACTOR_OPTIONS, **options})
+ResultRecorderActor = actor_class(
+    ResultRecorder, num_cpus=0, max_restarts=-1, max_task_retries=-1, max_concurrency=64
+)
+"""The Ray actor class of `ResultRecorder` (name it with `actors.naming.recorder_name`)."""

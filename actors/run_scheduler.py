@@ -16,21 +16,23 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import ray
 
-from actors.evaluator import BatchReport, remote_evaluator
-from actors.result_recorder import remote_resultrecorder
+from actors.evaluator import BatchReport, Dispatch, EvaluatorActor
+from actors.naming import deployment_tag, evaluator_name, recorder_name
+from actors.remote import actor_class
+from actors.result_recorder import ResultRecorderActor
 from domain.errors import NexusError
 from domain.evaluation import Cell, FairQueue, RunStatus, expand_cells
 from domain.evaluation.failure import INTERNAL, INTERRUPTED, error_of, run_error
+from domain.evaluation.finish import RunTally, run_end
 from engine.evaluation import streams
 from engine.evaluation.live_runs import LiveRuns
 from engine.evaluation.runs import through_outage
 from engine.logs import get_logger
-from engine.ray_runtime import deployment_tag
 
 log = get_logger(__name__)
 EVENTS_MAXLEN = 10_000
@@ -46,10 +48,9 @@ concurrency 256 that gap cost a third of the throughput). Smaller runs keep exac
 @dataclass
 class _RunState:
     run_id: str
-    context_ref: Any
+    dispatch: Dispatch
     total: int
     dispatch_limit: int
-    slots_per_evaluator: int | None = None
     already: int = 0
     done: int = 0
     errors: int = 0
@@ -77,7 +78,7 @@ class _RunState:
 
 
 class RunScheduler:
-    """See module docstring. One per cluster, named `run-scheduler`."""
+    """See module docstring. One per deployment, named by `actors.naming.scheduler_name`."""
 
     def __init__(
         self,
@@ -162,10 +163,9 @@ class RunScheduler:
         overdispatch = share >= OVERDISPATCH_MIN_SHARE
         state = _RunState(
             run_id=run_id,
-            context_ref=ray.put(context),
+            dispatch=Dispatch(ray.put(context), run_id, share if overdispatch else None),
             total=context.spec.total_cells,
             dispatch_limit=2 * concurrency if overdispatch else concurrency,
-            slots_per_evaluator=share if overdispatch else None,
             already=len(recorded),
         )
         self.active[run_id] = state
@@ -230,9 +230,7 @@ class RunScheduler:
 
     async def _work(self, worker: Any, state: _RunState, cells: list[Cell]) -> None:
         try:
-            report: BatchReport = await worker.work.remote(
-                [state.context_ref, state.run_id, state.slots_per_evaluator], cells
-            )
+            report: BatchReport = await worker.work.remote(state.dispatch, cells)
         except (ray.exceptions.RayActorError, ray.exceptions.ActorUnavailableError) as exc:
             log.warning("evaluator lost", run_id=state.run_id, error=repr(exc))
             state.retries += len(cells)
@@ -271,31 +269,24 @@ class RunScheduler:
             log.exception("flush failed", run_id=state.run_id)
             state.stopped = state.stopped or stop_reason(exc)
             flushed = {"recorded": state.already + state.done, "dead": 0}
-        status, error, over_budget = RunStatus.COMPLETED, None, 0
-        if state.stopped is not None:
-            status, error = state.stopped
-        elif state.cancelled:
-            status = RunStatus.CANCELLED
-        elif state.budget_exceeded:
-            over_budget = state.total - flushed["recorded"]
-            status = RunStatus.BUDGET_EXCEEDED
-            error = run_error(
-                "budget-exceeded",
-                f"the budget was reached with {over_budget} of {state.total} cells not run; "
-                "resume with a higher budget to finish",
-            )
-        elif flushed["recorded"] < state.total:
-            missing = await self._missing(state)
-            if missing and state.repairs < MAX_REPAIRS and flushed["dead"] == 0:
-                state.repairs += 1
-                self.queue.add(state.run_id, missing)
-                self._wake.set()
-                return
-            status = RunStatus.FAILED
-            recorded, dead = flushed["recorded"], flushed["dead"]
-            error = run_error(
-                "incomplete", f"{recorded} of {state.total} cells recorded; {dead} dead-lettered"
-            )
+        tally = RunTally(
+            total=state.total,
+            recorded=flushed["recorded"],
+            dead=flushed["dead"],
+            repairs_left=MAX_REPAIRS - state.repairs,
+            stopped=state.stopped,
+            cancelled=state.cancelled,
+            budget_exceeded=state.budget_exceeded,
+        )
+        missing = await self._missing(state) if tally.may_repair else []
+        end = run_end(replace(tally, missing=len(missing)))
+        if end.repair:
+            state.repairs += 1
+            self.queue.add(state.run_id, missing)
+            self._wake.set()
+            return
+        assert end.status is not None
+        status, over_budget = end.status, end.over_budget_cells
         # Under the start lock: a recovery must not see this run unfinished and not active.
         async with self._starting:
             if self.active.get(state.run_id) is not state:
@@ -311,7 +302,7 @@ class RunScheduler:
                     self.runs.set_status,
                     state.run_id,
                     status,
-                    error,
+                    end.error,
                     over_budget_cells=over_budget,
                 )
             else:
@@ -332,7 +323,7 @@ class RunScheduler:
         log.info("run finished", run_id=state.run_id, status=status.value, **state.progress())
 
     async def _missing(self, state: _RunState) -> list[Cell]:
-        context = await state.context_ref
+        context = await state.dispatch.context
         recorded = await asyncio.to_thread(self.runs.recorded_keys, state.run_id)
         return list(expand_cells(context.spec, recorded))
 
@@ -385,20 +376,17 @@ def workers(redis_url: str, database_url: str, evaluators: int) -> tuple[list[An
     creates them before the scheduler, so a scheduler that dies does not take the batches
     in flight (calls already paid for) with it.
     """
-    tag = deployment_tag(database_url)
     pool = [
-        remote_evaluator(name=f"evaluator:{tag}:{i}", get_if_exists=True).remote(redis_url)
+        EvaluatorActor.options(name=evaluator_name(database_url, i), get_if_exists=True).remote(
+            redis_url
+        )
         for i in range(evaluators)
     ]
-    recorder = remote_resultrecorder(name=f"result-recorder:{tag}", get_if_exists=True).remote(
-        redis_url, database_url
-    )
+    recorder = ResultRecorderActor.options(
+        name=recorder_name(database_url), get_if_exists=True
+    ).remote(redis_url, database_url)
     return pool, recorder
 
 
-ACTOR_OPTIONS: dict[str, Any] = {"num_cpus": 0, "max_restarts": -1, "max_concurrency": 1_000}
-
-
-def remote_runscheduler(**options: Any) -> Any:
-    """The Ray actor class of `RunScheduler` with its options."""
-    return ray.remote(RunScheduler).options(**{**ACTOR_OPTIONS, **options})
+RunSchedulerActor = actor_class(RunScheduler, num_cpus=0, max_restarts=-1, max_concurrency=1_000)
+"""The Ray actor class of `RunScheduler` (name it with `actors.naming.scheduler_name`)."""

@@ -10,9 +10,8 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from engine.ray_runtime import deployment_tag
+from actors.naming import scheduler_name
 
-SCHEDULER_NAME = "run-scheduler"
 RECOVER_TIMEOUT_S = 60
 PROGRESS_TIMEOUT_S = 10
 
@@ -42,11 +41,11 @@ class SchedulerClient:
             if self._handle is None:
                 import ray
 
-                from actors.run_scheduler import remote_runscheduler, workers
+                from actors.run_scheduler import RunSchedulerActor, workers
 
                 self._pool = workers(self._redis_url, self._database_url, self._evaluators)
-                name = f"{SCHEDULER_NAME}:{deployment_tag(self._database_url)}"
-                handle = remote_runscheduler(name=name, get_if_exists=True).remote(
+                name = scheduler_name(self._database_url)
+                handle = RunSchedulerActor.options(name=name, get_if_exists=True).remote(
                     self._redis_url, self._database_url, self._evaluators
                 )
                 ray.get(handle.recover.remote())

@@ -359,7 +359,9 @@ class RunOut(BaseModel):
 
 
 class CellOut(BaseModel):
-    """One recorded cell: a prompt version × model × case × repeat."""
+    """One recorded cell: a prompt version × model × case × repeat, with its case.
+
+    The fields are those of `domain.reports.ResultRecord` (a test holds them equal)."""
 
     run_id: str
     prompt_version: str
@@ -370,13 +372,22 @@ class CellOut(BaseModel):
     passed: bool | None
     score: float | None
     scores: dict[str, float]
-    latency_ms: float | None
+    latency_ms: float | None = Field(description="The provider's answer time (last attempt).")
+    queue_ms: float | None = Field(
+        description="Time waited for permits, the budget and retries (none before 0006)."
+    )
     prompt_tokens: int
     completion_tokens: int
     cost_usd: float | None
     error: str | None
     fallback_model: str | None
     cached: bool
+    reasons: dict[str, str] = Field(description="Why each scorer that did not pass said so.")
+    attempts: int
+    model_used: str | None
+    scoring_cost_usd: float = Field(description="What judge and embedding calls cost.")
+    variables: dict[str, Any] = Field(description="The case's template variables.")
+    expected: str | None = Field(description="The case's expected output.")
 
 
 class ReportOut(BaseModel):
@@ -388,6 +399,11 @@ class ReportOut(BaseModel):
     groups: list[dict[str, Any]]
     run_ids: list[str]
     n_results: int
+    failed_cases: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="The first failed cells: case, variables, expected, output and reasons.",
+    )
+    n_failed: int = 0
 
 
 class CaseChangeOut(BaseModel):

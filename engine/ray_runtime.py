@@ -37,17 +37,6 @@ def worker_env(**extra: str) -> dict[str, str]:
     return env
 
 
-def deployment_tag(database_url: str) -> str:
-    """A short tag of the database an engine writes, used in its actors' names.
-
-    Two engines on one Ray cluster with different databases must not share a scheduler,
-    evaluators or recorder (`get_if_exists` would hand back one bound to the other DB).
-    """
-    import hashlib
-
-    return hashlib.blake2b(database_url.encode(), digest_size=4).hexdigest()
-
-
 def start_ray(
     address: str | None, num_cpus: int | None, env_vars: dict[str, str]
 ) -> dict[str, Any]:

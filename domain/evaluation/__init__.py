@@ -2,6 +2,8 @@
 
 from domain.evaluation.cells import Cell, expand_cells
 from domain.evaluation.fairness import FairQueue
+from domain.evaluation.finish import RunEnd, RunTally, run_end
+from domain.evaluation.rows import ResultRow
 from domain.evaluation.run import (
     TERMINAL_STATUSES,
     RunSpec,
@@ -14,9 +16,13 @@ __all__ = [
     "TERMINAL_STATUSES",
     "Cell",
     "FairQueue",
+    "ResultRow",
+    "RunEnd",
     "RunSpec",
     "RunStatus",
+    "RunTally",
     "check_budget",
     "check_transition",
     "expand_cells",
+    "run_end",
 ]

@@ -7,6 +7,7 @@ Examples:
 """
 
 from domain.reports.compare import CaseChange, Comparison, compare, compare_groups, format_p
+from domain.reports.failed import FailedCase, failed_cases
 from domain.reports.records import ResultRecord
 from domain.reports.stats import (
     Z_95,
@@ -21,11 +22,13 @@ __all__ = [
     "Z_95",
     "CaseChange",
     "Comparison",
+    "FailedCase",
     "GroupSummary",
     "Report",
     "ResultRecord",
     "compare",
     "compare_groups",
+    "failed_cases",
     "format_p",
     "mcnemar_exact",
     "paired_bootstrap",

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from statistics import fmean
 
 from domain.errors import NotFoundError, ValidationError
+from domain.reports.failed import FailedCase, failed_cases
 from domain.reports.records import ResultRecord
 from domain.reports.stats import percentile, wilson_interval
 
@@ -25,7 +26,8 @@ class GroupSummary:
     ``pass_ci`` is the 95% Wilson score interval of ``pass_rate``.
 
     Means are over cells that have a score (errored cells usually have none). Latency
-    percentiles interpolate linearly (numpy's default) over cells with a recorded latency,
+    percentiles (the provider's answer time) and queue percentiles (waits for permits, the
+    budget and retries) interpolate linearly (numpy's default) over cells that recorded them,
     cached ones included. ``cost_usd`` sums the known costs; ``n_cost_unknown`` counts cells
     whose cost is not known. ``top_errors`` holds the most frequent error messages with counts.
     """
@@ -43,6 +45,8 @@ class GroupSummary:
     mean_scores: Mapping[str, float] = field(hash=False)
     latency_p50_ms: float | None
     latency_p95_ms: float | None
+    queue_p50_ms: float | None = None
+    queue_p95_ms: float | None = None
     prompt_tokens: int
     completion_tokens: int
     cost_usd: float
@@ -59,11 +63,14 @@ class GroupSummary:
 
 @dataclass(frozen=True)
 class Report:
-    """The summary of a set of results: one group per prompt version × model, sorted."""
+    """The summary of a set of results: one group per prompt version × model, sorted, and
+    the first failed cells (`failed_cases`) with their case and reasons."""
 
     groups: tuple[GroupSummary, ...]
     run_ids: tuple[str, ...] = ()
     n_results: int = 0
+    failed_cases: tuple[FailedCase, ...] = ()
+    n_failed: int = 0
 
     def group(self, prompt_version: str, model: str) -> GroupSummary:
         """The summary of one prompt version × model.
@@ -105,6 +112,8 @@ def summarize(results: Iterable[ResultRecord]) -> Report:
         groups=tuple(summarize_group(groups[key]) for key in sorted(groups)),
         run_ids=tuple(sorted({record.run_id for record in records})),
         n_results=len(records),
+        failed_cases=failed_cases(records),
+        n_failed=sum(record.verdict is False for record in records),
     )
 
 
@@ -117,6 +126,7 @@ def summarize_group(records: Sequence[ResultRecord]) -> GroupSummary:
     n_passed = sum(verdicts)
     n_graded = len(verdicts)
     latencies = [r.latency_ms for r in records if r.latency_ms is not None]
+    queued = [r.queue_ms for r in records if r.queue_ms is not None]
     costs = [r.cost_usd for r in records if r.cost_usd is not None]
     return GroupSummary(
         prompt_version=records[0].prompt_version,
@@ -132,6 +142,8 @@ def summarize_group(records: Sequence[ResultRecord]) -> GroupSummary:
         mean_scores=_mean_scores(records),
         latency_p50_ms=percentile(latencies, 50) if latencies else None,
         latency_p95_ms=percentile(latencies, 95) if latencies else None,
+        queue_p50_ms=percentile(queued, 50) if queued else None,
+        queue_p95_ms=percentile(queued, 95) if queued else None,
         prompt_tokens=sum(r.prompt_tokens for r in records),
         completion_tokens=sum(r.completion_tokens for r in records),
         cost_usd=sum(costs),

@@ -61,7 +61,8 @@ class ScoreContext:
         expected: The test case's expected answer, if it has one.
         variables: The template variables the prompt was rendered with.
         metadata: The test case's metadata.
-        latency_ms: Wall time of the model call; ``None`` when unknown.
+        latency_ms: The provider's answer time (last attempt, waits excluded); ``None`` when
+            unknown.
         cost_usd: Price of the model call; ``None`` when the model has no known price.
         tokens: Total tokens of the call; ``None`` when unknown.
         model: The model that produced ``output``.

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from dataclasses import dataclass
-from typing import Any, cast
+from dataclasses import dataclass, replace
+from typing import cast
 
 from domain.errors import NexusError
 from domain.evaluation import Cell
+from domain.evaluation.rows import ResultRow
 from domain.scoring import (
     EmbeddingScorer,
     JudgeScorer,
@@ -73,7 +74,7 @@ class Slots:
 class CellOutcome:
     """A result row to record, or `budget_exceeded` when the cell was not attempted."""
 
-    row: dict[str, Any] | None
+    row: ResultRow | None
     budget_exceeded: bool = False
 
 
@@ -107,17 +108,17 @@ class CellRunner:
     async def _run(self, cell: Cell) -> CellOutcome:
         ctx = self.context
         case = ctx.cases[cell.case_id]
-        base = {
-            "run_id": ctx.run_id,
-            "prompt_version": cell.prompt_version,
-            "model": cell.model,
-            "case_id": cell.case_id,
-            "repeat": cell.repeat,
-        }
+        base = ResultRow(
+            run_id=ctx.run_id,
+            prompt_version=cell.prompt_version,
+            model=cell.model,
+            case_id=cell.case_id,
+            repeat=cell.repeat,
+        )
         try:
             rendered = ctx.templates[cell.prompt_version].render(case.variables)
         except NexusError as exc:
-            return CellOutcome({**base, "error": f"render: {exc.message}", "detail": {}})
+            return CellOutcome(replace(base, error=f"render: {exc.message}"))
         params = dict(self.params[cell.prompt_version])
         params.setdefault("seed", ctx.spec.seed + cell.repeat)
         answer = await self.client.complete(
@@ -134,20 +135,20 @@ class CellRunner:
         )
         if answer.error is not None and answer.error.kind == "budget":
             return CellOutcome(None, budget_exceeded=True)
-        row: dict[str, Any] = {
-            **base,
-            "output": answer.content,
-            "latency_ms": answer.latency_ms,
-            "prompt_tokens": answer.usage.prompt_tokens,
-            "completion_tokens": answer.usage.completion_tokens,
-            "cost_usd": answer.cost_usd,
-            "fallback_model": answer.fallback_model,
-            "cached": answer.cached,
-            "error": None
-            if answer.error is None
-            else f"{answer.error.kind}: {answer.error.message}",
-            "detail": {"attempts": answer.attempts, "model_used": answer.model_used},
-        }
+        row = replace(
+            base,
+            output=answer.content,
+            latency_ms=answer.latency_ms,
+            queue_ms=answer.queue_ms,
+            prompt_tokens=answer.usage.prompt_tokens,
+            completion_tokens=answer.usage.completion_tokens,
+            cost_usd=answer.cost_usd,
+            fallback_model=answer.fallback_model,
+            cached=answer.cached,
+            error=None if answer.error is None else f"{answer.error.kind}: {answer.error.message}",
+            attempts=answer.attempts,
+            model_used=answer.model_used,
+        )
         if answer.error is not None or answer.content is None:
             return CellOutcome(row)
         score_ctx = ScoreContext(
@@ -167,13 +168,14 @@ class CellRunner:
             cell_score = combine(
                 [(s, scorer.weight) for s, scorer in zip(scores, self.scorers, strict=True)]
             )
-            row["passed"] = cell_score.passed
-            row["score"] = cell_score.value
-            row["scores"] = {s.name: s.value for s in scores}
-            row["detail"]["reasons"] = {s.name: s.reason for s in scores if not s.passed}
-        if extra_cost:
-            row["detail"]["scoring_cost_usd"] = extra_cost
-        return CellOutcome(row)
+            row = replace(
+                row,
+                passed=cell_score.passed,
+                score=cell_score.value,
+                scores={s.name: s.value for s in scores},
+                reasons={s.name: s.reason for s in scores if not s.passed and s.reason},
+            )
+        return CellOutcome(replace(row, scoring_cost_usd=extra_cost))
 
     async def _score(self, ctx: ScoreContext, cell: Cell) -> tuple[list[Score], float, bool]:
         scores: list[Score] = []

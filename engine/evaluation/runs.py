@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, func, insert, select, text, tuple_, update
+from sqlalchemy import Connection, Engine, func, insert, select, text, tuple_, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from domain.datasets import TestCase
 from domain.errors import ConflictError, NotFoundError
 from domain.evaluation import RunSpec, RunStatus, check_transition
 from domain.evaluation.failure import stored_error
+from domain.evaluation.rows import ResultRow
 from domain.reports import ResultRecord
-from engine.evaluation.tables import results, runs
+from engine.evaluation.datasets import case_from_row
+from engine.evaluation.tables import dataset_cases, results, runs
 from engine.logs import get_logger
 from engine.store_util import new_id, unique_as_conflict, utc_now_iso
 
@@ -24,11 +27,8 @@ T = TypeVar("T")
 OUTAGE_BACKOFF_S = (0.1, 2.0)
 """First and longest wait between two attempts while the database takes no write."""
 
-RESULT_FIELDS = (
-    "run_id", "prompt_version", "model", "case_id", "repeat", "output", "passed", "score",
-    "latency_ms", "prompt_tokens", "completion_tokens", "cost_usd", "error", "fallback_model",
-    "cached",
-)  # fmt: skip
+DETAIL_FIELDS = ("reasons", "attempts", "model_used", "scoring_cost_usd")
+"""`ResultRow` fields kept in the ``detail`` JSON column rather than a column of their own."""
 
 
 @dataclass(frozen=True)
@@ -194,7 +194,7 @@ class RunStore:
             ).mappings()
             return [_run(dict(r)) for r in rows]
 
-    def record(self, rows: Sequence[dict[str, Any]]) -> int:
+    def record(self, rows: Sequence[ResultRow]) -> int:
         """Insert result rows, ignoring cells already recorded; returns rows inserted."""
         if not rows:
             return 0
@@ -228,7 +228,12 @@ class RunStore:
         return int(count)
 
     def results(self, owner: str | None, run_id: str) -> list[ResultRecord]:
-        self.get(owner, run_id)
+        """Every recorded cell of a run with its case, in key order.
+
+        Raises:
+            NotFoundError: no such run of ``owner``.
+        """
+        run = self.get(owner, run_id)
         with self.db.connect() as conn:
             rows = (
                 conn.execute(
@@ -244,7 +249,8 @@ class RunStore:
                 .mappings()
                 .all()
             )
-        return [to_record(dict(r)) for r in rows]
+            cases = _cases(conn, run.spec.dataset_version_id, {r["case_id"] for r in rows})
+        return [to_record(dict(r), cases.get(r["case_id"])) for r in rows]
 
     def cells(
         self,
@@ -261,7 +267,7 @@ class RunStore:
         Raises:
             NotFoundError: no such run of ``owner``.
         """
-        self.get(owner, run_id)
+        run = self.get(owner, run_id)
         f = filters or CellFilters()
         query = select(results).where(results.c.run_id == run_id)
         if f.passed is not None:
@@ -282,7 +288,8 @@ class RunStore:
         query = query.order_by(*key.clauses).limit(limit)
         with self.db.connect() as conn:
             rows = conn.execute(query).mappings().all()
-        return [to_record(dict(r)) for r in rows]
+            cases = _cases(conn, run.spec.dataset_version_id, {r["case_id"] for r in rows})
+        return [to_record(dict(r), cases.get(r["case_id"])) for r in rows]
 
     def result_rows(self, owner: str | None, run_id: str) -> Iterable[dict[str, Any]]:
         self.get(owner, run_id)
@@ -326,38 +333,44 @@ def cell_key(cell: ResultRecord) -> CellKey:
     return (cell.repeat, cell.case_id, cell.prompt_version, cell.model)
 
 
-def to_record(row: dict[str, Any]) -> ResultRecord:
+def to_record(row: Mapping[str, Any], case: TestCase | None = None) -> ResultRecord:
+    """The record of a stored result row, with its case when known."""
+    detail = row["detail"]
+    detail = json.loads(detail) if isinstance(detail, str) else detail
     scores = row["scores"]
     return ResultRecord(
-        **{name: row[name] for name in RESULT_FIELDS},
+        **{name: row[name] for name in _COLUMNS if name not in ("scores", "detail")},
         scores=json.loads(scores) if isinstance(scores, str) else scores,
+        **{name: detail[name] for name in DETAIL_FIELDS if detail.get(name) is not None},
+        variables={} if case is None else case.variables,
+        expected=None if case is None else case.expected,
     )
 
 
-_CELL_KEY_TEXT = ("run_id", "prompt_version", "model", "case_id")
-
-
-def result_row(result: dict[str, Any]) -> dict[str, Any]:
-    """The database row of one evaluator result.
-
-    Raises:
-        ValueError: the result has no complete cell key, or a field of the wrong type.
-    """
-    row = {name: result.get(name) for name in RESULT_FIELDS}
-    missing = [n for n in _CELL_KEY_TEXT if not isinstance(row[n], str) or not row[n]]
-    if missing or not isinstance(row["repeat"], int) or isinstance(row["repeat"], bool):
-        raise ValueError(f"result without a complete cell key ({', '.join(missing) or 'repeat'})")
-    try:
-        row["prompt_tokens"] = int(row["prompt_tokens"] or 0)
-        row["completion_tokens"] = int(row["completion_tokens"] or 0)
-        row["scores"] = json.dumps(result.get("scores") or {}, sort_keys=True)
-        row["detail"] = json.dumps(result.get("detail") or {}, sort_keys=True)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"result with a malformed field: {exc}") from None
-    row["cached"] = bool(row["cached"])
-    row["error"] = stored_error(row["error"])
+def result_row(result: ResultRow) -> dict[str, Any]:
+    """The database row of one evaluator result (its error made fit to store)."""
+    values = result.to_dict()
+    row = {name: values[name] for name in _COLUMNS if name in values}
+    row["scores"] = json.dumps(values["scores"], sort_keys=True)
+    row["detail"] = json.dumps({name: values[name] for name in DETAIL_FIELDS}, sort_keys=True)
+    row["error"] = stored_error(result.error)
     row["recorded_at"] = utc_now_iso()
     return row
+
+
+def _cases(conn: Connection, version_id: str, case_ids: Collection[str]) -> dict[str, TestCase]:
+    if not case_ids:
+        return {}
+    bodies = conn.execute(
+        select(dataset_cases.c.body).where(
+            dataset_cases.c.version_id == version_id, dataset_cases.c.case_id.in_(case_ids)
+        )
+    ).scalars()
+    cases = (case_from_row(json.loads(body)) for body in bodies)
+    return {case.id: case for case in cases}
+
+
+_COLUMNS = tuple(column.name for column in results.columns if column.name != "recorded_at")
 
 
 def _run(row: dict[str, Any]) -> RunInfo:

@@ -1,4 +1,5 @@
-"""SQLAlchemy Core tables of the evaluation context (schema lives in migrations 0003 and 0005)."""
+"""SQLAlchemy Core tables of the evaluation context (schema lives in migrations 0003, 0005
+and 0006)."""
 
 from __future__ import annotations
 
@@ -69,6 +70,7 @@ results = Table(
     Column("score", Float),
     Column("scores", Text, nullable=False),
     Column("latency_ms", Float),
+    Column("queue_ms", Float),
     Column("prompt_tokens", Integer, nullable=False),
     Column("completion_tokens", Integer, nullable=False),
     Column("cost_usd", Float),

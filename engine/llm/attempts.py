@@ -48,6 +48,8 @@ class Leg:
     usage: Usage = Usage()
     cost_usd: float = 0.0
     ok: bool = False
+    latency_ms: float = 0.0
+    """How long the provider took over this leg's last request."""
 
 
 @dataclass
@@ -63,6 +65,12 @@ class Walk:
     def attempts(self) -> int:
         """Provider requests made, every model together."""
         return sum(leg.requests for leg in self.legs)
+
+    @property
+    def latency_ms(self) -> float:
+        """How long the provider took over the last request (the answer's, when there is
+        one); permit waits, backoff and earlier attempts are not in it."""
+        return self.legs[-1].latency_ms if self.legs else 0.0
 
     @property
     def rate_limited(self) -> int:
@@ -161,6 +169,7 @@ class Attempts:
             raise
         except Exception as exc:  # LiteLLM's exceptions must not escape (they do not pickle)
             pool.done(permit, 0)
+            leg.latency_ms = (time.monotonic() - started) * 1000
             failure = failure_of(exc)
             leg.requests += 1
             leg.errors += 1
@@ -168,8 +177,9 @@ class Attempts:
                 leg.rate_limited += 1
                 await pool.rate_limited(failure.retry_after_s, failure.headers)
             return None, failure
+        leg.latency_ms = (time.monotonic() - started) * 1000
         pool.done(permit, answer.usage.total_tokens)
-        self._observe(spec.name, (time.monotonic() - started) * 1000)
+        self._observe(spec.name, leg.latency_ms)
         leg.requests += 1
         leg.usage += answer.usage
         leg.cost_usd += self._prices.cost(answer.usage, spec)

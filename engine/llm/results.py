@@ -31,9 +31,9 @@ def _usage(walk: Walk) -> Usage:
 
 
 def completion_result(
-    walk: Walk, call_id: str, model: str, plan: Plan, latency_ms: float
+    walk: Walk, call_id: str, model: str, plan: Plan, elapsed_ms: float
 ) -> CompletionResult:
-    """The result of a chat call's walk."""
+    """The result of a chat call's walk that took ``elapsed_ms`` in all."""
     answer = walk.answer
     used = walk.model_used
     return CompletionResult(
@@ -44,7 +44,8 @@ def completion_result(
         finish_reason=answer.finish_reason if answer else None,
         usage=_usage(walk),
         cost_usd=walk.cost_usd,
-        latency_ms=latency_ms,
+        latency_ms=walk.latency_ms,
+        queue_ms=_queued(walk, elapsed_ms),
         attempts=walk.attempts,
         rate_limited=walk.rate_limited,
         fallback_model=used if used is not None and used != plan.primary.name else None,
@@ -52,15 +53,16 @@ def completion_result(
     )
 
 
-def embedding_result(walk: Walk, call_id: str, model: str, latency_ms: float) -> EmbeddingResult:
-    """The result of an embeddings call's walk."""
+def embedding_result(walk: Walk, call_id: str, model: str, elapsed_ms: float) -> EmbeddingResult:
+    """The result of an embeddings call's walk that took ``elapsed_ms`` in all."""
     return EmbeddingResult(
         call_id=call_id,
         model=model,
         vectors=walk.answer.vectors if walk.answer else [],
         usage=_usage(walk),
         cost_usd=walk.cost_usd,
-        latency_ms=latency_ms,
+        latency_ms=walk.latency_ms,
+        queue_ms=_queued(walk, elapsed_ms),
         attempts=walk.attempts,
         rate_limited=walk.rate_limited,
         model_used=walk.model_used,
@@ -68,10 +70,14 @@ def embedding_result(walk: Walk, call_id: str, model: str, latency_ms: float) ->
     )
 
 
-def budget_refused(cls: type[R], call_id: str, model: str, latency_ms: float) -> R:
-    """The result of a call a budget refused: no provider call was made."""
+def budget_refused(cls: type[R], call_id: str, model: str, elapsed_ms: float) -> R:
+    """The result of a call a budget refused after ``elapsed_ms``: no provider call was made."""
     error = CallError("budget", BUDGET_MESSAGE, None, False, 0)
-    return cls(call_id=call_id, model=model, latency_ms=latency_ms, error=error)
+    return cls(call_id=call_id, model=model, queue_ms=elapsed_ms, error=error)
+
+
+def _queued(walk: Walk, elapsed_ms: float) -> float:
+    return max(0.0, elapsed_ms - walk.latency_ms)
 
 
 def records(

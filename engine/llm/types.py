@@ -93,7 +93,11 @@ class CompletionResult:
         finish_reason: The provider's finish reason of the first choice.
         usage: Tokens used by the answering call (the cached call's, on a hit).
         cost_usd: USD spent by this call over every attempt; 0 on a cache hit.
-        latency_ms: Wall time of the whole call, queueing and retries included.
+        latency_ms: How long the provider took to answer: the last attempt only, from
+            request to parsed answer (a failed call: its last attempt; a cache hit: the
+            lookup; a refused budget: 0).
+        queue_ms: The rest of the call's time: budget reservation, permit waits, earlier
+            attempts and retry backoff (0 on a cache hit).
         attempts: Provider requests made (0 on a cache hit or a refused budget).
         rate_limited: 429 answers seen on the way.
         cached: Served from the response cache.
@@ -109,6 +113,7 @@ class CompletionResult:
     usage: Usage = Usage()
     cost_usd: float = 0.0
     latency_ms: float = 0.0
+    queue_ms: float = 0.0
     attempts: int = 0
     rate_limited: int = 0
     cached: bool = False
@@ -151,7 +156,10 @@ class CompletionResult:
 
 @dataclass(frozen=True)
 class EmbeddingResult:
-    """The outcome of one `LLMClient.embed` call; failures are in ``error``, never raised."""
+    """The outcome of one `LLMClient.embed` call; failures are in ``error``, never raised.
+
+    ``latency_ms`` and ``queue_ms`` split its time as in `CompletionResult`.
+    """
 
     call_id: str
     model: str
@@ -159,6 +167,7 @@ class EmbeddingResult:
     usage: Usage = Usage()
     cost_usd: float = 0.0
     latency_ms: float = 0.0
+    queue_ms: float = 0.0
     attempts: int = 0
     rate_limited: int = 0
     cached: bool = False

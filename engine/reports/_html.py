@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from domain.reports import CaseChange, Comparison, Report, format_p
+from engine.reports._failed import FAILED_COLUMNS, failed_case_row, failed_note
 from engine.reports._format import (
     DASH,
     SUMMARY_COLUMNS,
@@ -50,7 +51,8 @@ def to_html(
     """Render a report, and optionally a comparison, as one self-contained HTML file.
 
     The page holds a summary table, SVG bar charts (pass rate with 95% Wilson error bars,
-    latency p50/p95, cost per group), the most frequent errors and, with a comparison, its
+    latency p50/p95, cost per group), the most frequent errors, the failed cases (variables,
+    expected, output and reasons) and, with a comparison, its
     verdict, metrics and regressed/improved cases with both outputs. CSS and charts are
     inline; nothing is loaded from elsewhere and every user-provided text is escaped.
 
@@ -72,6 +74,7 @@ def to_html(
         "<h2>Charts</h2>",
         f'<div class="charts">{_charts(report)}</div>',
         *_errors(report),
+        *_failed(report),
     ]
     if comparison is not None:
         body += _comparison(comparison, max_cases)
@@ -119,6 +122,18 @@ def _errors(report: Report) -> list[str]:
     if not rows:
         return []
     return ["<h2>Most frequent errors</h2>", _table(("Group", "Count", "Error"), rows)]
+
+
+def _failed(report: Report) -> list[str]:
+    if not report.failed_cases:
+        return []
+    rows = [failed_case_row(case) for case in report.failed_cases]
+    note = failed_note(report)
+    return [
+        f"<h2>Failed cases ({report.n_failed:,})</h2>",
+        _table(FAILED_COLUMNS, rows, preformatted={3, 4, 5}),
+        *([f"<p>{esc(note)}</p>"] if note else []),
+    ]
 
 
 def _comparison(c: Comparison, max_cases: int) -> list[str]:

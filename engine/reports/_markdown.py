@@ -6,6 +6,7 @@ import html
 from collections.abc import Sequence
 
 from domain.reports import CaseChange, Comparison, Report, format_p
+from engine.reports._failed import FAILED_COLUMNS, failed_case_row, failed_note
 from engine.reports._format import (
     DASH,
     SUMMARY_COLUMNS,
@@ -49,6 +50,11 @@ def _report(report: Report) -> str:
     ]
     if errors:
         lines += ["", "**Most frequent errors**", "", *errors]
+    if report.failed_cases:
+        rows = [failed_case_row(case) for case in report.failed_cases]
+        lines += ["", f"**Failed cases ({report.n_failed:,})**", "", _table(FAILED_COLUMNS, rows)]
+        if failed_note(report):
+            lines += ["", failed_note(report)]
     return "\n".join(lines) + "\n"
 
 

@@ -267,8 +267,12 @@ def test_a_run_is_started_once_followed_and_reported(
     passed = _walk(http, f"/v1/runs/{run['id']}/cells", passed="true")
     assert passed and all(c["passed"] is True for c in passed)
     assert _walk(http, f"/v1/runs/{run['id']}/cells", error="true") == []
+    assert all(c["variables"] and c["queue_ms"] is not None for c in cells)
+    failed = _walk(http, f"/v1/runs/{run['id']}/cells", passed="false")
+    assert all(c["reasons"] for c in failed)  # why each failed case failed
     report = _ok(http.get(f"/v1/runs/{run['id']}/report"))
     assert report["kind"] == "report" and len(report["groups"]) == 4
+    assert report["n_failed"] == len(failed)
     assert sum(g["n_passed"] for g in report["groups"]) == len(passed)
     html = http.get(f"/v1/runs/{run['id']}/report", params={"format": "html"})
     assert html.headers["content-type"].startswith("text/html")

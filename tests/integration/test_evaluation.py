@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,10 +14,10 @@ import numpy as np
 import pytest
 import ray
 
+from actors.naming import evaluator_name, recorder_name
 from domain.errors import NotFoundError, ValidationError
 from engine.cli.demo_data import MODELS, PROMPT_NAME, SCORERS, V1, V2, demo_cases
 from engine.llm import simulator_catalogue
-from engine.ray_runtime import deployment_tag
 
 pytestmark = pytest.mark.integration
 
@@ -147,9 +147,9 @@ def _use_session_simulator(engine: Any, simulator: Any) -> None:
     engine.use_catalogue(simulator_catalogue(simulator.api_base, max_concurrency=256))
 
 
-def _kill_mid_run(engine: Any, seed: int, actor: str) -> tuple[Any, Any]:
-    """Start an 800-cell run, kill ``actor`` (named without its deployment tag) once 40 cells
-    are recorded, and wait for the run to stop; returns the run and its final info."""
+def _kill_mid_run(engine: Any, seed: int, actor: Callable[[str], str]) -> tuple[Any, Any]:
+    """Start an 800-cell run, kill the actor ``actor`` names for the engine's database once
+    40 cells are recorded, and wait for the run to stop; returns the run and its final info."""
     run = engine.evaluate(
         prompt=PROMPT_NAME,
         dataset="demo",
@@ -162,14 +162,12 @@ def _kill_mid_run(engine: Any, seed: int, actor: str) -> tuple[Any, Any]:
         concurrency=16,
     )
     _wait_recorded(engine, run.id, 40)
-    tag = deployment_tag(engine.settings.effective_database_url)
-    name = actor.replace(":", f":{tag}:", 1) if ":" in actor else f"{actor}:{tag}"
-    ray.kill(ray.get_actor(name), no_restart=False)
+    ray.kill(ray.get_actor(actor(engine.settings.effective_database_url)), no_restart=False)
     return run, run.wait(progress=False, timeout=180)
 
 
 def test_killing_an_evaluator_mid_run_records_every_cell_once(engine: Any, simulator: Any) -> None:
-    run, info = _kill_mid_run(engine, 21, "evaluator:0")
+    run, info = _kill_mid_run(engine, 21, lambda url: evaluator_name(url, 0))
     assert info.status.value == "completed"
     assert engine.evaluations.runs.recorded_count(run.id) == 800
     kinds = [e["type"] for _, e in run.events()]
@@ -177,7 +175,7 @@ def test_killing_an_evaluator_mid_run_records_every_cell_once(engine: Any, simul
 
 
 def test_killing_the_recorder_mid_run_reclaims_its_entries(engine: Any) -> None:
-    run, info = _kill_mid_run(engine, 31, "result-recorder")
+    run, info = _kill_mid_run(engine, 31, recorder_name)
     assert info.status.value == "completed"
     assert engine.evaluations.runs.recorded_count(run.id) == 800
 

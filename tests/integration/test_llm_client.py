@@ -21,6 +21,7 @@ from engine.llm import (
     LLMClient,
     default_catalogue,
     load_catalogue,
+    local_links,
     simulator_account,
     simulator_catalogue,
 )
@@ -283,3 +284,25 @@ async def test_embeddings_go_through_the_gateway_and_cost(
     assert result.usage.prompt_tokens > 0 and result.cost_usd > 0
     totals = await get_gateway(catalogue.accounts[0]).usage.remote("model:openai/sim-embed")
     assert totals["calls"] == 1 and totals["cost_usd"] == pytest.approx(result.cost_usd)
+
+
+async def test_latency_is_the_provider_call_and_waits_are_queue_time(redis_url: str) -> None:
+    # sim-small answers in 100 ms × 0.5; two permits for twelve calls: most calls wait.
+    with running_simulator(SimulatorConfig(seed=5, latency_ms=100)) as slow:
+        catalogue = simulator_catalogue(slow.api_base, name=_name(), max_concurrency=2)
+        client = LLMClient(catalogue, redis_url=redis_url, links=local_links())
+        asks = [_ask(i) for i in range(12)]
+        started = asyncio.get_running_loop().time()
+        results = await asyncio.gather(
+            *[client.complete(CompletionRequest("openai/sim-small", ask)) for ask in asks]
+        )
+        wall_ms = (asyncio.get_running_loop().time() - started) * 1000
+        hit = await client.complete(CompletionRequest("openai/sim-small", asks[0]))
+        await client.aclose()
+
+    assert all(r.ok and not r.cached for r in results)
+    assert all(45 <= r.latency_ms < 200 for r in results), [r.latency_ms for r in results]
+    queued = sorted(r.queue_ms for r in results)
+    assert queued[-1] >= 200  # the last pair waited for five pairs before it
+    assert all(r.latency_ms + r.queue_ms <= wall_ms + 1 for r in results)
+    assert hit.cached and hit.queue_ms == 0 and hit.latency_ms < 45

@@ -21,10 +21,10 @@ import pytest
 import ray
 from sqlalchemy.engine import make_url
 
+from actors.naming import recorder_name
 from engine.cli.demo_data import MODELS, PROMPT_NAME, V1, demo_cases
 from engine.evaluation import streams
 from engine.llm import simulator_catalogue
-from engine.ray_runtime import deployment_tag
 from engine.simulator import SimulatorConfig, running_simulator
 
 pytestmark = pytest.mark.integration
@@ -90,8 +90,9 @@ def _until(condition: Any, what: str, timeout: float = 60) -> None:
 
 
 def _recorder_stats(engine: Any) -> dict[str, Any]:
-    tag = deployment_tag(engine.settings.effective_database_url)
-    stats: dict[str, Any] = ray.get(ray.get_actor(f"result-recorder:{tag}").stats.remote())
+    stats: dict[str, Any] = ray.get(
+        ray.get_actor(recorder_name(engine.settings.effective_database_url)).stats.remote()
+    )
     return stats
 
 

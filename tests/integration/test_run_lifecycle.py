@@ -11,10 +11,10 @@ import httpx
 import pytest
 import ray
 
+from actors.naming import scheduler_name
 from domain.evaluation.failure import INTERNAL
 from engine.cli.demo_data import MODELS, PROMPT_NAME, V1, demo_cases
 from engine.llm import simulator_catalogue
-from engine.ray_runtime import deployment_tag
 from engine.simulator import Simulator, SimulatorConfig, running_simulator
 
 pytestmark = pytest.mark.integration
@@ -72,8 +72,9 @@ def test_a_killed_scheduler_continues_its_run_with_no_cell_asked_twice(
         concurrency=16,
     )
     _wait_recorded(engine, run.id, 40)
-    tag = deployment_tag(engine.settings.effective_database_url)
-    ray.kill(ray.get_actor(f"run-scheduler:{tag}"), no_restart=False)
+    ray.kill(
+        ray.get_actor(scheduler_name(engine.settings.effective_database_url)), no_restart=False
+    )
     info = run.wait(progress=False, timeout=120)
     assert info.status.value == "completed", info.error
     assert engine.evaluations.runs.recorded_count(run.id) == info.total_cells == 400

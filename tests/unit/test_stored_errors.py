@@ -9,6 +9,7 @@ from ray.exceptions import RayTaskError
 
 from domain.evaluation import RunSpec, RunStatus
 from domain.evaluation.failure import INTERNAL
+from domain.evaluation.rows import ResultRow
 from engine.evaluation.runs import RunStore
 
 SPEC = RunSpec(
@@ -63,7 +64,7 @@ def test_a_cell_error_with_a_litellm_traceback_is_one_clean_line(store: RunStore
         {"run_id": run.id, "prompt_version": "a" * 64, "model": "m1", "case_id": "c2",
          "repeat": 0, "error": "timeout: no answer\nin 30 s"},
     ]  # fmt: skip
-    assert store.record(cells) == 2
+    assert store.record([ResultRow(**c) for c in cells]) == 2
     errors = {r.case_id: r.error for r in store.results("alice", run.id)}
     assert errors["c1"] == INTERNAL
     assert errors["c2"] == "timeout: no answer in 30 s"

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+from dataclasses import fields
 from typing import Any
 
 import pytest
 
 from api.pagination import decode_cursor, paginate
 from api.routes_run_results import cell_out, key_cursor
+from api.schemas import CellOut
+from domain.datasets import TestCase
 from domain.errors import NotFoundError, ValidationError
 from domain.evaluation import RunSpec
+from domain.evaluation.rows import ResultRow
 from domain.reports import ResultRecord
+from engine.evaluation.datasets import DatasetStore
 from engine.evaluation.runs import CellFilters, RunStore, cell_key
 
 V1, V2 = "a" * 64, "b" * 64
@@ -41,7 +46,7 @@ ROWS = [
 def store(migrated_db: Any) -> tuple[RunStore, str]:
     runs = RunStore(migrated_db)
     run = runs.create("alice", SPEC)
-    assert runs.record([{**row, "run_id": run.id} for row in ROWS]) == len(ROWS)
+    assert runs.record([ResultRow(run_id=run.id, **row) for row in ROWS]) == len(ROWS)
     return runs, run.id
 
 
@@ -105,7 +110,34 @@ def test_a_forged_cursor_is_refused(position: dict[str, object]) -> None:
 
 def test_a_cell_is_shown_with_its_scores(store: tuple[RunStore, str]) -> None:
     runs, run_id = store
-    runs.record([{**_row("c9", passed=True, scores={"correct": 1.0}), "run_id": run_id}])
+    runs.record([ResultRow(run_id=run_id, **_row("c9", passed=True, scores={"correct": 1.0}))])
     (cell,) = [c for c in _cells(store, CellFilters(), limit=10) if c.case_id == "c9"]
     shown = cell_out(cell)
     assert shown.scores == {"correct": 1.0} and shown.passed is True and shown.error is None
+
+
+def test_a_failed_cell_shows_why_with_its_case(migrated_db: Any) -> None:
+    datasets = DatasetStore(migrated_db)
+    datasets.create("alice", "qa")
+    case = TestCase(id="c1", variables={"question": "2+2?"}, expected="4")
+    version = datasets.add_version("alice", "qa", [case])
+    runs = RunStore(migrated_db)
+    run = runs.create("alice", RunSpec("p", (V1,), ("m1",), version.id, ("c1",)))
+    reasons = {"icontains": "'4' not found in the output"}
+    failed = ResultRow(
+        run_id=run.id, prompt_version=V1, model="m1", case_id="c1", output="five",
+        passed=False, score=0.0, scores={"icontains": 0.0}, reasons=reasons,
+        latency_ms=50.0, queue_ms=120.0,
+    )  # fmt: skip
+    runs.record([failed])
+    (record,) = runs.results("alice", run.id)
+    assert (record.reasons, record.variables, record.expected) == (reasons, case.variables, "4")
+    assert (record.latency_ms, record.queue_ms) == (50.0, 120.0)
+    (cell,) = runs.cells("alice", run.id, CellFilters(passed=False))
+    shown = cell_out(cell)
+    assert shown.reasons == reasons and shown.expected == "4"
+    assert shown.variables == {"question": "2+2?"} and shown.queue_ms == 120.0
+
+
+def test_the_cell_schema_has_every_field_of_a_result_record() -> None:
+    assert list(CellOut.model_fields) == [f.name for f in fields(ResultRecord)]

@@ -73,7 +73,7 @@ def test_markdown_report_is_a_table_with_one_row_per_group() -> None:
     widths = {line.count(" | ") for line in lines[:4]}
     assert len(widths) == 1
     assert lines[2].startswith("| v1 | gpt-4o | 6 | 0 | 50.0% (3/6) |")
-    assert len(lines) == 4
+    assert lines[4:6] == ["", "**Failed cases (4)**"]  # the table ends after two groups
 
 
 def test_markdown_escapes_pipes_and_tags_in_user_text() -> None:
@@ -145,3 +145,43 @@ def test_html_shortens_content_hash_versions() -> None:
 
     assert version not in page
     assert version[:12] in page
+
+
+def _failing() -> Report:
+    long_question = "why? " * 100
+    return summarize(
+        [
+            cell("c1", True, variables={"q": "2+2"}, expected="4"),
+            cell(
+                "c2",
+                False,
+                variables={"q": long_question},
+                expected="paris",
+                output="I think it is Lyon " + "x" * 400,
+                reasons={"icontains": "'paris' not found in the output"},
+                queue_ms=300.0,
+            ),
+            cell("c3", False, output=None, score=None, error="timeout: no answer in 30 s"),
+        ]
+    )
+
+
+def test_reports_list_failed_cases_with_case_expected_output_and_reasons() -> None:
+    report = _failing()
+    markdown, page = to_markdown(report), to_html(report)
+    for text in (markdown, page):
+        assert "Failed cases (2)" in text
+        assert "paris" in text and "I think it is Lyon" in text
+        assert "&#x27;paris&#x27; not found" in text or "'paris' not found" in text
+        assert "timeout: no answer in 30 s" in text
+        assert "x" * 400 not in text and "why? " * 100 not in text  # shortened
+    assert "| c1 |" not in markdown  # the passing case is not listed
+    document = json.loads(to_json(report))
+    assert [c["case_id"] for c in document["failed_cases"]] == ["c2", "c3"]
+    assert document["failed_cases"][0]["expected"] == "paris"
+    assert document["groups"][0]["queue_p95_ms"] == 300.0
+
+
+def test_failed_case_text_is_escaped() -> None:
+    report = summarize([cell("c1", False, variables={"q": EVIL}, expected=EVIL, output=EVIL)])
+    assert EVIL not in to_html(report) and EVIL not in to_markdown(report)

@@ -1,0 +1,34 @@
+"""The failed-cases section's rows, shared by the Markdown and HTML renderers."""
+
+from __future__ import annotations
+
+import json
+
+from domain.reports import FailedCase, Report
+from engine.reports._format import DASH, clip, short_version
+
+FAILED_COLUMNS = ("Version", "Model", "Case", "Variables", "Expected", "Output", "Reasons")
+VARIABLES_LIMIT = 160
+TEXT_LIMIT = 200
+REASONS_LIMIT = 300
+
+
+def failed_case_row(case: FailedCase) -> list[str]:
+    """One failed cell as table cells, long texts shortened."""
+    variables = json.dumps(dict(case.variables), ensure_ascii=False, default=str)
+    reasons = "; ".join(f"{name}: {reason}" for name, reason in case.reasons.items())
+    return [
+        short_version(case.prompt_version),
+        case.model,
+        case.case_id if case.repeat == 0 else f"{case.case_id} #{case.repeat}",
+        clip(variables, VARIABLES_LIMIT) if case.variables else DASH,
+        clip(case.expected, TEXT_LIMIT),
+        clip(case.output, TEXT_LIMIT),
+        clip(reasons, REASONS_LIMIT) if reasons else DASH,
+    ]
+
+
+def failed_note(report: Report) -> str:
+    """How many failed cells the section leaves out, or ``""``."""
+    more = report.n_failed - len(report.failed_cases)
+    return f"… and {more:,} more failed cells." if more > 0 else ""
