@@ -18,8 +18,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from engine import Engine
-from engine.prompts import Prompts
 from engine.prompts.queries import PromptQueries
+from engine.sdk.prompts import Prompts
 
 COMMITS = 1000
 TEMPLATE = (

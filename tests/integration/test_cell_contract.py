@@ -9,8 +9,8 @@ from statistics import median
 from typing import Any
 
 import pytest
-from engine.demo_data import MODELS, PROMPT_NAME, SCORERS, V1, demo_cases
 
+from engine.cli.demo_data import MODELS, PROMPT_NAME, SCORERS, V1, demo_cases
 from engine.llm import simulator_catalogue
 from engine.simulator import Simulator, SimulatorConfig, running_simulator
 

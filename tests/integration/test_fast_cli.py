@@ -16,9 +16,10 @@ from typing import Any
 
 import pytest
 
+from actors.prompt_shards import ShardPool
 from engine.data_dir import SERVICES_FILE, DataDirClaim
 from engine.db import create_db_engine, migrate
-from engine.prompts import Prompts, ShardPool
+from engine.sdk.prompts import Prompts
 from tests.integration.drivers import driver_env
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]

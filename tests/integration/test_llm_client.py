@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from actors.gateway_links import ray_links
+from actors.gateway_links import local_links, ray_links
 from domain.errors import ConfigurationError, ValidationError
 from domain.llm import Catalogue, FallbackPolicy, ModelSpec, RetryPolicy
 from engine.llm import (
@@ -21,7 +21,6 @@ from engine.llm import (
     LLMClient,
     default_catalogue,
     load_catalogue,
-    local_links,
     simulator_account,
     simulator_catalogue,
 )

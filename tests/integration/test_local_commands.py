@@ -11,9 +11,10 @@ import pytest
 from domain.errors import ConflictError
 from domain.prompts import Template
 from engine.db import create_db_engine, migrate
-from engine.prompts import LocalCommands, Prompts
+from engine.prompts import LocalCommands
 from engine.prompts import commands as cmd
 from engine.prompts.lru import LRU
+from engine.sdk.prompts import Prompts
 
 pytestmark = pytest.mark.integration
 
