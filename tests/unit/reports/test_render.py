@@ -81,7 +81,7 @@ def test_markdown_escapes_pipes_and_tags_in_user_text() -> None:
 
     row = to_markdown(report).splitlines()[2]
 
-    assert "a\\|b &lt;i&gt;" in row
+    assert "a\\|b \\<i>" in row
     assert row.count(" | ") == to_markdown(report).splitlines()[0].count(" | ")
 
 
@@ -93,6 +93,40 @@ def test_markdown_comparison_has_verdict_metrics_and_cases() -> None:
     assert text.startswith(f"**{comparison.verdict}**")
     assert "| Pass rate | 50.0% | 83.3% | +33.3 pp |" in text
     assert "**Improved cases**\n\nc1 #0, c3 #0, c5 #0" in text
+
+
+def significant_comparison() -> Comparison:
+    a = [cell(f"c{i}", False) for i in range(30)]
+    b = [cell(f"c{i}", True, prompt_version="v2") for i in range(30)]
+    return compare_groups(a + b, a=("v1", "gpt-4o"), b=("v2", "gpt-4o"))
+
+
+def test_markdown_prints_p_values_as_text_not_html_entities() -> None:
+    comparison = significant_comparison()
+    assert "p<0.001" in comparison.verdict
+
+    text = to_markdown(comparison)
+
+    assert "&lt;" not in text
+    assert text.startswith(f"**{comparison.verdict}**")
+    assert "McNemar p<0.001" in text
+
+
+def test_markdown_leaves_a_lone_ampersand_but_escapes_entities_and_tags() -> None:
+    report = summarize([cell("c0", True, model="R&D &amp; <b>x</b> 1 < 2")])
+
+    row = to_markdown(report).splitlines()[2]
+
+    assert "R&D \\&amp; \\<b>x\\</b> 1 < 2" in row
+
+
+def test_html_escapes_p_values() -> None:
+    comparison = significant_comparison()
+
+    page = to_html(summarize([]), comparison, title="v2 vs v1")
+
+    assert "p&lt;0.001" in page
+    assert "p<0.001" not in page
 
 
 def test_html_is_self_contained() -> None:
