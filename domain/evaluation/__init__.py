@@ -3,20 +3,24 @@
 from domain.evaluation.cells import Cell, expand_cells
 from domain.evaluation.fairness import FairQueue
 from domain.evaluation.run import (
+    ROUTINGS,
     TERMINAL_STATUSES,
     RunSpec,
     RunStatus,
     check_budget,
+    check_routing,
     check_transition,
 )
 
 __all__ = [
+    "ROUTINGS",
     "TERMINAL_STATUSES",
     "Cell",
     "FairQueue",
     "RunSpec",
     "RunStatus",
     "check_budget",
+    "check_routing",
     "check_transition",
     "expand_cells",
 ]
