@@ -8,6 +8,7 @@ a version number, an id prefix; then ``~N`` walks ``N`` first parents back.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from domain.errors import NotFoundError, ValidationError
@@ -100,3 +101,13 @@ def ambiguous_prefix(ref: str, candidates: list[str]) -> ValidationError:
         ref=ref,
         candidates=sorted(candidates),
     )
+
+
+def version_name(number: int, labels: Sequence[str] = ()) -> str:
+    """How a person names a version: its number and the labels on it.
+
+    Examples:
+        >>> version_name(3, ["production"])
+        'v3 (production)'
+    """
+    return f"v{number}" + (f" ({', '.join(sorted(labels))})" if labels else "")

@@ -151,8 +151,15 @@ class Run:
         return self._service.runs.results(self._service.owner, self.id)
 
     def summary(self) -> Report:
-        """The report maths over every recorded result."""
-        return summarize(self.records())
+        """The report maths over every recorded result, versions named ``v3 (production)``."""
+        return summarize(self.records(), self.version_names())
+
+    def version_names(self) -> dict[str, str]:
+        """How a person names each of the run's prompt versions (``v3 (production)``)."""
+        spec = self.info().spec
+        return self._service.engine.prompts.version_names(
+            spec.prompt_id, list(spec.prompt_versions)
+        )
 
     def report(
         self,
@@ -189,7 +196,7 @@ class Run:
         """Paired comparison of two (prompt version, model) groups within this run."""
         from domain.reports import compare_groups
 
-        return compare_groups(self.records(), a=a, b=b)
+        return compare_groups(self.records(), a=a, b=b, version_names=self.version_names())
 
 
 def compare_runs(a: Run, b: Run) -> Comparison:

@@ -23,6 +23,7 @@ from domain.prompts.refs import (
     parse_ref,
     past_the_first_version,
     unknown_ref,
+    version_name,
 )
 from domain.prompts.state import DEFAULT_BRANCH
 from engine.prompts.lru import LRU
@@ -76,6 +77,27 @@ class PromptQueries:
         with self._db.connect() as conn:
             prompt_id = self._locate(conn, prompt).id
             return self._version(conn, prompt_id, self._resolve(conn, prompt_id, ref))
+
+    def version_names(self, prompt: str, version_ids: Iterable[str]) -> dict[str, str]:
+        """How a person names each version: ``v3 (production)``; unknown ids are left out."""
+        wanted = list(dict.fromkeys(version_ids))
+        v, r = prompt_versions.c, prompt_refs.c
+        with self._db.connect() as conn:
+            prompt_id = self._locate(conn, prompt).id
+            numbers = conn.execute(
+                select(v.id, v.number).where(
+                    and_(v.prompt_id == prompt_id, v.owner == self.owner, v.id.in_(wanted))
+                )
+            ).all()
+            labels = conn.execute(
+                select(r.version_id, r.name).where(
+                    and_(r.prompt_id == prompt_id, r.owner == self.owner, r.kind == "label")
+                )
+            ).all()
+        on: dict[str, list[str]] = defaultdict(list)
+        for version, label in labels:
+            on[version].append(label)
+        return {version: version_name(number, on[version]) for version, number in numbers}
 
     def log(
         self,

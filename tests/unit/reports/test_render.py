@@ -179,3 +179,17 @@ def test_html_shortens_content_hash_versions() -> None:
 
     assert version not in page
     assert version[:12] in page
+
+
+def test_reports_name_versions_by_number_and_label_when_told() -> None:
+    names = {"v1": "v1", "v2": "v2 (production)"}
+    rs = results()
+
+    report = summarize(rs, names)
+    comparison = compare_groups(rs, a=("v1", "gpt-4o"), b=("v2", "gpt-4o"), version_names=names)
+
+    rows = to_markdown(report).splitlines()[2:4]
+    assert [row.split(" | ")[0] for row in rows] == ["| v1", "| v2 (production)"]
+    assert comparison.label_b == "v2 (production) on gpt-4o"
+    assert json.loads(to_json(report))["groups"][1]["version_name"] == "v2 (production)"
+    assert "<td>v2 (production)</td>" in to_html(report, comparison)
