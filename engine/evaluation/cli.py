@@ -15,8 +15,11 @@ import sys
 import time
 from collections.abc import Callable
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import Any
 
+from domain.errors import NotFoundError
+from domain.evaluation import ROUTINGS
 from engine.sdk import DEFAULT_OWNER, Engine
 
 
@@ -36,6 +39,8 @@ def _eval(args: argparse.Namespace) -> int:
     from engine.evaluation.evalrun import outcome_summary, run_eval_file
 
     spec = load_eval_file(args.file)
+    if args.routing is not None:
+        spec = replace(spec, routing=args.routing)
     with _engine(args, simulator=spec.simulator) as engine:
         started = time.perf_counter()
         outcome = run_eval_file(engine, spec, progress=not args.json)
@@ -49,11 +54,25 @@ def _eval(args: argparse.Namespace) -> int:
 def _run_list(args: argparse.Namespace) -> int:
     with _engine(args) as engine:
         runs = engine.evaluations.runs.list_runs(engine.owner, limit=args.limit)
+        names = [_version_names(engine, r) for r in runs]
         if args.json:
-            _out(json.dumps([r.to_dict() for r in runs], indent=2))
-        for r in [] if args.json else runs:
-            _out(f"{r.id}  {r.status.value:<16} {r.total_cells:>7} cells  {r.created_at[:19]}")
+            listed = [{**r.to_dict(), "versions": n} for r, n in zip(runs, names, strict=True)]
+            _out(json.dumps(listed, indent=2))
+        for r, n in [] if args.json else zip(runs, names, strict=True):
+            _out(
+                f"{r.id}  {r.status.value:<16} {r.total_cells:>7} cells  {r.created_at[:19]}"
+                f"  {', '.join(n)}" + (f"  {r.name}" if r.name else "")
+            )
     return 0
+
+
+def _version_names(engine: Engine, info: Any) -> list[str]:
+    """``["v1", "v2 (production)"]``: how a person names the run's versions, in run order."""
+    try:
+        known = engine.prompts.version_names(info.spec.prompt_id, list(info.spec.prompt_versions))
+    except NotFoundError:  # the prompt is gone: its ids are all there is
+        known = {}
+    return [known.get(v, v[:12]) for v in info.spec.prompt_versions]
 
 
 def _run_show(args: argparse.Namespace) -> int:
@@ -63,11 +82,13 @@ def _run_show(args: argparse.Namespace) -> int:
             run.progress()  # asks the scheduler, which marks a run nobody works `interrupted`
         info = run.info()
         recorded = engine.evaluations.runs.recorded_count(run.id)
-        data = {**info.to_dict(), "recorded_cells": recorded}
+        versions = _version_names(engine, info)
+        data = {**info.to_dict(), "recorded_cells": recorded, "versions": versions}
         _out(
             json.dumps(data, indent=2)
             if args.json
-            else f"{run.id}: {info.status.value}, {recorded}/{info.total_cells} cells recorded"
+            else f"{run.id}{f' ({info.name})' if info.name else ''}: {', '.join(versions)}; "
+            f"{info.status.value}, {recorded}/{info.total_cells} cells recorded"
             + (f", {info.over_budget_cells} over budget" if info.over_budget_cells else "")
             + (f" ({info.error})" if info.error else "")
         )
@@ -135,8 +156,14 @@ def register(subparsers: Any) -> None:
         parser.set_defaults(handler=handler)
         return parser
 
-    add(subparsers, "eval", _eval, "run an eval file (prompts × models × dataset)").add_argument(
-        "file", help="path of the eval YAML file"
+    evaluate = add(subparsers, "eval", _eval, "run an eval file (prompts × models × dataset)")
+    evaluate.add_argument("file", help="path of the eval YAML file")
+    evaluate.add_argument(
+        "--routing",
+        choices=ROUTINGS,
+        default=None,
+        help="fixed calls every model; cheapest / lowest-latency route each call among them "
+        "(default: the file's routing, else fixed)",
     )
 
     runs = subparsers.add_parser("run", help="evaluation runs: list, show, resume, cancel, report")

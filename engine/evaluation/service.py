@@ -119,11 +119,15 @@ class Evaluations:
         name: str = "",
         idempotency_key: str | None = None,
         api_keys: Mapping[str, str] | None = None,
+        routing: str = "fixed",
     ) -> Run:
         """Validate and start a run; returns at once with a `Run` handle.
 
-        ``api_keys`` (provider → key, e.g. the owner's stored keys) are used for accounts of
-        that provider that need a key, before the process environment.
+        ``versions`` are refs (``main``, ``production``, ``v3``, ``main~1``...). ``api_keys``
+        (provider → key, e.g. the owner's stored keys) are used for accounts of that provider
+        that need a key, before the process environment. ``routing`` ``"cheapest"`` or
+        ``"lowest-latency"`` sends each call to one of ``models`` chosen by that rule (one
+        group per version; each result records the model used); ``"fixed"`` calls them all.
         """
         registered, custom = split_scorers(scorers)
         prompt_info = self.engine.prompts.get(prompt)
@@ -147,6 +151,7 @@ class Evaluations:
             budget_usd=budget,
             cache=cache,
             params=dict(params or {}),
+            routing=routing,
         )
         context = self._context(
             "pending", spec, custom, concurrency, resolved, cases, api_keys or {}
