@@ -12,7 +12,7 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from domain.errors import ConfigurationError, NotFoundError, ValidationError
+from domain.errors import ConfigurationError, ConflictError, NotFoundError, ValidationError
 from domain.evaluation import RunSpec, check_budget
 from domain.llm import Catalogue, check_generation_params
 from domain.scoring import CustomScorer, ScorerSpec, build_scorers, custom_scorer
@@ -204,14 +204,28 @@ class Evaluations:
         return self._start(info, context)
 
     def cancel(self, run_id: str) -> Run:
-        """Stop dispatching a run; cells in flight finish and are recorded."""
+        """Stop dispatching a run; cells in flight finish and are recorded.
+
+        Raises:
+            ConflictError: ``reason="run-finished"``: the run had already stopped.
+        """
         import ray
 
         from domain.evaluation import RunStatus
 
-        info = self.runs.get(self.owner, run_id)
-        if not ray.get(self.scheduler().cancel.remote(run_id)) and not info.status.terminal():
-            self.runs.set_status(run_id, RunStatus.CANCELLED)
+        # A completed run is never worked again: no need to reach the scheduler to say so.
+        finished = self.runs.get(self.owner, run_id).status
+        if finished is not RunStatus.COMPLETED:
+            if ray.get(self.scheduler().cancel.remote(run_id)):
+                return Run(self, run_id)
+            finished = self.runs.get(self.owner, run_id).status
+        if finished.terminal():
+            raise ConflictError(
+                f"run {run_id} is already {finished.value}",
+                reason="run-finished",
+                status=finished.value,
+            )
+        self.runs.set_status(run_id, RunStatus.CANCELLED)
         return Run(self, run_id)
 
     def get(self, run_id: str) -> Run:
