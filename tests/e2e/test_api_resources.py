@@ -292,6 +292,22 @@ def test_a_run_is_started_once_followed_and_reported(
     assert run["id"] in [r["id"] for r in _walk(http, "/v1/runs", limit=1)]
 
 
+def test_a_routed_run_calls_the_cheapest_model_and_a_finished_run_cannot_be_cancelled(
+    users: Users, evaluation: dict[str, Any]
+) -> None:
+    http = users.alice
+    unknown = http.post("/v1/runs", json=_run_body(evaluation, routing="fastest"))
+    assert _problem(unknown, 422, "validation")["errors"][0]["loc"] == ["body", "routing"]
+    body = _run_body(evaluation, versions=["v1"], models=[LARGE, SMALL], routing="cheapest")
+    run = _ok(http.post("/v1/runs", json=body), 202)
+    assert run["spec"]["routing"] == "cheapest" and run["total_cells"] == 6
+    assert _wait(http, run["id"])["status"] == "completed"
+    cells = _ok(http.get(f"/v1/runs/{run['id']}/cells"))["items"]
+    assert {c["model"] for c in cells} == {f"cheapest({LARGE}|{SMALL})"}
+    refused = _problem(http.post(f"/v1/runs/{run['id']}/cancel"), 409, "conflict")
+    assert refused["detail"] == f"run {run['id']} is already completed"
+
+
 def test_two_runs_are_compared_case_by_case(users: Users, evaluation: dict[str, Any]) -> None:
     http = users.alice
     v1, v2 = evaluation["versions"]

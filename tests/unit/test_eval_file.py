@@ -44,7 +44,11 @@ def write(tmp_path: Path, text: str) -> Path:
 def test_a_good_file_loads_with_its_name_and_default_routing(tmp_path: Path) -> None:
     spec = load_eval_file(write(tmp_path, GOOD))
 
-    assert (spec.name, spec.prompt_name, spec.models) == ("arithmetic", "calc", ("openai/sim-small",))
+    assert (spec.name, spec.prompt_name, spec.models) == (
+        "arithmetic",
+        "calc",
+        ("openai/sim-small",),
+    )
     assert spec.routing == "fixed"
 
 
