@@ -158,11 +158,9 @@ def load_eval_file(path: str | Path) -> EvalFile:
     routing = data.get("routing", "fixed")
     if routing not in ROUTINGS:
         mistakes.add("routing", f"must be one of {', '.join(ROUTINGS)}, got {routing!r}")
-    numbers = {
-        "repeats": _int(data, "repeats", 1, mistakes),
-        "seed": _int(data, "seed", 0, mistakes),
-        "concurrency": _int(data, "concurrency", 64, mistakes),
-    }
+    repeats = _int(data, "repeats", 1, mistakes)
+    seed = _int(data, "seed", 0, mistakes)
+    concurrency = _int(data, "concurrency", 64, mistakes)
     budget = _float_or_none(data, "budget_usd", mistakes)
     mistakes.check()
     assert isinstance(prompt, dict) and isinstance(models, list) and isinstance(dataset, str)
@@ -178,7 +176,9 @@ def load_eval_file(path: str | Path) -> EvalFile:
         simulator=bool(data.get("simulator", False)),
         cache=bool(data.get("cache", True)),
         routing=str(routing),
-        **numbers,
+        repeats=repeats,
+        seed=seed,
+        concurrency=concurrency,
     )
 
 
