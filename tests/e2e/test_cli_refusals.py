@@ -81,3 +81,32 @@ def test_serve_refuses_unsafe_settings_before_redis_and_ray_start(
     assert out.stderr.count("\n") == 1 and says in out.stderr
     assert not (tmp_path / "redis").exists(), "the embedded Redis was started"
     assert not list(ray_tmp.rglob("session_*")), "a Ray session was started"
+
+
+def test_an_eval_file_with_three_mistakes_lists_all_three_before_any_service(
+    tmp_path: Path, ray_tmp: Path
+) -> None:
+    bad = tmp_path / "eval.yaml"
+    bad.write_text(
+        "prompt: {name: calc, versions: [{template: 'x', temprature: 1}]}\n"
+        "models: openai/sim-small\ndataset: missing.jsonl\n"
+    )
+
+    out = autoforge(tmp_path / "data", ray_tmp, "eval", str(bad))
+
+    assert out.returncode == 1, out.stderr
+    assert "Traceback" not in out.stderr and not list(ray_tmp.iterdir())
+    lines = out.stderr.splitlines()
+    assert lines[0] == f"autoforge: validation: eval file {bad} has 3 mistakes:"
+    assert [line.split(":")[0].strip() for line in lines[1:]] == [
+        "prompt.versions[0].temprature",
+        "models",
+        "dataset",
+    ]
+
+
+def test_an_unknown_routing_is_refused_by_the_parser(tmp_path: Path, ray_tmp: Path) -> None:
+    out = autoforge(tmp_path, ray_tmp, "eval", "x.yaml", "--routing", "fastest")
+
+    assert out.returncode == 2
+    assert "invalid choice: 'fastest'" in out.stderr and "cheapest" in out.stderr
