@@ -141,7 +141,7 @@ async def read_upload(request: Request) -> Upload:
     response_model=DatasetVersionOut,
     openapi_extra={"requestBody": REQUEST_BODY},
     responses={
-        **problem_responses(409),
+        **problem_responses(404, 409),
         415: {"model": Problem, "description": "Neither JSONL nor CSV"},
         422: {
             "model": ValidationProblem,
