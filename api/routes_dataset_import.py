@@ -3,7 +3,8 @@
 The file comes as the raw body (`Content-Type: application/x-ndjson` or `text/csv`) or as
 the `file` field of a `multipart/form-data` upload. Any bad row rejects the whole import
 with a 422 problem whose `errors` name every bad row by line; nothing is stored.
-`?skip_bad=true` stores the good rows and lists the skipped ones instead.
+`?skip_bad=true` stores the good rows and lists the skipped ones instead. A missing dataset
+is created by the first import that is stored, as the SDK and CLI do.
 """
 
 from __future__ import annotations
@@ -157,10 +158,9 @@ def import_cases(
     skip_bad: Annotated[bool, Query(description="Store the good rows, list the bad.")] = False,
     note: Annotated[str, Query(max_length=1000, description="Kept with the version.")] = "",
 ) -> DatasetVersionOut:
-    """Import a JSONL or CSV file as the next version (one bad row rejects it all)."""
-    engine.datasets.get(dataset)  # someone else's dataset is a 404, whatever the file holds
+    """Import a JSONL or CSV file as the next version, creating a missing dataset."""
     version = engine.datasets.import_text(
-        dataset, upload.text, upload.format, skip_bad=skip_bad, note=note
+        dataset, upload.text, upload.format, skip_bad=skip_bad, note=note, create=True
     )
     response.headers["Location"] = version_location(version)
     return dataset_version_out(version)

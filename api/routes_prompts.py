@@ -1,8 +1,9 @@
 """`/v1/prompts`: your prompts and their history (create, list, commit, log, show, diff,
 revert). Refs (branches, labels, merges) and archiving live in `routes_prompt_refs`.
 
-A prompt is named by its name or its id; a version by a ref: a branch, a label, a version
-id or an id prefix. Another user's prompt is simply not found (404).
+A prompt is named by its name or its id; a version by a ref: a branch, a label, ``v3``
+(version number 3), a version id or an id prefix, optionally ``~N`` back (``main~1``).
+Another user's prompt is simply not found (404).
 """
 
 from __future__ import annotations
@@ -31,7 +32,8 @@ Ref = Annotated[
     Path(
         min_length=1,
         max_length=200,
-        description="A branch, label, version id or id prefix (at least 7 hex digits).",
+        description="A branch, label, `v3`, version id or id prefix (at least 7 hex digits), "
+        "optionally `~N` first parents back (`main~1`).",
     ),
 ]
 NOT_FOUND = problem_responses(404)
@@ -142,7 +144,7 @@ def log_versions(
 
 @router.get("/{prompt}/versions/{ref:path}", response_model=VersionOut, responses=NOT_FOUND)
 def show_version(prompt: PromptName, ref: Ref, engine: UserEngine) -> VersionOut:
-    """Show the version a ref names (branch, label, id or id prefix)."""
+    """Show the version a ref names (branch, label, v3, id or id prefix; ~N goes back)."""
     return version_out(engine.prompts.show(prompt, ref))
 
 

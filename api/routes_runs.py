@@ -61,6 +61,7 @@ def run_out(
             seed=spec.seed,
             budget_usd=spec.budget_usd,
             cache=spec.cache,
+            routing=spec.routing,
         ),
         total_cells=info.total_cells,
         error=info.error,
@@ -104,6 +105,7 @@ def start_run(
         concurrency=body.concurrency,
         cache=body.cache,
         name=body.name,
+        routing=body.routing,
         idempotency_key=idempotency_key,
         api_keys=stored_keys(services, engine.owner),
     )

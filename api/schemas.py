@@ -279,7 +279,11 @@ class RunIn(BaseModel):
     )
 
     prompt: str = Field(min_length=1)
-    versions: list[str] | None = Field(default=None, description='Refs; default `["main"]`.')
+    versions: list[str] | None = Field(
+        default=None,
+        description="Refs (`main`, `production`, `v3`, `main~1`, an id prefix); "
+        'default `["main"]`.',
+    )
     dataset: str = Field(min_length=1)
     dataset_version: int | None = Field(default=None, ge=1, description="Default: latest.")
     models: list[str] = Field(min_length=1)
@@ -290,6 +294,11 @@ class RunIn(BaseModel):
     concurrency: int = Field(default=64, ge=1, le=4096)
     cache: bool = True
     name: str = Field(default="", max_length=200)
+    routing: Literal["fixed", "cheapest", "lowest-latency"] = Field(
+        default="fixed",
+        description="`fixed` calls every model; `cheapest` or `lowest-latency` sends each call "
+        "to one of `models` chosen by that rule (one group per version).",
+    )
 
 
 class RunSpecOut(BaseModel):
@@ -305,6 +314,7 @@ class RunSpecOut(BaseModel):
     seed: int
     budget_usd: float | None
     cache: bool
+    routing: str = "fixed"
 
 
 class ResumeIn(BaseModel):

@@ -5,14 +5,17 @@ from domain.evaluation.fairness import FairQueue
 from domain.evaluation.finish import RunEnd, RunTally, run_end
 from domain.evaluation.rows import ResultRow
 from domain.evaluation.run import (
+    ROUTINGS,
     TERMINAL_STATUSES,
     RunSpec,
     RunStatus,
     check_budget,
+    check_routing,
     check_transition,
 )
 
 __all__ = [
+    "ROUTINGS",
     "TERMINAL_STATUSES",
     "Cell",
     "FairQueue",
@@ -22,6 +25,7 @@ __all__ = [
     "RunStatus",
     "RunTally",
     "check_budget",
+    "check_routing",
     "check_transition",
     "expand_cells",
     "run_end",

@@ -33,7 +33,7 @@ def expand_cells(
     for repeat in range(spec.repeats):
         for case_id in spec.case_ids:
             for version in spec.prompt_versions:
-                for model in spec.models:
+                for model in spec.cell_models:
                     cell = Cell(version, model, case_id, repeat)
                     if cell.key not in recorded:
                         yield cell

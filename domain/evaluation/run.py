@@ -11,6 +11,9 @@ from domain.errors import ConflictError, ValidationError
 
 MAX_REPEATS = 100
 MAX_CELLS = 1_000_000
+ROUTINGS = ("fixed", "cheapest", "lowest-latency")
+"""How a run picks each cell's model: ``fixed`` calls every listed model; the others route
+each call among the listed models (the cheapest, or the lowest observed latency)."""
 
 
 class RunStatus(StrEnum):
@@ -87,6 +90,8 @@ class RunSpec:
         repeats: how many times each cell is asked (repeat index is part of the cache key).
         seed: passed to the provider where supported and to any sampling we do.
         budget_usd: the run stops before a call that would exceed it; None = no cap.
+        routing: one of `ROUTINGS`; a routed run has one group per prompt version (its
+            cells' model is `routed_model`) and records the model each call used.
     """
 
     prompt_id: str
@@ -100,8 +105,10 @@ class RunSpec:
     budget_usd: float | None = None
     cache: bool = True
     params: dict[str, Any] = field(default_factory=dict)
+    routing: str = "fixed"
 
     def __post_init__(self) -> None:
+        check_routing(self.routing)
         if not self.prompt_versions:
             raise ValidationError("a run needs at least one prompt version", reason="bad-run")
         if not self.models:
@@ -124,8 +131,19 @@ class RunSpec:
             )
 
     @property
+    def routed_model(self) -> str:
+        """The model name of a routed run's cells, e.g. ``cheapest(openai/a|openai/b)``."""
+        return f"{self.routing}({'|'.join(self.models)})"
+
+    @property
+    def cell_models(self) -> tuple[str, ...]:
+        """The models cells are expanded over: the listed ones, or the routed one."""
+        return self.models if self.routing == "fixed" else (self.routed_model,)
+
+    @property
     def total_cells(self) -> int:
-        return len(self.prompt_versions) * len(self.models) * len(self.case_ids) * self.repeats
+        per_model = len(self.prompt_versions) * len(self.case_ids) * self.repeats
+        return per_model * len(self.cell_models)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -140,6 +158,7 @@ class RunSpec:
             "budget_usd": self.budget_usd,
             "cache": self.cache,
             "params": dict(self.params),
+            "routing": self.routing,
         }
 
     @classmethod
@@ -156,4 +175,15 @@ class RunSpec:
             budget_usd=data.get("budget_usd"),
             cache=bool(data.get("cache", True)),
             params=dict(data.get("params", {})),
+            routing=str(data.get("routing", "fixed")),
+        )
+
+
+def check_routing(routing: str) -> None:
+    """Raise ValidationError unless ``routing`` is one of `ROUTINGS`."""
+    if routing not in ROUTINGS:
+        raise ValidationError(
+            f"routing must be one of {', '.join(ROUTINGS)}, got {routing!r}",
+            reason="bad-routing",
+            field="routing",
         )

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from typing import Literal
 
 from domain.errors import ConflictError, ValidationError
+from domain.prompts.refs import is_version_number
 
 MAX_PROMPT_NAME_LENGTH = 200
 MAX_ACTOR_LENGTH = 200
@@ -106,7 +107,8 @@ def validate_actor(actor: object) -> str:
 def validate_ref_name(name: object, kind: RefKind) -> str:
     """A branch or label name: ``^[A-Za-z0-9][A-Za-z0-9._/-]{0,99}$`` without ``..``.
 
-    A name that looks like a full version id is refused too, so refs never shadow versions.
+    A name that looks like a full version id or a version number (``v3``) is refused too,
+    so refs never shadow versions.
 
     Raises:
         ValidationError: ``reason`` ``control-characters`` or ``invalid-ref-name``.
@@ -127,6 +129,14 @@ def validate_ref_name(name: object, kind: RefKind) -> str:
             reason="invalid-ref-name",
             field=kind,
             name=text[:120],
+        )
+    if is_version_number(text):
+        raise ValidationError(
+            f"invalid {kind} name {text!r}: it reads as version number {text[1:]}; "
+            f"pick another name (e.g. {text}-release)",
+            reason="invalid-ref-name",
+            field=kind,
+            name=text,
         )
     return text
 

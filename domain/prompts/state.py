@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from itertools import islice
 from typing import Any
 
 from domain.errors import NexusError, NotFoundError, ValidationError
@@ -22,10 +23,17 @@ from domain.prompts.events import (
     PromptRestored,
     VersionCommitted,
 )
+from domain.prompts.refs import (
+    Ref,
+    ambiguous_prefix,
+    could_be_prefix,
+    parse_ref,
+    past_the_first_version,
+    unknown_ref,
+)
 from domain.prompts.version import Commit
 
 DEFAULT_BRANCH = "main"
-MIN_PREFIX_LENGTH = 7
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -134,30 +142,41 @@ class PromptState:
         return self._commits[self._branches[branch]]
 
     def resolve(self, ref: str) -> str:
-        """The version id ``ref`` names: a version id, a branch, a label or an id prefix.
+        """The version id ``ref`` names: a version id, a branch, a label, ``vN`` (version
+        number N) or an id prefix, then ``~N`` first parents back (see `domain.prompts.refs`).
 
         Raises:
-            NotFoundError: ``reason="unknown-ref"`` when nothing matches.
-            ValidationError: ``reason="ambiguous-ref"`` when an id prefix matches several.
+            NotFoundError: ``reason="unknown-ref"`` when nothing matches or ``~N`` goes past
+                the first version.
+            ValidationError: ``reason="ambiguous-ref"`` when an id prefix matches several;
+                ``reason="invalid-ref"`` for a malformed ``~``.
         """
         if ref in self._commits:
             return ref
-        if ref in self._branches:
-            return self._branches[ref]
-        if ref in self._labels:
-            return self._labels[ref]
-        if len(ref) >= MIN_PREFIX_LENGTH:
-            matches = [version for version in self._commits if version.startswith(ref)]
+        parsed = parse_ref(ref)
+        version = self._resolve_base(parsed)
+        chain = list(islice(history.first_parent_chain(self._commits, version), parsed.back + 1))
+        if len(chain) <= parsed.back:
+            raise past_the_first_version(parsed, len(chain) - 1)
+        return chain[parsed.back]
+
+    def _resolve_base(self, ref: Ref) -> str:
+        base = ref.base
+        if base in self._commits:
+            return base
+        if base in self._branches:
+            return self._branches[base]
+        if base in self._labels:
+            return self._labels[base]
+        if ref.number is not None and ref.number <= len(self._commits):
+            return list(self._commits)[ref.number - 1]
+        if could_be_prefix(base):
+            matches = [version for version in self._commits if version.startswith(base)]
             if len(matches) > 1:
-                raise ValidationError(
-                    f"version prefix {ref!r} is ambiguous",
-                    reason="ambiguous-ref",
-                    ref=ref,
-                    candidates=sorted(matches),
-                )
+                raise ambiguous_prefix(base, matches)
             if matches:
                 return matches[0]
-        raise NotFoundError(f"no version, branch or label {ref!r}", reason="unknown-ref", ref=ref)
+        raise unknown_ref(ref.text)
 
     def get_version(self, ref: str) -> Commit:
         """The version ``ref`` names (see :meth:`resolve`)."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from statistics import fmean
 
@@ -158,10 +158,12 @@ def compare_groups(
     alpha: float = 0.05,
     resamples: int = 2000,
     seed: int = 0,
+    version_names: Mapping[str, str] | None = None,
 ) -> Comparison:
     """Compare two (prompt version, model) groups of one set of results, e.g. one run.
 
-    Labels are ``"<version> on <model>"``. Other arguments are as for :func:`compare`.
+    Labels are ``"<version> on <model>"``, the version named by ``version_names`` (id →
+    ``v3 (production)``) when given. Other arguments are as for :func:`compare`.
 
     Raises:
         ValidationError: when ``a`` equals ``b`` or either group has no results.
@@ -169,6 +171,7 @@ def compare_groups(
     if a == b:
         raise ValidationError("compare two different groups", reason="same-group")
     records = list(results)
+    names = version_names or {}
     sides = []
     for version, model in (a, b):
         side = [r for r in records if (r.prompt_version, r.model) == (version, model)]
@@ -179,8 +182,8 @@ def compare_groups(
         sides[0],
         sides[1],
         key=key,
-        label_a=f"{_short(a[0])} on {a[1]}",
-        label_b=f"{_short(b[0])} on {b[1]}",
+        label_a=f"{names.get(a[0]) or _short(a[0])} on {a[1]}",
+        label_b=f"{names.get(b[0]) or _short(b[0])} on {b[1]}",
         alpha=alpha,
         resamples=resamples,
         seed=seed,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from statistics import fmean
 
 from domain.errors import NotFoundError, ValidationError
@@ -54,6 +54,8 @@ class GroupSummary:
     n_fallback: int
     n_cached: int
     top_errors: tuple[tuple[str, int], ...] = ()
+    version_name: str = ""
+    """How a person names the version (``v3 (production)``); empty when not known."""
 
     @property
     def total_tokens(self) -> int:
@@ -84,11 +86,14 @@ class Report:
         raise NotFoundError(f"no results for {prompt_version} on {model}", reason="no-group")
 
 
-def summarize(results: Iterable[ResultRecord]) -> Report:
+def summarize(
+    results: Iterable[ResultRecord], version_names: Mapping[str, str] | None = None
+) -> Report:
     """Summarise results per (prompt version, model).
 
     Args:
         results: Recorded cells, in any order, from one run or several.
+        version_names: Version id → how a person names it (``v3 (production)``).
 
     Returns:
         A report whose groups are sorted by prompt version, then model.
@@ -104,12 +109,16 @@ def summarize(results: Iterable[ResultRecord]) -> Report:
         1.0
     """
     records = list(results)
+    names = version_names or {}
     _reject_duplicates(records)
     groups: dict[tuple[str, str], list[ResultRecord]] = defaultdict(list)
     for record in records:
         groups[(record.prompt_version, record.model)].append(record)
     return Report(
-        groups=tuple(summarize_group(groups[key]) for key in sorted(groups)),
+        groups=tuple(
+            replace(summarize_group(groups[key]), version_name=names.get(key[0], ""))
+            for key in sorted(groups)
+        ),
         run_ids=tuple(sorted({record.run_id for record in records})),
         n_results=len(records),
         failed_cases=failed_cases(records),

@@ -116,7 +116,7 @@ def _print_outcome(outcome: Any, elapsed: float) -> None:
     for g in report.groups:
         low, high = g.pass_ci
         _out(
-            f"  {g.prompt_version[:12]:<14}{g.model:<20}{_pct(g.pass_rate):>10}  "
+            f"  {g.version_name or g.prompt_version[:12]:<14}{g.model:<20}{_pct(g.pass_rate):>10}  "
             f"{low * 100:4.0f}–{high * 100:3.0f}%     ${g.cost_usd:.4f}"
         )
     _out()

@@ -15,12 +15,17 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
+from domain.errors import NotFoundError
+from domain.evaluation import ROUTINGS
 from engine.cli.prompts import DEFAULT_OWNER
 from engine.local_db import open_database
 
 if TYPE_CHECKING:
+    from sqlalchemy import Engine as DbEngine
+
     from engine.sdk import Engine
 
 
@@ -43,6 +48,8 @@ def _eval(args: argparse.Namespace) -> int:
     from engine.settings import load_settings
 
     spec = load_eval_file(args.file)
+    if args.routing is not None:
+        spec = replace(spec, routing=args.routing)
     check_eval_file(spec, load_settings())
     from engine.cli.demo import _print_outcome
     from engine.sdk.evalrun import outcome_summary, run_eval_file
@@ -62,11 +69,28 @@ def _run_list(args: argparse.Namespace) -> int:
 
     with open_database() as db:
         runs = RunStore(db).list_runs(args.owner, limit=args.limit)
+        names = [_version_names(db, args.owner, r) for r in runs]
     if args.json:
-        _out(json.dumps([r.to_dict() for r in runs], indent=2))
-    for r in [] if args.json else runs:
-        _out(f"{r.id}  {r.status.value:<16} {r.total_cells:>7} cells  {r.created_at[:19]}")
+        listed = [{**r.to_dict(), "versions": n} for r, n in zip(runs, names, strict=True)]
+        _out(json.dumps(listed, indent=2))
+    for r, n in [] if args.json else zip(runs, names, strict=True):
+        _out(
+            f"{r.id}  {r.status.value:<16} {r.total_cells:>7} cells  {r.created_at[:19]}"
+            f"  {', '.join(n)}" + (f"  {r.name}" if r.name else "")
+        )
     return 0
+
+
+def _version_names(db: DbEngine, owner: str, info: Any) -> list[str]:
+    """``["v1", "v2 (production)"]``: how a person names the run's versions, in run order."""
+    from engine.prompts.queries import PromptQueries
+
+    try:
+        queries = PromptQueries(db, owner)
+        known = queries.version_names(info.spec.prompt_id, list(info.spec.prompt_versions))
+    except NotFoundError:  # the prompt is gone: its ids are all there is
+        known = {}
+    return [known.get(v, v[:12]) for v in info.spec.prompt_versions]
 
 
 def _run_show(args: argparse.Namespace) -> int:
@@ -76,12 +100,15 @@ def _run_show(args: argparse.Namespace) -> int:
         store = RunStore(db)
         info = store.get(args.owner, args.run)
         recorded = store.recorded_count(info.id)
+        versions = _version_names(db, args.owner, info)
     if args.json:
-        _out(json.dumps({**info.to_dict(), "recorded_cells": recorded}, indent=2))
+        data = {**info.to_dict(), "recorded_cells": recorded, "versions": versions}
+        _out(json.dumps(data, indent=2))
         return 0
     unworked = not info.status.terminal() and not _engine_running()
     _out(
-        f"{info.id}: {info.status.value}, {recorded}/{info.total_cells} cells recorded"
+        f"{info.id}{f' ({info.name})' if info.name else ''}: {', '.join(versions)}; "
+        f"{info.status.value}, {recorded}/{info.total_cells} cells recorded"
         + (f", {info.over_budget_cells} over budget" if info.over_budget_cells else "")
         + (f" ({info.error})" if info.error else "")
         + (f"; no engine works it: `autoforge run resume {info.id}`" if unworked else "")
@@ -188,8 +215,14 @@ def register(subparsers: Any) -> None:
         parser.set_defaults(handler=handler)
         return parser
 
-    add(subparsers, "eval", _eval, "run an eval file (prompts × models × dataset)").add_argument(
-        "file", help="path of the eval YAML file"
+    evaluate = add(subparsers, "eval", _eval, "run an eval file (prompts × models × dataset)")
+    evaluate.add_argument("file", help="path of the eval YAML file")
+    evaluate.add_argument(
+        "--routing",
+        choices=ROUTINGS,
+        default=None,
+        help="fixed calls every model; cheapest / lowest-latency route each call among them "
+        "(default: the file's routing, else fixed)",
     )
 
     runs = subparsers.add_parser("run", help="evaluation runs: list, show, resume, cancel, report")

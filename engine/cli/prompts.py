@@ -51,7 +51,9 @@ def register(subparsers: Any) -> None:
 
     show = add("show", run.show_version, "one version: details and template")
     show.add_argument("prompt")
-    show.add_argument("ref", nargs="?", default="main", help="branch, label, id or id prefix")
+    show.add_argument(
+        "ref", nargs="?", default="main", help="branch, label, v3, id or prefix; main~1 goes back"
+    )
 
     diff = add("diff", run.diff, "unified diff of two versions (template and settings)")
     diff.add_argument("prompt")
@@ -61,7 +63,7 @@ def register(subparsers: Any) -> None:
 
     revert = add("revert", run.revert, "commit a version with the content of an older one")
     revert.add_argument("prompt")
-    revert.add_argument("to", help="branch, label, id or id prefix")
+    revert.add_argument("to", help="branch, label, v3, id or id prefix; ~N goes back (main~1)")
     revert.add_argument("--branch", default="main")
     revert.add_argument("-m", "--message")
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from dataclasses import dataclass, replace
-from typing import cast
+from typing import Any, cast
 
 from domain.errors import NexusError
 from domain.evaluation import Cell
@@ -27,6 +27,9 @@ from domain.scoring import (
 )
 from engine.evaluation.context import RunContext
 from engine.llm import CompletionRequest, LLMClient
+
+# A run's routing names (`domain.evaluation.ROUTINGS`) → the LLM client's.
+_CLIENT_ROUTINGS = {"cheapest": "cheapest-that-qualifies", "lowest-latency": "lowest-latency"}
 
 
 class Slots:
@@ -98,6 +101,17 @@ class CellRunner:
             for version, settings in context.settings.items()
         }
 
+    def route(self, cell: Cell) -> dict[str, Any]:
+        """The model fields of ``cell``'s request: its model, or the run's routing rule."""
+        spec = self.context.spec
+        if spec.routing == "fixed":
+            return {"model": cell.model}
+        return {
+            "model": spec.models[0],
+            "routing": _CLIENT_ROUTINGS[spec.routing],
+            "candidates": spec.models,
+        }
+
     async def run(self, cell: Cell) -> CellOutcome:
         """Work ``cell``, after a free slot when the runner has a slot limit."""
         if self._slots is None:
@@ -123,7 +137,7 @@ class CellRunner:
         params.setdefault("seed", ctx.spec.seed + cell.repeat)
         answer = await self.client.complete(
             CompletionRequest(
-                model=cell.model,
+                **self.route(cell),
                 messages=rendered.as_dicts(),
                 params=params,
                 repeat_index=cell.repeat,

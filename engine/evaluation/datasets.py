@@ -19,7 +19,7 @@ from domain.datasets import (
     to_csv,
     to_jsonl,
 )
-from domain.errors import NotFoundError, ValidationError
+from domain.errors import ConflictError, NotFoundError, ValidationError
 from domain.prompts.names import validate_single_line
 from engine.evaluation.tables import dataset_cases, dataset_versions, datasets
 from engine.store_util import new_id, unique_as_conflict, utc_now_iso
@@ -84,6 +84,16 @@ class DatasetStore:
             conn.execute(insert(datasets).values(**row))
         return _info(row)
 
+    def ensure(self, owner: str, name: str) -> None:
+        """Create dataset ``name`` unless it exists (a concurrent creation is fine)."""
+        try:
+            self.get(owner, name)
+        except NotFoundError:
+            try:
+                self.create(owner, name)
+            except ConflictError:
+                pass
+
     def add_version(
         self, owner: str, dataset: str, cases: Sequence[TestCase], note: str = ""
     ) -> VersionInfo:
@@ -131,9 +141,16 @@ class DatasetStore:
         *,
         skip_bad: bool = False,
         note: str = "",
+        create: bool = False,
     ) -> VersionInfo:
-        """Parse and store a new version; with `skip_bad`, report skipped rows on the result."""
+        """Parse and store a new version; with `skip_bad`, report skipped rows on the result.
+
+        With ``create``, a missing dataset is created once the file parsed (a rejected file
+        creates nothing).
+        """
         parsed = parse_dataset(text, fmt, skip_bad=skip_bad)
+        if create:
+            self.ensure(owner, dataset)
         stored = self.add_version(owner, dataset, parsed.cases, note=note)
         return VersionInfo(**{**stored.__dict__, "skipped": parsed.errors})
 

@@ -16,6 +16,7 @@
     budget_usd: 1.0
     seed: 0
     concurrency: 64
+    routing: fixed                  # or cheapest / lowest-latency among the models
     simulator: true                 # start the simulated provider for openai/sim-* models
 
 Running a file twice is idempotent: unchanged prompt versions and dataset content are
@@ -30,7 +31,9 @@ from typing import Any
 
 import yaml
 
-from domain.errors import ValidationError
+from domain.errors import NexusError, ValidationError
+from domain.evaluation import ROUTINGS
+from domain.scoring import build_scorers
 
 _TOP = {
     "name",
@@ -44,6 +47,7 @@ _TOP = {
     "concurrency",
     "simulator",
     "cache",
+    "routing",
 }
 _VERSION = {"template", "system", "messages", "message", "model", "temperature", "max_tokens"}
 
@@ -80,70 +84,126 @@ class EvalFile:
     concurrency: int = 64
     simulator: bool = False
     cache: bool = True
+    routing: str = "fixed"
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def _fail(where: str, problem: str) -> ValidationError:
-    return ValidationError(f"eval file {where}: {problem}", reason="bad-eval-file", field=where)
+class _Mistakes:
+    """Every mistake found in one file, each with the key path it is at."""
+
+    def __init__(self, source: Path) -> None:
+        self.source = source
+        self.found: list[tuple[str, str]] = []
+
+    def add(self, where: str, problem: str) -> None:
+        self.found.append((where, problem))
+
+    def check(self) -> None:
+        if not self.found:
+            return
+        lines = "".join(f"\n  {where}: {problem}" for where, problem in self.found)
+        count = len(self.found)
+        raise ValidationError(
+            f"eval file {self.source} has {count} mistake{'s' if count > 1 else ''}:{lines}",
+            reason="bad-eval-file",
+            field=self.found[0][0],
+            mistakes=[{"field": where, "problem": problem} for where, problem in self.found],
+        )
 
 
 def load_eval_file(path: str | Path) -> EvalFile:
-    """Read and validate an eval file; every problem names the field it is in."""
+    """Read and validate an eval file, calling no service.
+
+    Raises:
+        ValidationError: ``reason="bad-eval-file"`` listing every mistake, one line each
+            with its key path (``details["mistakes"]``); ``reason="not-found"``.
+    """
     source = Path(path)
     try:
         data = yaml.safe_load(source.read_text())
     except FileNotFoundError:
         raise ValidationError(f"eval file {source} not found", reason="not-found") from None
     except yaml.YAMLError as exc:
-        raise _fail(str(source), f"invalid YAML ({exc})") from None
+        raise ValidationError(
+            f"eval file {source}: invalid YAML ({exc})", reason="bad-eval-file"
+        ) from None
+    mistakes = _Mistakes(source)
     if not isinstance(data, dict):
-        raise _fail(str(source), "must be a mapping")
-    unknown = sorted(set(data) - _TOP)
-    if unknown:
-        raise _fail(unknown[0], f"unknown key (known: {', '.join(sorted(_TOP))})")
+        mistakes.add("(top)", "must be a mapping")
+        mistakes.check()
+    for key in sorted(set(data) - _TOP, key=str):
+        mistakes.add(str(key), f"unknown key (known: {', '.join(sorted(_TOP))})")
     prompt = data.get("prompt")
+    versions: tuple[PromptVersionSpec, ...] = ()
     if not isinstance(prompt, dict) or not isinstance(prompt.get("name"), str):
-        raise _fail("prompt", "needs a mapping with a name and versions")
-    raw_versions = prompt.get("versions")
-    if not isinstance(raw_versions, list) or not raw_versions:
-        raise _fail("prompt.versions", "needs at least one version")
+        mistakes.add("prompt", "needs a mapping with a name and versions")
+    elif not isinstance(prompt.get("versions"), list) or not prompt["versions"]:
+        mistakes.add("prompt.versions", "needs at least one version")
+    else:
+        specs = [_version(v, i, mistakes) for i, v in enumerate(prompt["versions"])]
+        versions = tuple(spec for spec in specs if spec is not None)
     models = data.get("models")
     if not isinstance(models, list) or not models or not all(isinstance(m, str) for m in models):
-        raise _fail("models", "needs a list of model names")
+        mistakes.add("models", "needs a list of model names")
     dataset = data.get("dataset")
     if not isinstance(dataset, str):
-        raise _fail("dataset", "needs the path of a JSONL or CSV file")
+        mistakes.add("dataset", "needs the path of a JSONL or CSV file")
+    elif not (source.parent / dataset).is_file():
+        mistakes.add("dataset", f"no file {dataset!r} next to the eval file")
     scorers = data.get("scorers", [])
     if not isinstance(scorers, list) or not all(isinstance(s, dict) for s in scorers):
-        raise _fail("scorers", "must be a list of scorer mappings")
+        mistakes.add("scorers", "must be a list of scorer mappings")
+    else:
+        _check_scorers(scorers, mistakes)
+    routing = data.get("routing", "fixed")
+    if routing not in ROUTINGS:
+        mistakes.add("routing", f"must be one of {', '.join(ROUTINGS)}, got {routing!r}")
+    repeats = _int(data, "repeats", 1, mistakes)
+    seed = _int(data, "seed", 0, mistakes)
+    concurrency = _int(data, "concurrency", 64, mistakes)
+    budget = _float_or_none(data, "budget_usd", mistakes)
+    mistakes.check()
+    assert isinstance(prompt, dict) and isinstance(models, list) and isinstance(dataset, str)
     return EvalFile(
         path=source,
         name=str(data.get("name", source.stem)),
         prompt_name=prompt["name"],
-        versions=tuple(_version(v, i) for i, v in enumerate(raw_versions)),
+        versions=versions,
         models=tuple(models),
         dataset_path=(source.parent / dataset).resolve(),
         scorers=tuple(scorers),
-        repeats=_int(data, "repeats", 1),
-        budget_usd=_float_or_none(data, "budget_usd"),
-        seed=_int(data, "seed", 0),
-        concurrency=_int(data, "concurrency", 64),
+        budget_usd=budget,
         simulator=bool(data.get("simulator", False)),
         cache=bool(data.get("cache", True)),
+        routing=str(routing),
+        repeats=repeats,
+        seed=seed,
+        concurrency=concurrency,
     )
 
 
-def _version(raw: Any, index: int) -> PromptVersionSpec:
+def _check_scorers(scorers: list[dict[str, Any]], mistakes: _Mistakes) -> None:
+    for index, raw in enumerate(scorers):
+        try:
+            build_scorers([raw])
+        except NexusError as exc:
+            mistakes.add(f"scorers[{index}]", exc.message)
+
+
+def _version(raw: Any, index: int, mistakes: _Mistakes) -> PromptVersionSpec | None:
     where = f"prompt.versions[{index}]"
     if not isinstance(raw, dict):
-        raise _fail(where, "must be a mapping")
-    unknown = sorted(set(raw) - _VERSION)
-    if unknown:
-        raise _fail(f"{where}.{unknown[0]}", f"unknown key (known: {', '.join(sorted(_VERSION))})")
+        mistakes.add(where, "must be a mapping")
+        return None
+    for key in sorted(set(raw) - _VERSION, key=str):
+        mistakes.add(f"{where}.{key}", f"unknown key (known: {', '.join(sorted(_VERSION))})")
     messages: list[dict[str, str]] = []
     if "messages" in raw:
-        if not isinstance(raw["messages"], list):
-            raise _fail(f"{where}.messages", "must be a list of {role, content}")
+        if not isinstance(raw["messages"], list) or not all(
+            isinstance(m, dict) for m in raw["messages"]
+        ):
+            mistakes.add(f"{where}.messages", "must be a list of {role, content}")
+            return None
         messages = [dict(m) for m in raw["messages"]]
     elif "system" in raw:
         messages = [
@@ -152,7 +212,8 @@ def _version(raw: Any, index: int) -> PromptVersionSpec:
         ]
     template = raw.get("template")
     if not messages and not isinstance(template, str):
-        raise _fail(f"{where}.template", "needs a template text or messages")
+        mistakes.add(f"{where}.template", "needs a template text or messages")
+        return None
     settings = {k: raw[k] for k in ("model", "temperature", "max_tokens") if k in raw}
     return PromptVersionSpec(
         template=None if messages else template,
@@ -162,17 +223,19 @@ def _version(raw: Any, index: int) -> PromptVersionSpec:
     )
 
 
-def _int(data: dict[str, Any], key: str, default: int) -> int:
+def _int(data: dict[str, Any], key: str, default: int, mistakes: _Mistakes) -> int:
     value = data.get(key, default)
     if isinstance(value, bool) or not isinstance(value, int):
-        raise _fail(key, f"must be an integer, got {value!r}")
+        mistakes.add(key, f"must be an integer, got {value!r}")
+        return default
     return value
 
 
-def _float_or_none(data: dict[str, Any], key: str) -> float | None:
+def _float_or_none(data: dict[str, Any], key: str, mistakes: _Mistakes) -> float | None:
     value = data.get(key)
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise _fail(key, f"must be a number, got {value!r}")
+        mistakes.add(key, f"must be a number, got {value!r}")
+        return None
     return float(value)

@@ -8,7 +8,6 @@ moving part (the ``prompts.head`` pointer) plus a cache hit.
 from __future__ import annotations
 
 import json
-import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -17,13 +16,21 @@ from sqlalchemy import Connection, Engine, Integer, Row, String, and_, literal, 
 
 from domain.errors import NotFoundError, ValidationError
 from domain.prompts import ModelSettings, Template, VersionDiff, diff_versions, parse_time
+from domain.prompts.refs import (
+    Ref,
+    ambiguous_prefix,
+    could_be_prefix,
+    parse_ref,
+    past_the_first_version,
+    unknown_ref,
+    version_name,
+)
 from domain.prompts.state import DEFAULT_BRANCH
 from engine.prompts.lru import LRU
 from engine.prompts.models import PromptInfo, PromptVersion
 from engine.prompts.tables import prompt_refs, prompt_tags, prompt_versions, prompts
 
 MAX_PAGE = 1000
-_HEX_PREFIX = re.compile(r"[0-9a-f]{7,64}")
 
 
 class PromptQueries:
@@ -65,10 +72,32 @@ class PromptQueries:
             return self._version(conn, row.id, version)
 
     def show(self, prompt: str, ref: str = DEFAULT_BRANCH) -> PromptVersion:
-        """The version ``ref`` names: a branch, label, version id or id prefix (≥ 7)."""
+        """The version ``ref`` names: a branch, label, ``v3``, version id or id prefix (≥ 7),
+        optionally followed by ``~N`` (``main~1`` is the parent of main's head)."""
         with self._db.connect() as conn:
             prompt_id = self._locate(conn, prompt).id
             return self._version(conn, prompt_id, self._resolve(conn, prompt_id, ref))
+
+    def version_names(self, prompt: str, version_ids: Iterable[str]) -> dict[str, str]:
+        """How a person names each version: ``v3 (production)``; unknown ids are left out."""
+        wanted = list(dict.fromkeys(version_ids))
+        v, r = prompt_versions.c, prompt_refs.c
+        with self._db.connect() as conn:
+            prompt_id = self._locate(conn, prompt).id
+            numbers = conn.execute(
+                select(v.id, v.number).where(
+                    and_(v.prompt_id == prompt_id, v.owner == self.owner, v.id.in_(wanted))
+                )
+            ).all()
+            labels = conn.execute(
+                select(r.version_id, r.name).where(
+                    and_(r.prompt_id == prompt_id, r.owner == self.owner, r.kind == "label")
+                )
+            ).all()
+        on: dict[str, list[str]] = defaultdict(list)
+        for version, label in labels:
+            on[version].append(label)
+        return {version: version_name(number, on[version]) for version, number in numbers}
 
     def log(
         self,
@@ -156,23 +185,41 @@ class PromptQueries:
         return conn.execute(query.order_by(r.kind).limit(1)).scalar()
 
     def _resolve(self, conn: Connection, prompt_id: str, ref: str) -> str:
-        """Like ``PromptState.resolve``: a version id, a branch, a label, then an id prefix."""
+        """Like ``PromptState.resolve``: a version id, a branch, a label, ``vN``, an id
+        prefix, then ``~N`` first parents back."""
         v = prompt_versions.c
         mine = and_(v.prompt_id == prompt_id, v.owner == self.owner)
         if len(ref) == 64 and conn.execute(select(v.id).where(mine, v.id == ref)).first():
             return ref
-        version = self._ref(conn, prompt_id, ref, None)
+        parsed = parse_ref(ref)
+        version = self._resolve_base(conn, prompt_id, parsed)
+        if parsed.back == 0:
+            return version
+        chain = self._chain(conn, prompt_id, version, 0, parsed.back + 1)
+        if len(chain) <= parsed.back:
+            raise past_the_first_version(parsed, len(chain) - 1)
+        return str(chain[parsed.back].id)
+
+    def _resolve_base(self, conn: Connection, prompt_id: str, ref: Ref) -> str:
+        v = prompt_versions.c
+        mine = and_(v.prompt_id == prompt_id, v.owner == self.owner)
+        base = ref.base
+        if len(base) == 64 and conn.execute(select(v.id).where(mine, v.id == base)).first():
+            return base
+        version = self._ref(conn, prompt_id, base, None)
         if version is not None:
             return version
-        if _HEX_PREFIX.fullmatch(ref):
-            found = conn.execute(select(v.id).where(mine, v.id.startswith(ref)).limit(2)).all()
+        if ref.number is not None:
+            numbered = conn.execute(select(v.id).where(mine, v.number == ref.number)).scalar()
+            if numbered is not None:
+                return str(numbered)
+        if could_be_prefix(base):
+            found = conn.execute(select(v.id).where(mine, v.id.startswith(base)).limit(2)).all()
             if len(found) > 1:
-                raise ValidationError(
-                    f"version prefix {ref!r} is ambiguous", reason="ambiguous-ref", ref=ref
-                )
+                raise ambiguous_prefix(base, [str(row.id) for row in found])
             if found:
                 return str(found[0].id)
-        raise NotFoundError(f"no version, branch or label {ref!r}", reason="unknown-ref", ref=ref)
+        raise unknown_ref(ref.text)
 
     def _walk(self, prompt_id: str, start: str, stop: Any) -> Any:
         """A recursive CTE ``chain(id, depth)`` down the first parents of ``start``."""

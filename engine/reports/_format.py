@@ -55,8 +55,13 @@ def short_version(version: str) -> str:
 
 
 def group_name(group: GroupSummary, separator: str = " · ") -> str:
-    """``<short version> · <model>``."""
-    return f"{short_version(group.prompt_version)}{separator}{group.model}"
+    """``<version> · <model>``, the version as a person names it when known."""
+    return f"{version_label(group)}{separator}{group.model}"
+
+
+def version_label(group: GroupSummary) -> str:
+    """``v3 (production)`` when the report knows it, else the short version id."""
+    return group.version_name or short_version(group.prompt_version)
 
 
 def signed(value: float | None, digits: int = 3) -> str:
@@ -72,7 +77,7 @@ def usd(value: float, unknown: int = 0) -> str:
 def summary_row(group: GroupSummary) -> list[str]:
     """The cells of one group's summary row, as plain (unescaped) text."""
     return [
-        short_version(group.prompt_version),
+        version_label(group),
         group.model,
         f"{group.n_cells:,}",
         f"{group.n_errors:,}",

@@ -143,7 +143,7 @@ def _comparison(c: Comparison, max_cases: int) -> list[str]:
         ["Mean score", number(c.mean_score_a), number(c.mean_score_b), signed(c.score_difference)],
     ]
     ci = DASH if c.score_ci is None else f"[{c.score_ci[0]:+.3f}, {c.score_ci[1]:+.3f}]"
-    p = DASH if c.p_value is None else format_p(c.p_value)
+    p = DASH if c.p_value is None else esc(format_p(c.p_value))
     parts = [
         "<h2>Comparison</h2>",
         f'<p class="verdict{winner}">{esc(c.verdict)}</p>',

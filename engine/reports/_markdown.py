@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import html
+import re
 from collections.abc import Sequence
 
 from domain.reports import CaseChange, Comparison, Report, format_p
@@ -20,13 +20,17 @@ from engine.reports._format import (
 )
 
 CASE_LIMIT = 50
+# Markdown is not HTML: only what could open a tag or an entity is backslash-escaped, so raw
+# text stays readable ("p<0.001", "R&D") and renders the same.
+_MARKUP = re.compile(r"[|`\\]|<(?=[A-Za-z/!?])|&(?=#?\w+;)")
 
 
 def to_markdown(item: Report | Comparison, *, max_cases: int = CASE_LIMIT) -> str:
     """Render a report (a summary table and its errors) or a comparison (the verdict, a
     metrics table, and the regressed and improved cases) as Markdown.
 
-    User text is escaped: ``|`` cannot break a table and HTML tags are shown, not run.
+    User text is escaped the Markdown way (backslashes): ``|`` cannot break a table, HTML
+    tags and entities are shown, not run, and plain ``<`` or ``&`` stay as typed.
 
     Args:
         item: What to render.
@@ -104,5 +108,4 @@ def _row(cells: Sequence[str]) -> str:
 
 
 def _cell(text: str) -> str:
-    flat = " ".join(text.split())
-    return html.escape(flat, quote=False).replace("|", "\\|").replace("`", "'")
+    return _MARKUP.sub(lambda m: "\\" + m.group(), " ".join(text.split()))

@@ -48,10 +48,22 @@ class Datasets:
         return self.store.add_version(self.owner, dataset, built, note=note)
 
     def import_text(
-        self, dataset: str, text: str, fmt: Format, *, skip_bad: bool = False, note: str = ""
+        self,
+        dataset: str,
+        text: str,
+        fmt: Format,
+        *,
+        skip_bad: bool = False,
+        note: str = "",
+        create: bool = False,
     ) -> VersionInfo:
-        """Import JSONL or CSV text; any bad row rejects the whole import unless `skip_bad`."""
-        return self.store.import_text(self.owner, dataset, text, fmt, skip_bad=skip_bad, note=note)
+        """Import JSONL or CSV text; any bad row rejects the whole import unless `skip_bad`.
+
+        With ``create``, a missing dataset is created (not when the text is rejected).
+        """
+        return self.store.import_text(
+            self.owner, dataset, text, fmt, skip_bad=skip_bad, note=note, create=create
+        )
 
     def import_file(
         self, dataset: str, path: str | Path, *, skip_bad: bool = False, create: bool = True
@@ -65,14 +77,13 @@ class Datasets:
             fmt = "csv"
         else:
             raise ValidationError(f"{source}: use a .jsonl or .csv file", reason="format")
-        if create and not self.exists(dataset):
-            self.create(dataset)
         return self.import_text(
             dataset,
             source.read_text(encoding="utf-8-sig"),
             fmt,
             skip_bad=skip_bad,
             note=f"imported from {source.name}",
+            create=create,
         )
 
     def exists(self, dataset: str) -> bool:

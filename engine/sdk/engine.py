@@ -206,6 +206,7 @@ class Engine:
         name: str = "",
         idempotency_key: str | None = None,
         api_keys: Mapping[str, str] | None = None,
+        routing: str = "fixed",
     ) -> Run:
         """Start a run of prompt version(s) × model(s) × dataset × repeats.
 
@@ -226,6 +227,8 @@ class Engine:
             name: A label for the run.
             idempotency_key: The same key returns the same run instead of a second one.
             api_keys: Provider → key, used before the environment's.
+            routing: ``"fixed"`` calls every model; ``"cheapest"`` or ``"lowest-latency"``
+                routes each call to one of ``models`` by that rule (`domain.llm.routing`).
 
         Returns:
             A `Run`; call `run.wait()` to follow it with a progress bar.
@@ -250,6 +253,7 @@ class Engine:
             name=name,
             idempotency_key=idempotency_key,
             api_keys=api_keys,
+            routing=routing,
         )
 
     def run(self, run_id: str) -> Run:

@@ -108,6 +108,8 @@ def run_eval(
     cache: bool = True,
     progress: bool = True,
     report_dir: Path | None = None,
+    name: str = "",
+    routing: str = "fixed",
 ) -> EvalOutcome:
     """Ensure inputs, evaluate, wait with a progress bar, compare first vs last version."""
     ids = ensure_prompt_versions(engine, prompt, versions)
@@ -124,14 +126,17 @@ def run_eval(
         seed=seed,
         concurrency=concurrency,
         cache=cache,
+        name=name,
+        routing=routing,
     )
     run.wait(progress=progress)
     unique = list(dict.fromkeys(ids))
     comparisons: tuple[Comparison, ...] = ()
     if len(unique) > 1:
-        records = run.records()
+        records, names = run.records(), run.version_names()
         comparisons = tuple(
-            compare_groups(records, a=(unique[0], m), b=(unique[-1], m)) for m in models
+            compare_groups(records, a=(unique[0], m), b=(unique[-1], m), version_names=names)
+            for m in run.info().spec.cell_models
         )
     directory = report_dir or engine.settings.data_dir / "reports"
     path = run.save_report(directory / f"{run.id}.html", comparisons[0] if comparisons else None)
@@ -154,6 +159,8 @@ def run_eval_file(engine: Engine, spec: EvalFile, *, progress: bool = True) -> E
         concurrency=spec.concurrency,
         cache=spec.cache,
         progress=progress,
+        name=spec.name,
+        routing=spec.routing,
     )
 
 

@@ -13,7 +13,7 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from domain.errors import ConfigurationError, NotFoundError, ValidationError
+from domain.errors import ConfigurationError, ConflictError, NotFoundError, ValidationError
 from domain.evaluation import RunSpec, check_budget
 from domain.llm import Catalogue, check_generation_params
 from domain.scoring import CustomScorer, ScorerSpec, build_scorers, custom_scorer
@@ -133,11 +133,15 @@ class Evaluations:
         name: str = "",
         idempotency_key: str | None = None,
         api_keys: Mapping[str, str] | None = None,
+        routing: str = "fixed",
     ) -> Run:
         """Validate and start a run; returns at once with a `Run` handle.
 
-        ``api_keys`` (provider → key, e.g. the owner's stored keys) are used for accounts of
-        that provider that need a key, before the process environment.
+        ``versions`` are refs (``main``, ``production``, ``v3``, ``main~1``...). ``api_keys``
+        (provider → key, e.g. the owner's stored keys) are used for accounts of that provider
+        that need a key, before the process environment. ``routing`` ``"cheapest"`` or
+        ``"lowest-latency"`` sends each call to one of ``models`` chosen by that rule (one
+        group per version; each result records the model used); ``"fixed"`` calls them all.
         """
         registered, custom = split_scorers(scorers)
         prompt_info = self.prompts.get(prompt)
@@ -161,6 +165,7 @@ class Evaluations:
             budget_usd=budget,
             cache=cache,
             params=dict(params or {}),
+            routing=routing,
         )
         context = self._context(
             "pending", spec, custom, concurrency, resolved, cases, api_keys or {}
@@ -212,12 +217,26 @@ class Evaluations:
         return self._start(info, context)
 
     def cancel(self, run_id: str) -> Run:
-        """Stop dispatching a run; cells in flight finish and are recorded."""
+        """Stop dispatching a run; cells in flight finish and are recorded.
+
+        Raises:
+            ConflictError: ``reason="run-finished"``: the run had already stopped.
+        """
         from domain.evaluation import RunStatus
 
-        info = self.runs.get(self.owner, run_id)
-        if not self._scheduler.cancel(run_id) and not info.status.terminal():
-            self.runs.set_status(run_id, RunStatus.CANCELLED)
+        # A completed run is never worked again: no need to reach the scheduler to say so.
+        finished = self.runs.get(self.owner, run_id).status
+        if finished is not RunStatus.COMPLETED:
+            if self._scheduler.cancel(run_id):
+                return Run(self, run_id)
+            finished = self.runs.get(self.owner, run_id).status
+        if finished.terminal():
+            raise ConflictError(
+                f"run {run_id} is already {finished.value}",
+                reason="run-finished",
+                status=finished.value,
+            )
+        self.runs.set_status(run_id, RunStatus.CANCELLED)
         return Run(self, run_id)
 
     def get(self, run_id: str) -> Run:

@@ -55,12 +55,21 @@ class PromptReads:
         """
         return self._queries.head(prompt, branch)
 
+    def version_names(self, prompt: str, version_ids: builtins.list[str]) -> dict[str, str]:
+        """How a person names each version, e.g. ``{"3f2a…": "v3 (production)"}``.
+
+        Raises:
+            NotFoundError: ``reason="unknown-prompt"``.
+        """
+        return self._queries.version_names(prompt, version_ids)
+
     def show(self, prompt: str, ref: str = DEFAULT_BRANCH) -> PromptVersion:
         """The version a ref names.
 
         Args:
             prompt: The prompt's name or id.
-            ref: A branch, label, version id or id prefix (at least 7 digits).
+            ref: A branch, label, ``v3``, version id or id prefix (at least 7 digits),
+                optionally ``~N`` first parents back (``main~1``).
 
         Returns:
             The version.

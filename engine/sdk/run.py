@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from actors.scheduler_client import SchedulerClient
     from domain.reports import ResultRecord
     from engine.evaluation.runs import RunStore
+    from engine.sdk.prompts import Prompts
 
 
 class RunService(Protocol):
@@ -26,6 +27,7 @@ class RunService(Protocol):
 
     owner: str
     runs: RunStore
+    prompts: Prompts
     redis: Any
 
     def scheduler(self) -> SchedulerClient: ...
@@ -177,8 +179,15 @@ class Run:
         return self._service.runs.results(self._service.owner, self.id)
 
     def summary(self) -> Report:
-        """The report maths over every recorded result."""
-        return summarize(self.records())
+        """The report maths over every recorded result, versions named ``v3 (production)``."""
+        return summarize(self.records(), self.version_names())
+
+    def version_names(self) -> dict[str, str]:
+        """How a person names each of the run's prompt versions (``v3 (production)``)."""
+        spec = self.info().spec
+        return self._service.prompts.version_names(
+            spec.prompt_id, list(spec.prompt_versions)
+        )
 
     def report(
         self,
@@ -218,7 +227,7 @@ class Run:
         """Paired comparison of two (prompt version, model) groups within this run."""
         from domain.reports import compare_groups
 
-        return compare_groups(self.records(), a=a, b=b)
+        return compare_groups(self.records(), a=a, b=b, version_names=self.version_names())
 
 
 def compare_runs(a: Run, b: Run) -> Comparison:

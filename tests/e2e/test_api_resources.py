@@ -225,6 +225,19 @@ def test_datasets_import_export_and_reject_bad_rows(users: Users) -> None:
     assert [d["name"] for d in _ok(http.get("/v1/datasets"))["items"]] == ["qa"]
 
 
+def test_http_import_creates_a_missing_dataset_but_not_for_a_rejected_file(users: Users) -> None:
+    http = users.alice
+    jsonl = {"content-type": "application/x-ndjson"}
+    rejected = http.post("/v1/datasets/fresh-bad/import", content=BAD_CSV, headers=jsonl)
+    _problem(rejected, 422, "validation")
+    _problem(http.get("/v1/datasets/fresh-bad"), 404, "not-found")
+
+    imported = _ok(http.post("/v1/datasets/fresh/import", content=GOOD_JSONL, headers=jsonl), 201)
+
+    assert (imported["number"], imported["case_count"]) == (1, 2)
+    assert _ok(http.get("/v1/datasets/fresh"))["latest_version"] == 1
+
+
 @pytest.fixture(scope="module")
 def evaluation(users: Users) -> dict[str, Any]:
     """A prompt with two versions and a six-case dataset of Alice's."""
@@ -281,6 +294,22 @@ def test_a_run_is_started_once_followed_and_reported(
     markdown = http.get(f"/v1/runs/{run['id']}/report", params={"format": "markdown"})
     assert markdown.headers["content-type"].startswith("text/markdown") and "|" in markdown.text
     assert run["id"] in [r["id"] for r in _walk(http, "/v1/runs", limit=1)]
+
+
+def test_a_routed_run_calls_the_cheapest_model_and_a_finished_run_cannot_be_cancelled(
+    users: Users, evaluation: dict[str, Any]
+) -> None:
+    http = users.alice
+    unknown = http.post("/v1/runs", json=_run_body(evaluation, routing="fastest"))
+    assert _problem(unknown, 422, "validation")["errors"][0]["loc"] == ["body", "routing"]
+    body = _run_body(evaluation, versions=["v1"], models=[LARGE, SMALL], routing="cheapest")
+    run = _ok(http.post("/v1/runs", json=body), 202)
+    assert run["spec"]["routing"] == "cheapest" and run["total_cells"] == 6
+    assert _wait(http, run["id"])["status"] == "completed"
+    cells = _ok(http.get(f"/v1/runs/{run['id']}/cells"))["items"]
+    assert {c["model"] for c in cells} == {f"cheapest({LARGE}|{SMALL})"}
+    refused = _problem(http.post(f"/v1/runs/{run['id']}/cancel"), 409, "conflict")
+    assert refused["detail"] == f"run {run['id']} is already completed"
 
 
 def test_two_runs_are_compared_case_by_case(users: Users, evaluation: dict[str, Any]) -> None:
@@ -385,16 +414,15 @@ def test_another_users_resources_are_not_found(users: Users, evaluation: dict[st
     _problem(bob.get("/v1/runs/compare", params={"a": run, "b": run}), 404, "not-found")
     _problem(bob.post("/v1/prompts/qa-assistant/archive"), 404, "not-found")
     _problem(bob.put("/v1/prompts/qa-assistant/labels/x", json={}), 404, "not-found")
-    jsonl = {"content-type": "application/x-ndjson"}
-    _problem(
-        bob.post("/v1/datasets/demo/import", content=GOOD_JSONL, headers=jsonl), 404, "not-found"
-    )
     _problem(bob.post("/v1/runs", json=_run_body(evaluation)), 404, "not-found")
     for path in ("/v1/prompts", "/v1/datasets", "/v1/runs"):
         assert _ok(bob.get(path)) == {"items": [], "next_cursor": None}
-    # Bob's own things with Alice's names are his alone.
-    _ok(bob.post("/v1/datasets", json={"name": "demo"}), 201)
+    # Bob's own things with Alice's names are his alone: his import creates his own dataset.
+    jsonl = {"content-type": "application/x-ndjson"}
+    mine = _ok(bob.post("/v1/datasets/demo/import", content=GOOD_JSONL, headers=jsonl), 201)
+    assert mine["number"] == 1 and mine["case_count"] == 2
     assert _ok(alice.get("/v1/datasets/demo"))["latest_version"] == 1
+    _problem(bob.post("/v1/datasets", json={"name": "demo"}), 409, "conflict")
 
 
 def test_generated_requests_get_documented_answers(api: Api) -> None:

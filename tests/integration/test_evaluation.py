@@ -15,7 +15,7 @@ import pytest
 import ray
 
 from actors.naming import evaluator_name, recorder_name
-from domain.errors import NotFoundError, ValidationError
+from domain.errors import ConflictError, NotFoundError, ValidationError
 from engine.cli.demo_data import MODELS, PROMPT_NAME, SCORERS, V1, V2, demo_cases
 from engine.llm import simulator_catalogue
 
@@ -344,3 +344,54 @@ def test_a_run_never_has_more_calls_in_flight_than_its_concurrency(
     assert info.status.value == "completed"
     assert engine.evaluations.runs.recorded_count(run.id) == 200
     assert concurrency // 2 < peak <= concurrency
+
+
+def test_refs_a_person_types_pick_versions_and_name_them_in_the_report(engine: Any) -> None:
+    engine.prompts.label(PROMPT_NAME, "production", "v2")
+    run = engine.evaluate(
+        prompt=PROMPT_NAME,
+        dataset="demo",
+        models=[MODELS[0]],
+        scorers=["icontains"],
+        versions=["main~1", "production"],
+        name="refs check",
+        seed=5,
+    )
+    info = run.wait(progress=False, timeout=180)
+
+    v1, v2 = _versions(engine)
+    assert (info.status.value, info.name, info.spec.prompt_versions) == (
+        "completed",
+        "refs check",
+        (v1, v2),
+    )
+    assert run.version_names() == {v1: "v1", v2: "v2 (production)"}
+    report = run.report("markdown")
+    assert f"| v1 | {MODELS[0]} |" in report and f"| v2 (production) | {MODELS[0]} |" in report
+    with pytest.raises(ConflictError, match=f"run {run.id} is already completed"):
+        engine.evaluations.cancel(run.id)
+
+
+def test_a_routed_run_calls_the_model_its_rule_picks(engine: Any) -> None:
+    from domain.llm import cheapest_that_qualifies
+
+    candidates = ["openai/sim-large", "openai/sim-medium"]
+    rule = cheapest_that_qualifies([engine.catalogue.model(m) for m in candidates]).name
+    assert rule == "openai/sim-medium"
+    run = engine.evaluate(
+        prompt=PROMPT_NAME,
+        dataset="demo",
+        models=candidates,
+        scorers=["icontains"],
+        versions=["v1"],
+        routing="cheapest",
+        seed=7,
+    )
+    assert run.wait(progress=False, timeout=180).status.value == "completed"
+
+    rows = list(engine.evaluations.runs.result_rows(engine.owner, run.id))
+    assert len(rows) == 50
+    assert {r["model"] for r in rows} == {"cheapest(openai/sim-large|openai/sim-medium)"}
+    assert {r["detail"]["model_used"] for r in rows} == {rule}
+    assert {r["fallback_model"] for r in rows} == {None}
+    assert engine.evaluations.runs.get(engine.owner, run.id).spec.routing == "cheapest"

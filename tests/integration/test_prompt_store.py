@@ -187,6 +187,29 @@ def test_refs_resolve_like_the_aggregate(db: Engine) -> None:
         queries.show("welcomer", "experiment")  # deleted
 
 
+def test_version_numbers_and_steps_back_resolve_like_the_aggregate(db: Engine) -> None:
+    store = PromptStore(db)
+    write, queries = Writer(store), PromptQueries(db, OWNER)
+    rich_history(write)
+    prompt: Prompt = store.load(OWNER, "p1")
+    head = prompt.head().id
+    refs = [f"v{n}" for n in range(1, len(prompt.versions) + 1)]
+    refs += ["main~1", "main~2", "main~~", "production~1", "v3~1", f"{head[:9]}~1", "main~0"]
+    for ref in refs:
+        assert queries.show("welcomer", ref).id == prompt.resolve(ref), ref
+    assert queries.show("welcomer", "v2").number == 2
+    assert [v.id for v in queries.log("welcomer", "main~1", limit=2)] == [
+        prompt.resolve("main~1"),
+        prompt.resolve("main~2"),
+    ]
+    for missing, says in (("v99", "a ref is a branch, a label, vN"), ("main~50", "before it")):
+        with pytest.raises(NotFoundError, match=says) as sql:
+            queries.show("welcomer", missing)
+        with pytest.raises(NotFoundError) as state:
+            prompt.resolve(missing)
+        assert sql.value.message == state.value.message
+
+
 def test_search_by_name_and_tag_and_archived_prompts_are_hidden(db: Engine) -> None:
     rich_history(Writer(PromptStore(db)))
     queries = PromptQueries(db, OWNER)

@@ -84,3 +84,22 @@ def test_fair_queue_skips_runs_at_their_cap_and_takes_back_items() -> None:
     assert queue.next_batch(10, lambda run: 10 if run == "b" else 0) == ("b", [0, 1, 2, 3, 4])
     assert queue.remove("a") == [0, 1, 2, 3, 4]
     assert queue.pending() == 0
+
+
+def test_a_routed_run_has_one_routed_model_per_version_and_keeps_routing() -> None:
+    spec = _spec(routing="cheapest")
+
+    cells = list(expand_cells(spec))
+
+    assert {c.model for c in cells} == {"cheapest(m1|m2)"}
+    assert len(cells) == spec.total_cells == 12
+    assert RunSpec.from_dict(spec.to_dict()) == spec
+    assert RunSpec.from_dict({**_spec().to_dict()} | {"routing": "lowest-latency"}).routing == (
+        "lowest-latency"
+    )
+
+
+def test_an_unknown_routing_is_refused_naming_the_known_ones() -> None:
+    with pytest.raises(ValidationError, match="fixed, cheapest, lowest-latency") as caught:
+        _spec(routing="fastest")
+    assert caught.value.details["reason"] == "bad-routing"

@@ -81,7 +81,7 @@ def test_markdown_escapes_pipes_and_tags_in_user_text() -> None:
 
     row = to_markdown(report).splitlines()[2]
 
-    assert "a\\|b &lt;i&gt;" in row
+    assert "a\\|b \\<i>" in row
     assert row.count(" | ") == to_markdown(report).splitlines()[0].count(" | ")
 
 
@@ -93,6 +93,40 @@ def test_markdown_comparison_has_verdict_metrics_and_cases() -> None:
     assert text.startswith(f"**{comparison.verdict}**")
     assert "| Pass rate | 50.0% | 83.3% | +33.3 pp |" in text
     assert "**Improved cases**\n\nc1 #0, c3 #0, c5 #0" in text
+
+
+def significant_comparison() -> Comparison:
+    a = [cell(f"c{i}", False) for i in range(30)]
+    b = [cell(f"c{i}", True, prompt_version="v2") for i in range(30)]
+    return compare_groups(a + b, a=("v1", "gpt-4o"), b=("v2", "gpt-4o"))
+
+
+def test_markdown_prints_p_values_as_text_not_html_entities() -> None:
+    comparison = significant_comparison()
+    assert "p<0.001" in comparison.verdict
+
+    text = to_markdown(comparison)
+
+    assert "&lt;" not in text
+    assert text.startswith(f"**{comparison.verdict}**")
+    assert "McNemar p<0.001" in text
+
+
+def test_markdown_leaves_a_lone_ampersand_but_escapes_entities_and_tags() -> None:
+    report = summarize([cell("c0", True, model="R&D &amp; <b>x</b> 1 < 2")])
+
+    row = to_markdown(report).splitlines()[2]
+
+    assert "R&D \\&amp; \\<b>x\\</b> 1 < 2" in row
+
+
+def test_html_escapes_p_values() -> None:
+    comparison = significant_comparison()
+
+    page = to_html(summarize([]), comparison, title="v2 vs v1")
+
+    assert "p&lt;0.001" in page
+    assert "p<0.001" not in page
 
 
 def test_html_is_self_contained() -> None:
@@ -185,3 +219,17 @@ def test_reports_list_failed_cases_with_case_expected_output_and_reasons() -> No
 def test_failed_case_text_is_escaped() -> None:
     report = summarize([cell("c1", False, variables={"q": EVIL}, expected=EVIL, output=EVIL)])
     assert EVIL not in to_html(report) and EVIL not in to_markdown(report)
+
+
+def test_reports_name_versions_by_number_and_label_when_told() -> None:
+    names = {"v1": "v1", "v2": "v2 (production)"}
+    rs = results()
+
+    report = summarize(rs, names)
+    comparison = compare_groups(rs, a=("v1", "gpt-4o"), b=("v2", "gpt-4o"), version_names=names)
+
+    rows = to_markdown(report).splitlines()[2:4]
+    assert [row.split(" | ")[0] for row in rows] == ["| v1", "| v2 (production)"]
+    assert comparison.label_b == "v2 (production) on gpt-4o"
+    assert json.loads(to_json(report))["groups"][1]["version_name"] == "v2 (production)"
+    assert "<td>v2 (production)</td>" in to_html(report, comparison)
