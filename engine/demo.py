@@ -8,7 +8,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sys
 import time
@@ -16,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from engine.aio import run_sync
 from engine.db import head_revision, table_names
 from engine.runtime import Runtime
 
@@ -73,7 +73,7 @@ def _check_ray(rt: Runtime) -> str:
 
 
 def _check_simulator(api_base: str) -> str:
-    return asyncio.run(_ask_simulator(api_base))
+    return run_sync(_ask_simulator(api_base))
 
 
 async def _ask_simulator(api_base: str) -> str:

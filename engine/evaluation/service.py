@@ -6,16 +6,17 @@ the dataset version, models (and their API keys), scorers (regexes, JSON schemas
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from domain.errors import ConfigurationError, NotFoundError, ValidationError
-from domain.evaluation import RunSpec, check_budget
+from domain.evaluation import RunSpec, RunStatus, check_budget
+from domain.evaluation.failure import error_of
 from domain.llm import Catalogue, check_generation_params
 from domain.scoring import CustomScorer, ScorerSpec, build_scorers, custom_scorer
+from engine.aio import run_sync
 from engine.evaluation.context import RunContext
 from engine.evaluation.datasets import DatasetStore
 from engine.evaluation.run_handle import Run
@@ -156,10 +157,16 @@ class Evaluations:
             self._check_models(context)
         except ConfigurationError as exc:  # e.g. a real provider's API key is not set
             raise ValidationError(exc.message, reason="model-unavailable", **exc.details) from None
+        _check_picklable(custom)
         info = self.runs.create(self.owner, spec, name=name, idempotency_key=idempotency_key)
         if info.status.value != "pending":  # an idempotent replay of a started run
             return Run(self, info.id)
-        return self._start(info, context)
+        try:
+            return self._start(info, context)
+        except Exception as exc:
+            # Nobody would ever work a run whose start failed: it must not stay `pending`.
+            self.runs.set_status(info.id, RunStatus.FAILED, error_of(exc))
+            raise
 
     def resume(
         self,
@@ -188,6 +195,7 @@ class Evaluations:
             check_budget(budget)
             info = self.runs.set_budget(run_id, budget)
         _, custom = split_scorers(scorers)
+        _check_picklable(custom)
         resolved = [
             self.engine.prompts.show(info.spec.prompt_id, v) for v in info.spec.prompt_versions
         ]
@@ -201,8 +209,6 @@ class Evaluations:
     def cancel(self, run_id: str) -> Run:
         """Stop dispatching a run; cells in flight finish and are recorded."""
         import ray
-
-        from domain.evaluation import RunStatus
 
         info = self.runs.get(self.owner, run_id)
         if not ray.get(self.scheduler().cancel.remote(run_id)) and not info.status.terminal():
@@ -269,9 +275,7 @@ class Evaluations:
         rt = self.engine.runtime
         if info.spec.budget_usd is not None and rt.redis_url:
             store = BudgetStore.from_url(rt.redis_url)
-            asyncio.run(_set_limit(store, f"run:{info.id}", info.spec.budget_usd))
-        if context.custom_scorers:
-            _check_picklable(context.custom_scorers)
+            run_sync(_set_limit(store, f"run:{info.id}", info.spec.budget_usd))
         ray.get(self.scheduler().submit.remote(context))
         return Run(self, info.id)
 
@@ -305,6 +309,8 @@ def _with_run_id(context: RunContext, run_id: str) -> RunContext:
 
 
 def _check_picklable(scorers: tuple[Any, ...]) -> None:
+    if not scorers:
+        return
     import ray.cloudpickle as cloudpickle
 
     for scorer in scorers:

@@ -325,3 +325,43 @@ def test_a_run_never_has_more_calls_in_flight_than_its_concurrency(
     assert info.status.value == "completed"
     assert engine.evaluations.runs.recorded_count(run.id) == 200
     assert concurrency // 2 < peak <= concurrency
+
+
+def _pending_runs(engine: Any) -> list[str]:
+    runs = engine.evaluations.runs.list_runs(engine.owner, limit=1000)
+    return [r.id for r in runs if r.status.value == "pending"]
+
+
+async def test_evaluate_with_a_budget_works_under_a_running_event_loop(engine: Any) -> None:
+    # A notebook cell runs in a thread whose event loop is running: the sync SDK must work.
+    run = engine.evaluate(
+        prompt=PROMPT_NAME,
+        dataset="demo",
+        models=["openai/sim-small"],
+        scorers=["icontains"],
+        seed=43,
+        budget=1.0,
+    )
+    info = run.wait(progress=False, timeout=120)
+    assert info.status.value == "completed"
+    assert _pending_runs(engine) == []
+
+
+def test_an_unpicklable_custom_scorer_is_refused_before_the_run_is_recorded(
+    engine: Any,
+) -> None:
+    import threading
+
+    lock = threading.Lock()
+
+    def locked(ctx: Any) -> float:
+        with lock:
+            return 1.0
+
+    runs_before = len(engine.evaluations.runs.list_runs(engine.owner, limit=1000))
+    with pytest.raises(ValidationError, match="cannot be sent"):
+        engine.evaluate(
+            prompt=PROMPT_NAME, dataset="demo", models=["openai/sim-small"], scorers=[locked]
+        )
+    assert len(engine.evaluations.runs.list_runs(engine.owner, limit=1000)) == runs_before
+    assert _pending_runs(engine) == []
