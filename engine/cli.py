@@ -43,9 +43,26 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _cmd_simulator(args: argparse.Namespace) -> int:
-    from engine.simulator import main as simulator_main
+    from engine.simulator._cli import serve_with
 
-    return int(simulator_main(list(args.simulator_args)))
+    return serve_with(args)
+
+
+def _cmd_scorers(args: argparse.Namespace) -> int:
+    from domain.scoring import describe_scorers
+
+    described = describe_scorers()
+    if args.json:
+        _out(json.dumps([d.to_dict() for d in described], indent=2))
+        return 0
+    for scorer in described:
+        _out(f"{scorer.name}: {scorer.description}")
+        for arg in scorer.arguments:
+            need = "required" if arg.required else "optional"
+            if arg.default is not None:
+                need = f"default {json.dumps(arg.default)}"
+            _out(f"    {arg.name:<15} {arg.type:<12} {need:<16} {arg.description}")
+    return 0
 
 
 def _cmd_version(_args: argparse.Namespace) -> int:
@@ -69,13 +86,12 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--json", action="store_true", help="machine-readable output")
     demo.set_defaults(handler=_cmd_demo)
 
-    simulator = sub.add_parser(
+    # Listed here; parsed by the simulator's own parser (see `parse_args`).
+    sub.add_parser(
         "simulator",
         help="run the simulated OpenAI-compatible provider (see --help after it)",
         add_help=False,
     )
-    simulator.add_argument("simulator_args", nargs=argparse.REMAINDER)
-    simulator.set_defaults(handler=_cmd_simulator)
 
     from engine.prompts.cli import register as register_prompt_commands
 
@@ -85,16 +101,36 @@ def build_parser() -> argparse.ArgumentParser:
 
     register_evaluation_commands(sub)
 
+    scorers = sub.add_parser("scorers", help="list the registered scorers and their arguments")
+    scorers.add_argument("--json", action="store_true", help="machine-readable output")
+    scorers.set_defaults(handler=_cmd_scorers)
+
     version = sub.add_parser("version", help="print the installed version")
     version.set_defaults(handler=_cmd_version)
     __import__("api.cli", fromlist=["register"]).register(sub)  # serve, token, keys
     return parser
 
 
+def parse_args(argv: Sequence[str]) -> argparse.Namespace:
+    """The command line parsed, with its handler; exits (argparse) on bad input or --help.
+
+    `simulator` takes its own parser's flags: argparse cannot pass a sub-command's unknown
+    flags through (`REMAINDER` refused `simulator --port 8001`), and building the simulator's
+    parser into every command would import the simulator for all of them.
+    """
+    if list(argv[:1]) == ["simulator"]:
+        from engine.simulator._cli import build_parser as simulator_parser
+
+        args = simulator_parser().parse_args(list(argv[1:]))
+        args.handler = _cmd_simulator
+        return args
+    return build_parser().parse_args(argv)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `autoforge` console script."""
     os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-    args = build_parser().parse_args(argv)
+    args = parse_args(sys.argv[1:] if argv is None else argv)
     handler: Handler = args.handler
     try:
         from engine.logs import configure_logging
