@@ -28,6 +28,7 @@ from engine.settings import Settings, load_settings
 if TYPE_CHECKING:
     from domain.llm import Catalogue
     from domain.reports import Comparison
+    from domain.scoring.listing import ScorerDescription
     from engine.evaluation.dataset_sdk import Datasets
     from engine.evaluation.run_handle import Run
     from engine.evaluation.service import Evaluations
@@ -155,6 +156,13 @@ class Engine:
                 or JSON schema, budget <= 0: all before any provider call.
         """
         return self.evaluations.evaluate(**kwargs)
+
+    def scorers(self) -> list[ScorerDescription]:
+        """The registered scorers a run may name, with their arguments (name, type, required,
+        default, description)."""
+        from domain.scoring.listing import describe_scorers
+
+        return describe_scorers()
 
     def run(self, run_id: str) -> Run:
         """A handle on an existing run."""
