@@ -34,7 +34,8 @@ COMMANDS = _commands()
 
 
 def test_the_readme_mentions_the_commands_a_user_starts_with() -> None:
-    for expected in ("demo", "simulator --port 8001", "serve", "eval examples/arithmetic/eval.yaml"):
+    first_hour = ("demo", "simulator --port 8001", "serve --simulator", "scorers")
+    for expected in (*first_hour, "eval examples/arithmetic/eval.yaml"):
         assert expected in COMMANDS
 
 
