@@ -365,3 +365,29 @@ def test_an_unpicklable_custom_scorer_is_refused_before_the_run_is_recorded(
         )
     assert len(engine.evaluations.runs.list_runs(engine.owner, limit=1000)) == runs_before
     assert _pending_runs(engine) == []
+
+
+@pytest.mark.slow
+def test_a_run_whose_start_fails_is_marked_failed_not_left_pending(
+    ray_cluster: dict[str, Any], simulator: Any, tmp_path: Path
+) -> None:
+    from engine import Engine
+    from engine.redis_embedded import EmbeddedRedis
+
+    server = EmbeddedRedis(tmp_path / "redis")
+    eng = Engine(data_dir=tmp_path / "data", redis_url=server.start())
+    try:
+        eng.use_catalogue(simulator_catalogue(simulator.api_base, name="start-fails"))
+        eng.prompts.create(PROMPT_NAME, V1["template"])
+        eng.datasets.create("demo")
+        eng.datasets.add("demo", demo_cases(3))
+        server.stop()  # Redis goes between validation and the start, where the budget is set
+        with pytest.raises(Exception, match="(?i)connect"):
+            eng.evaluate(
+                prompt=PROMPT_NAME, dataset="demo", models=["openai/sim-small"], budget=1.0
+            )
+        runs = eng.evaluations.runs.list_runs(eng.owner)
+        assert [r.status.value for r in runs] == ["failed"]
+        assert runs[0].error is not None and runs[0].error.startswith("internal:")
+    finally:
+        eng.close()
