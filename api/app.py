@@ -27,6 +27,7 @@ from api import (
     routes_prompts,
     routes_run_results,
     routes_runs,
+    routes_scorers,
     streams,
 )
 from api.auth import build_authenticator
@@ -59,6 +60,7 @@ RESOURCE_ROUTERS = (
     routes_runs.router,
     routes_run_results.router,
     routes_models.router,
+    routes_scorers.router,
 )
 """Routers of the `/v1` resources; they need the engine, so they are served where one is."""
 

@@ -14,6 +14,8 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from contextlib import ExitStack
+
     from api.config import ApiSettings
     from engine.settings import Settings
 
@@ -36,6 +38,11 @@ def register(subparsers: Any) -> None:
     serve = subparsers.add_parser("serve", help="start the engine and the HTTP API (Ctrl-C stops)")
     serve.add_argument("--host", help="bind address (default AUTOFORGE_API_HOST)")
     serve.add_argument("--port", type=int, help="port (default AUTOFORGE_API_PORT)")
+    serve.add_argument(
+        "--simulator",
+        action="store_true",
+        help="also run the simulated provider and offer its openai/sim-* models (no API key)",
+    )
     serve.set_defaults(handler=_cmd_serve)
 
     token = subparsers.add_parser("token", help="API tokens for hs256 (self-hosted) auth")
@@ -105,17 +112,48 @@ def _cmd_reencrypt(_args: argparse.Namespace) -> int:
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
-    from ray import serve
+    from contextlib import ExitStack
 
     from api.config import load_api_settings
-    from api.serve import deploy, master_keys_of, replica_overrides
-    from engine.runtime import Runtime
     from engine.settings import load_settings
 
     bind = {k: v for k, v in (("host", args.host), ("port", args.port)) if v}
     api = load_api_settings(**bind)
     settings = load_settings()
     _refuse_unsafe(settings, api)
+    with ExitStack() as stack:
+        if args.simulator:
+            settings = _with_simulator(settings, stack)
+        return _serve(settings, api)
+
+
+def _with_simulator(settings: Settings, stack: ExitStack) -> Settings:
+    """Start the simulator for the life of ``stack``; the settings' catalogue plus its models.
+
+    Replicas read the catalogue from a file (the data dir's, 0600), like any other.
+    """
+    import json
+
+    from engine.data_dir import private_dir, private_file
+    from engine.llm import load_catalogue
+    from engine.llm.catalogue import with_simulator
+    from engine.simulator import SimulatorConfig, running_simulator
+
+    base = load_catalogue(settings.catalogue_path)  # a bad file fails before anything starts
+    simulator = stack.enter_context(running_simulator(SimulatorConfig()))
+    catalogue = with_simulator(base, simulator.api_base)
+    path = private_file(private_dir(settings.data_dir) / "serve-simulator-catalogue.json")
+    path.write_text(json.dumps(catalogue.to_dict()), encoding="utf-8")
+    _out(f"simulator at {simulator.api_base}: openai/sim-* models added to the catalogue")
+    return settings.model_copy(update={"catalogue_path": path})
+
+
+def _serve(settings: Settings, api: ApiSettings) -> int:
+    from ray import serve
+
+    from api.serve import deploy, master_keys_of, replica_overrides
+    from engine.runtime import Runtime
+
     with Runtime(settings) as runtime:
         assert runtime.redis_url is not None
         master_keys = master_keys_of(settings)  # in development: the key file in the data dir

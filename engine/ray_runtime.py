@@ -64,6 +64,9 @@ def start_ray(
     else:
         kwargs["address"] = "local"
         kwargs["num_cpus"] = num_cpus or os.cpu_count() or 1
+        # Token auth, Ray's default for a local head, said explicitly: left implicit, Ray
+        # warns about it on every start.
+        use_auth_mode("token")
     try:
         ray.init(**kwargs)
     except Exception as exc:

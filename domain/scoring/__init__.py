@@ -30,6 +30,7 @@ from domain.scoring.base import (
 )
 from domain.scoring.combine import CellScore, combine
 from domain.scoring.custom import CustomScorer, custom_scorer
+from domain.scoring.listing import ScorerArgument, ScorerDescription, describe_scorers
 from domain.scoring.model_based import (
     DEFAULT_JUDGE_TEMPLATE,
     JUDGE_PLACEHOLDERS,
@@ -56,12 +57,15 @@ __all__ = [
     "ScoreContext",
     "Scorer",
     "ScorerArgs",
+    "ScorerArgument",
+    "ScorerDescription",
     "ScorerFactory",
     "ScorerSpec",
     "build_scorer",
     "build_scorers",
     "combine",
     "custom_scorer",
+    "describe_scorers",
     "find_json",
     "first_number",
     "levenshtein",

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import difflib
 import math
+from collections.abc import Collection
 from typing import Any, ClassVar
 
-from domain.errors import ValidationError
+from domain.errors import ConfigurationError, ValidationError
 from domain.scoring.base import Needs, Score, ScoreContext, ScorerSpec, _finite
+from domain.scoring.listing import ScorerArgument
 
 _MISSING: Any = object()
 
@@ -26,12 +28,22 @@ def clamp01(value: float) -> float:
     return min(1.0, max(0.0, value))
 
 
-class ScorerArgs:
-    """Reads a spec's arguments with helpful errors, then refuses any it did not read."""
+VALUE = ScorerArgument("value", "string", "text to compare with; default: the expected answer")
+CASE_SENSITIVE = ScorerArgument("case_sensitive", "boolean", "compare letter case", default=True)
+STRIP = ScorerArgument("strip", "boolean", "ignore surrounding whitespace", default=True)
 
-    def __init__(self, spec: ScorerSpec) -> None:
+
+class ScorerArgs:
+    """Reads a spec's arguments with helpful errors, then refuses any it did not read.
+
+    ``declared`` names the arguments the scorer lists (`BaseScorer.arguments`): reading any
+    other is a bug in the scorer, refused so the listing stays true.
+    """
+
+    def __init__(self, spec: ScorerSpec, declared: Collection[str] | None = None) -> None:
         self._spec = spec
         self._unread = set(spec.args)
+        self._declared = declared
 
     def error(self, key: str, problem: str) -> ValidationError:
         """A `ValidationError` naming the scorer and the argument."""
@@ -42,6 +54,10 @@ class ScorerArgs:
         )
 
     def _get(self, key: str, required: bool) -> Any:
+        if self._declared is not None and key not in self._declared:
+            raise ConfigurationError(
+                f"scorer {self._spec.type!r} reads undeclared argument {key!r}"
+            )
         self._unread.discard(key)
         value = self._spec.args.get(key, _MISSING)
         if value is _MISSING and required:
@@ -140,12 +156,14 @@ class BaseScorer:
     needs: ClassVar[Needs] = None
     default_threshold: ClassVar[float] = 1.0
     threshold_arg: ClassVar[str | None] = None
+    arguments: ClassVar[tuple[ScorerArgument, ...]] = ()
+    """Every argument `configure` (or the threshold) reads, for listings."""
 
     def __init__(self, spec: ScorerSpec) -> None:
         self.spec = spec
         self.name = spec.name
         self.weight = spec.weight
-        args = ScorerArgs(spec)
+        args = ScorerArgs(spec, declared={a.name for a in self.arguments})
         self.threshold = self._resolve_threshold(args)
         self.configure(args)
         args.finish()
@@ -187,6 +205,7 @@ class ReferenceScorer(BaseScorer):
     """A scorer comparing the output with ``value`` or, without one, the case's expected text."""
 
     value: str | None = None
+    arguments: ClassVar[tuple[ScorerArgument, ...]] = (VALUE,)
 
     def configure(self, args: ScorerArgs) -> None:
         self.value = args.text("value", required=False)

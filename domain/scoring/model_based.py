@@ -12,8 +12,9 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from domain.errors import ValidationError
-from domain.scoring._common import BaseScorer, ReferenceScorer, ScorerArgs, clip
+from domain.scoring._common import VALUE, BaseScorer, ReferenceScorer, ScorerArgs, clip
 from domain.scoring.base import Score, ScoreContext, register_scorer
+from domain.scoring.listing import ScorerArgument
 
 JUDGE_RESPONSE_FORMAT = (
     "Reply with only a JSON object, nothing else:\n"
@@ -65,6 +66,11 @@ class EmbeddingCosine(ReferenceScorer):
     needs = "embedding"
     default_threshold = 0.8
     threshold_arg = "threshold"
+    arguments = (
+        ScorerArgument("model", "string", "embedding model", required=True),
+        ScorerArgument("threshold", "number", "pass mark within [0, 1]", default=0.8),
+        VALUE,
+    )
 
     def configure(self, args: ScorerArgs) -> None:
         super().configure(args)
@@ -146,6 +152,12 @@ class LlmJudge(BaseScorer):
     needs = "completion"
     default_threshold = 0.5
     threshold_arg = "pass_threshold"
+    arguments = (
+        ScorerArgument("model", "string", "judge model", required=True),
+        ScorerArgument("rubric", "string", "what a good answer is", required=True),
+        ScorerArgument("pass_threshold", "number", "pass mark within [0, 1]", default=0.5),
+        ScorerArgument("prompt", "string", "judge message template with {{ output }}"),
+    )
 
     def configure(self, args: ScorerArgs) -> None:
         self.judge_model = args.required_text("model", non_empty=True)

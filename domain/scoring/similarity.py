@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 from typing import ClassVar
 
-from domain.scoring._common import ReferenceScorer, ScorerArgs
+from domain.scoring._common import CASE_SENSITIVE, STRIP, VALUE, ReferenceScorer, ScorerArgs
 from domain.scoring.base import Score, ScoreContext, register_scorer
 
 
@@ -38,6 +38,7 @@ def levenshtein_ratio(a: str, b: str) -> float:
 class _Similarity(ReferenceScorer):
     default_threshold = 0.8
     label: ClassVar[str] = ""
+    arguments = (VALUE, CASE_SENSITIVE, STRIP)
 
     def configure(self, args: ScorerArgs) -> None:
         super().configure(args)

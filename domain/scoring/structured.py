@@ -9,6 +9,9 @@ from typing import Any
 from domain.scoring._common import BaseScorer, ScorerArgs, clip
 from domain.scoring.base import Score, ScoreContext, register_scorer
 from domain.scoring.json_schema import SchemaRefused, closed_validator
+from domain.scoring.listing import ScorerArgument
+
+EXTRACT = ScorerArgument("extract", "boolean", "find the JSON inside the output", default=False)
 
 _NUMBER = re.compile(
     r"(?:(?<![\w.])[-+])?(?<![\d.])(?:(?:\d{1,3}(?:,\d{3})+(?!\d)|\d+)(?:\.\d+)?|\.\d+)"
@@ -71,6 +74,8 @@ def first_number(text: str) -> float | None:
 class IsJson(BaseScorer):
     """The output is valid JSON (any JSON value). ``extract`` (default false) looks inside it."""
 
+    arguments = (EXTRACT,)
+
     def configure(self, args: ScorerArgs) -> None:
         self.extract = args.flag("extract", False)
 
@@ -90,6 +95,11 @@ class JsonSchema(BaseScorer):
     schema (``#/$defs/...``): remote, ``file:`` and relative ones are refused at build time,
     and nothing is ever fetched or read. Patterns are bounded as for the ``regex`` scorer.
     """
+
+    arguments = (
+        ScorerArgument("schema", "JSON Schema", "schema the output must match", required=True),
+        EXTRACT,
+    )
 
     def configure(self, args: ScorerArgs) -> None:
         from jsonschema.exceptions import SchemaError
@@ -136,6 +146,12 @@ class Numeric(BaseScorer):
     answer), ``tolerance`` (absolute, default 0), ``rel_tolerance`` (relative to the
     expected number, default 1e-9). Passes when either tolerance holds.
     """
+
+    arguments = (
+        ScorerArgument("value", "number", "target; default: the expected answer's number"),
+        ScorerArgument("tolerance", "number", "absolute tolerance (>= 0)", default=0.0),
+        ScorerArgument("rel_tolerance", "number", "relative tolerance (>= 0)", default=1e-9),
+    )
 
     def configure(self, args: ScorerArgs) -> None:
         self.value = args.number("value")

@@ -5,8 +5,17 @@ from __future__ import annotations
 import re
 from typing import ClassVar
 
-from domain.scoring._common import BaseScorer, ReferenceScorer, ScorerArgs, clip
+from domain.scoring._common import (
+    CASE_SENSITIVE,
+    STRIP,
+    VALUE,
+    BaseScorer,
+    ReferenceScorer,
+    ScorerArgs,
+    clip,
+)
 from domain.scoring.base import Score, ScoreContext, register_scorer
+from domain.scoring.listing import ScorerArgument
 from domain.scoring.patterns import PatternError, bounded_pattern, search
 
 _FLAGS = {"i": re.IGNORECASE, "m": re.MULTILINE, "s": re.DOTALL, "x": re.VERBOSE}
@@ -23,6 +32,8 @@ class Equals(ReferenceScorer):
     Args (in the spec): ``value`` (optional), ``case_sensitive`` (default true),
     ``strip`` (default true: ignore surrounding whitespace on both sides).
     """
+
+    arguments = (VALUE, CASE_SENSITIVE, STRIP)
 
     def configure(self, args: ScorerArgs) -> None:
         super().configure(args)
@@ -46,6 +57,7 @@ class Contains(ReferenceScorer):
     """Output contains ``value`` (or the expected answer); ``case_sensitive`` default true."""
 
     fixed_case: ClassVar[bool | None] = None
+    arguments: ClassVar[tuple[ScorerArgument, ...]] = (VALUE, CASE_SENSITIVE)
 
     def configure(self, args: ScorerArgs) -> None:
         self.value = args.text("value", required=False, non_empty=True)
@@ -69,6 +81,7 @@ class IContains(Contains):
     """Output contains ``value`` (or the expected answer), ignoring case."""
 
     fixed_case = False
+    arguments = (VALUE,)
 
 
 @register_scorer("starts-with")
@@ -78,6 +91,8 @@ class StartsWith(ReferenceScorer):
     Args (in the spec): ``value`` (optional), ``case_sensitive`` (default true), ``strip``
     (default true: ignore leading whitespace of the output).
     """
+
+    arguments = (VALUE, CASE_SENSITIVE, STRIP)
 
     def configure(self, args: ScorerArgs) -> None:
         self.value = args.text("value", required=False, non_empty=True)
@@ -95,6 +110,11 @@ class StartsWith(ReferenceScorer):
 
 
 class _ContainsMany(BaseScorer):
+    arguments = (
+        ScorerArgument("values", "string list", "texts to look for", required=True),
+        CASE_SENSITIVE,
+    )
+
     def configure(self, args: ScorerArgs) -> None:
         self.values = args.text_list("values")
         self.case_sensitive = args.flag("case_sensitive", True)
@@ -140,6 +160,11 @@ class Regex(ReferenceScorer):
     default none). A match that runs past 0.2 s (catastrophic backtracking) scores 0 and says
     so; it never holds the evaluator.
     """
+
+    arguments = (
+        ScorerArgument("pattern", "string", "regular expression (<= 1,000 chars)", required=True),
+        ScorerArgument("flags", "string", "letters among i, m, s, x", default=""),
+    )
 
     def configure(self, args: ScorerArgs) -> None:
         pattern = args.required_text("pattern")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from domain.scoring._common import BaseScorer, ScorerArgs
 from domain.scoring.base import Score, ScoreContext, register_scorer
+from domain.scoring.listing import ScorerArgument
 
 
 def _ratio(ceiling: float, actual: float) -> float:
@@ -20,6 +21,8 @@ def _ratio(ceiling: float, actual: float) -> float:
 @register_scorer("latency")
 class Latency(BaseScorer):
     """The model call took at most ``max_ms`` milliseconds (required, > 0)."""
+
+    arguments = (ScorerArgument("max_ms", "number", "latency ceiling in ms (> 0)", required=True),)
 
     def configure(self, args: ScorerArgs) -> None:
         self.max_ms = args.required_number("max_ms", minimum=0.0, strictly_above=True)
@@ -35,6 +38,8 @@ class Latency(BaseScorer):
 @register_scorer("cost")
 class Cost(BaseScorer):
     """The model call cost at most ``max_usd`` dollars (required, >= 0)."""
+
+    arguments = (ScorerArgument("max_usd", "number", "cost ceiling in USD (>= 0)", required=True),)
 
     def configure(self, args: ScorerArgs) -> None:
         self.max_usd = args.required_number("max_usd", minimum=0.0)

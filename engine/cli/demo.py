@@ -8,7 +8,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sys
 import time
@@ -16,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from engine.aio import run_sync
 from engine.db import head_revision, table_names
 from engine.runtime import Runtime
 
@@ -73,7 +73,7 @@ def _check_ray(rt: Runtime) -> str:
 
 
 def _check_simulator(api_base: str) -> str:
-    return asyncio.run(_ask_simulator(api_base))
+    return run_sync(_ask_simulator(api_base))
 
 
 async def _ask_simulator(api_base: str) -> str:
@@ -131,6 +131,20 @@ def _print_outcome(outcome: Any, elapsed: float) -> None:
     _out(f"HTML report: {outcome.report_path}")
 
 
+def _logs_for_a_person() -> None:
+    """Console lines and only warnings unless configured otherwise: the demo's own lines say
+    what the services' info logs would, and JSON lines are for servers and log collectors."""
+    from engine.logs import configure_logging
+    from engine.settings import load_settings
+
+    settings = load_settings()
+    chosen = settings.model_fields_set
+    configure_logging(
+        settings.log_level if "log_level" in chosen else "WARNING",
+        settings.log_format if "log_format" in chosen else "console",
+    )
+
+
 def run_demo(as_json: bool = False) -> int:
     """Check the services, evaluate two prompt versions, print; returns the exit code."""
     from engine.cli.demo_data import MODELS, PROMPT_NAME, SCORERS, V1, V2, demo_cases
@@ -138,6 +152,8 @@ def run_demo(as_json: bool = False) -> int:
     from engine.sdk import Engine
     from engine.sdk.evalrun import outcome_summary, run_eval
 
+    if not as_json:
+        _logs_for_a_person()
     started = time.perf_counter()
     with Engine(simulator=True) as engine:
         rt = engine.runtime
@@ -174,7 +190,8 @@ def run_demo(as_json: bool = False) -> int:
             rows=demo_cases(),
             models=MODELS,
             scorers=SCORERS,
-            progress=not as_json,
+            # A bar redrawn with carriage returns is noise in a file or a pipe.
+            progress=not as_json and sys.stderr.isatty(),
         )
         if as_json:
             _out(

@@ -7,6 +7,7 @@ one line on stderr and a non-zero exit code, never a traceback.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -27,9 +28,26 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _cmd_simulator(args: argparse.Namespace) -> int:
-    from engine.cli.simulator import main as simulator_main
+    from engine.cli.simulator import serve_with
 
-    return int(simulator_main(list(args.simulator_args)))
+    return serve_with(args)
+
+
+def _cmd_scorers(args: argparse.Namespace) -> int:
+    from domain.scoring import describe_scorers
+
+    described = describe_scorers()
+    if args.json:
+        _out(json.dumps([d.to_dict() for d in described], indent=2))
+        return 0
+    for scorer in described:
+        _out(f"{scorer.name}: {scorer.description}")
+        for arg in scorer.arguments:
+            need = "required" if arg.required else "optional"
+            if arg.default is not None:
+                need = f"default {json.dumps(arg.default)}"
+            _out(f"    {arg.name:<15} {arg.type:<12} {need:<16} {arg.description}")
+    return 0
 
 
 def _cmd_version(_args: argparse.Namespace) -> int:
@@ -54,13 +72,12 @@ def build_parser(extra: Sequence[Registrar] = ()) -> argparse.ArgumentParser:
     demo.add_argument("--json", action="store_true", help="machine-readable output")
     demo.set_defaults(handler=_cmd_demo)
 
-    simulator = sub.add_parser(
+    # Listed here; parsed by the simulator's own parser (see `parse_args`).
+    sub.add_parser(
         "simulator",
         help="run the simulated OpenAI-compatible provider (see --help after it)",
         add_help=False,
     )
-    simulator.add_argument("simulator_args", nargs=argparse.REMAINDER)
-    simulator.set_defaults(handler=_cmd_simulator)
 
     from engine.cli.prompts import register as register_prompt_commands
 
@@ -70,6 +87,10 @@ def build_parser(extra: Sequence[Registrar] = ()) -> argparse.ArgumentParser:
 
     register_evaluation_commands(sub)
 
+    scorers = sub.add_parser("scorers", help="list the registered scorers and their arguments")
+    scorers.add_argument("--json", action="store_true", help="machine-readable output")
+    scorers.set_defaults(handler=_cmd_scorers)
+
     version = sub.add_parser("version", help="print the installed version")
     version.set_defaults(handler=_cmd_version)
     for register in extra:
@@ -77,10 +98,26 @@ def build_parser(extra: Sequence[Registrar] = ()) -> argparse.ArgumentParser:
     return parser
 
 
+def parse_args(argv: Sequence[str], extra: Sequence[Registrar] = ()) -> argparse.Namespace:
+    """The command line parsed, with its handler; exits (argparse) on bad input or --help.
+
+    `simulator` takes its own parser's flags: argparse cannot pass a sub-command's unknown
+    flags through (`REMAINDER` refused `simulator --port 8001`), and building the simulator's
+    parser into every command would import the simulator for all of them.
+    """
+    if list(argv[:1]) == ["simulator"]:
+        from engine.cli.simulator import build_parser as simulator_parser
+
+        args = simulator_parser().parse_args(list(argv[1:]))
+        args.handler = _cmd_simulator
+        return args
+    return build_parser(extra).parse_args(argv)
+
+
 def main(argv: Sequence[str] | None = None, extra: Sequence[Registrar] = ()) -> int:
     """Run one `autoforge` command; `extra` adds commands of the layers above (the API's)."""
     os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-    args = build_parser(extra).parse_args(argv)
+    args = parse_args(sys.argv[1:] if argv is None else argv, extra)
     handler: Handler = args.handler
     try:
         from engine.logs import configure_logging

@@ -95,6 +95,11 @@ def main(argv: list[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
     except SystemExit as exc:  # --help or a bad flag: report, don't exit the caller's process
         return exc.code if isinstance(exc.code, int) else 2
+    return serve_with(args)
+
+
+def serve_with(args: argparse.Namespace) -> int:
+    """Serve with flags parsed by `build_parser` until SIGINT/SIGTERM; returns the exit code."""
     try:
         config = SimulatorConfig(
             host=args.host,

@@ -137,12 +137,21 @@ def default_catalogue(simulator_api_base: str | None = None) -> Catalogue:
 
     A real model can be listed without its key; calling it raises `ConfigurationError`.
     """
-    accounts: tuple[ProviderAccount, ...] = _REAL_ACCOUNTS
-    models: tuple[ModelSpec, ...] = _REAL_MODELS
-    if simulator_api_base:
-        accounts = (simulator_account(simulator_api_base), *accounts)
-        models = (*simulator_models(), *models)
-    return Catalogue(accounts, models)
+    real = Catalogue(_REAL_ACCOUNTS, _REAL_MODELS)
+    return with_simulator(real, simulator_api_base) if simulator_api_base else real
+
+
+def with_simulator(catalogue: Catalogue, api_base: str) -> Catalogue:
+    """``catalogue`` with the simulator's account and its ``openai/sim-*`` models added.
+
+    Raises:
+        ValidationError: ``catalogue`` already has an account or model of that name.
+    """
+    return Catalogue(
+        (simulator_account(api_base), *catalogue.accounts),
+        (*simulator_models(), *catalogue.models),
+        catalogue.fallbacks,
+    )
 
 
 def _read(path: Path) -> Any:

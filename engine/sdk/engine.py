@@ -28,6 +28,7 @@ from engine.settings import Settings, load_settings
 if TYPE_CHECKING:
     from domain.llm import Catalogue
     from domain.reports import Comparison
+    from domain.scoring.listing import ScorerDescription
     from engine.evaluation.runs import RunInfo
     from engine.sdk.datasets import Datasets
     from engine.sdk.evaluations import Evaluations, ScorerInput
@@ -255,6 +256,13 @@ class Engine:
             api_keys=api_keys,
             routing=routing,
         )
+
+    def scorers(self) -> list[ScorerDescription]:
+        """The registered scorers a run may name, with their arguments (name, type, required,
+        default, description)."""
+        from domain.scoring.listing import describe_scorers
+
+        return describe_scorers()
 
     def run(self, run_id: str) -> Run:
         """A handle on an existing run of this owner."""

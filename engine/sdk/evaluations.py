@@ -6,7 +6,6 @@ the dataset version, models (and their API keys), scorers (regexes, JSON schemas
 
 from __future__ import annotations
 
-import asyncio
 import builtins
 import hashlib
 import json
@@ -14,9 +13,11 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from domain.errors import ConfigurationError, ConflictError, NotFoundError, ValidationError
-from domain.evaluation import RunSpec, check_budget
+from domain.evaluation import RunSpec, RunStatus, check_budget
+from domain.evaluation.failure import error_of
 from domain.llm import Catalogue, check_generation_params
 from domain.scoring import CustomScorer, ScorerSpec, build_scorers, custom_scorer
+from engine.aio import run_sync
 from engine.evaluation.context import RunContext
 from engine.evaluation.datasets import DatasetStore
 from engine.evaluation.runs import RunInfo, RunStore
@@ -175,10 +176,16 @@ class Evaluations:
             self._check_models(context)
         except ConfigurationError as exc:  # e.g. a real provider's API key is not set
             raise ValidationError(exc.message, reason="model-unavailable", **exc.details) from None
+        _check_picklable(custom)
         info = self.runs.create(self.owner, spec, name=name, idempotency_key=idempotency_key)
         if info.status.value != "pending":  # an idempotent replay of a started run
             return Run(self, info.id)
-        return self._start(info, context)
+        try:
+            return self._start(info, context)
+        except Exception as exc:
+            # Nobody would ever work a run whose start failed: it must not stay `pending`.
+            self.runs.set_status(info.id, RunStatus.FAILED, error_of(exc))
+            raise
 
     def resume(
         self,
@@ -208,6 +215,7 @@ class Evaluations:
             check_budget(budget)
             info = self.runs.set_budget(run_id, budget)
         _, custom = split_scorers(scorers)
+        _check_picklable(custom)
         resolved = [self.prompts.show(info.spec.prompt_id, v) for v in info.spec.prompt_versions]
         cases = self.datasets.cases(self.owner, info.spec.dataset_version_id)
         context = self._context(
@@ -222,8 +230,6 @@ class Evaluations:
         Raises:
             ConflictError: ``reason="run-finished"``: the run had already stopped.
         """
-        from domain.evaluation import RunStatus
-
         # A completed run is never worked again: no need to reach the scheduler to say so.
         finished = self.runs.get(self.owner, run_id).status
         if finished is not RunStatus.COMPLETED:
@@ -294,9 +300,7 @@ class Evaluations:
         context = _with_run_id(context, info.id)
         if info.spec.budget_usd is not None and self._budgets is not None:
             store = self._budgets()
-            asyncio.run(_set_limit(store, f"run:{info.id}", info.spec.budget_usd))
-        if context.custom_scorers:
-            _check_picklable(context.custom_scorers)
+            run_sync(_set_limit(store, f"run:{info.id}", info.spec.budget_usd))
         self._scheduler.submit(context)
         return Run(self, info.id)
 
@@ -330,6 +334,8 @@ def _with_run_id(context: RunContext, run_id: str) -> RunContext:
 
 
 def _check_picklable(scorers: tuple[Any, ...]) -> None:
+    if not scorers:
+        return
     import ray.cloudpickle as cloudpickle
 
     for scorer in scorers:

@@ -47,6 +47,21 @@ class RunService(Protocol):
     ) -> Run: ...
 
 
+def _progress_bar() -> Any:
+    """tqdm's notebook bar when ipywidgets can draw it, else the text bar.
+
+    Without ipywidgets `tqdm.auto` in a notebook warns "IProgress not found" on every import
+    (the `notebook` extra installs it).
+    """
+    from importlib.util import find_spec
+
+    if find_spec("ipywidgets") is None:
+        from tqdm.std import tqdm
+    else:
+        from tqdm.auto import tqdm
+    return tqdm
+
+
 class Run:
     """A run started by `Engine.evaluate` (or found by id).
 
@@ -100,9 +115,8 @@ class Run:
         Raises:
             ServiceUnavailableError: `timeout` seconds passed first.
         """
-        from tqdm.auto import tqdm
-
         info = self.info()
+        tqdm = _progress_bar()
         bar = tqdm(total=info.total_cells, desc=self.id, unit="cell", disable=not progress)
         deadline = None if timeout is None else time.monotonic() + timeout
         last = "0-0"
@@ -185,9 +199,7 @@ class Run:
     def version_names(self) -> dict[str, str]:
         """How a person names each of the run's prompt versions (``v3 (production)``)."""
         spec = self.info().spec
-        return self._service.prompts.version_names(
-            spec.prompt_id, list(spec.prompt_versions)
-        )
+        return self._service.prompts.version_names(spec.prompt_id, list(spec.prompt_versions))
 
     def report(
         self,

@@ -395,3 +395,69 @@ def test_a_routed_run_calls_the_model_its_rule_picks(engine: Any) -> None:
     assert {r["detail"]["model_used"] for r in rows} == {rule}
     assert {r["fallback_model"] for r in rows} == {None}
     assert engine.evaluations.runs.get(engine.owner, run.id).spec.routing == "cheapest"
+
+
+def _pending_runs(engine: Any) -> list[str]:
+    runs = engine.evaluations.runs.list_runs(engine.owner, limit=1000)
+    return [r.id for r in runs if r.status.value == "pending"]
+
+
+async def test_evaluate_with_a_budget_works_under_a_running_event_loop(engine: Any) -> None:
+    # A notebook cell runs in a thread whose event loop is running: the sync SDK must work.
+    run = engine.evaluate(
+        prompt=PROMPT_NAME,
+        dataset="demo",
+        models=["openai/sim-small"],
+        scorers=["icontains"],
+        seed=43,
+        budget=1.0,
+    )
+    info = run.wait(progress=False, timeout=120)
+    assert info.status.value == "completed"
+    assert _pending_runs(engine) == []
+
+
+def test_an_unpicklable_custom_scorer_is_refused_before_the_run_is_recorded(
+    engine: Any,
+) -> None:
+    import threading
+
+    lock = threading.Lock()
+
+    def locked(ctx: Any) -> float:
+        with lock:
+            return 1.0
+
+    runs_before = len(engine.evaluations.runs.list_runs(engine.owner, limit=1000))
+    with pytest.raises(ValidationError, match="cannot be sent"):
+        engine.evaluate(
+            prompt=PROMPT_NAME, dataset="demo", models=["openai/sim-small"], scorers=[locked]
+        )
+    assert len(engine.evaluations.runs.list_runs(engine.owner, limit=1000)) == runs_before
+    assert _pending_runs(engine) == []
+
+
+@pytest.mark.slow
+def test_a_run_whose_start_fails_is_marked_failed_not_left_pending(
+    ray_cluster: dict[str, Any], simulator: Any, tmp_path: Path
+) -> None:
+    from engine import Engine
+    from engine.redis_embedded import EmbeddedRedis
+
+    server = EmbeddedRedis(tmp_path / "redis")
+    eng = Engine(data_dir=tmp_path / "data", redis_url=server.start())
+    try:
+        eng.use_catalogue(simulator_catalogue(simulator.api_base, name="start-fails"))
+        eng.prompts.create(PROMPT_NAME, V1["template"])
+        eng.datasets.create("demo")
+        eng.datasets.add("demo", demo_cases(3))
+        server.stop()  # Redis goes between validation and the start, where the budget is set
+        with pytest.raises(Exception, match="(?i)connect"):
+            eng.evaluate(
+                prompt=PROMPT_NAME, dataset="demo", models=["openai/sim-small"], budget=1.0
+            )
+        runs = eng.evaluations.runs.list_runs(eng.owner)
+        assert [r.status.value for r in runs] == ["failed"]
+        assert runs[0].error is not None and runs[0].error.startswith("internal:")
+    finally:
+        eng.close()
