@@ -27,6 +27,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     return engine_main(argv, extra=(register,))
 
 
+def parse_args(argv: Sequence[str]) -> argparse.Namespace:
+    """The full `autoforge` command line parsed (the engine's commands and the API's)."""
+    from engine.cli.main import parse_args as engine_parse_args
+
+    return engine_parse_args(argv, extra=(register,))
+
+
 def register(subparsers: Any) -> None:
     """Add the API's commands to the `autoforge` sub-command parsers."""
     config = subparsers.add_parser(

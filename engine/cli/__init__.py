@@ -7,6 +7,6 @@ the API's commands (`serve`, `token`, `keys`).
 
 from __future__ import annotations
 
-from engine.cli.main import build_parser, main
+from engine.cli.main import build_parser, main, parse_args
 
-__all__ = ["build_parser", "main"]
+__all__ = ["build_parser", "main", "parse_args"]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.cli import parse_args
+from api.cli import parse_args
 
 ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
