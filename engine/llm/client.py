@@ -15,7 +15,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from domain.llm import (
+    DEFAULT_COMPLETION_TOKENS,
     Catalogue,
+    CompletionForecast,
     ModelSpec,
     ProviderAccount,
     cache_key,
@@ -30,7 +32,7 @@ from engine.llm.gateways import LinkFactory, ray_links
 from engine.llm.leases import LeasePool
 from engine.llm.pipeline import Steps, execute
 from engine.llm.plan import Plan, check_request, choose, embedding_plan, plan
-from engine.llm.prices import DEFAULT_COMPLETION_TOKENS, Prices
+from engine.llm.prices import Prices
 from engine.llm.results import budget_refused, completion_result, embedding_result
 from engine.llm.types import (
     CompletionRequest,
@@ -86,6 +88,7 @@ class LLMClient:
         self._max_lease = max_lease
         self._pools: dict[str, LeasePool] = {}
         self._prices = Prices()
+        self._completions = CompletionForecast()
         self._attempts = Attempts(catalogue, self.pool, self._prices, random.Random(seed))
         self._plans: dict[str, Plan] = {}
         self._warm: asyncio.Future[None] | None = None
@@ -143,8 +146,11 @@ class LLMClient:
         chosen = self.check(request)
         prompt_tokens = estimate_messages_tokens(request.messages)
         params = dict(request.params)
-        max_tokens = params.get("max_tokens") or params.get("max_completion_tokens")
-        completion_tokens = int(max_tokens or DEFAULT_COMPLETION_TOKENS)
+        asked = params.get("max_tokens") or params.get("max_completion_tokens")
+        max_tokens = int(asked) if asked else None
+        limiter_tokens = max_tokens or DEFAULT_COMPLETION_TOKENS
+        # Learnt per run and asked model: a run's prompts make its answers alike in length.
+        seen_as = (request.run_id, request.model)
 
         async def send(spec: ModelSpec, account: ProviderAccount) -> provider.Answer:
             return await provider.complete(
@@ -165,8 +171,10 @@ class LLMClient:
             key=lambda: cache_key(
                 request.model, request.messages, key_params, request.repeat_index
             ),
-            estimate=lambda: self._prices.forecast(chosen.models, prompt_tokens, completion_tokens),
-            walk=lambda: self._attempts.run(chosen, send, prompt_tokens + completion_tokens),
+            estimate=lambda: self._prices.forecast(
+                chosen.models, prompt_tokens, self._completions.expect(seen_as, max_tokens)
+            ),
+            walk=lambda: self._attempts.run(chosen, send, prompt_tokens + limiter_tokens),
             hit=lambda data, ms: CompletionResult.from_cache(
                 data, request.call_id, request.model, ms
             ),
@@ -176,7 +184,10 @@ class LLMClient:
             ),
         )
         await self.warm_up()
-        return await execute(steps, started, self.cache, self.budgets, self._report)
+        result = await execute(steps, started, self.cache, self.budgets, self._report)
+        if result.ok:
+            self._completions.observe(seen_as, result.usage.completion_tokens)
+        return result
 
     async def embed(
         self,
