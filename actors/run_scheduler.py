@@ -25,6 +25,7 @@ from actors.evaluator import BatchReport, remote_evaluator
 from actors.result_recorder import remote_resultrecorder
 from domain.errors import NexusError
 from domain.evaluation import Cell, FairQueue, RunStatus, expand_cells
+from domain.evaluation.budget_stop import budget_stop_error
 from domain.evaluation.failure import INTERNAL, INTERRUPTED, error_of, run_error
 from engine.evaluation import streams
 from engine.evaluation.live_runs import LiveRuns
@@ -49,8 +50,12 @@ class _RunState:
     context_ref: Any
     total: int
     dispatch_limit: int
+    concurrency: int
     slots_per_evaluator: int | None = None
+    budget_usd: float | None = None
     already: int = 0
+    spent_before: float = 0.0
+    """USD the cells recorded before this start cost: a resume counts on from there."""
     done: int = 0
     errors: int = 0
     cached: int = 0
@@ -69,8 +74,9 @@ class _RunState:
             "done": self.already + self.done,
             "errors": self.errors,
             "cached": self.cached,
-            "cost_usd": round(self.cost_usd, 8),
+            "cost_usd": round(self.spent_before + self.cost_usd, 8),
             "inflight": self.inflight,
+            "concurrency": self.concurrency,
             "retries": self.retries,
             "elapsed_s": round(time.monotonic() - self.started, 3),
         }
@@ -154,6 +160,7 @@ class RunScheduler:
         await asyncio.gather(*(e.drain.remote(run_id) for e in self.pool))
         await self.recorder.flush.remote(run_id)
         recorded = await asyncio.to_thread(self.runs.recorded_keys, run_id)
+        spent_before = await asyncio.to_thread(self.runs.recorded_cost, run_id) if recorded else 0.0
         cells = list(expand_cells(context.spec, recorded))
         await asyncio.to_thread(self.runs.set_status, run_id, RunStatus.RUNNING)
         await asyncio.to_thread(self.live.keep, context)
@@ -165,8 +172,11 @@ class RunScheduler:
             context_ref=ray.put(context),
             total=context.spec.total_cells,
             dispatch_limit=2 * concurrency if overdispatch else concurrency,
+            concurrency=concurrency,
             slots_per_evaluator=share if overdispatch else None,
+            budget_usd=context.spec.budget_usd,
             already=len(recorded),
+            spent_before=spent_before,
         )
         self.active[run_id] = state
         await self._event(
@@ -279,10 +289,12 @@ class RunScheduler:
         elif state.budget_exceeded:
             over_budget = state.total - flushed["recorded"]
             status = RunStatus.BUDGET_EXCEEDED
-            error = run_error(
-                "budget-exceeded",
-                f"the budget was reached with {over_budget} of {state.total} cells not run; "
-                "resume with a higher budget to finish",
+            error = budget_stop_error(
+                state.run_id,
+                spent_usd=state.spent_before + state.cost_usd,
+                limit_usd=state.budget_usd,
+                recorded=flushed["recorded"],
+                total=state.total,
             )
         elif flushed["recorded"] < state.total:
             missing = await self._missing(state)
@@ -324,6 +336,7 @@ class RunScheduler:
             state.run_id,
             status.value,
             final=True,
+            message=error or "",
             recorded=flushed["recorded"],
             dead=flushed["dead"],
             over_budget=over_budget,

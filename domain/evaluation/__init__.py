@@ -7,6 +7,7 @@ from domain.evaluation.run import (
     RunSpec,
     RunStatus,
     check_budget,
+    check_concurrency,
     check_transition,
 )
 
@@ -17,6 +18,7 @@ __all__ = [
     "RunSpec",
     "RunStatus",
     "check_budget",
+    "check_concurrency",
     "check_transition",
     "expand_cells",
 ]

@@ -11,6 +11,8 @@ from domain.errors import ConflictError, ValidationError
 
 MAX_REPEATS = 100
 MAX_CELLS = 1_000_000
+MAX_CONCURRENCY = 4096
+DEFAULT_CONCURRENCY = 64
 
 
 class RunStatus(StrEnum):
@@ -73,6 +75,14 @@ def check_budget(budget_usd: float) -> None:
         )
 
 
+def check_concurrency(concurrency: int) -> None:
+    """Raise ValidationError unless ``concurrency`` is within 1..`MAX_CONCURRENCY`."""
+    if not 1 <= concurrency <= MAX_CONCURRENCY:
+        raise ValidationError(
+            f"concurrency must be 1..{MAX_CONCURRENCY}, got {concurrency}", reason="bad-run"
+        )
+
+
 @dataclass(frozen=True)
 class RunSpec:
     """Everything a run needs to be reproduced exactly, as plain values.
@@ -87,6 +97,7 @@ class RunSpec:
         repeats: how many times each cell is asked (repeat index is part of the cache key).
         seed: passed to the provider where supported and to any sampling we do.
         budget_usd: the run stops before a call that would exceed it; None = no cap.
+        concurrency: calls in flight at once, kept by a resume that names none.
     """
 
     prompt_id: str
@@ -100,6 +111,7 @@ class RunSpec:
     budget_usd: float | None = None
     cache: bool = True
     params: dict[str, Any] = field(default_factory=dict)
+    concurrency: int = DEFAULT_CONCURRENCY
 
     def __post_init__(self) -> None:
         if not self.prompt_versions:
@@ -118,6 +130,7 @@ class RunSpec:
             )
         if self.budget_usd is not None:
             check_budget(self.budget_usd)
+        check_concurrency(self.concurrency)
         if self.total_cells > MAX_CELLS:
             raise ValidationError(
                 f"run has {self.total_cells} cells; the limit is {MAX_CELLS}", reason="bad-run"
@@ -140,6 +153,7 @@ class RunSpec:
             "budget_usd": self.budget_usd,
             "cache": self.cache,
             "params": dict(self.params),
+            "concurrency": self.concurrency,
         }
 
     @classmethod
@@ -156,4 +170,5 @@ class RunSpec:
             budget_usd=data.get("budget_usd"),
             cache=bool(data.get("cache", True)),
             params=dict(data.get("params", {})),
+            concurrency=int(data.get("concurrency", DEFAULT_CONCURRENCY)),
         )

@@ -97,11 +97,7 @@ class Run:
                     final = final or bool(event.get("final"))
                     if "done" in event:
                         bar.n = int(event["done"])
-                        bar.set_postfix(
-                            errors=event.get("errors", 0),
-                            cost=f"${event.get('cost_usd', 0):.4f}",
-                            refresh=False,
-                        )
+                        bar.set_postfix_str(progress_postfix(event), refresh=False)
                         bar.refresh()
                 # The status lives in the database: read it when the run says it is over,
                 # or once a second (a run stopped without an event), not after every batch.
@@ -190,6 +186,21 @@ class Run:
         from domain.reports import compare_groups
 
         return compare_groups(self.records(), a=a, b=b)
+
+
+def progress_postfix(event: dict[str, Any]) -> str:
+    """The progress line's tail for a progress event: its counters, or why the run stopped.
+
+    Examples:
+        >>> progress_postfix({"done": 3, "errors": 1, "retries": 2, "cost_usd": 0.01234})
+        'errors=1, retries=2, cost=$0.0123'
+    """
+    if event.get("message"):
+        return str(event["message"])
+    return (
+        f"errors={event.get('errors', 0)}, retries={event.get('retries', 0)}, "
+        f"cost=${event.get('cost_usd', 0):.4f}"
+    )
 
 
 def compare_runs(a: Run, b: Run) -> Comparison:

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from domain.errors import ConfigurationError, NotFoundError, ValidationError
-from domain.evaluation import RunSpec, check_budget
+from domain.evaluation import RunSpec, check_budget, check_concurrency
 from domain.llm import Catalogue, check_generation_params
 from domain.scoring import CustomScorer, ScorerSpec, build_scorers, custom_scorer
 from engine.evaluation.context import RunContext
@@ -131,10 +131,6 @@ class Evaluations:
         resolved = [self.engine.prompts.show(prompt, ref) for ref in refs]
         version = self.datasets.version(self.owner, dataset, dataset_version)
         cases = self.datasets.cases(self.owner, version.id)
-        if not 1 <= concurrency <= 4096:
-            raise ValidationError(
-                f"concurrency must be 1..4096, got {concurrency}", reason="bad-run"
-            )
         spec = RunSpec(
             prompt_id=prompt_info.id,
             prompt_versions=tuple(v.id for v in resolved),
@@ -147,10 +143,9 @@ class Evaluations:
             budget_usd=budget,
             cache=cache,
             params=dict(params or {}),
+            concurrency=concurrency,
         )
-        context = self._context(
-            "pending", spec, custom, concurrency, resolved, cases, api_keys or {}
-        )
+        context = self._context("pending", spec, custom, resolved, cases, api_keys or {})
         _check_parameters(context)
         try:
             self._check_models(context)
@@ -165,7 +160,7 @@ class Evaluations:
         self,
         run_id: str,
         scorers: Sequence[ScorerInput] = (),
-        concurrency: int = 64,
+        concurrency: int | None = None,
         api_keys: Mapping[str, str] | None = None,
         budget: float | None = None,
     ) -> Run:
@@ -174,27 +169,30 @@ class Evaluations:
         Args:
             run_id: The run.
             scorers: Custom Python scorers of the run (they are not stored).
-            concurrency: Calls in flight at once.
+            concurrency: Calls in flight at once from now on; None keeps the run's own.
             api_keys: Provider keys, as for `evaluate`.
             budget: A new cap in USD for the whole run (what it spent so far counts), e.g.
                 to finish a run stopped at its budget; None keeps the cap it had.
 
         Raises:
-            ValidationError: ``budget`` is not a positive amount.
+            ValidationError: ``budget`` is not a positive amount, or ``concurrency`` not 1..4096.
             ConflictError: the run is completed.
         """
         info = self.runs.get(self.owner, run_id)
         if budget is not None:
             check_budget(budget)
+        if concurrency is not None:
+            check_concurrency(concurrency)
+        if budget is not None:
             info = self.runs.set_budget(run_id, budget)
+        if concurrency is not None:
+            info = self.runs.set_concurrency(run_id, concurrency)
         _, custom = split_scorers(scorers)
         resolved = [
             self.engine.prompts.show(info.spec.prompt_id, v) for v in info.spec.prompt_versions
         ]
         cases = self.datasets.cases(self.owner, info.spec.dataset_version_id)
-        context = self._context(
-            info.id, info.spec, custom, concurrency, resolved, cases, api_keys or {}
-        )
+        context = self._context(info.id, info.spec, custom, resolved, cases, api_keys or {})
         _check_parameters(context)
         return self._start(info, context)
 
@@ -218,7 +216,6 @@ class Evaluations:
         run_id: str,
         spec: RunSpec,
         custom: tuple[CustomScorer, ...],
-        concurrency: int,
         resolved: Sequence[Any],
         cases: Sequence[Any],
         api_keys: Mapping[str, str],
@@ -240,7 +237,7 @@ class Evaluations:
             catalogue=catalogue,
             catalogue_key=catalogue_key(catalogue),
             custom_scorers=custom,
-            concurrency=concurrency,
+            concurrency=spec.concurrency,
             api_keys=account_keys,
         )
 
