@@ -29,6 +29,7 @@ from domain.evaluation.budget_stop import budget_stop_error
 from domain.evaluation.failure import INTERNAL, INTERRUPTED, error_of, run_error
 from engine.evaluation import streams
 from engine.evaluation.live_runs import LiveRuns
+from engine.evaluation.retries import retries_of
 from engine.evaluation.runs import through_outage
 from engine.logs import get_logger
 from engine.ray_runtime import deployment_tag
@@ -62,6 +63,9 @@ class _RunState:
     cost_usd: float = 0.0
     inflight: int = 0
     retries: int = 0
+    """Cells dispatched again after their evaluator was lost."""
+    provider_retries: int = 0
+    """Failed provider attempts that another followed (429s, 5xx), as evaluators count them."""
     repairs: int = 0
     cancelled: bool = False
     budget_exceeded: bool = False
@@ -77,7 +81,7 @@ class _RunState:
             "cost_usd": round(self.spent_before + self.cost_usd, 8),
             "inflight": self.inflight,
             "concurrency": self.concurrency,
-            "retries": self.retries,
+            "retries": self.retries + self.provider_retries,
             "elapsed_s": round(time.monotonic() - self.started, 3),
         }
 
@@ -177,6 +181,7 @@ class RunScheduler:
             budget_usd=context.spec.budget_usd,
             already=len(recorded),
             spent_before=spent_before,
+            provider_retries=await retries_of(self.redis, run_id),
         )
         self.active[run_id] = state
         await self._event(
@@ -202,7 +207,10 @@ class RunScheduler:
 
     async def progress(self, run_id: str) -> dict[str, Any] | None:
         state = self.active.get(run_id)
-        return None if state is None else state.progress()
+        if state is None:
+            return None
+        state.provider_retries = await retries_of(self.redis, run_id)
+        return state.progress()
 
     async def active_runs(self) -> list[str]:
         return sorted(self.active)
@@ -264,6 +272,7 @@ class RunScheduler:
             if report.budget_exceeded and not state.budget_exceeded:
                 state.budget_exceeded = True
                 self.queue.remove(state.run_id)
+            state.provider_retries = await retries_of(self.redis, state.run_id)
             await self._event(state.run_id, "progress", **state.progress())
         finally:
             state.inflight -= len(cells)
@@ -332,6 +341,7 @@ class RunScheduler:
         await asyncio.gather(
             *(e.forget.remote(state.run_id) for e in self.pool), return_exceptions=True
         )
+        state.provider_retries = await retries_of(self.redis, state.run_id)
         await self._event(
             state.run_id,
             status.value,

@@ -87,6 +87,7 @@ class Run:
         bar = tqdm(total=info.total_cells, desc=self.id, unit="cell", disable=not progress)
         deadline = None if timeout is None else time.monotonic() + timeout
         last = "0-0"
+        counters: dict[str, Any] = {}
         checked = quiet_since = time.monotonic()
         try:
             while not info.status.terminal():
@@ -97,7 +98,9 @@ class Run:
                     final = final or bool(event.get("final"))
                     if "done" in event:
                         bar.n = int(event["done"])
-                        bar.set_postfix_str(progress_postfix(event), refresh=False)
+                    if "done" in event or "retries" in event:
+                        counters.update(event)
+                        bar.set_postfix_str(progress_postfix(counters), refresh=False)
                         bar.refresh()
                 # The status lives in the database: read it when the run says it is over,
                 # or once a second (a run stopped without an event), not after every batch.

@@ -11,7 +11,7 @@ import asyncio
 import os
 import random
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from domain.llm import (
@@ -62,6 +62,8 @@ class LLMClient:
         env: Where API keys are read; default ``os.environ``.
         max_lease: Most permits bought from a gateway at once.
         seed: Seed of backoff jitter.
+        on_retry: Hears the run id (or None) of each failed attempt another one follows, as
+            it happens (run progress counts them).
 
     Examples:
         >>> client = LLMClient(simulator_catalogue(sim.api_base), redis_url=url)  # doctest: +SKIP
@@ -81,11 +83,13 @@ class LLMClient:
         env: Mapping[str, str] | None = None,
         max_lease: int = 32,
         seed: int | None = None,
+        on_retry: Callable[[str | None], None] | None = None,
     ) -> None:
         self.catalogue = catalogue
         self._env = os.environ if env is None else env
         self._links = links or ray_links(redis_url)
         self._max_lease = max_lease
+        self._on_retry = on_retry
         self._pools: dict[str, LeasePool] = {}
         self._prices = Prices()
         self._completions = CompletionForecast()
@@ -174,7 +178,9 @@ class LLMClient:
             estimate=lambda: self._prices.forecast(
                 chosen.models, prompt_tokens, self._completions.expect(seen_as, max_tokens)
             ),
-            walk=lambda: self._attempts.run(chosen, send, prompt_tokens + limiter_tokens),
+            walk=lambda: self._attempts.run(
+                chosen, send, prompt_tokens + limiter_tokens, self._retried(request.run_id)
+            ),
             hit=lambda data, ms: CompletionResult.from_cache(
                 data, request.call_id, request.model, ms
             ),
@@ -228,13 +234,17 @@ class LLMClient:
             read_cache=cache,
             key=lambda: cache_key(model, as_messages, embedding_key_params, 0),
             estimate=lambda: self._prices.forecast((spec,), tokens, 0),
-            walk=lambda: self._attempts.run(chosen, send, tokens),
+            walk=lambda: self._attempts.run(chosen, send, tokens, self._retried(run_id)),
             hit=lambda data, ms: EmbeddingResult.from_cache(data, call_id, model, ms),
             refused=lambda ms: budget_refused(EmbeddingResult, call_id, model, ms),
             build=lambda walk, ms: embedding_result(walk, call_id, model, ms),
         )
         await self.warm_up()
         return await execute(steps, started, self.cache, self.budgets, self._report)
+
+    def _retried(self, run_id: str | None) -> Callable[[], None] | None:
+        on_retry = self._on_retry
+        return None if on_retry is None else lambda: on_retry(run_id)
 
     def _report(self, account: str, record: UsageRecord) -> None:
         self.pool(self.catalogue.account(account)).add_record(record)
