@@ -188,8 +188,13 @@ def gateway_name(account: str) -> str:
 def get_gateway(account: ProviderAccount, redis_url: str | None = None) -> Any:
     """The handle of ``account``'s gateway, creating the actor if it does not exist yet.
 
-    The actor is detached (it outlives whichever process created it) and restarts after a
-    crash; an existing actor keeps its constructor arguments, so call
+    Every process of the cluster that asks gets the same named actor, so limits hold across
+    processes. It is not detached: it lives as long as the process that created it (an
+    engine's evaluator, or the engine itself) holds it, and dies with that engine. A detached
+    gateway outlived every CLI that created one on a shared cluster. Another engine still
+    using the account then finds the gateway gone and its link creates a new one (the
+    usage ledger is in Redis; the limiter starts afresh). It restarts after a crash; an
+    existing actor keeps its constructor arguments, so call
     ``handle.configure.remote(account)`` to push changed limits.
 
     Args:
@@ -197,13 +202,13 @@ def get_gateway(account: ProviderAccount, redis_url: str | None = None) -> Any:
         redis_url: Redis for the durable usage ledger (used only when the actor is created).
 
     Returns:
-        A Ray ``ActorHandle`` of `Gateway`.
+        A Ray ``ActorHandle`` of `Gateway`; keep it while the gateway is needed (Ray ends a
+        named actor nobody holds).
     """
     return ProviderGateway.options(
         name=gateway_name(account.name),
         namespace=NAMESPACE,
         get_if_exists=True,
-        lifetime="detached",
         num_cpus=0,
         max_restarts=-1,
         max_task_retries=-1,
