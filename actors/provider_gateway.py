@@ -11,12 +11,12 @@ from __future__ import annotations
 import math
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import ray
 
-from domain.llm import Lease, ProviderAccount, RateLimiter, Wait
+from domain.llm import Catalogue, Lease, ProviderAccount, RateLimiter, Wait
 from engine.llm.ledger import RedisUsageStore, UsageLedger
 from engine.llm.limits import next_slot_headers
 from engine.llm.types import UsageRecord
@@ -189,8 +189,9 @@ def get_gateway(account: ProviderAccount, redis_url: str | None = None) -> Any:
     """The handle of ``account``'s gateway, creating the actor if it does not exist yet.
 
     Every process of the cluster that asks gets the same named actor, so limits hold across
-    processes. It is not detached: it lives as long as the process that created it (an
-    engine's evaluator, or the engine itself) holds it, and dies with that engine. A detached
+    processes. It is not detached: it lives as long as the process that created it holds it
+    (the engine, for the accounts of the runs it starts; else the evaluator or server that
+    first needs it) and dies with that engine. A detached
     gateway outlived every CLI that created one on a shared cluster. Another engine still
     using the account then finds the gateway gone and its link creates a new one (the
     usage ledger is in Redis; the limiter starts afresh). It restarts after a crash; an
@@ -214,3 +215,13 @@ def get_gateway(account: ProviderAccount, redis_url: str | None = None) -> Any:
         max_task_retries=-1,
         max_concurrency=MAX_CONCURRENCY,
     ).remote(account, redis_url)
+
+
+def accounts_used(catalogue: Catalogue, models: Iterable[str]) -> list[ProviderAccount]:
+    """The accounts ``models`` and their fallback chains call, each once."""
+    names: dict[str, None] = {}
+    for model in models:
+        policy = catalogue.fallback_for(model)
+        for name in (model, *(policy.chain if policy else ())):
+            names[catalogue.account_for(name).name] = None
+    return [catalogue.account(name) for name in names]

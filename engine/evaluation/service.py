@@ -10,6 +10,7 @@ import asyncio
 import hashlib
 import json
 from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from domain.errors import ConfigurationError, NotFoundError, ValidationError
@@ -241,6 +242,16 @@ class Evaluations:
             api_keys=account_keys,
         )
 
+    def _own_gateways(self, context: RunContext) -> None:
+        """Create the run's gateways in this process, so they live as long as the engine: one
+        created by an evaluator died with it when the evaluator was killed."""
+        from actors.provider_gateway import accounts_used, get_gateway
+
+        models = [*context.spec.models, *_scorer_models(context.spec.scorers)]
+        redis_url = self.engine.runtime.redis_url
+        for account in accounts_used(context.catalogue, models):
+            self.engine.shared(f"gateway:{account.name}", partial(get_gateway, account, redis_url))
+
     def _check_models(self, context: RunContext) -> None:
         from engine.llm import CompletionRequest, LLMClient
 
@@ -251,11 +262,8 @@ class Evaluations:
         for model in context.spec.models:
             messages = context.templates[first].render(case.variables).as_dicts()
             client.check(CompletionRequest(model, messages))
-        for scorer in build_scorers(context.spec.scorers):
-            for attr in ("judge_model", "model"):
-                model = getattr(scorer, attr, None)
-                if isinstance(model, str) and model:
-                    client.check(CompletionRequest(model, [{"role": "user", "content": "x"}]))
+        for model in _scorer_models(context.spec.scorers):
+            client.check(CompletionRequest(model, [{"role": "user", "content": "x"}]))
 
     def _start(self, info: RunInfo, context: RunContext) -> Run:
         import ray
@@ -269,6 +277,7 @@ class Evaluations:
             asyncio.run(_set_limit(store, f"run:{info.id}", info.spec.budget_usd))
         if context.custom_scorers:
             _check_picklable(context.custom_scorers)
+        self._own_gateways(context)
         ray.get(self.scheduler().submit.remote(context))
         return Run(self, info.id)
 
@@ -293,6 +302,17 @@ def _check_parameters(context: RunContext) -> None:
             raise ValidationError(
                 f"prompt version {version_id[:12]}: {exc.message}", **exc.details
             ) from None
+
+
+def _scorer_models(scorers: Sequence[dict[str, Any]]) -> list[str]:
+    """The models registered scorers call (judges, embeddings)."""
+    models: list[str] = []
+    for scorer in build_scorers(scorers):
+        for attr in ("judge_model", "model"):
+            model = getattr(scorer, attr, None)
+            if isinstance(model, str) and model:
+                models.append(model)
+    return models
 
 
 def _with_run_id(context: RunContext, run_id: str) -> RunContext:

@@ -216,3 +216,26 @@ def test_a_resume_keeps_the_runs_concurrency_and_counts_cost_from_what_it_spent(
     done = run.resume(budget=1.0, concurrency=8).wait(progress=False, timeout=120)
     assert done.status.value == "completed" and done.spec.concurrency == 8
     assert _events(run, "started")[-1]["concurrency"] == 8
+
+
+def test_one_engine_owns_one_gateway_per_account_that_all_its_evaluators_share(
+    engine: Any,
+) -> None:
+    from actors.provider_gateway import gateway_name
+    from engine.ray_runtime import NAMESPACE
+
+    run = engine.evaluate(
+        prompt=PROMPT_NAME,
+        dataset="demo",
+        models=["openai/sim-small"],
+        scorers=["icontains"],
+        seed=66,
+        cache=False,
+        concurrency=8,
+    )
+    assert run.wait(progress=False, timeout=120).status.value == "completed"
+    # The one named actor the evaluators' links found is the engine's own, alive with it.
+    gateway = ray.get_actor(gateway_name("lifecycle"), namespace=NAMESPACE)
+    owned = engine.shared("gateway:lifecycle", lambda: None)
+    assert owned is not None and owned._actor_id == gateway._actor_id
+    assert ray.get(gateway.status.remote())["account"] == "lifecycle"
