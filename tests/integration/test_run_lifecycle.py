@@ -146,7 +146,6 @@ def test_a_budget_on_resume_must_be_a_positive_amount(engine: Any) -> None:
         engine.resume(run.id, budget=-1.0)
 
 
-@pytest.mark.slow
 def test_a_run_stopped_at_its_budget_spent_close_to_it_and_says_so(engine: Any) -> None:
     # No max_tokens: the forecast must come from the completions the run has seen. Bounds:
     # a call is admitted only while spent + reserved + its forecast fit under the cap, and the
@@ -185,7 +184,6 @@ def _events(run: Any, kind: str) -> list[dict[str, Any]]:
     return [e for _, e in run.events() if e["type"] == kind]
 
 
-@pytest.mark.slow
 def test_a_resume_keeps_the_runs_concurrency_and_counts_cost_from_what_it_spent(
     engine: Any, sim: Simulator
 ) -> None:
