@@ -58,10 +58,12 @@ class Evaluator:
     """One process of the evaluator pool; see module docstring."""
 
     def __init__(self, redis_url: str) -> None:
+        from engine.evaluation.retries import RetryCounter
         from engine.redis_client import async_redis
 
         self.redis_url = redis_url
         self.redis: Any = async_redis(redis_url, decode_responses=True)
+        self.retries = RetryCounter(self.redis)
         self._runners: OrderedDict[str, Any] = OrderedDict()
         self._clients: dict[str, Any] = {}
         self._batches: Counter[str] = Counter()
@@ -88,6 +90,7 @@ class Evaluator:
                     redis_url=self.redis_url,
                     env=context.env(),
                     links=ray_links(self.redis_url),
+                    on_retry=self.retries.retried,
                 )
                 self._clients[key] = client
             runner = CellRunner(context, client, slots=dispatch.slots)
@@ -137,6 +140,7 @@ class Evaluator:
         runner = await self._runner(dispatch)
         outcomes = await asyncio.gather(*(runner.run(cell) for cell in cells))
         report = BatchReport(run_id=dispatch.run_id)
+        await self.retries.flush(report.run_id)  # counted before the scheduler reads them
         pipe = self.redis.pipeline(transaction=False)
         stream = streams.results_stream(report.run_id)
         for cell, outcome in zip(cells, outcomes, strict=True):

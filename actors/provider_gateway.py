@@ -11,12 +11,12 @@ from __future__ import annotations
 import math
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from actors.naming import gateway_name
 from actors.remote import actor_class
-from domain.llm import Lease, ProviderAccount, RateLimiter, Wait
+from domain.llm import Catalogue, Lease, ProviderAccount, RateLimiter, Wait
 from engine.llm.ledger import RedisUsageStore, UsageLedger
 from engine.llm.limits import next_slot_headers
 from engine.llm.types import UsageRecord
@@ -185,8 +185,14 @@ ProviderGateway = actor_class(
 def get_gateway(account: ProviderAccount, redis_url: str | None = None) -> Any:
     """The handle of ``account``'s gateway, creating the actor if it does not exist yet.
 
-    The actor is detached (it outlives whichever process created it) and restarts after a
-    crash; an existing actor keeps its constructor arguments, so call
+    Every process of the cluster that asks gets the same named actor, so limits hold across
+    processes. It is not detached: it lives as long as the process that created it holds it
+    (the engine, for the accounts of the runs it starts; else the evaluator or server that
+    first needs it) and dies with that engine. A detached
+    gateway outlived every CLI that created one on a shared cluster. Another engine still
+    using the account then finds the gateway gone and its link creates a new one (the
+    usage ledger is in Redis; the limiter starts afresh). It restarts after a crash; an
+    existing actor keeps its constructor arguments, so call
     ``handle.configure.remote(account)`` to push changed limits.
 
     Args:
@@ -194,11 +200,21 @@ def get_gateway(account: ProviderAccount, redis_url: str | None = None) -> Any:
         redis_url: Redis for the durable usage ledger (used only when the actor is created).
 
     Returns:
-        A Ray ``ActorHandle`` of `Gateway`.
+        A Ray ``ActorHandle`` of `Gateway`; keep it while the gateway is needed (Ray ends a
+        named actor nobody holds).
     """
     return ProviderGateway.options(
         name=gateway_name(account.name),
         namespace=NAMESPACE,
         get_if_exists=True,
-        lifetime="detached",
     ).remote(account, redis_url)
+
+
+def accounts_used(catalogue: Catalogue, models: Iterable[str]) -> list[ProviderAccount]:
+    """The accounts ``models`` and their fallback chains call, each once."""
+    names: dict[str, None] = {}
+    for model in models:
+        policy = catalogue.fallback_for(model)
+        for name in (model, *(policy.chain if policy else ())):
+            names[catalogue.account_for(name).name] = None
+    return [catalogue.account(name) for name in names]

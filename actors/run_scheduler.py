@@ -31,6 +31,7 @@ from domain.evaluation.failure import INTERNAL, INTERRUPTED, error_of, run_error
 from domain.evaluation.finish import RunTally, run_end
 from engine.evaluation import streams
 from engine.evaluation.live_runs import LiveRuns
+from engine.evaluation.retries import retries_of
 from engine.evaluation.runs import through_outage
 from engine.logs import get_logger
 
@@ -51,13 +52,21 @@ class _RunState:
     dispatch: Dispatch
     total: int
     dispatch_limit: int
+    concurrency: int
+    slots_per_evaluator: int | None = None
+    budget_usd: float | None = None
     already: int = 0
+    spent_before: float = 0.0
+    """USD the cells recorded before this start cost: a resume counts on from there."""
     done: int = 0
     errors: int = 0
     cached: int = 0
     cost_usd: float = 0.0
     inflight: int = 0
     retries: int = 0
+    """Cells dispatched again after their evaluator was lost."""
+    provider_retries: int = 0
+    """Failed provider attempts that another followed (429s, 5xx), as evaluators count them."""
     repairs: int = 0
     cancelled: bool = False
     budget_exceeded: bool = False
@@ -70,9 +79,10 @@ class _RunState:
             "done": self.already + self.done,
             "errors": self.errors,
             "cached": self.cached,
-            "cost_usd": round(self.cost_usd, 8),
+            "cost_usd": round(self.spent_before + self.cost_usd, 8),
             "inflight": self.inflight,
-            "retries": self.retries,
+            "concurrency": self.concurrency,
+            "retries": self.retries + self.provider_retries,
             "elapsed_s": round(time.monotonic() - self.started, 3),
         }
 
@@ -155,6 +165,7 @@ class RunScheduler:
         await asyncio.gather(*(e.drain.remote(run_id) for e in self.pool))
         await self.recorder.flush.remote(run_id)
         recorded = await asyncio.to_thread(self.runs.recorded_keys, run_id)
+        spent_before = await asyncio.to_thread(self.runs.recorded_cost, run_id) if recorded else 0.0
         cells = list(expand_cells(context.spec, recorded))
         await asyncio.to_thread(self.runs.set_status, run_id, RunStatus.RUNNING)
         await asyncio.to_thread(self.live.keep, context)
@@ -166,7 +177,12 @@ class RunScheduler:
             dispatch=Dispatch(ray.put(context), run_id, share if overdispatch else None),
             total=context.spec.total_cells,
             dispatch_limit=2 * concurrency if overdispatch else concurrency,
+            concurrency=concurrency,
+            slots_per_evaluator=share if overdispatch else None,
+            budget_usd=context.spec.budget_usd,
             already=len(recorded),
+            spent_before=spent_before,
+            provider_retries=await retries_of(self.redis, run_id),
         )
         self.active[run_id] = state
         await self._event(
@@ -192,7 +208,10 @@ class RunScheduler:
 
     async def progress(self, run_id: str) -> dict[str, Any] | None:
         state = self.active.get(run_id)
-        return None if state is None else state.progress()
+        if state is None:
+            return None
+        state.provider_retries = await retries_of(self.redis, run_id)
+        return state.progress()
 
     async def active_runs(self) -> list[str]:
         return sorted(self.active)
@@ -252,6 +271,7 @@ class RunScheduler:
             if report.budget_exceeded and not state.budget_exceeded:
                 state.budget_exceeded = True
                 self.queue.remove(state.run_id)
+            state.provider_retries = await retries_of(self.redis, state.run_id)
             await self._event(state.run_id, "progress", **state.progress())
         finally:
             state.inflight -= len(cells)
@@ -277,6 +297,9 @@ class RunScheduler:
             stopped=state.stopped,
             cancelled=state.cancelled,
             budget_exceeded=state.budget_exceeded,
+            run_id=state.run_id,
+            spent_usd=state.spent_before + state.cost_usd,
+            limit_usd=state.budget_usd,
         )
         missing = await self._missing(state) if tally.may_repair else []
         end = run_end(replace(tally, missing=len(missing)))
@@ -311,10 +334,12 @@ class RunScheduler:
         await asyncio.gather(
             *(e.forget.remote(state.run_id) for e in self.pool), return_exceptions=True
         )
+        state.provider_retries = await retries_of(self.redis, state.run_id)
         await self._event(
             state.run_id,
             status.value,
             final=True,
+            message=end.error or "",
             recorded=flushed["recorded"],
             dead=flushed["dead"],
             over_budget=over_budget,

@@ -62,6 +62,7 @@ def run_out(
             budget_usd=spec.budget_usd,
             cache=spec.cache,
             routing=spec.routing,
+            concurrency=spec.concurrency,
         ),
         total_cells=info.total_cells,
         error=info.error,
@@ -165,12 +166,14 @@ def resume_run(
 ) -> RunOut:
     """Continue a stopped run; recorded cells are never called again (409 if completed).
 
-    A `budget` in the body replaces the run's cap, e.g. to finish a run stopped at it.
+    A `budget` in the body replaces the run's cap, e.g. to finish a run stopped at it; a
+    `concurrency` replaces the run's own (kept otherwise).
     """
     run = engine.resume(
         run_id,
         api_keys=stored_keys(services, engine.owner),
         budget=None if body is None else body.budget,
+        concurrency=None if body is None else body.concurrency,
     )
     return _accepted(run, response)
 

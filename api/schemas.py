@@ -315,6 +315,7 @@ class RunSpecOut(BaseModel):
     budget_usd: float | None
     cache: bool
     routing: str = "fixed"
+    concurrency: int = Field(description="Calls in flight at once; a resume keeps it.")
 
 
 class ResumeIn(BaseModel):
@@ -325,6 +326,9 @@ class ResumeIn(BaseModel):
         gt=0,
         allow_inf_nan=False,
         description="A new cap in USD for the whole run (what it spent counts); default: keep.",
+    )
+    concurrency: int | None = Field(
+        default=None, ge=1, le=4096, description="Calls in flight at once; default: the run's."
     )
 
 
@@ -339,6 +343,7 @@ class ProgressOut(BaseModel):
     inflight: int
     retries: int
     elapsed_s: float
+    concurrency: int | None = None
 
 
 RunStatusName = Literal[

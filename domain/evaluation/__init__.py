@@ -10,6 +10,7 @@ from domain.evaluation.run import (
     RunSpec,
     RunStatus,
     check_budget,
+    check_concurrency,
     check_routing,
     check_transition,
 )
@@ -25,6 +26,7 @@ __all__ = [
     "RunStatus",
     "RunTally",
     "check_budget",
+    "check_concurrency",
     "check_routing",
     "check_transition",
     "expand_cells",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from domain.evaluation.budget_stop import budget_stop_error
 from domain.evaluation.failure import run_error
 from domain.evaluation.run import RunStatus
 
@@ -21,6 +22,9 @@ class RunTally:
         stopped: The status and error a failed batch stopped the run with, if any.
         cancelled: Whether the run was cancelled.
         budget_exceeded: Whether a cell was refused by the budget.
+        run_id: The run (its budget message names the resume to type).
+        spent_usd: What the run has spent, earlier sessions included.
+        limit_usd: The run's own cap; None when its owner's budget stopped it.
     """
 
     total: int
@@ -31,6 +35,9 @@ class RunTally:
     stopped: tuple[RunStatus, str] | None = None
     cancelled: bool = False
     budget_exceeded: bool = False
+    run_id: str = ""
+    spent_usd: float = 0.0
+    limit_usd: float | None = None
 
     @property
     def may_repair(self) -> bool:
@@ -72,16 +79,14 @@ def run_end(tally: RunTally) -> RunEnd:
     if tally.cancelled:
         return RunEnd(RunStatus.CANCELLED)
     if tally.budget_exceeded:
-        not_run = tally.total - tally.recorded
-        return RunEnd(
-            RunStatus.BUDGET_EXCEEDED,
-            run_error(
-                "budget-exceeded",
-                f"the budget was reached with {not_run} of {tally.total} cells not run; "
-                "resume with a higher budget to finish",
-            ),
-            over_budget_cells=not_run,
+        error = budget_stop_error(
+            tally.run_id,
+            spent_usd=tally.spent_usd,
+            limit_usd=tally.limit_usd,
+            recorded=tally.recorded,
+            total=tally.total,
         )
+        return RunEnd(RunStatus.BUDGET_EXCEEDED, error, tally.total - tally.recorded)
     if tally.recorded >= tally.total:
         return RunEnd(RunStatus.COMPLETED)
     if tally.may_repair and tally.missing:

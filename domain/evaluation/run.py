@@ -14,6 +14,8 @@ MAX_CELLS = 1_000_000
 ROUTINGS = ("fixed", "cheapest", "lowest-latency")
 """How a run picks each cell's model: ``fixed`` calls every listed model; the others route
 each call among the listed models (the cheapest, or the lowest observed latency)."""
+MAX_CONCURRENCY = 4096
+DEFAULT_CONCURRENCY = 64
 
 
 class RunStatus(StrEnum):
@@ -76,6 +78,14 @@ def check_budget(budget_usd: float) -> None:
         )
 
 
+def check_concurrency(concurrency: int) -> None:
+    """Raise ValidationError unless ``concurrency`` is within 1..`MAX_CONCURRENCY`."""
+    if not 1 <= concurrency <= MAX_CONCURRENCY:
+        raise ValidationError(
+            f"concurrency must be 1..{MAX_CONCURRENCY}, got {concurrency}", reason="bad-run"
+        )
+
+
 @dataclass(frozen=True)
 class RunSpec:
     """Everything a run needs to be reproduced exactly, as plain values.
@@ -92,6 +102,7 @@ class RunSpec:
         budget_usd: the run stops before a call that would exceed it; None = no cap.
         routing: one of `ROUTINGS`; a routed run has one group per prompt version (its
             cells' model is `routed_model`) and records the model each call used.
+        concurrency: calls in flight at once, kept by a resume that names none.
     """
 
     prompt_id: str
@@ -106,6 +117,7 @@ class RunSpec:
     cache: bool = True
     params: dict[str, Any] = field(default_factory=dict)
     routing: str = "fixed"
+    concurrency: int = DEFAULT_CONCURRENCY
 
     def __post_init__(self) -> None:
         check_routing(self.routing)
@@ -125,6 +137,7 @@ class RunSpec:
             )
         if self.budget_usd is not None:
             check_budget(self.budget_usd)
+        check_concurrency(self.concurrency)
         if self.total_cells > MAX_CELLS:
             raise ValidationError(
                 f"run has {self.total_cells} cells; the limit is {MAX_CELLS}", reason="bad-run"
@@ -159,6 +172,7 @@ class RunSpec:
             "cache": self.cache,
             "params": dict(self.params),
             "routing": self.routing,
+            "concurrency": self.concurrency,
         }
 
     @classmethod
@@ -176,6 +190,7 @@ class RunSpec:
             cache=bool(data.get("cache", True)),
             params=dict(data.get("params", {})),
             routing=str(data.get("routing", "fixed")),
+            concurrency=int(data.get("concurrency", DEFAULT_CONCURRENCY)),
         )
 
 

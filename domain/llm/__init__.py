@@ -15,6 +15,7 @@ from domain.llm.cost import (
     estimate_messages_tokens,
     estimate_tokens,
 )
+from domain.llm.forecast import DEFAULT_COMPLETION_TOKENS, CompletionForecast
 from domain.llm.headers import exhausted_reset, parse_duration, provider_pause, retry_after
 from domain.llm.limiter import AimdPolicy, Lease, RateLimiter, Wait
 from domain.llm.params import (
@@ -34,6 +35,7 @@ from domain.llm.routing import (
 from domain.llm.specs import FallbackPolicy, ModelSpec, ProviderAccount, RetryPolicy
 
 __all__ = [
+    "DEFAULT_COMPLETION_TOKENS",
     "EMBEDDING_PARAMS",
     "GENERATION_PARAMS",
     "check_embedding_params",
@@ -44,6 +46,7 @@ __all__ = [
     "Budget",
     "BudgetLedger",
     "Catalogue",
+    "CompletionForecast",
     "FallbackPolicy",
     "Lease",
     "ModelSpec",

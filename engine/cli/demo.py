@@ -112,6 +112,8 @@ def _print_outcome(outcome: Any, elapsed: float) -> None:
     info = outcome.run.info()
     _out()
     _out(f"Run {outcome.run.id}: {info.status.value}, {info.total_cells} cells in {elapsed:.1f} s")
+    if info.error:
+        _out(f"  {info.error}")
     _out(f"  {'version':<14}{'model':<20}{'pass rate':>10}  {'95% CI':<15}{'cost':>10}")
     for g in report.groups:
         low, high = g.pass_ci

@@ -141,8 +141,13 @@ def _run_resume(args: argparse.Namespace) -> int:
         check_budget(args.budget)
     _check_run(args)
     with _engine(args) as engine:
-        info = engine.resume(args.run, budget=args.budget).wait(progress=not args.json)
-        _out(json.dumps(info.to_dict(), indent=2) if args.json else f"{info.id}: {info.status}")
+        run = engine.resume(args.run, budget=args.budget, concurrency=args.concurrency)
+        info = run.wait(progress=not args.json)
+        _out(
+            json.dumps(info.to_dict(), indent=2)
+            if args.json
+            else f"{info.id}: {info.status.value}" + (f" ({info.error})" if info.error else "")
+        )
         return 0 if info.status.value == "completed" else 1
 
 
@@ -237,6 +242,9 @@ def register(subparsers: Any) -> None:
     resume = run_sub.choices["resume"]
     resume.add_argument(
         "--budget", type=float, default=None, help="new cap in USD for the whole run"
+    )
+    resume.add_argument(
+        "--concurrency", type=int, default=None, help="calls in flight at once (default: the run's)"
     )
     report = add(run_sub, "report", _run_report, "print a run's report")
     report.add_argument("run")

@@ -169,14 +169,26 @@ class RunStore:
             ValidationError: not a positive, finite amount.
             ConflictError: the run is completed.
         """
+        return self._revise(run_id, budget_usd=budget_usd)
+
+    def set_concurrency(self, run_id: str, concurrency: int) -> RunInfo:
+        """Change how many calls a stopped run makes at once, before it is resumed.
+
+        Raises:
+            ValidationError: not within 1..4096.
+            ConflictError: the run is completed.
+        """
+        return self._revise(run_id, concurrency=concurrency)
+
+    def _revise(self, run_id: str, **changes: Any) -> RunInfo:
         current = self.get(None, run_id)
         if current.status == RunStatus.COMPLETED:
             raise ConflictError(
-                "run is completed; its budget cannot change",
+                f"run is completed; its {', '.join(changes)} cannot change",
                 reason="invalid-run-transition",
                 status=current.status.value,
             )
-        spec = replace(current.spec, budget_usd=budget_usd)
+        spec = replace(current.spec, **changes)
         with self.db.begin() as conn:
             conn.execute(
                 update(runs)
@@ -226,6 +238,16 @@ class RunStore:
                 select(func.count()).select_from(results).where(results.c.run_id == run_id)
             ).scalar_one()
         return int(count)
+
+    def recorded_cost(self, run_id: str) -> float:
+        """USD the recorded cells of ``run_id`` cost, their scoring calls included."""
+        scoring = func.json_extract(results.c.detail, "$.scoring_cost_usd")
+        query = select(
+            func.coalesce(func.sum(results.c.cost_usd), 0.0), func.coalesce(func.sum(scoring), 0.0)
+        ).where(results.c.run_id == run_id)
+        with self.db.connect() as conn:
+            calls, scored = conn.execute(query).one()
+        return float(calls) + float(scored)
 
     def results(self, owner: str | None, run_id: str) -> list[ResultRecord]:
         """Every recorded cell of a run with its case, in key order.

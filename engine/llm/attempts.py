@@ -130,8 +130,11 @@ class Attempts:
         old = self.latency_ms.get(model)
         self.latency_ms[model] = ms if old is None else old + _LATENCY_WEIGHT * (ms - old)
 
-    async def run(self, plan: Plan, send: Send, tokens: int) -> Walk:
-        """Attempt ``send`` along ``plan`` until an answer or the end of the chain."""
+    async def run(
+        self, plan: Plan, send: Send, tokens: int, on_retry: Callable[[], None] | None = None
+    ) -> Walk:
+        """Attempt ``send`` along ``plan`` until an answer or the end of the chain;
+        ``on_retry`` hears of each failed attempt that another one follows."""
         walk = Walk()
         spec = plan.primary
         failures = 0
@@ -150,6 +153,8 @@ class Attempts:
             step = next_step(plan.fallback, spec.name, failures, failure.outcome, account.retry)
             if step is None:
                 return walk
+            if on_retry is not None:
+                on_retry()
             if step == spec.name:
                 delay = backoff_delay(failures, account.retry, self._rng, failure.retry_after_s)
                 await asyncio.sleep(delay)

@@ -4,7 +4,9 @@ Each scope (``run:<id>``, ``user:<id>``, anything) is a hash ``af:budget:{scope}
 ``limit``, ``spent``, ``reserved`` and ``calls``, plus per-call hashes of reservations
 (``...:reserved``) and settlements (``...:settled``). Reservations count against the cap at
 once (`domain.llm.Budget.forecast`, atomically in Lua), so concurrent calls cannot all pass
-the check and overshoot together. Every operation is idempotent per call id.
+the check and overshoot together. A call that fits next to what is spent but not next to
+what calls in flight hold waits for them (`BudgetStore.admit`): a cap is refused only when
+it is really spent. Every operation is idempotent per call id.
 
 A scope without a limit admits everything but still tracks spend. A refused reservation is
 not an exception: `engine.llm.LLMClient` returns a result whose ``error.kind`` is
@@ -14,8 +16,9 @@ not an exception: `engine.llm.LLMClient` returns a result whose ``error.kind`` i
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,16 +27,22 @@ from domain.errors import ValidationError
 RUN_TTL_S = 30 * 24 * 3600
 """Life of a run's budget keys after its last settled call."""
 _SLACK = 1e-9  # as domain.llm.Budget: float sums must not refuse a call that fits exactly
+PATIENCE_S = 120.0
+"""How long `BudgetStore.admit` waits on calls in flight that neither settle nor free."""
+_POLL_S = (0.01, 0.25)  # first and longest wait between two tries of a call kept waiting
+_REFUSED, _RESERVED, _HELD, _NOT_NOW = 0, 1, 2, 3
 
 # KEYS: (state, reserved, settled) per scope. ARGV: call id, estimate, slack.
-# Returns 1 reserved, 0 refused, 2 already held or settled (no change).
+# Returns {verdict, state}: 1 reserved, 2 already held or settled (no change), 0 refused (the
+# estimate does not fit next to what is spent), 3 not now (it fits once calls in flight settle;
+# state: the blocking scopes' settled calls and reservations, to tell whether anything moved).
 _RESERVE = """
 local call, estimate, slack = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 local function known(i)
   return redis.call('HEXISTS', KEYS[i + 2], call) == 1
       or redis.call('HEXISTS', KEYS[i + 1], call) == 1
 end
-local held = 0
+local held, blocked = 0, ''
 for i = 1, #KEYS, 3 do
   if known(i) then
     held = held + 1
@@ -41,19 +50,23 @@ for i = 1, #KEYS, 3 do
     local limit = redis.call('HGET', KEYS[i], 'limit')
     if limit then
       local spent = tonumber(redis.call('HGET', KEYS[i], 'spent') or '0')
-      local reserved = tonumber(redis.call('HGET', KEYS[i], 'reserved') or '0')
-      if spent + reserved + estimate > tonumber(limit) + slack then return 0 end
+      local reserved = redis.call('HGET', KEYS[i], 'reserved') or '0'
+      if spent + estimate > tonumber(limit) + slack then return {0, ''} end
+      if spent + tonumber(reserved) + estimate > tonumber(limit) + slack then
+        blocked = blocked .. (redis.call('HGET', KEYS[i], 'calls') or '0') .. ':' .. reserved .. ';'
+      end
     end
   end
 end
-if held * 3 == #KEYS then return 2 end
+if blocked ~= '' then return {3, blocked} end
+if held * 3 == #KEYS then return {2, ''} end
 for i = 1, #KEYS, 3 do
   if not known(i) then
     redis.call('HSET', KEYS[i + 1], call, ARGV[2])
     redis.call('HINCRBYFLOAT', KEYS[i], 'reserved', ARGV[2])
   end
 end
-return 1
+return {1, ''}
 """
 
 # ARGV: call id, actual cost ('' = charge the reservation), TTL of a run's keys. Returns
@@ -147,6 +160,7 @@ class BudgetStore:
         self._reserve = redis.register_script(_RESERVE)
         self._settle = redis.register_script(_SETTLE)
         self._cancel = redis.register_script(_CANCEL)
+        self._freed = asyncio.Event()
 
     @classmethod
     def from_url(cls, url: str) -> BudgetStore:
@@ -197,21 +211,63 @@ class BudgetStore:
             del self._looking[scope]
 
     async def reserve(self, scopes: Sequence[str], call_id: str, estimate_usd: float) -> bool:
-        """Hold ``estimate_usd`` in every scope for ``call_id`` if it fits in all of them.
+        """Hold ``estimate_usd`` in every scope for ``call_id`` if it fits in all of them now.
 
         All or nothing. An id already held or settled is admitted without holding more.
 
         Returns:
             False when a cap refuses: do not make the call.
         """
+        verdict, _ = await self._try(scopes, call_id, estimate_usd)
+        return verdict in (_RESERVED, _HELD)
+
+    async def admit(
+        self,
+        scopes: Sequence[str],
+        call_id: str,
+        estimate: Callable[[], float],
+        patience_s: float = PATIENCE_S,
+    ) -> bool:
+        """Reserve ``estimate()`` for ``call_id``, waiting while only calls in flight stand in
+        the way: their real cost, once settled, is usually far below what they hold.
+
+        Refusing such a call instead stopped a run whose budget was mostly held, not spent.
+        The estimate is asked again before each try (it may have been learnt meanwhile).
+
+        Returns:
+            False when the estimate does not fit next to what is already spent, or nothing
+            was settled or freed in the blocking scopes for ``patience_s``.
+        """
+        delay, seen, quiet_since = _POLL_S[0], "", time.monotonic()
+        while True:
+            verdict, state = await self._try(scopes, call_id, estimate())
+            if verdict != _NOT_NOW:
+                return verdict != _REFUSED
+            if state != seen:
+                delay, seen, quiet_since = _POLL_S[0], state, time.monotonic()
+            elif time.monotonic() - quiet_since > patience_s:
+                return False
+            freed = self._freed
+            with contextlib.suppress(TimeoutError):
+                # A settlement here wakes the wait at once; one in another process is polled.
+                await asyncio.wait_for(freed.wait(), delay)
+            delay = min(2 * delay, _POLL_S[1])
+
+    async def _try(
+        self, scopes: Sequence[str], call_id: str, estimate_usd: float
+    ) -> tuple[int, str]:
         if not estimate_usd >= 0:
             raise ValidationError(f"estimate must be >= 0, got {estimate_usd}", call_id=call_id)
         if not scopes:
-            return True
-        verdict = await self._reserve(
+            return _RESERVED, ""
+        verdict, state = await self._reserve(
             keys=_keys(scopes), args=[call_id, repr(float(estimate_usd)), repr(_SLACK)]
         )
-        return int(verdict) != 0
+        return int(verdict), state.decode() if isinstance(state, bytes) else str(state)
+
+    def _wake(self) -> None:
+        self._freed.set()
+        self._freed = asyncio.Event()
 
     async def settle(self, scopes: Sequence[str], call_id: str, actual_usd: float | None) -> bool:
         """Record the real cost of ``call_id`` and free its reservation, once per scope.
@@ -230,13 +286,17 @@ class BudgetStore:
             return False
         cost = "" if actual_usd is None else repr(float(actual_usd))
         args = [call_id, cost, RUN_TTL_S]
-        return int(await self._settle(keys=_keys(scopes), args=args)) > 0
+        settled = int(await self._settle(keys=_keys(scopes), args=args)) > 0
+        self._wake()
+        return settled
 
     async def cancel(self, scopes: Sequence[str], call_id: str) -> bool:
         """Free the reservation of a call that was never made; False if none was held."""
         if not scopes:
             return False
-        return int(await self._cancel(keys=_keys(scopes), args=[call_id])) > 0
+        freed = int(await self._cancel(keys=_keys(scopes), args=[call_id])) > 0
+        self._wake()
+        return freed
 
     async def status(self, scope: str) -> BudgetStatus:
         """The figures of ``scope`` (zeros for a scope never used)."""

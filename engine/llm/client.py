@@ -11,11 +11,13 @@ import asyncio
 import os
 import random
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from domain.llm import (
+    DEFAULT_COMPLETION_TOKENS,
     Catalogue,
+    CompletionForecast,
     ModelSpec,
     ProviderAccount,
     cache_key,
@@ -30,7 +32,7 @@ from engine.llm.gateways import LinkFactory
 from engine.llm.leases import LeasePool
 from engine.llm.pipeline import Steps, execute
 from engine.llm.plan import Plan, check_request, choose, embedding_plan, plan
-from engine.llm.prices import DEFAULT_COMPLETION_TOKENS, Prices
+from engine.llm.prices import Prices
 from engine.llm.results import budget_refused, completion_result, embedding_result
 from engine.llm.types import (
     CompletionRequest,
@@ -61,6 +63,8 @@ class LLMClient:
         env: Where API keys are read; default ``os.environ``.
         max_lease: Most permits bought from a gateway at once.
         seed: Seed of backoff jitter.
+        on_retry: Hears the run id (or None) of each failed attempt another one follows, as
+            it happens (run progress counts them).
 
     Examples:
         >>> client = LLMClient(catalogue, redis_url=url, links=ray_links(url))  # doctest: +SKIP
@@ -80,13 +84,16 @@ class LLMClient:
         env: Mapping[str, str] | None = None,
         max_lease: int = 32,
         seed: int | None = None,
+        on_retry: Callable[[str | None], None] | None = None,
     ) -> None:
         self.catalogue = catalogue
         self._env = os.environ if env is None else env
         self._links = links
         self._max_lease = max_lease
+        self._on_retry = on_retry
         self._pools: dict[str, LeasePool] = {}
         self._prices = Prices()
+        self._completions = CompletionForecast()
         self._attempts = Attempts(catalogue, self.pool, self._prices, random.Random(seed))
         self._plans: dict[str, Plan] = {}
         self._warm: asyncio.Future[None] | None = None
@@ -144,8 +151,11 @@ class LLMClient:
         chosen = self.check(request)
         prompt_tokens = estimate_messages_tokens(request.messages)
         params = dict(request.params)
-        max_tokens = params.get("max_tokens") or params.get("max_completion_tokens")
-        completion_tokens = int(max_tokens or DEFAULT_COMPLETION_TOKENS)
+        asked = params.get("max_tokens") or params.get("max_completion_tokens")
+        max_tokens = int(asked) if asked else None
+        limiter_tokens = max_tokens or DEFAULT_COMPLETION_TOKENS
+        # Learnt per run and asked model: a run's prompts make its answers alike in length.
+        seen_as = (request.run_id, request.model)
 
         async def send(spec: ModelSpec, account: ProviderAccount) -> provider.Answer:
             return await provider.complete(
@@ -166,8 +176,12 @@ class LLMClient:
             key=lambda: cache_key(
                 request.model, request.messages, key_params, request.repeat_index
             ),
-            estimate=lambda: self._prices.forecast(chosen.models, prompt_tokens, completion_tokens),
-            walk=lambda: self._attempts.run(chosen, send, prompt_tokens + completion_tokens),
+            estimate=lambda: self._prices.forecast(
+                chosen.models, prompt_tokens, self._completions.expect(seen_as, max_tokens)
+            ),
+            walk=lambda: self._attempts.run(
+                chosen, send, prompt_tokens + limiter_tokens, self._retried(request.run_id)
+            ),
             hit=lambda data, ms: CompletionResult.from_cache(
                 data, request.call_id, request.model, ms
             ),
@@ -177,7 +191,10 @@ class LLMClient:
             ),
         )
         await self.warm_up()
-        return await execute(steps, started, self.cache, self.budgets, self._report)
+        result = await execute(steps, started, self.cache, self.budgets, self._report)
+        if result.ok:
+            self._completions.observe(seen_as, result.usage.completion_tokens)
+        return result
 
     async def embed(
         self,
@@ -218,13 +235,17 @@ class LLMClient:
             read_cache=cache,
             key=lambda: cache_key(model, as_messages, embedding_key_params, 0),
             estimate=lambda: self._prices.forecast((spec,), tokens, 0),
-            walk=lambda: self._attempts.run(chosen, send, tokens),
+            walk=lambda: self._attempts.run(chosen, send, tokens, self._retried(run_id)),
             hit=lambda data, ms: EmbeddingResult.from_cache(data, call_id, model, ms),
             refused=lambda ms: budget_refused(EmbeddingResult, call_id, model, ms),
             build=lambda walk, ms: embedding_result(walk, call_id, model, ms),
         )
         await self.warm_up()
         return await execute(steps, started, self.cache, self.budgets, self._report)
+
+    def _retried(self, run_id: str | None) -> Callable[[], None] | None:
+        on_retry = self._on_retry
+        return None if on_retry is None else lambda: on_retry(run_id)
 
     def _report(self, account: str, record: UsageRecord) -> None:
         self.pool(self.catalogue.account(account)).add_record(record)

@@ -49,7 +49,8 @@ async def execute(
 ) -> R:
     """Cache lookup → budget reservation → walk → usage records → settlement → cache write.
 
-    A refused reservation returns ``steps.refused`` without any provider call.
+    A call the budget refuses returns ``steps.refused`` without any provider call; one that
+    only waits for calls in flight to settle waits (see `BudgetStore.admit`).
     """
     key = steps.key() if cache is not None else None
     if cache is not None and key is not None and steps.read_cache:
@@ -58,7 +59,7 @@ async def execute(
             return steps.hit(cached, _ms(started))
     scopes = await budgets.capped(steps.scopes) if budgets is not None and steps.scopes else []
     budget = budgets if scopes else None
-    if budget is not None and not await budget.reserve(scopes, steps.call_id, steps.estimate()):
+    if budget is not None and not await budget.admit(scopes, steps.call_id, steps.estimate):
         return steps.refused(_ms(started))
     settled = False
     try:

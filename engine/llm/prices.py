@@ -6,9 +6,6 @@ from collections.abc import Iterable
 
 from domain.llm import ModelSpec, Usage, cost_of
 
-DEFAULT_COMPLETION_TOKENS = 256
-"""Completion tokens assumed for forecasts when a request sets no ``max_tokens``."""
-
 PerToken = tuple[float, float]
 
 
@@ -63,9 +60,11 @@ class Prices:
         prices = self.per_token(spec)
         return None if prices is None else prices[0] + prices[1]
 
-    def forecast(self, specs: Iterable[ModelSpec], prompt_tokens: int, max_tokens: int) -> float:
-        """The most a call could cost on any of ``specs``: the budget reservation."""
-        usage = Usage(prompt_tokens, max_tokens)
+    def forecast(
+        self, specs: Iterable[ModelSpec], prompt_tokens: int, completion_tokens: int
+    ) -> float:
+        """The most a call of this size costs on any of ``specs``: the budget reservation."""
+        usage = Usage(prompt_tokens, completion_tokens)
         return max((self.cost(usage, spec) for spec in specs), default=0.0)
 
     def unknown(self, specs: Iterable[ModelSpec]) -> list[str]:

@@ -26,7 +26,7 @@ from engine.runtime import Runtime
 from engine.settings import Settings, load_settings
 
 if TYPE_CHECKING:
-    from domain.llm import Catalogue
+    from domain.llm import Catalogue, ProviderAccount
     from domain.reports import Comparison
     from domain.scoring.listing import ScorerDescription
     from engine.evaluation.runs import RunInfo
@@ -187,6 +187,7 @@ class Engine:
             scheduler=self._shared.client("run-scheduler", self._scheduler),
             redis=rt.redis,
             budgets=self._budgets if rt.redis_url else None,
+            hold_gateway=self._hold_gateway,
         )
 
     def evaluate(
@@ -277,7 +278,7 @@ class Engine:
         run_id: str,
         *,
         scorers: Sequence[ScorerInput] = (),
-        concurrency: int = 64,
+        concurrency: int | None = None,
         api_keys: Mapping[str, str] | None = None,
         budget: float | None = None,
     ) -> Run:
@@ -286,7 +287,7 @@ class Engine:
         Args:
             run_id: The run.
             scorers: The run's custom Python scorers (they are not stored).
-            concurrency: Calls in flight at once.
+            concurrency: Calls in flight at once from now on; None keeps the run's own.
             api_keys: Provider keys, as for `evaluate`.
             budget: A new cap in USD for the whole run (what it spent counts); None keeps it.
         """
@@ -331,6 +332,12 @@ class Engine:
         assert rt.redis_url is not None, "the runtime is started"
         evaluators = self.settings.evaluators or max(1, int(rt.ray_resources.get("CPU", 1)))
         return SchedulerClient(rt.redis_url, self.settings.effective_database_url, evaluators)
+
+    def _hold_gateway(self, account: ProviderAccount) -> None:
+        from actors.provider_gateway import get_gateway
+
+        redis_url = self.runtime.redis_url
+        self._shared.client(f"gateway:{account.name}", lambda: get_gateway(account, redis_url))
 
     def _budgets(self) -> Any:
         from engine.llm import BudgetStore

@@ -13,9 +13,9 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from domain.errors import ConfigurationError, ConflictError, NotFoundError, ValidationError
-from domain.evaluation import RunSpec, RunStatus, check_budget
+from domain.evaluation import RunSpec, RunStatus, check_budget, check_concurrency
 from domain.evaluation.failure import error_of
-from domain.llm import Catalogue, check_generation_params
+from domain.llm import Catalogue, ProviderAccount, check_generation_params
 from domain.scoring import CustomScorer, ScorerSpec, build_scorers, custom_scorer
 from engine.aio import run_sync
 from engine.evaluation.context import RunContext
@@ -81,6 +81,8 @@ class Evaluations:
         scheduler: The deployment's run scheduler.
         redis: A sync Redis client (a run's progress events).
         budgets: Where a run's budget cap is set; None without Redis.
+        hold_gateway: Creates an account's gateway in this process and keeps it for the
+            engine's life (one an evaluator created would die with that evaluator).
     """
 
     def __init__(
@@ -93,6 +95,7 @@ class Evaluations:
         scheduler: SchedulerClient,
         redis: Any,
         budgets: Callable[[], BudgetStore] | None = None,
+        hold_gateway: Callable[[ProviderAccount], None] = lambda _account: None,
     ) -> None:
         self.owner = owner
         self.prompts = prompts
@@ -102,6 +105,7 @@ class Evaluations:
         self._catalogue = catalogue
         self._scheduler = scheduler
         self._budgets = budgets
+        self._hold_gateway = hold_gateway
 
     def scheduler(self) -> SchedulerClient:
         """The deployment's run scheduler (its actor starts on the first call)."""
@@ -150,10 +154,6 @@ class Evaluations:
         resolved = [self.prompts.show(prompt, ref) for ref in refs]
         version = self.datasets.version(self.owner, dataset, dataset_version)
         cases = self.datasets.cases(self.owner, version.id)
-        if not 1 <= concurrency <= 4096:
-            raise ValidationError(
-                f"concurrency must be 1..4096, got {concurrency}", reason="bad-run"
-            )
         spec = RunSpec(
             prompt_id=prompt_info.id,
             prompt_versions=tuple(v.id for v in resolved),
@@ -167,10 +167,9 @@ class Evaluations:
             cache=cache,
             params=dict(params or {}),
             routing=routing,
+            concurrency=concurrency,
         )
-        context = self._context(
-            "pending", spec, custom, concurrency, resolved, cases, api_keys or {}
-        )
+        context = self._context("pending", spec, custom, resolved, cases, api_keys or {})
         _check_parameters(context)
         try:
             self._check_models(context)
@@ -192,7 +191,7 @@ class Evaluations:
         run_id: str,
         *,
         scorers: Sequence[ScorerInput] = (),
-        concurrency: int = 64,
+        concurrency: int | None = None,
         api_keys: Mapping[str, str] | None = None,
         budget: float | None = None,
     ) -> Run:
@@ -201,26 +200,29 @@ class Evaluations:
         Args:
             run_id: The run.
             scorers: Custom Python scorers of the run (they are not stored).
-            concurrency: Calls in flight at once.
+            concurrency: Calls in flight at once from now on; None keeps the run's own.
             api_keys: Provider keys, as for `evaluate`.
             budget: A new cap in USD for the whole run (what it spent so far counts), e.g.
                 to finish a run stopped at its budget; None keeps the cap it had.
 
         Raises:
-            ValidationError: ``budget`` is not a positive amount.
+            ValidationError: ``budget`` is not a positive amount, or ``concurrency`` not 1..4096.
             ConflictError: the run is completed.
         """
         info = self.runs.get(self.owner, run_id)
         if budget is not None:
             check_budget(budget)
+        if concurrency is not None:
+            check_concurrency(concurrency)
+        if budget is not None:
             info = self.runs.set_budget(run_id, budget)
+        if concurrency is not None:
+            info = self.runs.set_concurrency(run_id, concurrency)
         _, custom = split_scorers(scorers)
         _check_picklable(custom)
         resolved = [self.prompts.show(info.spec.prompt_id, v) for v in info.spec.prompt_versions]
         cases = self.datasets.cases(self.owner, info.spec.dataset_version_id)
-        context = self._context(
-            info.id, info.spec, custom, concurrency, resolved, cases, api_keys or {}
-        )
+        context = self._context(info.id, info.spec, custom, resolved, cases, api_keys or {})
         _check_parameters(context)
         return self._start(info, context)
 
@@ -254,7 +256,6 @@ class Evaluations:
         run_id: str,
         spec: RunSpec,
         custom: tuple[CustomScorer, ...],
-        concurrency: int,
         resolved: Sequence[Any],
         cases: Sequence[Any],
         api_keys: Mapping[str, str],
@@ -276,9 +277,18 @@ class Evaluations:
             catalogue=catalogue,
             catalogue_key=catalogue_key(catalogue),
             custom_scorers=custom,
-            concurrency=concurrency,
+            concurrency=spec.concurrency,
             api_keys=account_keys,
         )
+
+    def _own_gateways(self, context: RunContext) -> None:
+        """Create the run's gateways in this process, so they live as long as the engine: one
+        created by an evaluator died with it when the evaluator was killed."""
+        from actors.provider_gateway import accounts_used
+
+        models = [*context.spec.models, *_scorer_models(context.spec.scorers)]
+        for account in accounts_used(context.catalogue, models):
+            self._hold_gateway(account)
 
     def _check_models(self, context: RunContext) -> None:
         from engine.llm import CompletionRequest, LLMClient
@@ -290,17 +300,15 @@ class Evaluations:
         for model in context.spec.models:
             messages = context.templates[first].render(case.variables).as_dicts()
             client.check(CompletionRequest(model, messages))
-        for scorer in build_scorers(context.spec.scorers):
-            for attr in ("judge_model", "model"):
-                model = getattr(scorer, attr, None)
-                if isinstance(model, str) and model:
-                    client.check(CompletionRequest(model, [{"role": "user", "content": "x"}]))
+        for model in _scorer_models(context.spec.scorers):
+            client.check(CompletionRequest(model, [{"role": "user", "content": "x"}]))
 
     def _start(self, info: RunInfo, context: RunContext) -> Run:
         context = _with_run_id(context, info.id)
         if info.spec.budget_usd is not None and self._budgets is not None:
             store = self._budgets()
             run_sync(_set_limit(store, f"run:{info.id}", info.spec.budget_usd))
+        self._own_gateways(context)
         self._scheduler.submit(context)
         return Run(self, info.id)
 
@@ -325,6 +333,17 @@ def _check_parameters(context: RunContext) -> None:
             raise ValidationError(
                 f"prompt version {version_id[:12]}: {exc.message}", **exc.details
             ) from None
+
+
+def _scorer_models(scorers: Sequence[dict[str, Any]]) -> list[str]:
+    """The models registered scorers call (judges, embeddings)."""
+    models: list[str] = []
+    for scorer in build_scorers(scorers):
+        for attr in ("judge_model", "model"):
+            model = getattr(scorer, attr, None)
+            if isinstance(model, str) and model:
+                models.append(model)
+    return models
 
 
 def _with_run_id(context: RunContext, run_id: str) -> RunContext:

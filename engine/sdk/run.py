@@ -41,7 +41,7 @@ class RunService(Protocol):
         run_id: str,
         *,
         scorers: Sequence[Any] = ...,
-        concurrency: int = ...,
+        concurrency: int | None = ...,
         api_keys: Mapping[str, str] | None = ...,
         budget: float | None = ...,
     ) -> Run: ...
@@ -120,6 +120,7 @@ class Run:
         bar = tqdm(total=info.total_cells, desc=self.id, unit="cell", disable=not progress)
         deadline = None if timeout is None else time.monotonic() + timeout
         last = "0-0"
+        counters: dict[str, Any] = {}
         checked = quiet_since = time.monotonic()
         try:
             while not info.status.terminal():
@@ -130,11 +131,9 @@ class Run:
                     final = final or bool(event.get("final"))
                     if "done" in event:
                         bar.n = int(event["done"])
-                        bar.set_postfix(
-                            errors=event.get("errors", 0),
-                            cost=f"${event.get('cost_usd', 0):.4f}",
-                            refresh=False,
-                        )
+                    if "done" in event or "retries" in event:
+                        counters.update(event)
+                        bar.set_postfix_str(progress_postfix(counters), refresh=False)
                         bar.refresh()
                 # The status lives in the database: read it when the run says it is over,
                 # or once a second (a run stopped without an event), not after every batch.
@@ -226,7 +225,7 @@ class Run:
         self,
         *,
         scorers: Sequence[Any] = (),
-        concurrency: int = 64,
+        concurrency: int | None = None,
         api_keys: Mapping[str, str] | None = None,
         budget: float | None = None,
     ) -> Run:
@@ -240,6 +239,21 @@ class Run:
         from domain.reports import compare_groups
 
         return compare_groups(self.records(), a=a, b=b, version_names=self.version_names())
+
+
+def progress_postfix(event: dict[str, Any]) -> str:
+    """The progress line's tail for a progress event: its counters, or why the run stopped.
+
+    Examples:
+        >>> progress_postfix({"done": 3, "errors": 1, "retries": 2, "cost_usd": 0.01234})
+        'errors=1, retries=2, cost=$0.0123'
+    """
+    if event.get("message"):
+        return str(event["message"])
+    return (
+        f"errors={event.get('errors', 0)}, retries={event.get('retries', 0)}, "
+        f"cost=${event.get('cost_usd', 0):.4f}"
+    )
 
 
 def compare_runs(a: Run, b: Run) -> Comparison:

@@ -337,6 +337,7 @@ def test_a_cancelled_run_resumes_to_completion(users: Users, evaluation: dict[st
     assert resumed.status_code == 202 and resumed.headers["location"] == f"/v1/runs/{run['id']}"
     finished = _wait(http, run["id"])
     assert finished["status"] == "completed" and finished["recorded_cells"] == 300
+    assert finished["spec"]["concurrency"] == 1  # the run's own, not the default
     _problem(http.post(f"/v1/runs/{run['id']}/resume"), 409, "conflict")
 
 
@@ -352,10 +353,12 @@ def test_a_run_stopped_at_its_budget_resumes_with_a_higher_cap(
     assert left > 0 and stopped["over_budget_cells"] == left
     assert stopped["error"].startswith("budget-exceeded: ") and f"{left} of 60" in stopped["error"]
     _problem(http.post(f"/v1/runs/{run}/resume", json={"budget": 0}), 422, "validation")
-    _ok(http.post(f"/v1/runs/{run}/resume", json={"budget": 5.0}), 202)
+    _problem(http.post(f"/v1/runs/{run}/resume", json={"concurrency": 0}), 422, "validation")
+    _ok(http.post(f"/v1/runs/{run}/resume", json={"budget": 5.0, "concurrency": 3}), 202)
     finished = _wait(http, run)
     assert finished["status"] == "completed" and finished["recorded_cells"] == 60
     assert finished["spec"]["budget_usd"] == 5.0 and finished["over_budget_cells"] == 0
+    assert finished["spec"]["concurrency"] == 3
 
 
 def test_the_run_event_stream_answers_its_owner_only(

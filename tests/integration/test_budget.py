@@ -52,6 +52,31 @@ async def test_reservations_count_at_once_and_settlement_is_idempotent(
     assert (await budgets.status(scope)).reserved_usd == pytest.approx(0)
 
 
+async def test_a_call_held_back_only_by_calls_in_flight_waits_for_them(
+    budgets: BudgetStore,
+) -> None:
+    scope = _scope()
+    await budgets.set_limit(scope, 1.0)
+    assert await budgets.reserve([scope], "c1", 0.6)
+    waiting = asyncio.ensure_future(budgets.admit([scope], "c2", lambda: 0.6))
+    done, _ = await asyncio.wait({waiting}, timeout=0.2)
+    assert not done  # refusing it would stop a run whose budget is held, not spent
+    assert await budgets.settle([scope], "c1", 0.1)
+    assert await waiting
+    assert (await budgets.status(scope)).reserved_usd == pytest.approx(0.6)
+    assert await budgets.settle([scope], "c2", 0.8)
+    assert not await budgets.admit([scope], "c3", lambda: 0.2)  # spent 0.9: refused at once
+
+
+async def test_a_call_waiting_on_reservations_that_never_move_gives_up(
+    budgets: BudgetStore,
+) -> None:
+    scope = _scope()
+    await budgets.set_limit(scope, 1.0)
+    assert await budgets.reserve([scope], "lost", 0.9)  # its process died holding it
+    assert not await budgets.admit([scope], "c1", lambda: 0.2, patience_s=0.3)
+
+
 async def test_reservation_is_all_or_nothing_across_scopes(budgets: BudgetStore) -> None:
     run, user = _scope(), f"user:{uuid.uuid4().hex[:8]}"
     await budgets.set_limit(user, 0.1)

@@ -145,3 +145,96 @@ def test_a_budget_on_resume_must_be_a_positive_amount(engine: Any) -> None:
     run = engine.evaluations.runs.list_runs(engine.owner, limit=1)[0]
     with pytest.raises(ValidationError, match="positive"):
         engine.resume(run.id, budget=-1.0)
+
+
+def test_a_run_stopped_at_its_budget_spent_close_to_it_and_says_so(engine: Any) -> None:
+    # No max_tokens: the forecast must come from the completions the run has seen. Bounds:
+    # a call is admitted only while spent + reserved + its forecast fit under the cap, and the
+    # run stops only when a forecast no longer fits next to what is *spent* (calls in flight
+    # are waited for, not refused), so spent >= cap - one forecast; each of the `concurrency`
+    # calls in flight may cost more than it reserved, by at most one cell's cost.
+    cap, concurrency = 0.02, 16
+    run = engine.evaluate(
+        prompt=PROMPT_NAME,
+        dataset="demo",
+        models=["openai/sim-large"],
+        scorers=["icontains"],
+        repeats=4,
+        seed=64,
+        cache=False,
+        budget=cap,
+        concurrency=concurrency,
+    )
+    info = run.wait(progress=False, timeout=120)
+    records = run.records()
+    spent = sum(r.cost_usd or 0.0 for r in records)
+    most = max(r.cost_usd or 0.0 for r in records)
+    assert info.status.value == "budget-exceeded", info.error
+    assert 0.8 * cap <= spent <= cap + concurrency * most, (spent, len(records))
+    left = 200 - len(records)
+    assert info.error is not None and info.error.startswith(
+        f"budget-exceeded: stopped at the budget: spent ${spent:.4f} of $0.02; "
+        f"{left} of 200 cells not run; resume with a higher budget: "
+        f"autoforge run resume {run.id} --budget "
+    ), info.error
+    suggested = float(info.error.rsplit(" ", 1)[-1])
+    assert suggested >= spent * 200 / len(records)  # enough to finish at the cost so far
+
+
+def _events(run: Any, kind: str) -> list[dict[str, Any]]:
+    return [e for _, e in run.events() if e["type"] == kind]
+
+
+def test_a_resume_keeps_the_runs_concurrency_and_counts_cost_from_what_it_spent(
+    engine: Any, sim: Simulator
+) -> None:
+    run = engine.evaluate(
+        prompt=PROMPT_NAME,
+        dataset="demo",
+        models=["openai/sim-large"],
+        scorers=["icontains"],
+        repeats=2,
+        seed=65,
+        cache=False,
+        budget=0.003,
+        concurrency=2,
+        params={"max_tokens": 32},
+    )
+    assert run.wait(progress=False, timeout=120).status.value == "budget-exceeded"
+    spent = sum(r.cost_usd or 0.0 for r in run.records())
+
+    httpx.post(f"{sim.url}/stats/reset")
+    again = run.resume(budget=0.006).wait(progress=False, timeout=120)
+    assert httpx.get(f"{sim.url}/stats").json()["max_in_flight"] <= 2
+    resumed = _events(run, "started")[-1]
+    assert resumed["cost_usd"] == pytest.approx(spent) and resumed["concurrency"] == 2
+    assert again.status.value == "budget-exceeded" and again.spec.concurrency == 2
+    final = [e for _, e in run.events() if e.get("final")][-1]
+    assert final["cost_usd"] == pytest.approx(sum(r.cost_usd or 0.0 for r in run.records()))
+
+    done = run.resume(budget=1.0, concurrency=8).wait(progress=False, timeout=120)
+    assert done.status.value == "completed" and done.spec.concurrency == 8
+    assert _events(run, "started")[-1]["concurrency"] == 8
+
+
+def test_one_engine_owns_one_gateway_per_account_that_all_its_evaluators_share(
+    engine: Any,
+) -> None:
+    from actors.provider_gateway import gateway_name
+    from engine.ray_runtime import NAMESPACE
+
+    run = engine.evaluate(
+        prompt=PROMPT_NAME,
+        dataset="demo",
+        models=["openai/sim-small"],
+        scorers=["icontains"],
+        seed=66,
+        cache=False,
+        concurrency=8,
+    )
+    assert run.wait(progress=False, timeout=120).status.value == "completed"
+    # The one named actor the evaluators' links found is the engine's own, alive with it.
+    gateway = ray.get_actor(gateway_name("lifecycle"), namespace=NAMESPACE)
+    owned = engine.shared("gateway:lifecycle", lambda: None)
+    assert owned is not None and owned._actor_id == gateway._actor_id
+    assert ray.get(gateway.status.remote())["account"] == "lifecycle"

@@ -35,3 +35,11 @@ def test_run_resume_takes_a_budget_on_the_command_line() -> None:
     args = build_parser().parse_args(["run", "resume", "run_1", "--budget", "2.5"])
     assert (args.run, args.budget) == ("run_1", 2.5)
     assert build_parser().parse_args(["run", "resume", "run_1"]).budget is None
+
+
+def test_run_resume_takes_a_concurrency_and_keeps_the_runs_without_one() -> None:
+    from engine.cli import build_parser
+
+    args = build_parser().parse_args(["run", "resume", "run_1", "--concurrency", "3"])
+    assert args.concurrency == 3
+    assert build_parser().parse_args(["run", "resume", "run_1"]).concurrency is None
