@@ -87,7 +87,7 @@ class Driver:
                 if command == "kill-scheduler":
                     import ray
 
-                    ray.kill(self.engine.evaluations.scheduler(), no_restart=False)
+                    ray.kill(self.engine.evaluations.scheduler().handle(), no_restart=False)
                 elif command == "kill-redis":
                     os.kill(self.engine.runtime.embedded_redis.pid, signal.SIGKILL)
                 elif command:

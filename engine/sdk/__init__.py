@@ -2,17 +2,40 @@
 
 This is the only part of `engine` that talks to the actors; everything else in `engine` is
 below them (stores, LLM client, streams, runtime) and knows nothing of Ray actors.
-Imports stay light: Ray and LiteLLM load only when a call needs them.
+
+Imports stay light: a name loads its module on first use, so a command that only reads the
+database (`engine.sdk.prompts`) never imports Redis, Ray or LiteLLM.
 """
 
 from __future__ import annotations
 
-from engine.evaluation.datasets import DatasetInfo, Format, VersionInfo
-from engine.evaluation.runs import CellFilters, CellKey, RunInfo, cell_key
-from engine.prompts.models import MergeOutcome, PromptInfo, PromptVersion
-from engine.sdk.engine import DEFAULT_OWNER, Engine
-from engine.sdk.evaluations import owns_run
-from engine.sdk.run import Run
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from engine.evaluation.datasets import DatasetInfo, Format, VersionInfo
+    from engine.evaluation.runs import CellFilters, CellKey, RunInfo, cell_key
+    from engine.prompts.models import MergeOutcome, PromptInfo, PromptVersion
+    from engine.sdk.engine import DEFAULT_OWNER, Engine
+    from engine.sdk.evaluations import owns_run
+    from engine.sdk.run import Run
+
+_HOMES = {
+    "DEFAULT_OWNER": "engine.sdk.engine",
+    "Engine": "engine.sdk.engine",
+    "CellFilters": "engine.evaluation.runs",
+    "CellKey": "engine.evaluation.runs",
+    "RunInfo": "engine.evaluation.runs",
+    "cell_key": "engine.evaluation.runs",
+    "DatasetInfo": "engine.evaluation.datasets",
+    "Format": "engine.evaluation.datasets",
+    "VersionInfo": "engine.evaluation.datasets",
+    "MergeOutcome": "engine.prompts.models",
+    "PromptInfo": "engine.prompts.models",
+    "PromptVersion": "engine.prompts.models",
+    "owns_run": "engine.sdk.evaluations",
+    "Run": "engine.sdk.run",
+}
 
 __all__ = [
     "DEFAULT_OWNER",
@@ -30,3 +53,9 @@ __all__ = [
     "cell_key",
     "owns_run",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _HOMES:
+        return getattr(import_module(_HOMES[name]), name)
+    raise AttributeError(f"module 'engine.sdk' has no attribute {name!r}")

@@ -307,7 +307,17 @@ class Engine:
         """Stop what this engine started; safe to call twice (a no-op on owner views)."""
         if not self._owns_runtime:
             return
-        self._shared.clients.clear()
+        clients = self._shared.clients
+        # The run scheduler and its workers go before the gateways they call: all at once,
+        # a worker's last lease release reached a gateway already gone, and Ray printed that
+        # to the driver's stdout (into `--json` output).
+        clients.pop("run-scheduler", None)
+        clients.pop("prompt-shards", None)
+        if any(key.startswith("gateway:") for key in clients):
+            import gc
+
+            gc.collect()  # the dropped handles' actors are told to exit now
+        clients.clear()
         self._shared.stack.close()
         self.runtime.stop()
 

@@ -31,7 +31,7 @@ from engine import Engine
 from engine.llm import simulator_catalogue
 with Engine() as engine:
     engine.use_catalogue(simulator_catalogue(os.environ["SIM_API_BASE"]))
-    engine.evaluations.scheduler()  # what any command that works runs does first
+    engine.evaluations.scheduler().handle()  # what any command that works runs does first
     found = engine.run(sys.argv[1]).info()
     run = engine.resume(sys.argv[1])
     info = run.wait(progress=False, timeout=240)

@@ -220,7 +220,7 @@ def test_a_resume_keeps_the_runs_concurrency_and_counts_cost_from_what_it_spent(
 def test_one_engine_owns_one_gateway_per_account_that_all_its_evaluators_share(
     engine: Any,
 ) -> None:
-    from actors.provider_gateway import gateway_name
+    from actors.naming import gateway_name
     from engine.ray_runtime import NAMESPACE
 
     run = engine.evaluate(
@@ -235,6 +235,6 @@ def test_one_engine_owns_one_gateway_per_account_that_all_its_evaluators_share(
     assert run.wait(progress=False, timeout=120).status.value == "completed"
     # The one named actor the evaluators' links found is the engine's own, alive with it.
     gateway = ray.get_actor(gateway_name("lifecycle"), namespace=NAMESPACE)
-    owned = engine.shared("gateway:lifecycle", lambda: None)
+    owned = engine._shared.clients.get("gateway:lifecycle")  # the handle the engine keeps
     assert owned is not None and owned._actor_id == gateway._actor_id
     assert ray.get(gateway.status.remote())["account"] == "lifecycle"
