@@ -38,9 +38,16 @@ def worker_env(**extra: str) -> dict[str, str]:
 
 
 def start_ray(
-    address: str | None, num_cpus: int | None, env_vars: dict[str, str]
+    address: str | None,
+    num_cpus: int | None,
+    env_vars: dict[str, str],
+    *,
+    log_to_driver: bool = True,
 ) -> dict[str, Any]:
     """Join `address`, or start a local Ray sized to this machine; returns its resources.
+
+    ``log_to_driver`` echoes the actors' output on this process' console (Ray's log files
+    keep it either way).
 
     Raises:
         ServiceUnavailableError: Ray cannot start or the cluster cannot be reached.
@@ -56,7 +63,7 @@ def start_ray(
         "runtime_env": {"env_vars": env_vars},
         "include_dashboard": False,
         "logging_level": "WARNING",
-        "log_to_driver": True,
+        "log_to_driver": log_to_driver,
         "configure_logging": True,
     }
     if address:

@@ -132,7 +132,9 @@ class Runtime:
             if joined.ray_auth_mode:
                 use_auth_mode(joined.ray_auth_mode)
         self._started_ray = not ray.is_initialized()
-        self.ray_resources = start_ray(address, self.settings.ray_num_cpus, env)
+        self.ray_resources = start_ray(
+            address, self.settings.ray_num_cpus, env, log_to_driver=self.settings.ray_log_to_driver
+        )
 
     def _published(self) -> PublishedServices:
         embedded = self._embedded_redis

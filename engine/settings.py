@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     redis_url: str | None = Field(default=None, validation_alias=_env("REDIS_URL"))
     ray_address: str | None = Field(default=None, validation_alias=_env("RAY_ADDRESS"))
     ray_num_cpus: int | None = Field(default=None, ge=1)
+    # Echo the actors' output on the console (Ray's log files keep it either way). The CLI
+    # turns it off: Ray prints it to stdout, into a command's own (`--json`) output.
+    ray_log_to_driver: bool = True
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["auto", "console", "json"] = "auto"
     prompt_shards: int = Field(default=2, ge=1, le=64)

@@ -118,6 +118,8 @@ def main(argv: Sequence[str] | None = None, extra: Sequence[Registrar] = ()) -> 
     """Run one `autoforge` command; `extra` adds commands of the layers above (the API's)."""
     os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
     args = parse_args(sys.argv[1:] if argv is None else argv, extra)
+    if getattr(args, "command", None) != "serve":  # a server's console shows its replicas
+        os.environ.setdefault("AUTOFORGE_RAY_LOG_TO_DRIVER", "false")
     handler: Handler = args.handler
     try:
         from engine.logs import configure_logging

@@ -13,8 +13,8 @@ import httpx
 import pytest
 
 from api.auth import create_token
+from api.config import ApiSettings
 from engine.cli.demo_data import demo_cases
-from engine.settings import Settings
 from tests.e2e.serving import free_port, wait_until_up
 from tests.e2e.test_serve_secrets import _serve_env, ray_tmp
 
@@ -35,7 +35,7 @@ def test_serve_with_the_simulator_runs_an_evaluation_offline(
     env.update(AUTOFORGE_AUTH_HS256_SECRET=SECRET)
     env.pop("OPENAI_API_KEY")
     server = subprocess.Popen(
-        [sys.executable, "-m", "engine.cli", "serve", "--simulator", "--port", str(port)],
+        [sys.executable, "-m", "api.cli", "serve", "--simulator", "--port", str(port)],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -44,7 +44,7 @@ def test_serve_with_the_simulator_runs_an_evaluation_offline(
     try:
         base = f"http://127.0.0.1:{port}"
         wait_until_up(f"{base}/ready", timeout_s=240)
-        token = create_token(Settings(auth_mode="hs256", auth_hs256_secret=SECRET), "alice")
+        token = create_token(ApiSettings(auth_mode="hs256", auth_hs256_secret=SECRET), "alice")
         http = httpx.Client(
             base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=180
         )
