@@ -196,8 +196,9 @@ def _refuse_unsafe(settings: Settings, api: ApiSettings) -> None:
 
 
 def _out(text: str) -> None:
-    sys.stdout.write(f"{text}\n")
-    sys.stdout.flush()
+    from engine.cli import output
+
+    output.write(f"{text}\n")
 
 
 if __name__ == "__main__":

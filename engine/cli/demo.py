@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine.aio import run_sync
+from engine.cli import output
 from engine.db import head_revision, table_names
 from engine.runtime import Runtime
 
@@ -92,8 +93,7 @@ async def _ask_simulator(api_base: str) -> str:
 
 
 def _out(text: str = "") -> None:
-    sys.stdout.write(text + "\n")
-    sys.stdout.flush()
+    output.write(text + "\n")
 
 
 def _pct(value: float | None) -> str:

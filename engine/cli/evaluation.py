@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -20,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from domain.errors import NotFoundError
 from domain.evaluation import ROUTINGS
+from engine.cli import output
 from engine.cli.prompts import DEFAULT_OWNER
 from engine.local_db import open_database
 
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
 
 def _out(text: Any) -> None:
-    sys.stdout.write(f"{text}\n")
+    output.write(f"{text}\n")
 
 
 @contextmanager
@@ -203,7 +203,7 @@ def _dataset_list(args: argparse.Namespace) -> int:
 
 def _dataset_export(args: argparse.Namespace) -> int:
     with _datasets(args) as datasets:
-        sys.stdout.write(datasets.export(args.dataset, args.format, args.version))
+        output.write(datasets.export(args.dataset, args.format, args.version))
     return 0
 
 

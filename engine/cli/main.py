@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from domain.errors import ConfigurationError, NexusError
+from engine.cli import output
 
 EXIT_ERROR = 1
 EXIT_CONFIG = 2
@@ -127,7 +128,8 @@ def main(argv: Sequence[str] | None = None, extra: Sequence[Registrar] = ()) -> 
 
         settings = load_settings()
         configure_logging(settings.log_level, settings.log_format)
-        return handler(args)
+        with output.reserved():
+            return handler(args)
     except ConfigurationError as exc:
         _err(f"autoforge: {exc.message}")
         return EXIT_CONFIG
@@ -152,7 +154,7 @@ def _lost_redis(exc: Exception) -> bool:
 
 
 def _out(text: Any) -> None:
-    sys.stdout.write(f"{text}\n")
+    output.write(f"{text}\n")
 
 
 def _err(text: str) -> None:

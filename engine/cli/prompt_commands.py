@@ -17,6 +17,7 @@ from typing import Any
 
 from domain.errors import ValidationError
 from domain.prompts import Template, validate_prompt_name
+from engine.cli import output
 from engine.cli import prompt_output as show
 from engine.local_db import open_database
 from engine.prompts.inputs import as_template
@@ -31,7 +32,7 @@ def _prompts(args: argparse.Namespace) -> Iterator[Prompts]:
 
 
 def _emit(args: argparse.Namespace, data: Any, text: str) -> int:
-    sys.stdout.write((json.dumps(data, indent=2, ensure_ascii=False) if args.json else text) + "\n")
+    output.write((json.dumps(data, indent=2, ensure_ascii=False) if args.json else text) + "\n")
     return 0
 
 

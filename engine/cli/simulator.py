@@ -11,6 +11,7 @@ from collections.abc import Callable
 from contextlib import suppress
 
 from domain.errors import ValidationError
+from engine.cli import output
 from engine.simulator._config import SimulatorConfig
 from engine.simulator._models import SIMULATED_MODELS
 from engine.simulator._runners import URL_PREFIX
@@ -47,8 +48,7 @@ async def _watch_parent(stop: asyncio.Event) -> None:
 async def _serve(config: SimulatorConfig, exit_with_parent: bool) -> None:
     sim = Simulator(config)
     await sim.start()
-    sys.stdout.write(f"{URL_PREFIX}{sim.url}\n")
-    sys.stdout.flush()
+    output.write(f"{URL_PREFIX}{sim.url}\n")
     sys.stderr.write(
         f"simulator: serving {', '.join(SIMULATED_MODELS)} at {sim.api_base} (Ctrl-C to stop)\n"
     )
