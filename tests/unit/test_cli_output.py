@@ -15,9 +15,9 @@ def test_only_the_command_writes_to_stdout_while_it_runs(
 ) -> None:
     with output.reserved():
         output.write('{"ok": true}\n')
-        print("(raylet) Task Gateway.release failed")  # what Ray's error thread does
+        sys.stdout.write("(raylet) Task Gateway.release failed\n")  # as Ray's error thread
     output.write("after\n")
-    print("printed after")
+    sys.stdout.write("printed after\n")
     captured = capsys.readouterr()
     assert captured.out == '{"ok": true}\nafter\nprinted after\n'
     assert captured.err == "(raylet) Task Gateway.release failed\n"
