@@ -4,7 +4,7 @@ reusing what is unchanged, then evaluate every version on every model and report
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from domain.datasets import content_hash
 from domain.errors import NotFoundError
 from domain.prompts import Template
-from domain.reports import Comparison, compare_groups
+from domain.reports import Comparison, ResultRecord, compare_groups
 from engine.evaluation.datasets import Format, case_from_row
 from engine.evaluation.evalfile import EvalFile, PromptVersionSpec
 
@@ -133,14 +133,30 @@ def run_eval(
     unique = list(dict.fromkeys(ids))
     comparisons: tuple[Comparison, ...] = ()
     if len(unique) > 1:
-        records, names = run.records(), run.version_names()
-        comparisons = tuple(
-            compare_groups(records, a=(unique[0], m), b=(unique[-1], m), version_names=names)
-            for m in run.info().spec.cell_models
-        )
+        models_run = run.info().spec.cell_models
+        comparisons = first_vs_last(run.records(), unique, models_run, run.version_names())
     directory = report_dir or engine.settings.data_dir / "reports"
     path = run.save_report(directory / f"{run.id}.html", comparisons[0] if comparisons else None)
     return EvalOutcome(run, comparisons, path)
+
+
+def first_vs_last(
+    records: Sequence[ResultRecord],
+    versions: Sequence[str],
+    models: Sequence[str],
+    version_names: Mapping[str, str],
+) -> tuple[Comparison, ...]:
+    """The last of ``versions`` against the first, on each of ``models`` that has results
+    for both (a run stopped at its budget may leave a version without any)."""
+    if len(versions) < 2:
+        return ()
+    first, last = versions[0], versions[-1]
+    present = {(r.prompt_version, r.model) for r in records}
+    return tuple(
+        compare_groups(records, a=(first, m), b=(last, m), version_names=version_names)
+        for m in models
+        if (first, m) in present and (last, m) in present
+    )
 
 
 def run_eval_file(engine: Engine, spec: EvalFile, *, progress: bool = True) -> EvalOutcome:
