@@ -6,7 +6,7 @@
 The eval file names the workload's prompt, model, dataset, the `contains` scorer,
 ``concurrency`` and ``cache: false``; ``AUTOFORGE_CATALOGUE_PATH`` declares the account.
 This script is only the stopwatch: ``wall_s`` is the ``autoforge`` process, fork to exit.
-Prints one JSON line: wall_s, exit_code, cells, errors, status.
+Prints one JSON line: wall_s, exit_code, cells, recorded, errors, status.
 """
 
 from __future__ import annotations
@@ -52,8 +52,8 @@ def main() -> None:
     except json.JSONDecodeError:
         result["status"] = "no --json output"
     else:
-        cells, errors = _report_counts(summary["report"])
-        result.update(cells=cells, errors=errors, status=summary["status"])
+        recorded, errors = _report_counts(summary["report"])
+        result.update(cells=args.cells, recorded=recorded, errors=errors, status=summary["status"])
     emit(result)
 
 
