@@ -19,9 +19,10 @@ By default every measurement gets a fresh simulator, so no runner inherits anoth
 rate-limit window (the simulator's limit is a sliding 60 s window, kept across a stats
 reset); ``--shared-simulator`` keeps one per workload and only resets its counters.
 The engine's catalogue declares the workload's rpm and ``--account-concurrency``
-(default: the run's C); the raw loops know no limit. promptfoo and Inspect AI run only if
-installed (never as dependencies of ours); otherwise, and for a runner this install lacks
-(``running-engine`` needs ``autoforge engine``), the row reads ``n/a``.
+(default: the run's C); the raw loops know no limit. Inspect AI runs only where
+``--inspect-python`` imports it (a bench-only env, never a dependency of ours); promptfoo
+has no runner yet. Such a row, and one for a runner this install lacks (``running-engine``
+needs ``autoforge engine``), reads ``n/a``.
 """
 
 from __future__ import annotations
@@ -65,11 +66,12 @@ SCRIPTS = {
     "engine-warm": "peers_engine.py",
     "cli-cold": "peers_cli.py",
     "running-engine": "peers_engine.py",
+    "inspect": "peers_inspect.py",
 }
 RUNNER_TIMEOUT_S = 900
 
 
-def missing_runners(runners: list[str]) -> dict[str, str]:
+def missing_runners(runners: list[str], inspect_python: str) -> dict[str, str]:
     """Runner → why it cannot run on this install."""
     missing = {}
     if "running-engine" in runners and not available(AUTOFORGE):
@@ -80,16 +82,20 @@ def missing_runners(runners: list[str]) -> dict[str, str]:
         )
     if "inspect" in runners:
         found = subprocess.run(
-            [sys.executable, "-c", "import inspect_ai"], capture_output=True, check=False
+            [inspect_python, "-c", "import inspect_ai"], capture_output=True, check=False
         )
-        missing["inspect"] = "inspect_ai not importable" if found.returncode else "no runner yet"
+        if found.returncode:
+            missing["inspect"] = f"inspect_ai not importable by {inspect_python}"
     return missing
 
 
-def runner_argv(runner: str, workload: Workload, api_base: str, files: Files) -> list[str]:
-    argv = [sys.executable, str(BENCH / SCRIPTS[runner]), "--api-base", api_base]
+def runner_argv(
+    runner: str, workload: Workload, api_base: str, files: Files, inspect_python: str
+) -> list[str]:
+    python = inspect_python if runner == "inspect" else sys.executable
+    argv = [python, str(BENCH / SCRIPTS[runner]), "--api-base", api_base]
     argv += ["--cells", str(workload.cells), "--concurrency", str(workload.concurrency)]
-    if runner in ("raw", "litellm"):
+    if runner in ("raw", "litellm", "inspect"):
         return argv
     argv += ["--workdir", str(files.cases.parent)]
     if workload.rpm:
@@ -146,7 +152,7 @@ def measure(
             _get(f"{url}/stats/reset", "POST")
             started = time.perf_counter()
             done = subprocess.run(
-                runner_argv(runner, workload, api_base, files),
+                runner_argv(runner, workload, api_base, files, options.inspect_python),
                 stdout=subprocess.PIPE,
                 stderr=stderr,
                 text=True,
@@ -196,6 +202,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--cells", type=int, default=None, help="override every workload's")
     parser.add_argument("--account-concurrency", type=int, default=None, help="default: C")
     parser.add_argument("--shared-simulator", dest="shared", action="store_true")
+    parser.add_argument(
+        "--inspect-python",
+        default=os.environ.get("PEERS_INSPECT_PYTHON", sys.executable),
+        help="a bench-only env's python that imports inspect_ai (env PEERS_INSPECT_PYTHON)",
+    )
     parser.add_argument("--json", action="store_true", help="machine-readable output")
     options = parser.parse_args(argv)
     names = [n for n in options.workloads.split(",") if n]
@@ -212,7 +223,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     options = parse_args(argv)
-    options.missing = missing_runners(options.runners)
+    options.missing = missing_runners(options.runners, options.inspect_python)
     load_before = os.getloadavg()
     results = run_all(options)
     meta = {
