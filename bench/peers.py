@@ -45,6 +45,7 @@ from peers_report import Measurement, medians, render_table
 from peers_running import available, running_engine
 from peers_workload import WORKLOADS, Files, Workload, prepare
 
+from domain.errors import NexusError
 from engine.simulator import SimulatorConfig, simulator_subprocess
 
 BENCH = Path(__file__).resolve().parent
@@ -186,9 +187,14 @@ def run_all(options: argparse.Namespace) -> list[Measurement]:
             with contextlib.ExitStack() as stack:
                 shared = stack.enter_context(simulator_for(workload)) if options.shared else None
                 for runner in runnable:
-                    with contextlib.ExitStack() as own:
-                        url = shared or own.enter_context(simulator_for(workload))
-                        m = measure(runner, workload, repeat, url, options)
+                    try:
+                        with contextlib.ExitStack() as own:
+                            url = shared or own.enter_context(simulator_for(workload))
+                            m = measure(runner, workload, repeat, url, options)
+                    except (OSError, subprocess.SubprocessError, NexusError) as exc:
+                        # one broken runner (e.g. a timeout) must not lose the others' numbers
+                        sys.stderr.write(f"{workload.name} {runner} not measured: {exc!r}\n")
+                        continue
                     results.append(m)
                     sys.stderr.write(f"[{repeat + 1}/{options.repeats}] {m.summary()}\n")
     return results

@@ -8,6 +8,7 @@ client is ``peers_engine.py --data-dir D``, a user's script that finds the runni
 from __future__ import annotations
 
 import subprocess
+import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -25,8 +26,14 @@ def available(autoforge: Path) -> bool:
 def running_engine(autoforge: Path, data_dir: Path, env: Mapping[str, str]) -> Iterator[None]:
     """``autoforge engine start --data-dir D`` until the block ends, then ``stop``."""
     args = ["--data-dir", str(data_dir)]
-    subprocess.run([str(autoforge), "engine", "start", *args], env=dict(env), check=True)
+
+    def engine(action: str, check: bool) -> None:
+        # stdout is the benchmark's own (its --json document): the command's lines go to stderr
+        command = [str(autoforge), "engine", action, *args]
+        subprocess.run(command, env=dict(env), stdout=sys.stderr, check=check)
+
+    engine("start", check=True)
     try:
         yield
     finally:
-        subprocess.run([str(autoforge), "engine", "stop", *args], env=dict(env), check=False)
+        engine("stop", check=False)
