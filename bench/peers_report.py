@@ -100,9 +100,14 @@ def medians(
     return rows
 
 
-def _cell(value: Any) -> str:
+COUNTS = {"errors", "missing", "rate_limited", "peak_in_flight", "requests"}
+
+
+def _cell(value: Any, name: str = "") -> str:
     if value is None:
         return "—"
+    if name in COUNTS and float(value).is_integer():
+        return f"{int(value):,}"
     if isinstance(value, float):
         return f"{value:,.2f}" if value < 100 else f"{value:,.0f}"
     return f"{value:,}"
@@ -126,7 +131,7 @@ def render_table(
             why = f"{row['runner']} ({row['n/a']})"
             lines.append(f"| {label} | {why} | " + " | ".join(["n/a"] * len(HEADERS)) + " |")
             continue
-        cells = [_cell(row[name]) for name in FIELDS]
+        cells = [_cell(row[name], name) for name in FIELDS]
         notes = f" [{'; '.join(row['notes'])}]" if row["notes"] else ""
         lines.append(f"| {label} | {row['runner']}{notes} | " + " | ".join(cells) + " |")
     conditions = ", ".join(f"{k}: {v}" for k, v in meta.items())

@@ -45,3 +45,4 @@ def test_medians_per_runner_and_n_a_for_what_could_not_run() -> None:
     table = render_table(rows, [WORKLOAD], {"repeats": 3})
     assert "| 1,000 cells, 100 ms, C=32 (bound 3.1 s) | raw | 5.00 | — | 3.50 |" in table
     assert "promptfoo (not installed) | n/a" in table
+    assert table.rstrip().splitlines()[2].endswith("| 0 | — | 0 | 32 | 28.00 | 1,000 |")
