@@ -102,6 +102,25 @@ def test_stats_count_and_reset() -> None:
         assert sim.stats()["requests_total"] == 0
 
 
+def test_stats_time_the_request_span_and_the_mean_in_flight() -> None:
+    async def burst(api_base: str) -> None:
+        async with httpx.AsyncClient() as client:
+            url = f"{api_base}/chat/completions"
+            await asyncio.gather(
+                *(client.post(url, json=chat(f"Q{i}", "sim-medium")) for i in range(8))
+            )
+
+    with running_simulator(SimulatorConfig(latency_ms=50)) as sim:
+        asyncio.run(burst(sim.api_base))
+        stats = httpx.get(f"{sim.url}/stats").json()
+    assert stats["max_in_flight"] == 8 and stats["in_flight"] == 0
+    assert stats["request_span_s"] >= 0.05
+    assert stats["last_response_at"] - stats["first_request_at"] == pytest.approx(
+        stats["request_span_s"], abs=1e-5
+    )
+    assert 1.0 < stats["mean_in_flight"] <= 8.0
+
+
 def test_error_rate_one_injects_5xx() -> None:
     with running_simulator(SimulatorConfig(error_rate=1.0)) as sim:
         responses = [
