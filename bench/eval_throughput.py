@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import httpx
 import psutil
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
@@ -135,6 +136,7 @@ def main() -> None:
                 concurrency=args.concurrency,
             )
             warm.wait(progress=False)  # actors up, LiteLLM imported, connections open
+            httpx.post(f"{url}/stats/reset")
             started = time.perf_counter()
             run = engine.evaluate(
                 prompt="bench",
@@ -150,6 +152,7 @@ def main() -> None:
             elapsed = time.perf_counter() - started
             leases = gateway_leases(engine, "openai/sim-small")
             recorded = engine.evaluations.runs.recorded_count(run.id)
+        served = httpx.get(f"{url}/stats").json()
         total = len(cases) * repeats
         rate = recorded / elapsed
         print(
@@ -158,6 +161,12 @@ def main() -> None:
         )
         if baseline:
             print(f"ratio engine / plain loop:    {rate / baseline * 100:8.1f} %")
+        span = served["last_response_at"] - served["first_request_at"]
+        print(
+            f"requests at the simulator:    {span:8.2f} s span, in flight "
+            f"{served['mean_in_flight']:.1f} on average, {served['max_in_flight']} at peak "
+            f"(concurrency {args.concurrency})"
+        )
         print(f"peak RSS of the whole engine: {rss.peak:8.0f} MiB")
         each = total / max(1, leases)
         print(f"gateway leases (both runs):   {leases:8.0f} (~{each:.0f} cells each)")

@@ -143,8 +143,7 @@ class Simulator:
         stats.requests_total += 1
         stats.by_route[route] += 1
         stats.by_credential[credential_fingerprint(request.headers.get("Authorization"))] += 1
-        stats.in_flight += 1
-        stats.max_in_flight = max(stats.max_in_flight, stats.in_flight)
+        stats.request_started()
         try:
             if self._wrong_key(request):
                 raise BadRequest(401, "Incorrect API key provided (simulated).", "invalid_api_key")
@@ -152,7 +151,7 @@ class Simulator:
         except BadRequest as exc:
             response = _json(exc.status, _openai.error(str(exc), exc.type, exc.code))
         finally:
-            stats.in_flight -= 1
+            stats.request_finished()
         self._stats.by_status[response.status] += 1
         return response
 

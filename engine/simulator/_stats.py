@@ -53,6 +53,41 @@ class Stats:
         self.max_in_flight = self.in_flight
         self.started = time.monotonic()
         self.cpu_at_reset = time.process_time()
+        self.first_request_at: float | None = None
+        self.last_request_at: float | None = None
+        self.last_response_at: float | None = None
+        self._in_flight_s = 0.0  # integral of in_flight over time since the first request
+        self._changed_at = time.time()
+
+    def _count_in_flight(self, delta: int) -> float:
+        now = time.time()
+        if self.first_request_at is not None:
+            self._in_flight_s += self.in_flight * (now - self._changed_at)
+        self._changed_at = now
+        self.in_flight += delta
+        return now
+
+    def request_started(self) -> None:
+        """One API request arrived (counts it in flight)."""
+        now = self._count_in_flight(+1)
+        if self.first_request_at is None:
+            self.first_request_at = now
+        self.last_request_at = now
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+
+    def request_finished(self) -> None:
+        """One API request was answered."""
+        self.last_response_at = self._count_in_flight(-1)
+
+    def mean_in_flight(self) -> float:
+        """Requests in flight on average from the first request to the last answer."""
+        if self.first_request_at is None or self.last_response_at is None:
+            return 0.0
+        span = self.last_response_at - self.first_request_at
+        if span <= 0:
+            return float(self.in_flight)
+        served = self._in_flight_s + self.in_flight * (self.last_response_at - self._changed_at)
+        return served / span
 
     def log_chat(self, arrived: float, model: str, prompt: str, status: int) -> None:
         """Remember one chat request: arrival (epoch s), ``request_key``, answered status."""
@@ -67,6 +102,9 @@ class Stats:
 
         ``process_cpu_seconds`` is the CPU time of the whole hosting process since the last
         reset: a per-request cost figure when the simulator runs in its own process.
+        ``mean_in_flight`` is the time-weighted mean of requests in flight between
+        ``first_request_at`` and ``last_response_at`` (epoch seconds, ``None`` before any):
+        how much of a client's concurrency reached the server.
         """
         return {
             "requests_total": self.requests_total,
@@ -80,6 +118,10 @@ class Stats:
             "tokens_in": self.tokens_in,
             "tokens_out": self.tokens_out,
             "max_in_flight": self.max_in_flight,
+            "mean_in_flight": round(self.mean_in_flight(), 3),
+            "first_request_at": self.first_request_at,
+            "last_request_at": self.last_request_at,
+            "last_response_at": self.last_response_at,
             "uptime_s": round(time.monotonic() - self.started, 3),
             "process_cpu_seconds": round(time.process_time() - self.cpu_at_reset, 4),
         }
