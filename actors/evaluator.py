@@ -51,6 +51,8 @@ class BatchReport:
     errors: int = 0
     cached: int = 0
     cost_usd: float = 0.0
+    retried: int = 0
+    """Provider requests beyond the first of each cell (retries and fallbacks)."""
     budget_exceeded: list[tuple[str, str, str, int]] = field(default_factory=list)
 
 
@@ -159,6 +161,7 @@ class Evaluator:
             report.errors += row.errored
             report.cached += row.cached
             report.cost_usd += row.spent_usd
+            report.retried += max(0, row.attempts - 1)
         await pipe.execute()
         return report
 

@@ -308,7 +308,8 @@ class RunScheduler:
             if report.budget_exceeded and not state.budget_exceeded:
                 state.budget_exceeded = True
                 self.queue.remove(state.run_id)
-            state.provider_retries = await retries_of(self.redis, state.run_id)
+            if report.retried:  # else the counter did not move: no Redis round trip per batch
+                state.provider_retries = await retries_of(self.redis, state.run_id)
             await self._event(state.run_id, "progress", **state.progress())
         finally:
             state.out[worker] -= len(cells)
