@@ -82,6 +82,10 @@ class LeasePool:
         self.max_lease = (
             max_lease if max_concurrency is None else max(1, min(max_lease, max_concurrency // 2))
         )
+        # Prefetched permits count against the cap: in use plus spare stay within half of it,
+        # or two processes prefetching at 2× a run's concurrency were refused places.
+        self._prefetch_cap = math.inf if max_concurrency is None else max_concurrency // 2
+        self._in_use = 0
         self._held: dict[str, _Held] = {}
         self._open: deque[_Held] = deque()
         self._waiters: deque[tuple[asyncio.Future[Permit], int]] = deque()
@@ -125,6 +129,7 @@ class LeasePool:
         if held is None:
             return
         held.finished += 1
+        self._in_use -= 1
         held.used_tokens += used_tokens
         held.unsent += not sent
         if not self._maybe_release(held):
@@ -171,7 +176,8 @@ class LeasePool:
     def _prefetch(self) -> int:
         if self._short():
             return 0
-        return min(self.max_lease, math.ceil(self._rate * PREFETCH_S))
+        room = max(0, self._prefetch_cap - self._in_use)
+        return int(min(self.max_lease, math.ceil(self._rate * PREFETCH_S), room))
 
     def _short(self) -> bool:
         return time.monotonic() < self._short_until
@@ -222,6 +228,7 @@ class LeasePool:
             if held.left > 0:
                 held.left -= 1
                 held.handed += 1
+                self._in_use += 1
                 self._count(1)
                 return Permit(held.lease.id)
             self._open.popleft()
@@ -280,6 +287,7 @@ class LeasePool:
             held.left -= 1
             held.handed += 1
             served += 1
+            self._in_use += 1
             future.set_result(Permit(lease.id))
         self._count(served)
         if held.left > 0:
