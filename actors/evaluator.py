@@ -51,6 +51,8 @@ class BatchReport:
     errors: int = 0
     cached: int = 0
     cost_usd: float = 0.0
+    retried: int = 0
+    """Provider requests beyond the first of each cell (retries and fallbacks)."""
     budget_exceeded: list[tuple[str, str, str, int]] = field(default_factory=list)
 
 
@@ -64,7 +66,7 @@ class Evaluator:
         self.redis_url = redis_url
         self.redis: Any = async_redis(redis_url, decode_responses=True)
         self.retries = RetryCounter(self.redis)
-        self._runners: OrderedDict[str, Any] = OrderedDict()
+        self._runners: OrderedDict[str, asyncio.Future[Any]] = OrderedDict()
         self._clients: dict[str, Any] = {}
         self._batches: Counter[str] = Counter()
         self._idle: dict[str, asyncio.Event] = {}
@@ -75,30 +77,35 @@ class Evaluator:
         return True
 
     async def _runner(self, dispatch: Dispatch) -> Any:
-        from engine.evaluation.cell_runner import CellRunner
-        from engine.llm import LLMClient
-
         run_id = dispatch.run_id
         runner = self._runners.get(run_id)
-        if runner is None:
-            context = await dispatch.context
-            key = context.client_key
-            client = self._clients.get(key)
-            if client is None:
-                client = LLMClient(
-                    context.catalogue,
-                    redis_url=self.redis_url,
-                    env=context.env(),
-                    links=ray_links(self.redis_url),
-                    on_retry=self.retries.retried,
-                )
-                self._clients[key] = client
-            runner = CellRunner(context, client, slots=dispatch.slots)
-            self._runners[run_id] = runner
+        if runner is None or (runner.done() and (runner.cancelled() or runner.exception())):
+            # The first batches of a run arrive together: they must share one runner and so
+            # one slot gate. Each building its own while the context resolved put 1.5× a
+            # run's concurrency in flight (192 of 128).
+            runner = self._runners[run_id] = asyncio.ensure_future(self._new_runner(dispatch))
             while len(self._runners) > MAX_CACHED_RUNS:
                 self._runners.popitem(last=False)
         self._runners.move_to_end(run_id)
-        return runner
+        return await runner
+
+    async def _new_runner(self, dispatch: Dispatch) -> Any:
+        from engine.evaluation.cell_runner import CellRunner
+        from engine.llm import LLMClient
+
+        context = await dispatch.context
+        key = context.client_key
+        client = self._clients.get(key)
+        if client is None:
+            client = LLMClient(
+                context.catalogue,
+                redis_url=self.redis_url,
+                env=context.env(),
+                links=ray_links(self.redis_url),
+                on_retry=self.retries.retried,
+            )
+            self._clients[key] = client
+        return CellRunner(context, client, slots=dispatch.slots)
 
     async def work(self, dispatch: Dispatch, cells: list[Cell]) -> BatchReport:
         """Run `cells` of `dispatch`'s run concurrently and XADD every result.
@@ -154,6 +161,7 @@ class Evaluator:
             report.errors += row.errored
             report.cached += row.cached
             report.cost_usd += row.spent_usd
+            report.retried += max(0, row.attempts - 1)
         await pipe.execute()
         return report
 

@@ -66,9 +66,19 @@ class RayLink:
                 await asyncio.sleep(delay)
                 delay = min(1.0, delay * 2)
 
-    async def acquire(self, requests: int, tokens: int) -> Lease | Wait:
-        result: Lease | Wait = await self._call("acquire", requests, tokens)
+    async def acquire(
+        self,
+        requests: int,
+        tokens: int,
+        finished: Mapping[str, int] | None = None,
+        patience_s: float = 0.0,
+    ) -> Lease | Wait:
+        counts = dict(finished) if finished else None
+        result: Lease | Wait = await self._call("acquire", requests, tokens, counts, patience_s)
         return result
+
+    async def finish(self, finished: Mapping[str, int]) -> bool:
+        return bool(await self._call("finish", dict(finished)))
 
     async def release(
         self, lease_id: str, used_requests: int, used_tokens: int, records: Sequence[UsageRecord]

@@ -8,6 +8,8 @@ the real usage and their usage records. Every rule lives in `domain.llm.RateLimi
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import math
 import time
 import uuid
@@ -58,6 +60,7 @@ class Gateway:
         self._ledger = UsageLedger()
         self._redis_url = redis_url
         self._store: RedisUsageStore | None = None
+        self._freed = asyncio.Event()
 
     def _new_limiter(self, account: ProviderAccount) -> RateLimiter:
         return RateLimiter(
@@ -83,9 +86,50 @@ class Gateway:
             log.info("gateway limits changed", account=account.name, rpm=account.rpm)
         return changed
 
-    async def acquire(self, requests: int, tokens: int) -> Lease | Wait:
-        """Lease up to ``requests`` permits (``tokens`` estimated in all), or say how long."""
-        return self._limiter.acquire(requests, tokens, time.monotonic())
+    async def acquire(
+        self,
+        requests: int,
+        tokens: int,
+        finished: Mapping[str, int] | None = None,
+        patience_s: float = 0.0,
+    ) -> Lease | Wait:
+        """Lease up to ``requests`` permits (``tokens`` estimated in all), or say how long.
+
+        Args:
+            requests: Permits wanted.
+            tokens: Tokens they are estimated at, in all.
+            finished: Requests of earlier leases that ended since the caller last said
+                (see `finish`), counted first.
+            patience_s: While the concurrency cap is full, wait up to this long for a place
+                to free (a caller that polled instead idled ~20 ms per freed place).
+        """
+        if finished:
+            await self.finish(finished)
+        deadline = time.monotonic() + patience_s
+        while True:
+            now = time.monotonic()
+            grant = self._limiter.acquire(requests, tokens, now)
+            if isinstance(grant, Lease) or grant.reason != "concurrency" or now >= deadline:
+                return grant
+            freed = self._freed
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(freed.wait(), min(grant.seconds, deadline - now))
+
+    async def finish(self, finished: Mapping[str, int]) -> bool:
+        """Requests of live leases ended: ``{lease id: how many}``; their places are free.
+
+        Returns:
+            True when places are short: hand back permits held unused.
+        """
+        now = time.monotonic()
+        for lease_id, requests in finished.items():
+            self._limiter.finish(lease_id, requests, now)
+        self._wake()
+        return self._limiter.short_of_places(now)
+
+    def _wake(self) -> None:
+        self._freed.set()
+        self._freed = asyncio.Event()
 
     async def release(
         self,
@@ -101,6 +145,7 @@ class Gateway:
             earlier incarnation of this gateway).
         """
         released = self._limiter.release(lease_id, used_requests, used_tokens, time.monotonic())
+        self._wake()
         await self.report(records)
         return released
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import zlib
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -38,12 +39,28 @@ from engine.logs import get_logger
 log = get_logger(__name__)
 EVENTS_MAXLEN = 10_000
 MAX_REPAIRS = 3
-OVERDISPATCH_MIN_SHARE = 8
-"""A run whose concurrency gives each evaluator at least this many slots is over-dispatched:
-twice its concurrency in cells goes out, and each evaluator runs at most its share of the
-concurrency at once. A slot freed in an evaluator is taken by a cell already there, instead
-of waiting for the whole batch, its report and the next dispatch (at 100 ms latency and
-concurrency 256 that gap cost a third of the throughput). Smaller runs keep exact batches."""
+BATCHES_PER_SHARE = 2
+"""A run's concurrency is split over the evaluators (`concurrency_shares`); each runs at most
+its share at once, and twice its share in cells is out to it, in batches of about half its
+share. A slot freed in an evaluator is taken by a cell already there, instead of waiting for
+the whole batch, its report and the next dispatch (at 100 ms latency and concurrency 256
+that gap cost a third of the throughput); a finished batch is replaced while the others keep
+the slots busy. Batches go to the evaluator with the most room for the run: round-robin sent
+one to an evaluator that had one already while the other idled, and with shares rounded
+down an odd concurrency lost a slot (17 ran at most 10 at once, 33 at 32)."""
+
+
+def concurrency_shares(concurrency: int, evaluators: int, first: int = 0) -> list[int]:
+    """``concurrency`` split over ``evaluators`` as evenly as integers allow, summing to it;
+    the remainder goes to the evaluators from index ``first`` on (a run below the pool size
+    leaves some with none).
+
+    Examples:
+        >>> concurrency_shares(33, 2), concurrency_shares(1, 2, first=1)
+        ([17, 16], [0, 1])
+    """
+    base, extra = divmod(concurrency, evaluators)
+    return [base + ((i - first) % evaluators < extra) for i in range(evaluators)]
 
 
 @dataclass
@@ -51,9 +68,14 @@ class _RunState:
     run_id: str
     dispatch: Dispatch
     total: int
-    dispatch_limit: int
     concurrency: int
-    slots_per_evaluator: int | None = None
+    shares: list[int]
+    """Slots of the run in each evaluator (they sum to its concurrency)."""
+    out: list[int] = field(init=False)
+    """Cells of the run dispatched to each evaluator and not yet reported."""
+    batch: int = field(init=False)
+    dispatches: list[Dispatch] = field(init=False)
+    """What each evaluator is handed: the run with that evaluator's slots."""
     budget_usd: float | None = None
     already: int = 0
     spent_before: float = 0.0
@@ -72,6 +94,21 @@ class _RunState:
     budget_exceeded: bool = False
     stopped: tuple[RunStatus, str] | None = None
     started: float = field(default_factory=time.monotonic)
+
+    def __post_init__(self) -> None:
+        self.out = [0] * len(self.shares)
+        self.batch = max(1, -(-max(self.shares) // BATCHES_PER_SHARE))
+        self.dispatches = [replace(self.dispatch, slots=max(1, n)) for n in self.shares]
+
+    def roomiest(self) -> int:
+        """The evaluator with the most room for more of this run's cells."""
+        rooms = [2 * n - out for n, out in zip(self.shares, self.out, strict=True)]
+        return rooms.index(max(rooms))
+
+    def room(self) -> int:
+        """Cells the run may dispatch now, in one batch to `roomiest`."""
+        index = self.roomiest()
+        return min(self.batch, 2 * self.shares[index] - self.out[index])
 
     def progress(self) -> dict[str, Any]:
         return {
@@ -111,7 +148,6 @@ class RunScheduler:
         self.queue: FairQueue[Cell] = FairQueue()
         self.active: dict[str, _RunState] = {}
         self.inflight = 0
-        self._next_worker = 0
         self._wake = asyncio.Event()
         self._loop: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -170,15 +206,14 @@ class RunScheduler:
         await asyncio.to_thread(self.runs.set_status, run_id, RunStatus.RUNNING)
         await asyncio.to_thread(self.live.keep, context)
         concurrency = max(1, context.concurrency)
-        share = concurrency // len(self.pool)
-        overdispatch = share >= OVERDISPATCH_MIN_SHARE
+        # Stable per run: a restarted scheduler finds the same shares in the evaluators.
+        first = zlib.crc32(run_id.encode()) % len(self.pool)
         state = _RunState(
             run_id=run_id,
-            dispatch=Dispatch(ray.put(context), run_id, share if overdispatch else None),
+            dispatch=Dispatch(ray.put(context), run_id),
             total=context.spec.total_cells,
-            dispatch_limit=2 * concurrency if overdispatch else concurrency,
             concurrency=concurrency,
-            slots_per_evaluator=share if overdispatch else None,
+            shares=concurrency_shares(concurrency, len(self.pool), first),
             budget_usd=context.spec.budget_usd,
             already=len(recorded),
             spent_before=spent_before,
@@ -228,7 +263,7 @@ class RunScheduler:
 
     def _allowance(self, run_id: str) -> int:
         state = self.active.get(run_id)
-        return 0 if state is None else state.dispatch_limit - state.inflight
+        return 0 if state is None else state.room()
 
     async def _dispatch_forever(self) -> None:
         while True:
@@ -239,17 +274,19 @@ class RunScheduler:
                     break
                 run_id, cells = picked
                 state = self.active[run_id]
+                worker = state.roomiest()
+                state.out[worker] += len(cells)
                 state.inflight += len(cells)
                 self.inflight += len(cells)
-                worker = self.pool[self._next_worker % len(self.pool)]
-                self._next_worker += 1
                 self._spawn(self._work(worker, state, cells))
             await self._wake.wait()
             self._wake.clear()
 
-    async def _work(self, worker: Any, state: _RunState, cells: list[Cell]) -> None:
+    async def _work(self, worker: int, state: _RunState, cells: list[Cell]) -> None:
         try:
-            report: BatchReport = await worker.work.remote(state.dispatch, cells)
+            report: BatchReport = await self.pool[worker].work.remote(
+                state.dispatches[worker], cells
+            )
         except (ray.exceptions.RayActorError, ray.exceptions.ActorUnavailableError) as exc:
             log.warning("evaluator lost", run_id=state.run_id, error=repr(exc))
             state.retries += len(cells)
@@ -271,9 +308,11 @@ class RunScheduler:
             if report.budget_exceeded and not state.budget_exceeded:
                 state.budget_exceeded = True
                 self.queue.remove(state.run_id)
-            state.provider_retries = await retries_of(self.redis, state.run_id)
+            if report.retried:  # else the counter did not move: no Redis round trip per batch
+                state.provider_retries = await retries_of(self.redis, state.run_id)
             await self._event(state.run_id, "progress", **state.progress())
         finally:
+            state.out[worker] -= len(cells)
             state.inflight -= len(cells)
             self.inflight -= len(cells)
             self._wake.set()

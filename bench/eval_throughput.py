@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import httpx
 import psutil
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
@@ -99,7 +100,7 @@ def main() -> None:
 
     from engine import Engine
     from engine.llm import simulator_catalogue
-    from engine.simulator import SimulatorConfig, simulator_subprocess
+    from engine.simulator import SIMULATED_MODELS, SimulatorConfig, simulator_subprocess
 
     repeats = 4
     cases = [
@@ -135,6 +136,7 @@ def main() -> None:
                 concurrency=args.concurrency,
             )
             warm.wait(progress=False)  # actors up, LiteLLM imported, connections open
+            httpx.post(f"{url}/stats/reset")
             started = time.perf_counter()
             run = engine.evaluate(
                 prompt="bench",
@@ -150,6 +152,7 @@ def main() -> None:
             elapsed = time.perf_counter() - started
             leases = gateway_leases(engine, "openai/sim-small")
             recorded = engine.evaluations.runs.recorded_count(run.id)
+        served = httpx.get(f"{url}/stats").json()
         total = len(cases) * repeats
         rate = recorded / elapsed
         print(
@@ -158,15 +161,23 @@ def main() -> None:
         )
         if baseline:
             print(f"ratio engine / plain loop:    {rate / baseline * 100:8.1f} %")
+        span = served["last_response_at"] - served["first_request_at"]
+        print(
+            f"requests at the simulator:    {span:8.2f} s span, in flight "
+            f"{served['mean_in_flight']:.1f} on average, {served['max_in_flight']} at peak "
+            f"(concurrency {args.concurrency})"
+        )
         print(f"peak RSS of the whole engine: {rss.peak:8.0f} MiB")
         each = total / max(1, leases)
         print(f"gateway leases (both runs):   {leases:8.0f} (~{each:.0f} cells each)")
         if args.latency_ms:
-            ideal = total * args.latency_ms / 1000 / args.concurrency
+            # sim-small answers in half the configured latency: the ideal once read 2× too high.
+            latency_ms = args.latency_ms * SIMULATED_MODELS["sim-small"].latency_factor
+            ideal = total * latency_ms / 1000 / args.concurrency
             print(
                 f"ideal wall time:              {ideal:8.2f} s "
-                f"(cells × latency / concurrency); measured {elapsed:.2f} s "
-                f"= {elapsed / ideal * 100 - 100:+.0f}%"
+                f"(cells × {latency_ms:.0f} ms / concurrency); measured {elapsed:.2f} s "
+                f"= {elapsed / ideal * 100 - 100:+.0f}%, span {span / ideal * 100 - 100:+.0f}%"
             )
 
 

@@ -4,9 +4,9 @@ Starts its own embedded Redis, Ray (2 CPUs) and a simulator subprocess at 0 ms l
 in this process, at the same concurrency, alternates rounds of:
 
 * ``plain``: ``asyncio`` + ``litellm.acompletion`` (no limits, no cache, no ledger);
-* ``gateway``: `LLMClient.complete` with ``cache=False`` (cache read bypassed, answer still
-  written to Redis; permits leased from the gateway actor; usage reported to it);
-* ``gateway, no redis``: the same client without Redis, to show what the cache write costs.
+* ``gateway``: `LLMClient.complete` with ``cache=False`` (no cache read or write; permits
+  leased from the gateway actor; usage reported to it);
+* ``gateway, no redis``: the same client without Redis (no budgets or cache at all).
 
 OpenAI-compatible accounts with an ``api_base`` (the simulator) are served by
 `engine.llm.openai_http`, not LiteLLM, unless ``AUTOFORGE_LITELLM_ONLY=1``: set it to compare

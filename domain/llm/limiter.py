@@ -14,13 +14,17 @@ from domain.llm.bucket import EPS, MIN_WAIT_S, TokenBucket
 from domain.llm.headers import exhausted_reset, provider_pause
 from domain.llm.specs import ProviderAccount
 
+SHORT_S = 0.5
+"""How long a grant refused for concurrency marks places as short (see `RateLimiter.finish`)."""
+
 
 @dataclass(frozen=True)
 class Lease:
     """Permission to send ``requests`` requests using about ``tokens`` tokens, now.
 
-    Send them promptly and `RateLimiter.release` the lease with the real usage; a lease
-    not released by ``expires_at`` is reclaimed (its holder is presumed dead).
+    Send them promptly, tell `RateLimiter.finish` as requests end (each frees its place
+    under the concurrency cap at once) and `RateLimiter.release` the lease with the real
+    usage; a lease not released by ``expires_at`` is reclaimed (its holder is presumed dead).
     """
 
     id: str
@@ -28,6 +32,8 @@ class Lease:
     tokens: int
     granted_at: float
     expires_at: float
+    short: bool = False
+    """Places under the concurrency cap were refused lately: hold no permit unused."""
 
 
 @dataclass(frozen=True)
@@ -101,6 +107,9 @@ class RateLimiter:
         self.aimd = aimd or AimdPolicy()
         self._prefix = id_prefix
         self._leases: dict[str, Lease] = {}
+        self._finished: dict[str, int] = {}
+        self._in_flight = 0
+        self._short_until = -math.inf
         self._issued = 0
         self._at: float | None = None
         self._paused_until = -math.inf
@@ -133,7 +142,7 @@ class RateLimiter:
         if self._at is None or now > self._at:
             self._at = now
         for lease in [x for x in self._leases.values() if x.expires_at <= now]:
-            del self._leases[lease.id]
+            self._forget(lease.id)
             self.reclaimed += 1
 
     def _apply_rate(self, now: float) -> None:
@@ -141,10 +150,36 @@ class RateLimiter:
         if self._tokens is not None:
             self._tokens.set_rate(self._full_rates[1] * self.rate_factor, now)
 
+    def _forget(self, lease_id: str) -> Lease | None:
+        lease = self._leases.pop(lease_id, None)
+        if lease is not None:
+            self._in_flight -= lease.requests - self._finished.pop(lease_id, 0)
+        return lease
+
     def in_flight(self, now: float) -> int:
-        """Requests granted by live leases."""
+        """Requests granted by live leases and not yet finished."""
         self._tick(now)
-        return sum(lease.requests for lease in self._leases.values())
+        return self._in_flight
+
+    def finish(self, lease_id: str, requests: int, now: float) -> bool:
+        """``requests`` of lease ``lease_id`` ended (or will never be sent): their places
+        under the concurrency cap are free now. The lease stays open until released.
+
+        Returns:
+            Whether places are short (`short_of_places`): the caller should then hand
+            back permits it holds unused.
+        """
+        lease = self._leases.get(lease_id)
+        if lease is not None and requests > 0:
+            done = self._finished.get(lease_id, 0)
+            freed = min(requests, lease.requests - done)
+            self._finished[lease_id] = done + freed
+            self._in_flight -= freed
+        return self.short_of_places(now)
+
+    def short_of_places(self, now: float) -> bool:
+        """Whether a grant was refused for concurrency in the last `SHORT_S` seconds."""
+        return now < self._short_until
 
     def acquire(self, requests: int, tokens: int, now: float) -> Lease | Wait:
         """Lease up to ``requests`` requests (estimated ``tokens`` in all), or say how long to wait.
@@ -164,6 +199,7 @@ class RateLimiter:
         if self.max_concurrency is not None:
             k = min(k, self.max_concurrency - in_flight)
             if k < 1:
+                self._short_until = now + SHORT_S
                 soonest = min(lease.expires_at for lease in self._leases.values())
                 return Wait(max(MIN_WAIT_S, soonest - now), "concurrency")
         per_request = tokens / requests
@@ -182,9 +218,15 @@ class RateLimiter:
             self._tokens.charge(granted_tokens, now)
         self._issued += 1
         lease = Lease(
-            f"{self._prefix}-{self._issued}", k, granted_tokens, now, now + self.lease_ttl_s
+            f"{self._prefix}-{self._issued}",
+            k,
+            granted_tokens,
+            now,
+            now + self.lease_ttl_s,
+            short=self.short_of_places(now),
         )
         self._leases[lease.id] = lease
+        self._in_flight += k
         return lease
 
     def release(self, lease_id: str, used_requests: int, used_tokens: int, now: float) -> bool:
@@ -196,7 +238,7 @@ class RateLimiter:
         if used_requests < 0 or used_tokens < 0:
             raise ValidationError("used requests and tokens must be >= 0", lease_id=lease_id)
         self._tick(now)
-        lease = self._leases.pop(lease_id, None)
+        lease = self._forget(lease_id)
         if lease is None:
             return False
         _settle(self._requests, lease.requests - used_requests, now)

@@ -6,8 +6,8 @@ stored, never errors. Lookups count hits and misses twice: in this process
 (`ResponseCache.stats`) and globally in the ``af:cache:stats`` hash. A Redis failure never
 fails a call: it counts as a miss (or a skipped write) and is logged.
 
-Bypass (``CompletionRequest.cache=False``) skips the *read* only: the fresh answer is still
-written, so a bypassing run refreshes the cache for the next one.
+A call with ``CompletionRequest.cache=False`` neither reads nor writes the cache: a run that
+asked for no cache paid a key hash, a JSON dump and a Redis write per call for nothing.
 
 The client writes behind (`ResponseCache.put_later`): answers queue in memory (and are
 served from there to this process) and go to Redis in one pipeline per batch, off the

@@ -172,7 +172,7 @@ class LLMClient:
             run_id=request.run_id,
             user_id=request.user_id,
             scopes=budget_scopes(request.run_id, request.user_id),
-            read_cache=request.cache,
+            use_cache=request.cache,
             key=lambda: cache_key(
                 request.model, request.messages, key_params, request.repeat_index
             ),
@@ -232,7 +232,7 @@ class LLMClient:
             run_id=run_id,
             user_id=user_id,
             scopes=budget_scopes(run_id, user_id),
-            read_cache=cache,
+            use_cache=cache,
             key=lambda: cache_key(model, as_messages, embedding_key_params, 0),
             estimate=lambda: self._prices.forecast((spec,), tokens, 0),
             walk=lambda: self._attempts.run(chosen, send, tokens, self._retried(run_id)),

@@ -16,7 +16,15 @@ from engine.llm.types import UsageRecord
 class GatewayLink(Protocol):
     """What the client needs of a gateway (`actors.provider_gateway.Gateway` has it)."""
 
-    async def acquire(self, requests: int, tokens: int) -> Lease | Wait: ...
+    async def acquire(
+        self,
+        requests: int,
+        tokens: int,
+        finished: Mapping[str, int] | None = None,
+        patience_s: float = 0.0,
+    ) -> Lease | Wait: ...
+
+    async def finish(self, finished: Mapping[str, int]) -> bool: ...
 
     async def release(
         self, lease_id: str, used_requests: int, used_tokens: int, records: Sequence[UsageRecord]

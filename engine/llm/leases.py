@@ -3,7 +3,11 @@
 Calls wait in FIFO order; one refill loop per account asks the gateway for a lease covering
 the calls waiting plus a prefetch of ``PREFETCH_S`` worth of the recent call rate (at most
 ``max_lease``), and refills when the spare permits run low, so at high rates a call rarely
-waits for a round trip and leases amortise the RPCs. A lease is released with its real
+waits for a round trip and leases amortise the RPCs. Each finished call frees its place
+under the account's concurrency cap: the gateway hears of it with the next acquire, or
+``FINISH_AFTER_S`` later (at once while places are short, when unused permits go back
+too). Counting a lease's permits in flight until the whole lease was released held about
+half of a run's concurrency idle at 100 ms latency. A lease is released with its real
 usage once every call it admitted finished; permits still unused after ``LINGER_S`` are
 returned. Usage records ride along with releases, and a timer flushes any left over.
 """
@@ -20,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from domain.llm import Lease, exhausted_reset
+from domain.llm.limiter import SHORT_S
 from engine.llm.gateways import GatewayLink
 from engine.llm.types import UsageRecord
 from engine.logs import get_logger
@@ -28,6 +33,10 @@ log = get_logger(__name__)
 
 CONCURRENCY_POLL_S = 0.02
 """A release may free a concurrency slot long before the gateway's estimate: poll."""
+PATIENCE_S = 0.25
+"""How long the gateway holds an acquire for calls waiting until a place frees."""
+FINISH_AFTER_S = 0.02
+"""Longest delay before the gateway hears of finished calls while places are not short."""
 FLUSH_AFTER_S = 0.5
 PREFETCH_S = 0.25
 """Seconds of the recent call rate bought ahead of demand."""
@@ -45,6 +54,8 @@ class _Held:
     unsent: int = 0
     used_tokens: int = 0
     open: bool = True
+    told: int = 0
+    """Permits the gateway knows are finished (or were handed back unused)."""
 
 
 @dataclass(frozen=True)
@@ -60,8 +71,8 @@ class LeasePool:
     Args:
         link: The account's gateway.
         max_lease: Most permits asked for in one lease.
-        max_concurrency: The account's cap; a lease takes at most half of it, since its
-            permits count as in flight until the whole lease is released.
+        max_concurrency: The account's cap; a lease takes at most half of it, so unused
+            permits of one process never hold the whole cap.
     """
 
     def __init__(
@@ -71,6 +82,10 @@ class LeasePool:
         self.max_lease = (
             max_lease if max_concurrency is None else max(1, min(max_lease, max_concurrency // 2))
         )
+        # Prefetched permits count against the cap: in use plus spare stay within half of it,
+        # or two processes prefetching at 2× a run's concurrency were refused places.
+        self._prefetch_cap = math.inf if max_concurrency is None else max_concurrency // 2
+        self._in_use = 0
         self._held: dict[str, _Held] = {}
         self._open: deque[_Held] = deque()
         self._waiters: deque[tuple[asyncio.Future[Permit], int]] = deque()
@@ -81,6 +96,9 @@ class LeasePool:
         self._rate = 0.0  # permits per second, smoothed
         self._window = (0.0, 0)  # start, permits taken since
         self._tokens_each = 0.0
+        self._untold: dict[str, _Held] = {}
+        self._tell: asyncio.Handle | None = None
+        self._short_until = -math.inf
         self.leases = 0
 
     async def permit(self, tokens: int) -> Permit:
@@ -111,9 +129,12 @@ class LeasePool:
         if held is None:
             return
         held.finished += 1
+        self._in_use -= 1
         held.used_tokens += used_tokens
         held.unsent += not sent
-        self._maybe_release(held)
+        if not self._maybe_release(held):
+            self._untold[held.lease.id] = held
+            self._tell_soon()
 
     def add_record(self, record: UsageRecord) -> None:
         """Queue a usage record for the gateway (sent with the next release, or soon)."""
@@ -134,6 +155,7 @@ class LeasePool:
         """Return unused permits, send pending records and wait for every gateway call."""
         for held in list(self._open):
             self._close(held)
+        self._tell_now()
         self._flush_now()
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
@@ -152,7 +174,53 @@ class LeasePool:
         return sum(h.left for h in self._open)
 
     def _prefetch(self) -> int:
-        return min(self.max_lease, math.ceil(self._rate * PREFETCH_S))
+        if self._short():
+            return 0
+        room = max(0, self._prefetch_cap - self._in_use)
+        return int(min(self.max_lease, math.ceil(self._rate * PREFETCH_S), room))
+
+    def _short(self) -> bool:
+        return time.monotonic() < self._short_until
+
+    def _tell_soon(self) -> None:
+        if self._tell is not None:
+            return
+        loop = asyncio.get_running_loop()
+        if self._short():
+            self._tell = loop.call_soon(self._tell_now)
+        else:
+            self._tell = loop.call_later(FINISH_AFTER_S, self._tell_now)
+
+    def _finished(self) -> dict[str, int]:
+        """Finished permits the gateway has not heard of, by lease (now counted as told)."""
+        if self._tell is not None:
+            self._tell.cancel()
+            self._tell = None
+        counts: dict[str, int] = {}
+        for lease_id, held in self._untold.items():
+            done = held.finished + (held.lease.requests - held.handed - held.left)
+            if done > held.told:
+                counts[lease_id] = done - held.told
+                held.told = done
+        self._untold.clear()
+        return counts
+
+    def _tell_now(self) -> None:
+        self._tell = None
+        counts = self._finished()
+        if counts:
+            self._spawn(self._told(counts), "finish")
+
+    async def _told(self, counts: dict[str, int]) -> None:
+        if await self._link.finish(counts):
+            self._shortage()
+
+    def _shortage(self) -> None:
+        """Places are short at the gateway: stop prefetching, hand back unused permits."""
+        self._short_until = time.monotonic() + SHORT_S
+        for held in list(self._open):
+            if held.left > 0:
+                self._close(held)
 
     def _take(self) -> Permit | None:
         while self._open:
@@ -160,6 +228,7 @@ class LeasePool:
             if held.left > 0:
                 held.left -= 1
                 held.handed += 1
+                self._in_use += 1
                 self._count(1)
                 return Permit(held.lease.id)
             self._open.popleft()
@@ -182,10 +251,15 @@ class LeasePool:
                 waiting = list(self._waiters)[:want]
                 tokens = sum(t for _, t in waiting)
                 tokens += math.ceil(self._tokens_each * (want - len(waiting)))
-                grant = await self._link.acquire(want, tokens)
+                patience = PATIENCE_S if self._waiters else 0.0
+                grant = await self._link.acquire(want, tokens, self._finished(), patience)
                 if isinstance(grant, Lease):
                     self._grant(grant)
+                    if grant.short:
+                        self._shortage()
                     continue
+                if grant.reason == "concurrency":
+                    self._shortage()
                 if not self._waiters:
                     return  # only prefetching: not worth waiting for
                 pause = grant.seconds
@@ -213,6 +287,7 @@ class LeasePool:
             held.left -= 1
             held.handed += 1
             served += 1
+            self._in_use += 1
             future.set_result(Permit(lease.id))
         self._count(served)
         if held.left > 0:
@@ -223,22 +298,28 @@ class LeasePool:
             self._maybe_release(held)
 
     def _close(self, held: _Held) -> None:
+        unused = held.left
         held.left = 0
         held.open = False
         if held in self._open:
             self._open.remove(held)
-        self._maybe_release(held)
+        if not self._maybe_release(held) and unused:
+            self._untold[held.lease.id] = held  # unused permits free their places too
+            self._tell_soon()
 
-    def _maybe_release(self, held: _Held) -> None:
+    def _maybe_release(self, held: _Held) -> bool:
+        """Release ``held`` if it is used up; whether it is (or was) released."""
         if held.left > 0 or held.finished < held.handed:
-            return
+            return False
+        self._untold.pop(held.lease.id, None)  # the release frees every place it holds
         if self._held.pop(held.lease.id, None) is None:
-            return
+            return True
         records, self._records = self._records, []
         self._spawn(
             self._link.release(held.lease.id, held.handed - held.unsent, held.used_tokens, records),
             "release",
         )
+        return True
 
     def _flush_now(self) -> None:
         if self._flush is not None:

@@ -27,7 +27,8 @@ class Steps(Generic[R]):
     run_id: str | None
     user_id: str | None
     scopes: Sequence[str]
-    read_cache: bool
+    use_cache: bool
+    """False: neither read nor write the response cache (no key is even computed)."""
     key: Callable[[], str]
     estimate: Callable[[], float]
     walk: Callable[[], Awaitable[Walk]]
@@ -52,8 +53,10 @@ async def execute(
     A call the budget refuses returns ``steps.refused`` without any provider call; one that
     only waits for calls in flight to settle waits (see `BudgetStore.admit`).
     """
+    if not steps.use_cache:
+        cache = None
     key = steps.key() if cache is not None else None
-    if cache is not None and key is not None and steps.read_cache:
+    if cache is not None and key is not None:
         cached = await cache.get(key)
         if cached is not None:
             return steps.hit(cached, _ms(started))

@@ -34,7 +34,7 @@ class CompletionRequest:
         call_id: Idempotency id for the ledger and budgets; a fresh one when omitted.
         run_id: Run the call belongs to; budget scope ``run:<id>`` and ledger scope.
         user_id: User the call is made for; budget scope ``user:<id>``.
-        cache: False bypasses the cache *read* (the fresh answer is still written).
+        cache: False neither reads nor writes the response cache.
         routing: ``fixed`` calls ``model``; ``cheapest-that-qualifies`` and
             ``lowest-latency`` choose among ``candidates`` (the whole chat catalogue if empty).
         candidates: Model names routing may choose from.

@@ -211,3 +211,24 @@ def test_waits_are_exact_when_the_request_bucket_is_empty() -> None:
     later = wait(limiter.acquire(1, 0, 0.0))
     assert later.reason == "requests"
     assert later.seconds == pytest.approx(60 / 59)
+
+
+def test_finished_requests_free_their_places_before_the_lease_is_released() -> None:
+    limiter = RateLimiter(rpm=60_000, max_concurrency=4)
+    first = lease(limiter.acquire(4, 400, now=0.0))
+    assert wait(limiter.acquire(1, 100, now=0.0)).reason == "concurrency"
+    assert limiter.short_of_places(0.0)
+    limiter.finish(first.id, 3, now=0.1)
+    assert lease(limiter.acquire(4, 400, now=0.1)).requests == 3
+    limiter.finish(first.id, 9, now=0.2)  # never more than the lease granted
+    assert limiter.in_flight(0.2) == 3
+    assert limiter.release(first.id, 4, 400, now=0.3) and limiter.in_flight(0.3) == 3
+
+
+def test_a_lease_says_when_places_were_refused_lately() -> None:
+    limiter = RateLimiter(rpm=60_000, max_concurrency=1)
+    held = lease(limiter.acquire(1, 10, now=0.0))
+    assert not held.short
+    wait(limiter.acquire(1, 10, now=0.0))
+    limiter.release(held.id, 1, 10, now=0.1)
+    assert lease(limiter.acquire(1, 10, now=0.1)).short
