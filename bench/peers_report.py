@@ -39,6 +39,8 @@ class Measurement:
     mean_in_flight: float | None
     requests: int
     note: str = ""
+    failed: bool = False
+    """The runner gave no result (e.g. Ray did not start): left out of the medians."""
 
     @classmethod
     def of(
@@ -69,6 +71,7 @@ class Measurement:
             mean_in_flight=stats["mean_in_flight"],
             requests=stats["by_route"].get("POST /v1/chat/completions", 0),
             note=note or ("" if line.get("status", "completed") == "completed" else line["status"]),
+            failed=bool(note) or line.get("status") == "no --json output",
         )
 
     def summary(self) -> str:
@@ -91,11 +94,14 @@ def medians(
             if runner in missing or not mine:
                 rows.append({**row, "n/a": missing.get(runner, "not run")})
                 continue
+            good = [m for m in mine if not m.failed]
             for name in FIELDS:
-                values = [getattr(m, name) for m in mine if getattr(m, name) is not None]
+                values = [getattr(m, name) for m in good if getattr(m, name) is not None]
                 row[name] = round(statistics.median(values), 4) if values else None
-            row["repeats"] = len(mine)
+            row["repeats"] = len(good)
             row["notes"] = sorted({m.note for m in mine if m.note})
+            if len(good) < len(mine):
+                row["notes"].insert(0, f"{len(mine) - len(good)} of {len(mine)} runs failed")
             rows.append(row)
     return rows
 

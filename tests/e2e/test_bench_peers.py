@@ -30,7 +30,9 @@ def test_the_peer_benchmark_measures_a_raw_loop_and_a_cold_engine() -> None:
     assert [m["runner"] for m in document["measurements"]] == ["raw", "engine-cold"]
     assert "n/a" in rows["promptfoo"]
     raw, engine = rows["raw"], rows["engine-cold"]
-    assert raw["peak_in_flight"] == C  # a semaphore of C, and 64 cells to fill it
+    # a semaphore of C and 64 cells to fill it (on a loaded machine the first answers can
+    # come back before the last of the first C requests is sent)
+    assert C // 2 < raw["peak_in_flight"] <= C
     assert 1 < raw["mean_in_flight"] <= raw["peak_in_flight"]
     assert 0 < engine["peak_in_flight"] <= C
     for row in (raw, engine):

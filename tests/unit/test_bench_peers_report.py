@@ -33,6 +33,14 @@ def test_a_measurement_takes_the_runners_own_wall_and_counts_unrecorded_cells() 
     assert raw.wall_s == 4.2 and raw.missing is None and raw.requests == 1000
 
 
+def test_a_runner_that_gave_no_result_is_left_out_of_the_medians() -> None:
+    ok = Measurement.of("100ms-c32", "engine-cold", 0, 40.0, {"errors": 0}, stats())
+    broken = Measurement.of("100ms-c32", "engine-cold", 1, 90.0, {}, stats(), "exit 1, no result")
+    (row,) = medians([ok, broken], [WORKLOAD], ["engine-cold"], {})
+    assert broken.failed and row["wall_s"] == 40.0 and row["repeats"] == 1
+    assert row["notes"] == ["1 of 2 runs failed", "exit 1, no result"]
+
+
 def test_medians_per_runner_and_n_a_for_what_could_not_run() -> None:
     results = [
         Measurement.of("100ms-c32", "raw", r, wall, {"errors": 0}, stats(request_span_s=span))
