@@ -17,6 +17,7 @@ from typing import Any
 from actors.naming import gateway_name
 from actors.remote import actor_class
 from domain.llm import Catalogue, Lease, ProviderAccount, RateLimiter, Wait
+from engine import timings
 from engine.llm.ledger import RedisUsageStore, UsageLedger
 from engine.llm.limits import next_slot_headers
 from engine.llm.types import UsageRecord
@@ -85,7 +86,10 @@ class Gateway:
 
     async def acquire(self, requests: int, tokens: int) -> Lease | Wait:
         """Lease up to ``requests`` permits (``tokens`` estimated in all), or say how long."""
-        return self._limiter.acquire(requests, tokens, time.monotonic())
+        granted = self._limiter.acquire(requests, tokens, time.monotonic())
+        if isinstance(granted, Lease):
+            timings.moment("first lease")
+        return granted
 
     async def release(
         self,

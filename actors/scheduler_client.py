@@ -41,9 +41,12 @@ class SchedulerClient:
             if self._handle is None:
                 import ray
 
-                from actors.run_scheduler import RunSchedulerActor, workers
+                from actors.host import RayHost
+                from actors.run_scheduler import RunSchedulerActor
 
-                self._pool = workers(self._redis_url, self._database_url, self._evaluators)
+                self._pool = RayHost().workers(
+                    self._redis_url, self._database_url, self._evaluators
+                )
                 name = scheduler_name(self._database_url)
                 handle = RunSchedulerActor.options(name=name, get_if_exists=True).remote(
                     self._redis_url, self._database_url, self._evaluators

@@ -19,8 +19,10 @@ import redis
 from sqlalchemy import Engine
 
 from domain.errors import ServiceUnavailableError
+from engine import timings
 from engine.data_dir import DataDirClaim, PublishedServices, private_dir
 from engine.db import create_db_engine, migrate
+from engine.executor import Executor, choose_executor
 from engine.logs import get_logger
 from engine.ray_runtime import (
     RAY_AUTH_MODE,
@@ -44,7 +46,7 @@ class Runtime:
     Args:
         settings: configuration; read from the environment when omitted.
         start_ray: set False for processes that only need the DB and Redis (e.g. the CLI's
-            read-only commands).
+            read-only commands); else Ray starts if the executor is Ray's.
     """
 
     settings: Settings = field(default_factory=load_settings)
@@ -53,6 +55,8 @@ class Runtime:
     redis_url: str | None = None
     schema_revision: str | None = None
     ray_resources: dict[str, Any] = field(default_factory=dict)
+    executor: Executor | None = None
+    """Where the actors run (`engine.executor`); None when ``start_ray`` is False."""
     _claim: DataDirClaim | None = None
     _embedded_redis: EmbeddedRedis | None = None
     _redis: redis.Redis | None = None
@@ -68,6 +72,11 @@ class Runtime:
     def embedded_redis(self) -> EmbeddedRedis | None:
         return self._embedded_redis
 
+    @property
+    def joined(self) -> PublishedServices | None:
+        """What the data dir's live owner published when this runtime is its guest."""
+        return self._claim.joined if self._claim else None
+
     def start(self) -> Runtime:
         """Start (or join) every service, stopping what already started if one fails.
 
@@ -77,10 +86,15 @@ class Runtime:
         """
         try:
             self._claim = DataDirClaim.acquire(private_dir(self.settings.data_dir))
-            self._start_db()
-            self._start_redis()
             if self.start_ray:
-                self._start_ray()
+                self.executor = choose_executor(self.settings, self._claim.joined)
+            with timings.phase("db + migrations"):
+                self._start_db()
+            with timings.phase("redis"):
+                self._start_redis()
+            if self.executor == "ray":
+                with timings.phase("ray"):
+                    self._start_ray()
             self._claim.publish(self._published())
         except BaseException:
             self.stop()
@@ -138,7 +152,7 @@ class Runtime:
 
     def _published(self) -> PublishedServices:
         embedded = self._embedded_redis
-        ray_address = current_address() if self.start_ray else None
+        ray_address = current_address() if self.executor == "ray" else None
         return PublishedServices(
             pid=os.getpid(),
             redis_url=embedded.url if embedded is not None else None,
@@ -154,16 +168,19 @@ class Runtime:
         if self._claim is not None:
             self._claim.unpublish()
         if self._started_ray:
-            stop_ray()
+            with timings.phase("teardown: ray"):
+                stop_ray()
             self._started_ray = False
         if self._redis is not None:
             self._redis.close()
             self._redis = None
         if self._embedded_redis is not None:
-            self._embedded_redis.stop()
+            with timings.phase("teardown: redis"):
+                self._embedded_redis.stop()
             self._embedded_redis = None
         if self.db is not None:
-            self.db.dispose()
+            with timings.phase("teardown: db"):
+                self.db.dispose()
             self.db = None
         if self._claim is not None:
             self._claim.release()
