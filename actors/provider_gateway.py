@@ -75,6 +75,10 @@ class Gateway:
         Returns:
             True when the limits changed; live leases are then forgotten.
         """
+        return self.adopt(account)
+
+    def adopt(self, account: ProviderAccount) -> bool:
+        """`configure`, for a caller in this process (an in-process link)."""
         if account.name != self.account.name:
             raise ValueError(f"gateway of {self.account.name!r} cannot serve {account.name!r}")
         changed = _limits(account) != _limits(self.account)
