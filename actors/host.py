@@ -68,9 +68,9 @@ class RayHost:
         from actors.result_recorder import ResultRecorderActor
 
         pool = [
-            EvaluatorActor.options(
-                name=evaluator_name(database_url, i), get_if_exists=True
-            ).remote(redis_url)
+            EvaluatorActor.options(name=evaluator_name(database_url, i), get_if_exists=True).remote(
+                redis_url
+            )
             for i in range(evaluators)
         ]
         recorder = ResultRecorderActor.options(
@@ -179,9 +179,7 @@ class InlineHost:
             from actors.evaluator import Evaluator
             from actors.result_recorder import ResultRecorder
 
-            pool = [
-                self.handle(Evaluator(redis_url, links=self._links)) for _ in range(evaluators)
-            ]
+            pool = [self.handle(Evaluator(redis_url, links=self._links)) for _ in range(evaluators)]
             self._workers = pool, self.handle(ResultRecorder(redis_url, database_url))
         return self._workers
 

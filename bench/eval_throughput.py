@@ -1,6 +1,7 @@
 """End-to-end evaluation throughput against the simulator (issue #5 targets).
 
     .venv/bin/python bench/eval_throughput.py [--cells 10000] [--latency-ms 0] [--concurrency 256]
+        [--executor ray|inline]
 
 Prints: cells/s recorded in the DB by the engine, the same machine's plain
 `asyncio` + `litellm.acompletion` loop on the same simulator, their ratio, peak RSS of the
@@ -95,6 +96,7 @@ def main() -> None:
     parser.add_argument("--baseline-calls", type=int, default=3_000)
     parser.add_argument("--no-baseline", action="store_true")
     parser.add_argument("--account-concurrency", type=int, default=0)
+    parser.add_argument("--executor", default="ray", choices=("ray", "inline"))
     args = parser.parse_args()
 
     from engine import Engine
@@ -116,7 +118,7 @@ def main() -> None:
                 f"plain asyncio + litellm loop: {baseline:8.1f} calls/s "
                 f"({args.baseline_calls} calls, concurrency {args.concurrency})"
             )
-        with PeakRss() as rss, Engine(data_dir=Path(data)) as engine:
+        with PeakRss() as rss, Engine(data_dir=Path(data), executor=args.executor) as engine:
             engine.use_catalogue(
                 simulator_catalogue(
                     api_base, max_concurrency=args.account_concurrency or max(64, args.concurrency)
@@ -148,7 +150,7 @@ def main() -> None:
             )
             info = run.wait(progress=False)
             elapsed = time.perf_counter() - started
-            leases = gateway_leases(engine, "openai/sim-small")
+            leases = gateway_leases(engine, "openai/sim-small") if args.executor == "ray" else 0
             recorded = engine.evaluations.runs.recorded_count(run.id)
         total = len(cases) * repeats
         rate = recorded / elapsed
@@ -158,9 +160,10 @@ def main() -> None:
         )
         if baseline:
             print(f"ratio engine / plain loop:    {rate / baseline * 100:8.1f} %")
-        print(f"peak RSS of the whole engine: {rss.peak:8.0f} MiB")
-        each = total / max(1, leases)
-        print(f"gateway leases (both runs):   {leases:8.0f} (~{each:.0f} cells each)")
+        print(f"peak RSS of the whole engine: {rss.peak:8.0f} MiB ({args.executor} executor)")
+        if leases:
+            each = total / leases
+            print(f"gateway leases (both runs):   {leases:8.0f} (~{each:.0f} cells each)")
         if args.latency_ms:
             ideal = total * args.latency_ms / 1000 / args.concurrency
             print(

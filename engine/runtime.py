@@ -12,6 +12,7 @@ Ray instead of starting, or reaping, its own.
 from __future__ import annotations
 
 import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -88,10 +89,14 @@ class Runtime:
             self._claim = DataDirClaim.acquire(private_dir(self.settings.data_dir))
             if self.start_ray:
                 self.executor = choose_executor(self.settings, self._claim.joined)
-            with timings.phase("db + migrations"):
-                self._start_db()
-            with timings.phase("redis"):
-                self._start_redis()
+            # Migrations (CPU) run while Redis starts (a child process: mostly waiting). Redis
+            # is spawned on this thread: its death signal is tied to the thread that forks it.
+            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="autoforge-start") as pool:
+                migrated = pool.submit(self._start_db)
+                try:
+                    self._start_redis()
+                finally:
+                    migrated.result()
             if self.executor == "ray":
                 with timings.phase("ray"):
                     self._start_ray()
@@ -102,10 +107,16 @@ class Runtime:
         return self
 
     def _start_db(self) -> None:
-        self.db = create_db_engine(self.settings.effective_database_url)
-        self.schema_revision = migrate(self.db)
+        with timings.phase("db + migrations"):
+            self.db = create_db_engine(self.settings.effective_database_url)
+            self.schema_revision = migrate(self.db)
+            self.db.dispose()  # no connection of the start thread is handed to another
 
     def _start_redis(self) -> None:
+        with timings.phase("redis"):
+            self._connect_redis()
+
+    def _connect_redis(self) -> None:
         joined = self._claim.joined if self._claim else None
         if self.settings.redis_url:
             self.redis_url = self.settings.redis_url
