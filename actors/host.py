@@ -170,6 +170,7 @@ class InlineHost:
         self._links = links
         self._live = InlineLiveRuns()
         self._workers: tuple[list[Any], Any] | None = None
+        self._queued: set[asyncio.Task[Any]] = set()
 
     def handle(self, actor: Any) -> InlineHandle:
         return InlineHandle(actor, self.loop)
@@ -187,7 +188,12 @@ class InlineHost:
         return Shared(value)
 
     def after_init(self, actor: Any, method: str) -> None:
-        self.loop.call_soon_threadsafe(lambda: self.loop.create_task(getattr(actor, method)()))
+        def start() -> None:
+            task = self.loop.create_task(getattr(actor, method)())
+            self._queued.add(task)  # the loop keeps only a weak reference to a task
+            task.add_done_callback(self._queued.discard)
+
+        self.loop.call_soon_threadsafe(start)
 
     def live_runs(self, deployment: str) -> InlineLiveRuns:
         del deployment  # one process serves one deployment

@@ -322,6 +322,7 @@ class Engine:
         if hasattr(scheduler, "close"):  # an inline one stops its loop
             with timings.phase("teardown: workers"):
                 scheduler.close()
+        del scheduler  # the last handle on Ray's: its workers go now, before the gateways
         clients.pop("prompt-shards", None)
         if any(key.startswith("gateway:") for key in clients):
             import gc
