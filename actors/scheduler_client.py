@@ -55,6 +55,13 @@ class SchedulerClient:
                 self._handle = handle
             return self._handle
 
+    def close(self) -> None:
+        """Drop this process' handles, so the scheduler and its workers (owned here) end now,
+        whoever still holds this client (a `Run`), before the engine drops its gateways."""
+        with self._lock:
+            self._handle = None
+            self._pool = None
+
     def submit(self, context: Any) -> None:
         """Hand a validated run to the scheduler."""
         import ray

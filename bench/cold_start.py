@@ -1,13 +1,14 @@
 """A cold process doing one evaluation, phase by phase (issue #11, item 1).
 
     .venv/bin/python bench/cold_start.py [--cells 1000] [--latency-ms 0] [--concurrency 32]
-        [--repeat 3] [--executor auto|inline|ray]
+        [--repeat 3] [--executor auto|inline|ray] [--source CHECKOUT]
 
 Starts the simulator as its own process, then runs the workload in a fresh Python process
 per repetition (fresh data dir, nothing running): ``Engine(catalogue_path=…)``,
 ``prompts.create``, ``datasets.import_file``, ``evaluate(cache=False)``, ``wait()``, close.
 Prints each repetition's phases (the engine's own timings plus the script's) and the
-medians of the process wall time.
+medians of the process wall time. ``--source`` runs the workload on another checkout's code
+(e.g. ``git archive main``) for a before/after on the same machine and simulator.
 """
 
 from __future__ import annotations
@@ -53,16 +54,17 @@ def worker(cells: int, concurrency: int, catalogue: str, cases: str) -> None:
     info = run.wait(progress=False)
     phases["wait()"] = time.perf_counter() - mark
     recorded = run.recorded()
-    executor = engine.runtime.executor
+    executor = getattr(engine.runtime, "executor", "ray")  # older checkouts: always Ray
     mark = time.perf_counter()
     engine.close()
     phases["close"] = time.perf_counter() - mark
+    timings = engine.timings() if hasattr(engine, "timings") else {}  # teardown included
     phases["wall"] = time.perf_counter() - started
     print(
         json.dumps(
             {
                 "phases": phases,
-                "timings": engine.timings(),
+                "timings": timings,
                 "status": info.status.value,
                 "recorded": recorded,
                 "cells": cells,
@@ -92,6 +94,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--executor", default="auto", choices=("auto", "inline", "ray"))
+    parser.add_argument("--source", type=Path, default=ROOT, help="checkout whose code runs")
     parser.add_argument("--worker", nargs=2, metavar=("CATALOGUE", "CASES"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -110,7 +113,7 @@ def main() -> None:
                 **os.environ,
                 "AUTOFORGE_DATA_DIR": str(data_dir),
                 "AUTOFORGE_EXECUTOR": args.executor,
-                "PYTHONPATH": str(ROOT),
+                "PYTHONPATH": str(args.source),
                 "LITELLM_LOCAL_MODEL_COST_MAP": "True",
             }
             env.pop("RAY_ADDRESS", None)

@@ -319,10 +319,10 @@ class Engine:
         # a worker's last lease release reached a gateway already gone, and Ray printed that
         # to the driver's stdout (into `--json` output).
         scheduler = clients.pop("run-scheduler", None)
-        if hasattr(scheduler, "close"):  # an inline one stops its loop
+        if hasattr(scheduler, "close"):  # inline: the loop stops; Ray: the handles go
             with timings.phase("teardown: workers"):
                 scheduler.close()
-        del scheduler  # the last handle on Ray's: its workers go now, before the gateways
+        del scheduler
         clients.pop("prompt-shards", None)
         if any(key.startswith("gateway:") for key in clients):
             import gc
