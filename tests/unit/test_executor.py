@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -23,6 +24,8 @@ def _owner(ray_address: str | None) -> PublishedServices:
 def _no_cluster(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("RAY_ADDRESS", "AUTOFORGE_RAY_ADDRESS", "AUTOFORGE_EXECUTOR"):
         monkeypatch.delenv(name, raising=False)
+    # A session's integration tests leave Ray initialised in this process: Ray's own rule.
+    monkeypatch.delitem(sys.modules, "ray", raising=False)
 
 
 def test_an_owner_with_no_cluster_to_use_runs_inline(tmp_path: Path) -> None:
