@@ -330,6 +330,7 @@ class RunScheduler:
                 )
             else:
                 status = current.status
+            timings.moment("run end")  # what `wait` sees: the caller may close the engine now
             await asyncio.to_thread(self.live.drop, state.run_id)
         await asyncio.gather(
             *(e.forget.remote(state.run_id) for e in self.pool), return_exceptions=True
@@ -345,7 +346,6 @@ class RunScheduler:
             over_budget=over_budget,
             **state.progress(),
         )
-        timings.moment("run end")
         log.info("run finished", run_id=state.run_id, status=status.value, **state.progress())
 
     async def _missing(self, state: _RunState) -> list[Cell]:
