@@ -12,13 +12,12 @@ from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
-import ray
-
 from actors.gateway_links import ray_links
-from actors.remote import actor_class
+from actors.remote import actor_class, is_ray_error
 from domain.errors import NexusError, ServiceUnavailableError
 from domain.evaluation import Cell
 from engine.evaluation import streams
+from engine.llm.gateways import LinkFactory
 from engine.logs import get_logger
 
 log = get_logger(__name__)
@@ -31,7 +30,8 @@ class Dispatch:
     """What the scheduler hands an evaluator with each batch of a run.
 
     Attributes:
-        context: The Ray object ref of the run's `RunContext` (resolved once per evaluator).
+        context: The run's `RunContext` shared by the host (a Ray object ref, or
+            `actors.host.Shared`), awaited once per evaluator.
         run_id: The run the batch belongs to.
         slots: At most this many of the run's cells at once in one evaluator; ``None``: all
             of the batch.
@@ -57,13 +57,19 @@ class BatchReport:
 
 
 class Evaluator:
-    """One process of the evaluator pool; see module docstring."""
+    """One member of the evaluator pool; see module docstring.
 
-    def __init__(self, redis_url: str) -> None:
+    Args:
+        redis_url: Where results, retries, budgets and the response cache live.
+        links: The gateway links of its LLM clients; default the named gateway actors.
+    """
+
+    def __init__(self, redis_url: str, links: LinkFactory | None = None) -> None:
         from engine.evaluation.retries import RetryCounter
         from engine.redis_client import async_redis
 
         self.redis_url = redis_url
+        self._links = links
         self.redis: Any = async_redis(redis_url, decode_responses=True)
         self.retries = RetryCounter(self.redis)
         self._runners: OrderedDict[str, asyncio.Future[Any]] = OrderedDict()
@@ -72,8 +78,8 @@ class Evaluator:
         self._idle: dict[str, asyncio.Event] = {}
 
     async def ready(self) -> bool:
-        """Import LiteLLM now (~2.5 s) so the first cells do not pay for it."""
-        await asyncio.to_thread(__import__, "litellm")
+        """Answer once constructed. LiteLLM (~2.5 s) is imported by the first call that
+        needs it: the lean OpenAI-compatible path (`engine.llm.openai_http`) needs none."""
         return True
 
     async def _runner(self, dispatch: Dispatch) -> Any:
@@ -101,7 +107,7 @@ class Evaluator:
                 context.catalogue,
                 redis_url=self.redis_url,
                 env=context.env(),
-                links=ray_links(self.redis_url),
+                links=self._links or ray_links(self.redis_url),
                 on_retry=self.retries.retried,
             )
             self._clients[key] = client
@@ -177,7 +183,7 @@ def _ours(exc: Exception) -> NexusError:
         return ServiceUnavailableError(
             "the evaluators lost Redis; resume the run to finish", reason="service-lost"
         )
-    if isinstance(exc, ray.exceptions.RayError):
+    if is_ray_error(exc):
         return ServiceUnavailableError(
             "the evaluators lost part of the Ray cluster; resume the run to finish",
             reason="service-lost",

@@ -114,8 +114,11 @@ def local_links(redis_url: str | None = None) -> LinkFactory:
     gateways: dict[str, Gateway] = {}
 
     def link(account: ProviderAccount) -> GatewayLink:
-        if account.name not in gateways:
-            gateways[account.name] = Gateway(account, redis_url)
-        return gateways[account.name]
+        gateway = gateways.get(account.name)
+        if gateway is None:
+            gateway = gateways[account.name] = Gateway(account, redis_url)
+        elif gateway.account != account:  # a changed catalogue, as `RayLink` configures it
+            gateway.adopt(account)
+        return gateway
 
     return link

@@ -19,6 +19,7 @@ from typing import Any
 from actors.naming import gateway_name
 from actors.remote import actor_class
 from domain.llm import Catalogue, Lease, ProviderAccount, RateLimiter, Wait
+from engine import timings
 from engine.llm.ledger import RedisUsageStore, UsageLedger
 from engine.llm.limits import next_slot_headers
 from engine.llm.types import UsageRecord
@@ -77,6 +78,10 @@ class Gateway:
         Returns:
             True when the limits changed; live leases are then forgotten.
         """
+        return self.adopt(account)
+
+    def adopt(self, account: ProviderAccount) -> bool:
+        """`configure`, for a caller in this process (an in-process link)."""
         if account.name != self.account.name:
             raise ValueError(f"gateway of {self.account.name!r} cannot serve {account.name!r}")
         changed = _limits(account) != _limits(self.account)
@@ -109,7 +114,10 @@ class Gateway:
         while True:
             now = time.monotonic()
             grant = self._limiter.acquire(requests, tokens, now)
-            if isinstance(grant, Lease) or grant.reason != "concurrency" or now >= deadline:
+            if isinstance(grant, Lease):
+                timings.moment("first lease")
+                return grant
+            if grant.reason != "concurrency" or now >= deadline:
                 return grant
             freed = self._freed
             with contextlib.suppress(TimeoutError):

@@ -22,6 +22,7 @@ from typing import Any
 from actors.remote import actor_class
 from domain.evaluation.failure import stored_error
 from domain.evaluation.rows import ResultRow
+from engine import timings
 from engine.evaluation import streams
 from engine.evaluation.runs import OUTAGE_BACKOFF_S
 from engine.logs import get_logger
@@ -201,6 +202,7 @@ class ResultRecorder:
             await asyncio.to_thread(self.store.record, [row for _, row in batch])
         except Exception:  # the caller asks the database whether it was the database
             return False
+        timings.moment("first result recorded")
         await self._ack(stream, [entry_id for entry_id, _ in batch])
         return True
 

@@ -20,18 +20,16 @@ import zlib
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-import ray
-
-from actors.evaluator import BatchReport, Dispatch, EvaluatorActor
-from actors.naming import deployment_tag, evaluator_name, recorder_name
-from actors.remote import actor_class
-from actors.result_recorder import ResultRecorderActor
+from actors.evaluator import BatchReport, Dispatch
+from actors.host import Host, RayHost
+from actors.naming import deployment_tag
+from actors.remote import actor_class, is_ray_error
 from domain.errors import NexusError
 from domain.evaluation import Cell, FairQueue, RunStatus, expand_cells
 from domain.evaluation.failure import INTERNAL, INTERRUPTED, error_of, run_error
 from domain.evaluation.finish import RunTally, run_end
+from engine import timings
 from engine.evaluation import streams
-from engine.evaluation.live_runs import LiveRuns
 from engine.evaluation.retries import retries_of
 from engine.evaluation.runs import through_outage
 from engine.logs import get_logger
@@ -134,6 +132,7 @@ class RunScheduler:
         evaluators: int,
         batch_size: int = 32,
         max_inflight: int = 4096,
+        host: Host | None = None,
     ) -> None:
         from engine.db import create_db_engine
         from engine.evaluation.runs import RunStore
@@ -141,8 +140,9 @@ class RunScheduler:
 
         self.redis: Any = async_redis(redis_url, decode_responses=True)
         self.runs = RunStore(create_db_engine(database_url))
-        self.live = LiveRuns(deployment_tag(database_url))
-        self.pool, self.recorder = workers(redis_url, database_url, evaluators)
+        self.host: Host = host or RayHost()
+        self.live = self.host.live_runs(deployment_tag(database_url))
+        self.pool, self.recorder = self.host.workers(redis_url, database_url, evaluators)
         self.batch_size = batch_size
         self.max_inflight = max_inflight
         self.queue: FairQueue[Cell] = FairQueue()
@@ -153,7 +153,7 @@ class RunScheduler:
         self._tasks: set[asyncio.Task[None]] = set()
         self._starting = asyncio.Lock()
         # Queued behind __init__: a (re)started scheduler picks up the runs it was working.
-        ray.get_runtime_context().current_actor.recover.remote()
+        self.host.after_init(self, "recover")
 
     async def ready(self) -> int:
         await asyncio.gather(*(e.ready.remote() for e in self.pool), self.recorder.ready.remote())
@@ -210,7 +210,7 @@ class RunScheduler:
         first = zlib.crc32(run_id.encode()) % len(self.pool)
         state = _RunState(
             run_id=run_id,
-            dispatch=Dispatch(ray.put(context), run_id),
+            dispatch=Dispatch(self.host.share(context), run_id),
             total=context.spec.total_cells,
             concurrency=concurrency,
             shares=concurrency_shares(concurrency, len(self.pool), first),
@@ -287,7 +287,7 @@ class RunScheduler:
             report: BatchReport = await self.pool[worker].work.remote(
                 state.dispatches[worker], cells
             )
-        except (ray.exceptions.RayActorError, ray.exceptions.ActorUnavailableError) as exc:
+        except self.host.lost as exc:
             log.warning("evaluator lost", run_id=state.run_id, error=repr(exc))
             state.retries += len(cells)
             if not state.cancelled and not state.budget_exceeded and state.stopped is None:
@@ -369,6 +369,7 @@ class RunScheduler:
                 )
             else:
                 status = current.status
+            timings.moment("run end")  # what `wait` sees: the caller may close the engine now
             await asyncio.to_thread(self.live.drop, state.run_id)
         await asyncio.gather(
             *(e.forget.remote(state.run_id) for e in self.pool), return_exceptions=True
@@ -408,7 +409,6 @@ def _outages() -> tuple[type[BaseException], ...]:
     import sqlalchemy.exc
 
     return (
-        ray.exceptions.RayError,
         redis.exceptions.ConnectionError,
         redis.exceptions.TimeoutError,
         sqlalchemy.exc.OperationalError,
@@ -421,35 +421,16 @@ def stop_reason(exc: BaseException) -> tuple[RunStatus, str]:
     """How a batch's exception stops its run: a lost service interrupts it (resumable);
     anything else fails it. The stored error is a code and one sentence, never the text of
     a Ray task error (it embeds the remote traceback, pid and host)."""
-    cause = exc.cause if isinstance(exc, ray.exceptions.RayTaskError) else exc
+    cause = getattr(exc, "cause", exc) if is_ray_error(exc, "RayTaskError") else exc
     if isinstance(cause, NexusError):
         if cause.code == "service-unavailable":
             return RunStatus.INTERRUPTED, run_error("interrupted", cause.message)
         return RunStatus.FAILED, error_of(cause)
-    if isinstance(cause, _outages()):
+    if isinstance(cause, _outages()) or is_ray_error(cause):
         return RunStatus.INTERRUPTED, run_error(
             "interrupted", "a service the run needs stopped; resume it to finish"
         )
     return RunStatus.FAILED, INTERNAL
-
-
-def workers(redis_url: str, database_url: str, evaluators: int) -> tuple[list[Any], Any]:
-    """The evaluator pool and the recorder of a deployment, created if they do not exist.
-
-    Whoever creates them owns them, and Ray kills owned actors with their owner: the engine
-    creates them before the scheduler, so a scheduler that dies does not take the batches
-    in flight (calls already paid for) with it.
-    """
-    pool = [
-        EvaluatorActor.options(name=evaluator_name(database_url, i), get_if_exists=True).remote(
-            redis_url
-        )
-        for i in range(evaluators)
-    ]
-    recorder = ResultRecorderActor.options(
-        name=recorder_name(database_url), get_if_exists=True
-    ).remote(redis_url, database_url)
-    return pool, recorder
 
 
 RunSchedulerActor = actor_class(RunScheduler, num_cpus=0, max_restarts=-1, max_concurrency=1_000)

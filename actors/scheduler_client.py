@@ -41,9 +41,12 @@ class SchedulerClient:
             if self._handle is None:
                 import ray
 
-                from actors.run_scheduler import RunSchedulerActor, workers
+                from actors.host import RayHost
+                from actors.run_scheduler import RunSchedulerActor
 
-                self._pool = workers(self._redis_url, self._database_url, self._evaluators)
+                self._pool = RayHost().workers(
+                    self._redis_url, self._database_url, self._evaluators
+                )
                 name = scheduler_name(self._database_url)
                 handle = RunSchedulerActor.options(name=name, get_if_exists=True).remote(
                     self._redis_url, self._database_url, self._evaluators
@@ -51,6 +54,13 @@ class SchedulerClient:
                 ray.get(handle.recover.remote())
                 self._handle = handle
             return self._handle
+
+    def close(self) -> None:
+        """Drop this process' handles, so the scheduler and its workers (owned here) end now,
+        whoever still holds this client (a `Run`), before the engine drops its gateways."""
+        with self._lock:
+            self._handle = None
+            self._pool = None
 
     def submit(self, context: Any) -> None:
         """Hand a validated run to the scheduler."""

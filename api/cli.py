@@ -161,6 +161,7 @@ def _serve(settings: Settings, api: ApiSettings) -> int:
     from api.serve import deploy, master_keys_of, replica_overrides
     from engine.runtime import Runtime
 
+    settings = settings.model_copy(update={"executor": "ray"})  # replicas are Ray's
     with Runtime(settings) as runtime:
         assert runtime.redis_url is not None
         master_keys = master_keys_of(settings)  # in development: the key file in the data dir

@@ -59,7 +59,8 @@ def replica_settings(overrides: dict[str, Any], secrets: dict[str, str] | None =
     """
     handed = fetch_secrets() if secrets is None else secrets
     fields = {name: value for name, value in handed.items() if name != MASTER_KEYS}
-    settings = load_settings(**overrides, **fields)
+    # A replica's engine joins the Serve cluster, whatever the server's own setting says.
+    settings = load_settings(**{**overrides, **fields, "executor": "ray"})
     if not settings.redis_url:
         raise ConfigurationError("Serve replicas need AUTOFORGE_REDIS_URL (one shared Redis)")
     return settings

@@ -1,6 +1,7 @@
 """End-to-end evaluation throughput against the simulator (issue #5 targets).
 
     .venv/bin/python bench/eval_throughput.py [--cells 10000] [--latency-ms 0] [--concurrency 256]
+        [--executor ray|inline]
 
 Prints: cells/s recorded in the DB by the engine, the same machine's plain
 `asyncio` + `litellm.acompletion` loop on the same simulator, their ratio, peak RSS of the
@@ -96,6 +97,7 @@ def main() -> None:
     parser.add_argument("--baseline-calls", type=int, default=3_000)
     parser.add_argument("--no-baseline", action="store_true")
     parser.add_argument("--account-concurrency", type=int, default=0)
+    parser.add_argument("--executor", default="ray", choices=("ray", "inline"))
     args = parser.parse_args()
 
     from engine import Engine
@@ -117,7 +119,7 @@ def main() -> None:
                 f"plain asyncio + litellm loop: {baseline:8.1f} calls/s "
                 f"({args.baseline_calls} calls, concurrency {args.concurrency})"
             )
-        with PeakRss() as rss, Engine(data_dir=Path(data)) as engine:
+        with PeakRss() as rss, Engine(data_dir=Path(data), executor=args.executor) as engine:
             engine.use_catalogue(
                 simulator_catalogue(
                     api_base, max_concurrency=args.account_concurrency or max(64, args.concurrency)
@@ -150,7 +152,7 @@ def main() -> None:
             )
             info = run.wait(progress=False)
             elapsed = time.perf_counter() - started
-            leases = gateway_leases(engine, "openai/sim-small")
+            leases = gateway_leases(engine, "openai/sim-small") if args.executor == "ray" else 0
             recorded = engine.evaluations.runs.recorded_count(run.id)
         served = httpx.get(f"{url}/stats").json()
         total = len(cases) * repeats
@@ -167,9 +169,10 @@ def main() -> None:
             f"{served['mean_in_flight']:.1f} on average, {served['max_in_flight']} at peak "
             f"(concurrency {args.concurrency})"
         )
-        print(f"peak RSS of the whole engine: {rss.peak:8.0f} MiB")
-        each = total / max(1, leases)
-        print(f"gateway leases (both runs):   {leases:8.0f} (~{each:.0f} cells each)")
+        print(f"peak RSS of the whole engine: {rss.peak:8.0f} MiB ({args.executor} executor)")
+        if leases:
+            each = total / leases
+            print(f"gateway leases (both runs):   {leases:8.0f} (~{each:.0f} cells each)")
         if args.latency_ms:
             # sim-small answers in half the configured latency: the ideal once read 2× too high.
             latency_ms = args.latency_ms * SIMULATED_MODELS["sim-small"].latency_factor

@@ -12,6 +12,7 @@ Ray instead of starting, or reaping, its own.
 from __future__ import annotations
 
 import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,8 +20,10 @@ import redis
 from sqlalchemy import Engine
 
 from domain.errors import ServiceUnavailableError
+from engine import timings
 from engine.data_dir import DataDirClaim, PublishedServices, private_dir
 from engine.db import create_db_engine, migrate
+from engine.executor import Executor, choose_executor
 from engine.logs import get_logger
 from engine.ray_runtime import (
     RAY_AUTH_MODE,
@@ -44,7 +47,7 @@ class Runtime:
     Args:
         settings: configuration; read from the environment when omitted.
         start_ray: set False for processes that only need the DB and Redis (e.g. the CLI's
-            read-only commands).
+            read-only commands); else Ray starts if the executor is Ray's.
     """
 
     settings: Settings = field(default_factory=load_settings)
@@ -53,6 +56,8 @@ class Runtime:
     redis_url: str | None = None
     schema_revision: str | None = None
     ray_resources: dict[str, Any] = field(default_factory=dict)
+    executor: Executor | None = None
+    """Where the actors run (`engine.executor`); None when ``start_ray`` is False."""
     _claim: DataDirClaim | None = None
     _embedded_redis: EmbeddedRedis | None = None
     _redis: redis.Redis | None = None
@@ -68,6 +73,11 @@ class Runtime:
     def embedded_redis(self) -> EmbeddedRedis | None:
         return self._embedded_redis
 
+    @property
+    def joined(self) -> PublishedServices | None:
+        """What the data dir's live owner published when this runtime is its guest."""
+        return self._claim.joined if self._claim else None
+
     def start(self) -> Runtime:
         """Start (or join) every service, stopping what already started if one fails.
 
@@ -77,10 +87,19 @@ class Runtime:
         """
         try:
             self._claim = DataDirClaim.acquire(private_dir(self.settings.data_dir))
-            self._start_db()
-            self._start_redis()
             if self.start_ray:
-                self._start_ray()
+                self.executor = choose_executor(self.settings, self._claim.joined)
+            # Migrations (CPU) run while Redis starts (a child process: mostly waiting). Redis
+            # is spawned on this thread: its death signal is tied to the thread that forks it.
+            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="autoforge-start") as pool:
+                migrated = pool.submit(self._start_db)
+                try:
+                    self._start_redis()
+                finally:
+                    migrated.result()
+            if self.executor == "ray":
+                with timings.phase("ray"):
+                    self._start_ray()
             self._claim.publish(self._published())
         except BaseException:
             self.stop()
@@ -88,10 +107,16 @@ class Runtime:
         return self
 
     def _start_db(self) -> None:
-        self.db = create_db_engine(self.settings.effective_database_url)
-        self.schema_revision = migrate(self.db)
+        with timings.phase("db + migrations"):
+            self.db = create_db_engine(self.settings.effective_database_url)
+            self.schema_revision = migrate(self.db)
+            self.db.dispose()  # no connection of the start thread is handed to another
 
     def _start_redis(self) -> None:
+        with timings.phase("redis"):
+            self._connect_redis()
+
+    def _connect_redis(self) -> None:
         joined = self._claim.joined if self._claim else None
         if self.settings.redis_url:
             self.redis_url = self.settings.redis_url
@@ -138,7 +163,7 @@ class Runtime:
 
     def _published(self) -> PublishedServices:
         embedded = self._embedded_redis
-        ray_address = current_address() if self.start_ray else None
+        ray_address = current_address() if self.executor == "ray" else None
         return PublishedServices(
             pid=os.getpid(),
             redis_url=embedded.url if embedded is not None else None,
@@ -154,16 +179,19 @@ class Runtime:
         if self._claim is not None:
             self._claim.unpublish()
         if self._started_ray:
-            stop_ray()
+            with timings.phase("teardown: ray"):
+                stop_ray()
             self._started_ray = False
         if self._redis is not None:
             self._redis.close()
             self._redis = None
         if self._embedded_redis is not None:
-            self._embedded_redis.stop()
+            with timings.phase("teardown: redis"):
+                self._embedded_redis.stop()
             self._embedded_redis = None
         if self.db is not None:
-            self.db.dispose()
+            with timings.phase("teardown: db"):
+                self.db.dispose()
             self.db = None
         if self._claim is not None:
             self._claim.release()

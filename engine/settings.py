@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     # Echo the actors' output on the console (Ray's log files keep it either way). The CLI
     # turns it off: Ray prints it to stdout, into a command's own (`--json`) output.
     ray_log_to_driver: bool = True
+    # Where the actors run: `auto` uses Ray only when there is a cluster to use (see
+    # `engine.executor`); `inline` hosts them on a loop of the engine's own process.
+    executor: Literal["auto", "inline", "ray"] = "auto"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["auto", "console", "json"] = "auto"
     prompt_shards: int = Field(default=2, ge=1, le=64)

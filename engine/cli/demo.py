@@ -55,6 +55,8 @@ def _check_redis(rt: Runtime) -> str:
 
 
 def _check_ray(rt: Runtime) -> str:
+    if rt.executor != "ray":
+        return "not started: the actors run in this process (AUTOFORGE_EXECUTOR=ray to use it)"
     import ray
 
     @ray.remote(num_cpus=0)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -19,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from domain.errors import NotFoundError
 from domain.evaluation import ROUTINGS
+from engine import timings
 from engine.cli import output
 from engine.cli.prompts import DEFAULT_OWNER
 from engine.local_db import open_database
@@ -54,14 +56,20 @@ def _eval(args: argparse.Namespace) -> int:
     from engine.cli.demo import _print_outcome
     from engine.sdk.evalrun import outcome_summary, run_eval_file
 
-    with _engine(args, simulator=spec.simulator) as engine:
-        started = time.perf_counter()
-        outcome = run_eval_file(engine, spec, progress=not args.json)
-        if args.json:
-            _out(json.dumps(outcome_summary(outcome), indent=2, default=str))
-        else:
-            _print_outcome(outcome, time.perf_counter() - started)
-        return 0 if outcome.run.status == "completed" else 1
+    if args.timings:
+        timings.enable()
+    try:
+        with _engine(args, simulator=spec.simulator) as engine:
+            started = time.perf_counter()
+            outcome = run_eval_file(engine, spec, progress=not args.json)
+            if args.json:
+                _out(json.dumps(outcome_summary(outcome), indent=2, default=str))
+            else:
+                _print_outcome(outcome, time.perf_counter() - started)
+            return 0 if outcome.run.status == "completed" else 1
+    finally:
+        if args.timings:  # after the engine stopped: teardown is a phase too
+            sys.stderr.write(timings.table() + "\n")
 
 
 def _run_list(args: argparse.Namespace) -> int:
@@ -228,6 +236,11 @@ def register(subparsers: Any) -> None:
         default=None,
         help="fixed calls every model; cheapest / lowest-latency route each call among them "
         "(default: the file's routing, else fixed)",
+    )
+    evaluate.add_argument(
+        "--timings",
+        action="store_true",
+        help="print how long each phase took (start-up, first result, teardown) to stderr",
     )
 
     runs = subparsers.add_parser("run", help="evaluation runs: list, show, resume, cancel, report")

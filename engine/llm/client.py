@@ -96,6 +96,7 @@ class LLMClient:
         self._completions = CompletionForecast()
         self._attempts = Attempts(catalogue, self.pool, self._prices, random.Random(seed))
         self._plans: dict[str, Plan] = {}
+        self._through_litellm: dict[tuple[str, ...], bool] = {}
         self._warm: asyncio.Future[None] | None = None
         self.cache: ResponseCache | None = None
         self.budgets: BudgetStore | None = None
@@ -190,7 +191,8 @@ class LLMClient:
                 walk, request.call_id, request.model, chosen, ms
             ),
         )
-        await self.warm_up()
+        if self._needs_litellm(chosen):
+            await self.warm_up()
         result = await execute(steps, started, self.cache, self.budgets, self._report)
         if result.ok:
             self._completions.observe(seen_as, result.usage.completion_tokens)
@@ -256,6 +258,16 @@ class LLMClient:
         if not account.requires_api_key and account.api_key_env is None:
             return None
         return self._env.get(account.key_env_var) or None
+
+    def _needs_litellm(self, chosen: Plan) -> bool:
+        """Whether a model ``chosen`` may call goes through LiteLLM: the lean path
+        (`engine.llm.openai_http`) needs no import of it (~2.5 s per process)."""
+        needs = self._through_litellm.get(chosen.chain)
+        if needs is None:
+            accounts = (self.catalogue.account_for(spec) for spec in chosen.models)
+            needs = any(not openai_http.applies_to(account) for account in accounts)
+            self._through_litellm[chosen.chain] = needs
+        return needs
 
     async def warm_up(self) -> None:
         """Import and set up LiteLLM now (done by the first call otherwise, never twice)."""

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+from engine import timings
 from engine.runtime import Runtime
 from engine.settings import Settings, load_settings
 
@@ -65,8 +66,9 @@ class Engine:
     """One connection to AutoForge Nexus, with embedded services by default.
 
     Args:
-        address: a Ray cluster address to join; `None` starts a local Ray (or uses
-            `RAY_ADDRESS` from the environment).
+        address: a Ray cluster address to join; `None` uses `RAY_ADDRESS` if set, else
+            the `executor` setting (`auto`: the actors run in this process, see
+            `engine.executor`).
         settings: explicit settings; read from the environment when omitted.
         owner: the user every call acts as (the API passes the authenticated user).
         simulator: start the simulated provider in-process and add its `openai/sim-*`
@@ -83,6 +85,7 @@ class Engine:
         simulator: bool | SimulatorConfig = False,
         **overrides: Any,
     ) -> None:
+        timings.moment("imported")
         if settings is None:
             if address is not None:
                 overrides["ray_address"] = address
@@ -155,15 +158,13 @@ class Engine:
     @cached_property
     def prompts(self) -> Prompts:
         """Prompt versioning: create, commit, log, diff, revert, branch, merge, label."""
-        from actors.prompt_shards import ShardPool
+        from engine.sdk.hosting import prompt_commands
         from engine.sdk.prompts import Prompts
 
-        settings = self.settings
-        pool = self._shared.client(
-            "prompt-shards",
-            lambda: ShardPool(settings.effective_database_url, settings.prompt_shards),
+        commands = self._shared.client(
+            "prompt-shards", lambda: prompt_commands(self.runtime, self.settings)
         )
-        return Prompts(db=self._db(), owner=self.owner, shards=pool)
+        return Prompts(db=self._db(), owner=self.owner, shards=commands)
 
     @cached_property
     def datasets(self) -> Datasets:
@@ -303,6 +304,12 @@ class Engine:
         b = run_b if not isinstance(run_b, str) else self.run(run_b)
         return compare_runs(a, b)
 
+    def timings(self) -> dict[str, float]:
+        """Seconds each phase of this process took so far (import, DB, Redis, Ray, workers,
+        first lease, first result, run end, teardown), when timings are on
+        (``AUTOFORGE_TIMINGS=1`` or `engine.timings.enable`); empty otherwise."""
+        return timings.snapshot()
+
     def close(self) -> None:
         """Stop what this engine started; safe to call twice (a no-op on owner views)."""
         if not self._owns_runtime:
@@ -311,7 +318,11 @@ class Engine:
         # The run scheduler and its workers go before the gateways they call: all at once,
         # a worker's last lease release reached a gateway already gone, and Ray printed that
         # to the driver's stdout (into `--json` output).
-        clients.pop("run-scheduler", None)
+        scheduler = clients.pop("run-scheduler", None)
+        if hasattr(scheduler, "close"):  # inline: the loop stops; Ray: the handles go
+            with timings.phase("teardown: workers"):
+                scheduler.close()
+        del scheduler
         clients.pop("prompt-shards", None)
         if any(key.startswith("gateway:") for key in clients):
             import gc
@@ -336,14 +347,13 @@ class Engine:
         return db
 
     def _scheduler(self) -> Any:
-        from actors.scheduler_client import SchedulerClient
+        from engine.sdk.hosting import run_scheduler
 
-        rt = self.runtime
-        assert rt.redis_url is not None, "the runtime is started"
-        evaluators = self.settings.evaluators or max(1, int(rt.ray_resources.get("CPU", 1)))
-        return SchedulerClient(rt.redis_url, self.settings.effective_database_url, evaluators)
+        return run_scheduler(self.runtime, self.settings)
 
     def _hold_gateway(self, account: ProviderAccount) -> None:
+        if self.runtime.executor != "ray":  # inline, the executor holds its gateways
+            return
         from actors.provider_gateway import get_gateway
 
         redis_url = self.runtime.redis_url

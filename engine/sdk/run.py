@@ -158,12 +158,14 @@ class Run:
         return info
 
     def _ensure_worked(self) -> None:
-        from ray.exceptions import RayError
-
         try:
             self._service.ensure_worked(self.id)
-        except RayError:  # the scheduler is restarting: ask again after the next quiet spell
-            pass
+        except Exception as exc:
+            from actors.remote import is_ray_error
+
+            if not is_ray_error(exc):
+                raise
+            # The scheduler is restarting: ask again after the next quiet spell.
 
     def results(self) -> Any:
         """Recorded results as a pandas DataFrame (needs the `pandas` extra)."""

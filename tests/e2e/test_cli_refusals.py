@@ -113,8 +113,9 @@ def test_an_unknown_routing_is_refused_by_the_parser(tmp_path: Path, ray_tmp: Pa
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("executor", ["inline", "ray"])
 def test_run_list_and_show_name_versions_and_a_finished_run_refuses_a_cancel(
-    tmp_path: Path, ray_tmp: Path
+    tmp_path: Path, ray_tmp: Path, executor: str
 ) -> None:
     cases = [{"vars": {"a": a, "b": 2}, "expected": str(a + 2)} for a in range(3)]
     (tmp_path / "cases.jsonl").write_text("".join(json.dumps(c) + "\n" for c in cases))
@@ -126,8 +127,21 @@ def test_run_list_and_show_name_versions_and_a_finished_run_refuses_a_cancel(
         "simulator: true\n"
     )
     data = tmp_path / "data"
-    evaluated = autoforge(data, ray_tmp, "eval", str(tmp_path / "eval.yaml"), "--json")
+    evaluated = autoforge(
+        data,
+        ray_tmp,
+        "eval",
+        str(tmp_path / "eval.yaml"),
+        "--json",
+        "--timings",
+        AUTOFORGE_EXECUTOR=executor,
+    )
     assert evaluated.returncode in (0, 1), evaluated.stderr[-2000:]
+    phases = {line.split("  ")[0] for line in evaluated.stderr.splitlines()}
+    assert {"db + migrations", "redis", "teardown: redis"} <= phases
+    # The actors' moments are seen where they run: in this process only inline.
+    assert ("first result recorded" in phases) == (executor == "inline")
+    assert ("ray" in phases) == (executor == "ray")
     run_id = json.loads(evaluated.stdout[evaluated.stdout.index("{") :])["run_id"]
     labelled = autoforge(data, ray_tmp, "prompt", "label", "calc", "production", "v2")
     assert labelled.returncode == 0, labelled.stderr[-2000:]

@@ -1,5 +1,6 @@
-"""Engine processes of their own for the tests that kill or stop one: each starts its own Ray
-and embedded Redis on a test's data dir and talks to the simulator at ``SIM_API_BASE``."""
+"""Engine processes of their own for the tests that kill or stop one: each starts its own
+embedded Redis (and Ray, on the Ray executor) on a test's data dir and talks to the
+simulator at ``SIM_API_BASE``."""
 
 from __future__ import annotations
 
@@ -28,10 +29,17 @@ with Engine() as engine:
 ``with Engine() as engine:``; a test appends what the driver does next, indented 4."""
 
 
-def driver_env(data_dir: Path, api_base: str) -> dict[str, str]:
-    """This environment for an engine with embedded services on ``data_dir``."""
+EXECUTORS = ("inline", "ray")
+"""What a driver test runs on: the actors in the driver's process, or as Ray workers."""
+
+
+def driver_env(data_dir: Path, api_base: str, executor: str = "auto") -> dict[str, str]:
+    """This environment for an engine with embedded services on ``data_dir`` whose actors
+    run on ``executor`` (`auto`: inline, as nothing else runs)."""
     env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "RAY_ADDRESS")}
-    env.update(AUTOFORGE_DATA_DIR=str(data_dir), AUTOFORGE_RAY_NUM_CPUS="1")
+    env.update(
+        AUTOFORGE_DATA_DIR=str(data_dir), AUTOFORGE_RAY_NUM_CPUS="1", AUTOFORGE_EXECUTOR=executor
+    )
     env["SIM_API_BASE"] = api_base
     return env
 

@@ -1,4 +1,7 @@
-"""Evaluation runs end to end on real Ray, Redis, DB and the simulator over HTTP."""
+"""Evaluation runs end to end on real Ray, Redis, DB and the simulator over HTTP.
+
+Every test that is not about Ray's workers runs on both executors: the actors as Ray
+workers, and the same actors inline in the engine's process (with its embedded Redis)."""
 
 from __future__ import annotations
 
@@ -22,23 +25,42 @@ from engine.llm import simulator_catalogue
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture(scope="module")
-def engine(
-    ray_cluster: dict[str, Any],
-    redis_url: str,
-    simulator: Any,
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[Any]:
+def _demo_engine(simulator: Any, **settings: Any) -> Any:
     from engine import Engine
 
-    eng = Engine(data_dir=tmp_path_factory.mktemp("eval"), redis_url=redis_url)
+    eng = Engine(**settings)
     eng.use_catalogue(simulator_catalogue(simulator.api_base, max_concurrency=256))
     eng.prompts.create(PROMPT_NAME, V1["template"], message=V1["message"])
     eng.prompts.commit(PROMPT_NAME, V2["template"], system=V2["system"], message=V2["message"])
     eng.datasets.create("demo")
     eng.datasets.add("demo", demo_cases(50))
+    return eng
+
+
+@pytest.fixture(scope="module")
+def ray_engine(
+    ray_cluster: dict[str, Any],
+    redis_url: str,
+    simulator: Any,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Any]:
+    eng = _demo_engine(simulator, data_dir=tmp_path_factory.mktemp("eval"), redis_url=redis_url)
+    assert eng.runtime.executor == "ray"
     yield eng
     eng.close()
+
+
+@pytest.fixture(scope="module")
+def inline_engine(simulator: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    # Its own (embedded) Redis: recorders sharing one Redis share its watched runs.
+    eng = _demo_engine(simulator, data_dir=tmp_path_factory.mktemp("inline"), executor="inline")
+    yield eng
+    eng.close()
+
+
+@pytest.fixture(params=["ray", "inline"])
+def engine(request: pytest.FixtureRequest) -> Any:
+    return request.getfixturevalue(f"{request.param}_engine")
 
 
 def _versions(engine: Any) -> list[str]:
@@ -166,7 +188,8 @@ def _kill_mid_run(engine: Any, seed: int, actor: Callable[[str], str]) -> tuple[
     return run, run.wait(progress=False, timeout=180)
 
 
-def test_killing_an_evaluator_mid_run_records_every_cell_once(engine: Any, simulator: Any) -> None:
+def test_killing_an_evaluator_mid_run_records_every_cell_once(ray_engine: Any) -> None:
+    engine = ray_engine
     run, info = _kill_mid_run(engine, 21, lambda url: evaluator_name(url, 0))
     assert info.status.value == "completed"
     assert engine.evaluations.runs.recorded_count(run.id) == 800
@@ -174,7 +197,8 @@ def test_killing_an_evaluator_mid_run_records_every_cell_once(engine: Any, simul
     assert "retrying" in kinds
 
 
-def test_killing_the_recorder_mid_run_reclaims_its_entries(engine: Any) -> None:
+def test_killing_the_recorder_mid_run_reclaims_its_entries(ray_engine: Any) -> None:
+    engine = ray_engine
     run, info = _kill_mid_run(engine, 31, recorder_name)
     assert info.status.value == "completed"
     assert engine.evaluations.runs.recorded_count(run.id) == 800
@@ -319,7 +343,7 @@ def test_an_idempotency_key_returns_the_same_run_and_refuses_another_request(
 def test_a_run_never_has_more_calls_in_flight_than_its_concurrency(
     engine: Any, simulator: Any, concurrency: int
 ) -> None:
-    """32 is over-dispatched (each of the 2 evaluators runs at most 16 at once), 6 is not."""
+    """32 is over-dispatched (each of Ray's 2 evaluators runs at most 16 at once), 6 is not."""
     from engine.simulator import SimulatorConfig, running_simulator
 
     with running_simulator(SimulatorConfig(latency_ms=30, seed=concurrency)) as slow:

@@ -1,7 +1,8 @@
-"""A driver killed (SIGKILL) or interrupted (SIGINT) mid-run takes its embedded Ray and Redis
-with it. Nobody can mark the run then; the next process that starts a scheduler on the data
-dir finds it `running` with nobody working it and marks it `interrupted` (never `failed`,
-never a traceback), and a resume finishes it without asking any recorded cell again."""
+"""A driver killed (SIGKILL) or interrupted (SIGINT) mid-run takes its embedded Redis (and Ray,
+or the inline executor's actors) with it. Nobody can mark the run then; the next process that
+starts a scheduler on the data dir finds it `running` with nobody working it and marks it
+`interrupted` (never `failed`, never a traceback), and a resume finishes it without asking
+any recorded cell again."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.integration.drivers import DEMO_RUN, driver_env, run_script
+from tests.integration.drivers import DEMO_RUN, EXECUTORS, driver_env, run_script
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -56,14 +57,15 @@ def _stored(data_dir: Path, run_id: str) -> tuple[str, str | None, int]:
         db.dispose()
 
 
+@pytest.mark.parametrize("executor", EXECUTORS)
 @pytest.mark.parametrize("stop", [signal.SIGKILL, signal.SIGINT], ids=["sigkill", "sigint"])
 def test_a_stopped_driver_leaves_its_run_resumable_and_resume_asks_nothing_twice(
-    tmp_path: Path, stop: signal.Signals
+    tmp_path: Path, stop: signal.Signals, executor: str
 ) -> None:
     from engine.simulator import SimulatorConfig, running_simulator
 
     with running_simulator(SimulatorConfig(latency_ms=20, seed=5)) as sim:
-        env = driver_env(tmp_path, sim.api_base)
+        env = driver_env(tmp_path, sim.api_base, executor)
         driver = subprocess.Popen(
             [sys.executable, "-c", _DRIVER],
             env=env,

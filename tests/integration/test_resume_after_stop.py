@@ -1,5 +1,6 @@
 """Stop the whole engine mid-run (SIGKILL), start it again, resume: nothing recorded is
-asked of the provider again. Each phase is its own process with its own Ray and Redis."""
+asked of the provider again. Each phase is its own process with its own Redis (and Ray, on
+the Ray executor)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.integration.drivers import DEMO_RUN, driver_env, run_script
+from tests.integration.drivers import DEMO_RUN, EXECUTORS, driver_env, run_script
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -40,11 +41,14 @@ with Engine() as engine:
 """
 
 
-def test_resume_after_a_killed_engine_calls_only_unrecorded_cells(tmp_path: Path) -> None:
+@pytest.mark.parametrize("executor", EXECUTORS)
+def test_resume_after_a_killed_engine_calls_only_unrecorded_cells(
+    tmp_path: Path, executor: str
+) -> None:
     from engine.simulator import SimulatorConfig, running_simulator
 
     with running_simulator(SimulatorConfig(latency_ms=20, seed=3)) as sim:
-        env = driver_env(tmp_path, sim.api_base)
+        env = driver_env(tmp_path, sim.api_base, executor)
         first = subprocess.run(
             [sys.executable, "-c", _SETUP], env=env, capture_output=True, text=True, timeout=180
         )

@@ -27,22 +27,41 @@ def sim() -> Iterator[Simulator]:
         yield simulator
 
 
+def _lifecycle_engine(sim: Simulator, **settings: Any) -> Any:
+    from engine import Engine
+
+    eng = Engine(**settings)
+    eng.use_catalogue(simulator_catalogue(sim.api_base, max_concurrency=256, name="lifecycle"))
+    eng.prompts.create(PROMPT_NAME, V1["template"], message=V1["message"])
+    eng.datasets.create("demo")
+    eng.datasets.add("demo", demo_cases(50))
+    return eng
+
+
 @pytest.fixture(scope="module")
-def engine(
+def ray_engine(
     ray_cluster: dict[str, Any],
     redis_url: str,
     sim: Simulator,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Any]:
-    from engine import Engine
-
-    eng = Engine(data_dir=tmp_path_factory.mktemp("lifecycle"), redis_url=redis_url)
-    eng.use_catalogue(simulator_catalogue(sim.api_base, max_concurrency=256, name="lifecycle"))
-    eng.prompts.create(PROMPT_NAME, V1["template"], message=V1["message"])
-    eng.datasets.create("demo")
-    eng.datasets.add("demo", demo_cases(50))
+    eng = _lifecycle_engine(sim, data_dir=tmp_path_factory.mktemp("lifecycle"), redis_url=redis_url)
     yield eng
     eng.close()
+
+
+@pytest.fixture(scope="module")
+def inline_engine(sim: Simulator, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    # Its own (embedded) Redis: recorders sharing one Redis share its watched runs.
+    eng = _lifecycle_engine(sim, data_dir=tmp_path_factory.mktemp("inline"), executor="inline")
+    yield eng
+    eng.close()
+
+
+@pytest.fixture(params=["ray", "inline"])
+def engine(request: pytest.FixtureRequest) -> Any:
+    """Both executors keep every rule of a run's life that is not about Ray's workers."""
+    return request.getfixturevalue(f"{request.param}_engine")
 
 
 def _requests(sim: Simulator) -> int:
@@ -58,8 +77,9 @@ def _wait_recorded(engine: Any, run_id: str, at_least: int, timeout: float = 60)
 
 @pytest.mark.slow
 def test_a_killed_scheduler_continues_its_run_with_no_cell_asked_twice(
-    engine: Any, sim: Simulator
+    ray_engine: Any, sim: Simulator
 ) -> None:
+    engine = ray_engine
     httpx.post(f"{sim.url}/stats/reset")
     run = engine.evaluate(
         prompt=PROMPT_NAME,
@@ -218,8 +238,9 @@ def test_a_resume_keeps_the_runs_concurrency_and_counts_cost_from_what_it_spent(
 
 
 def test_one_engine_owns_one_gateway_per_account_that_all_its_evaluators_share(
-    engine: Any,
+    ray_engine: Any,
 ) -> None:
+    engine = ray_engine
     from actors.naming import gateway_name
     from engine.ray_runtime import NAMESPACE
 

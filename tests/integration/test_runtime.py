@@ -35,7 +35,9 @@ def _alive(pid: int) -> bool:
 
 def test_runtime_starts_all_services_and_leaves_no_process(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "RAY_ADDRESS")}
-    env.update(AUTOFORGE_DATA_DIR=str(tmp_path), AUTOFORGE_RAY_NUM_CPUS="1")
+    env.update(
+        AUTOFORGE_DATA_DIR=str(tmp_path), AUTOFORGE_RAY_NUM_CPUS="1", AUTOFORGE_EXECUTOR="ray"
+    )
     out = subprocess.run(
         [sys.executable, "-c", _SCRIPT], env=env, capture_output=True, text=True, timeout=120
     )

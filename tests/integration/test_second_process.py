@@ -61,7 +61,9 @@ def test_cli_commands_during_a_live_eval_join_it_and_cancel_it(tmp_path: Path) -
         "".join(json.dumps({"word": f"w{i}a"}) + "\n" for i in range(1500))
     )
     env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "RAY_ADDRESS")}
-    env.update(AUTOFORGE_DATA_DIR=str(data), AUTOFORGE_RAY_NUM_CPUS="1")
+    # A cancel reaches the run through the owner's Ray: an inline owner's runs cannot be
+    # reached from another process (`test_inline_executor`).
+    env.update(AUTOFORGE_DATA_DIR=str(data), AUTOFORGE_RAY_NUM_CPUS="1", AUTOFORGE_EXECUTOR="ray")
     with running_simulator(SimulatorConfig(latency_ms=100, seed=9)) as sim:
         catalogue = tmp_path / "catalogue.json"
         catalogue.write_text(json.dumps(simulator_catalogue(sim.api_base).to_dict()))

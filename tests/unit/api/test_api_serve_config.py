@@ -50,6 +50,14 @@ def test_replicas_refuse_to_run_without_a_shared_redis(monkeypatch: pytest.Monke
         hosting.replica_settings({})
 
 
+def test_replicas_run_their_actors_on_ray_whatever_the_server_says(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("AUTOFORGE_EXECUTOR", "inline")
+    settings = hosting.replica_settings({"executor": "inline", "redis_url": "redis://h:6379/0"})
+    assert settings.executor == "ray"
+
+
 def test_secrets_are_split_from_what_is_bound() -> None:
     settings = Settings()
     api = ApiSettings(auth_mode="hs256", auth_hs256_secret="k" * 40)  # type: ignore[arg-type]

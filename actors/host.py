@@ -1,0 +1,207 @@
+"""Where the engine's actors live: Ray workers, or one event loop of the engine's process.
+
+The same classes (`RunScheduler`, `Evaluator`, `ResultRecorder`, `Gateway`) run either way;
+only what hosting them means differs, and that is all a host says: how the scheduler gets
+its workers, shares a run's context with them, queues a call to itself, keeps live runs'
+contexts, and which errors mean a worker is gone. Handles of an inline host answer
+``handle.method.remote(...)`` as Ray's do, with something to await (or, from another
+thread, a future), so the callers do not know which host they have.
+
+Inline, a worker cannot die without its process, so no error means "worker lost", and the
+live contexts die with the process as a Ray cluster's do with the cluster: the next process
+finds a `running` run nobody holds and marks it `interrupted`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+from collections.abc import Awaitable, Coroutine
+from typing import Any, Protocol
+
+from engine.llm.gateways import LinkFactory
+
+
+class Host(Protocol):
+    """What `RunScheduler` needs of the place its actors live."""
+
+    @property
+    def lost(self) -> tuple[type[BaseException], ...]:
+        """Errors of a worker call that mean the worker is gone (its batch goes out again)."""
+        ...
+
+    def workers(self, redis_url: str, database_url: str, evaluators: int) -> tuple[list[Any], Any]:
+        """Handles of the evaluator pool and the recorder, created if they do not exist."""
+        ...
+
+    def share(self, value: Any) -> Awaitable[Any]:
+        """``value`` made reachable by every worker; awaiting the result gives it back."""
+        ...
+
+    def after_init(self, actor: Any, method: str) -> None:
+        """Queue ``actor.method()`` behind its constructor (the actor is being built)."""
+        ...
+
+    def live_runs(self, deployment: str) -> Any:
+        """Where the contexts of live runs are kept (`keep`, `get`, `drop`)."""
+        ...
+
+
+class RayHost:
+    """Actors as Ray workers: what the scheduler actor does by default."""
+
+    @property
+    def lost(self) -> tuple[type[BaseException], ...]:
+        import ray.exceptions
+
+        return (ray.exceptions.RayActorError, ray.exceptions.ActorUnavailableError)
+
+    def workers(self, redis_url: str, database_url: str, evaluators: int) -> tuple[list[Any], Any]:
+        """The pool and the recorder as named actors, found if they exist.
+
+        Whoever creates them owns them, and Ray kills owned actors with their owner: the
+        engine creates them before the scheduler, so a scheduler that dies does not take the
+        batches in flight (calls already paid for) with it.
+        """
+        from actors.evaluator import EvaluatorActor
+        from actors.naming import evaluator_name, recorder_name
+        from actors.result_recorder import ResultRecorderActor
+
+        pool = [
+            EvaluatorActor.options(name=evaluator_name(database_url, i), get_if_exists=True).remote(
+                redis_url
+            )
+            for i in range(evaluators)
+        ]
+        recorder = ResultRecorderActor.options(
+            name=recorder_name(database_url), get_if_exists=True
+        ).remote(redis_url, database_url)
+        return pool, recorder
+
+    def share(self, value: Any) -> Any:
+        import ray
+
+        return ray.put(value)
+
+    def after_init(self, actor: Any, method: str) -> None:
+        import ray
+
+        del actor  # Ray's handle on the actor being built is the runtime context's
+        getattr(ray.get_runtime_context().current_actor, method).remote()
+
+    def live_runs(self, deployment: str) -> Any:
+        from engine.evaluation.live_runs import LiveRuns
+
+        return LiveRuns(deployment)
+
+
+class Shared:
+    """A value every inline worker already holds, awaitable like a Ray object ref."""
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def __await__(self) -> Any:
+        return self._get().__await__()
+
+    async def _get(self) -> Any:
+        return self.value
+
+
+class _Method:
+    def __init__(self, target: Any, loop: asyncio.AbstractEventLoop) -> None:
+        self._target = target
+        self._loop = loop
+
+    def remote(self, *args: Any, **kwargs: Any) -> Any:
+        """Start the call on the host's loop, now, as Ray starts an actor task: a task to
+        await on that loop, a `concurrent.futures.Future` from any other thread."""
+        call = self._target(*args, **kwargs)
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is self._loop:
+            return self._loop.create_task(call)
+        return asyncio.run_coroutine_threadsafe(call, self._loop)
+
+
+class InlineHandle:
+    """A handle on an object of an inline host: ``handle.method.remote(...)`` as with Ray."""
+
+    def __init__(self, actor: Any, loop: asyncio.AbstractEventLoop) -> None:
+        self.actor = actor
+        self._loop = loop
+
+    def __getattr__(self, name: str) -> _Method:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return _Method(getattr(self.actor, name), self._loop)
+
+
+class InlineLiveRuns:
+    """Live runs' contexts in this process' memory: they end with it, as with a cluster."""
+
+    def __init__(self) -> None:
+        self._contexts: dict[str, Any] = {}
+
+    def keep(self, context: Any) -> None:
+        self._contexts[context.run_id] = context
+
+    def get(self, run_id: str) -> Any | None:
+        return self._contexts.get(run_id)
+
+    def drop(self, run_id: str) -> None:
+        self._contexts.pop(run_id, None)
+
+
+class InlineHost:
+    """Actors as objects on one event loop of this process (``loop``, its own thread).
+
+    Args:
+        loop: The loop every actor runs on.
+        links: The gateway links of every evaluator (one in-process gateway per account).
+    """
+
+    lost: tuple[type[BaseException], ...] = ()
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, links: LinkFactory) -> None:
+        self.loop = loop
+        self._links = links
+        self._live = InlineLiveRuns()
+        self._workers: tuple[list[Any], Any] | None = None
+        self._queued: set[asyncio.Task[Any]] = set()
+
+    def handle(self, actor: Any) -> InlineHandle:
+        return InlineHandle(actor, self.loop)
+
+    def workers(self, redis_url: str, database_url: str, evaluators: int) -> tuple[list[Any], Any]:
+        if self._workers is None:
+            from actors.evaluator import Evaluator
+            from actors.result_recorder import ResultRecorder
+
+            pool = [self.handle(Evaluator(redis_url, links=self._links)) for _ in range(evaluators)]
+            self._workers = pool, self.handle(ResultRecorder(redis_url, database_url))
+        return self._workers
+
+    def share(self, value: Any) -> Shared:
+        return Shared(value)
+
+    def after_init(self, actor: Any, method: str) -> None:
+        def start() -> None:
+            task = self.loop.create_task(getattr(actor, method)())
+            self._queued.add(task)  # the loop keeps only a weak reference to a task
+            task.add_done_callback(self._queued.discard)
+
+        self.loop.call_soon_threadsafe(start)
+
+    def live_runs(self, deployment: str) -> InlineLiveRuns:
+        del deployment  # one process serves one deployment
+        return self._live
+
+    def call(self, coroutine: Coroutine[Any, Any, Any], timeout: float | None = None) -> Any:
+        """Run ``coroutine`` on the loop from another thread and return its result."""
+        future: concurrent.futures.Future[Any] = asyncio.run_coroutine_threadsafe(
+            coroutine, self.loop
+        )
+        return future.result(timeout)

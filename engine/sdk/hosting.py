@@ -1,0 +1,95 @@
+"""What works an engine's runs and prompt commands, by the runtime's executor.
+
+Ray: the scheduler actor (`SchedulerClient`) and the prompt shards. Inline: the same
+actors on a loop of this process (`InlineScheduler`) and prompt commands straight against
+the store (`LocalCommands`, under a lock: SDK users may call from threads). A guest of an
+owner that runs inline has neither: its runs are the owner's to work.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from domain.errors import ServiceUnavailableError
+from engine.prompts.commands import Command, CommandReply
+from engine.runtime import Runtime
+from engine.settings import Settings
+
+PROMPT_CACHE_SIZE = 256
+
+
+def run_scheduler(runtime: Runtime, settings: Settings) -> Any:
+    """The client of the scheduler that works this engine's runs."""
+    assert runtime.redis_url is not None, "the runtime is started"
+    database_url = settings.effective_database_url
+    if runtime.executor == "ray":
+        from actors.scheduler_client import SchedulerClient
+
+        evaluators = settings.evaluators or max(1, int(runtime.ray_resources.get("CPU", 1)))
+        return SchedulerClient(runtime.redis_url, database_url, evaluators)
+    if runtime.joined is not None:
+        return OwnerWorksRuns(runtime.joined.pid, settings)
+    from actors.inline_scheduler import InlineScheduler
+
+    return InlineScheduler(runtime.redis_url, database_url, settings.evaluators or 1)
+
+
+def prompt_commands(runtime: Runtime, settings: Settings) -> Any:
+    """What executes prompt commands: the shard actors with Ray, this process otherwise."""
+    if runtime.executor == "ray":
+        from actors.prompt_shards import ShardPool
+
+        return ShardPool(settings.effective_database_url, settings.prompt_shards)
+    assert runtime.db is not None, "the runtime is started"
+    return LockedCommands(runtime.db)
+
+
+class LockedCommands:
+    """`LocalCommands` with a warm cache, one command at a time (callers may be threads)."""
+
+    def __init__(self, db: Any) -> None:
+        from engine.prompts.local_commands import LocalCommands
+        from engine.prompts.lru import LRU
+
+        self._commands = LocalCommands(db, cache=LRU(PROMPT_CACHE_SIZE))
+        self._lock = threading.Lock()
+
+    def execute(self, command: Command) -> CommandReply:
+        """Run ``command`` (see `LocalCommands.execute`)."""
+        with self._lock:
+            return self._commands.execute(command)
+
+
+class OwnerWorksRuns:
+    """The scheduler of a guest whose data dir's owner runs inline: runs are the owner's.
+
+    Starting its own evaluators and gateways would break the account's global limits, so
+    a guest refuses to start or cancel runs; it reads them from the database as ever.
+    """
+
+    def __init__(self, owner_pid: int, settings: Settings) -> None:
+        self._message = (
+            f"the engine (pid {owner_pid}) that owns {settings.data_dir} works its runs in "
+            "its own process: wait for it to finish, or run `autoforge engine start` for an "
+            "engine every process can use"
+        )
+        self._pid = owner_pid
+
+    def _refuse(self) -> ServiceUnavailableError:
+        return ServiceUnavailableError(self._message, reason="data-dir-busy", pid=self._pid)
+
+    def submit(self, context: Any) -> None:
+        del context
+        raise self._refuse()
+
+    def cancel(self, run_id: str) -> bool:
+        del run_id
+        raise self._refuse()
+
+    def recover(self, run_id: str) -> None:
+        """Nothing to do: the owner works (or recovers) its runs."""
+
+    def progress(self, run_id: str) -> dict[str, Any] | None:
+        del run_id  # the owner's counters are not reachable from here
+        return None
