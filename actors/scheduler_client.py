@@ -52,6 +52,25 @@ class SchedulerClient:
                 self._handle = handle
             return self._handle
 
+    def warm(self) -> None:
+        """Create the scheduler and wait until every evaluator and the recorder answer (an
+        evaluator's first answer waits for its imports), so a first run starts at once."""
+        import ray
+
+        ray.get(self.handle().ready.remote())
+
+    @property
+    def started(self) -> bool:
+        """Whether the scheduler and its pool exist yet (`handle` was called)."""
+        return self._handle is not None
+
+    def active_runs(self) -> list[str]:
+        """The runs the scheduler works now."""
+        import ray
+
+        runs: list[str] = ray.get(self.handle().active_runs.remote(), timeout=PROGRESS_TIMEOUT_S)
+        return runs
+
     def submit(self, context: Any) -> None:
         """Hand a validated run to the scheduler."""
         import ray

@@ -12,6 +12,7 @@ Ray instead of starting, or reaping, its own.
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +20,7 @@ import redis
 from sqlalchemy import Engine
 
 from domain.errors import ServiceUnavailableError
+from engine.control.protocol import control_tag
 from engine.data_dir import DataDirClaim, PublishedServices, private_dir
 from engine.db import create_db_engine, migrate
 from engine.logs import get_logger
@@ -45,10 +47,13 @@ class Runtime:
         settings: configuration; read from the environment when omitted.
         start_ray: set False for processes that only need the DB and Redis (e.g. the CLI's
             read-only commands).
+        serves_control: this process answers joiners on the control channel (an `Engine`
+            does); published so that they use it instead of joining Ray.
     """
 
     settings: Settings = field(default_factory=load_settings)
     start_ray: bool = True
+    serves_control: bool = False
     db: Engine | None = None
     redis_url: str | None = None
     schema_revision: str | None = None
@@ -68,6 +73,23 @@ class Runtime:
     def embedded_redis(self) -> EmbeddedRedis | None:
         return self._embedded_redis
 
+    @property
+    def owns_data_dir(self) -> bool:
+        """Whether this runtime owns its data dir (else it joined the owner's services)."""
+        return self._claim is not None and self._claim.owner
+
+    @property
+    def started_ray(self) -> bool:
+        """Whether this runtime started (or joined) Ray itself, rather than finding it up."""
+        return self._started_ray
+
+    @property
+    def owner_served(self) -> PublishedServices | None:
+        """The data dir's owner when this runtime reaches its engine through the control
+        channel (and so started no Ray of its own), else None."""
+        joined = self._claim.joined if self._claim else None
+        return joined if joined is not None and uses_control(joined, self.settings) else None
+
     def start(self) -> Runtime:
         """Start (or join) every service, stopping what already started if one fails.
 
@@ -79,9 +101,10 @@ class Runtime:
             self._claim = DataDirClaim.acquire(private_dir(self.settings.data_dir))
             self._start_db()
             self._start_redis()
-            if self.start_ray:
+            if self.start_ray and self.owner_served is None:
                 self._start_ray()
-            self._claim.publish(self._published())
+            if self._claim.owner:
+                self._claim.publish(self._published())
         except BaseException:
             self.stop()
             raise
@@ -144,6 +167,9 @@ class Runtime:
             redis_url=embedded.url if embedded is not None else None,
             ray_address=ray_address,
             ray_auth_mode=os.environ.get(RAY_AUTH_MODE) if ray_address else None,
+            control=control_tag(self.settings.effective_database_url)
+            if self.serves_control
+            else None,
         )
 
     def stop(self) -> None:
@@ -175,3 +201,11 @@ class Runtime:
 
     def __exit__(self, *_exc: object) -> None:
         self.stop()
+
+
+def uses_control(owner: PublishedServices, settings: Settings) -> bool:
+    """Whether a process joining `owner` goes through its control channel: it serves one,
+    and this process was given no cluster of its own (a Ray address, or a Ray already up)."""
+    ray = sys.modules.get("ray")
+    ray_up = ray is not None and ray.is_initialized()
+    return owner.control is not None and settings.ray_address is None and not ray_up

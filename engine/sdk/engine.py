@@ -53,6 +53,10 @@ class _Shared:
     # long as the engine does.
     clients: dict[str, Any] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    control: Any = None
+    """The control server answering joiners, and its backend (owner only)."""
+    backend: Any = None
+    warming: threading.Thread | None = None
 
     def client(self, key: str, factory: Callable[[], Any]) -> Any:
         with self.lock:
@@ -89,8 +93,9 @@ class Engine:
             settings = load_settings(**overrides)
         self.owner = owner
         self._owns_runtime = True
-        self._shared = _Shared(settings, Runtime(settings).start())
+        self._shared = _Shared(settings, Runtime(settings, serves_control=True).start())
         try:
+            self._serve_joiners()
             if simulator:
                 from engine.simulator import SimulatorConfig, running_simulator
 
@@ -158,6 +163,11 @@ class Engine:
         from actors.prompt_shards import ShardPool
         from engine.sdk.prompts import Prompts
 
+        if self.runtime.owner_served is not None:
+            from engine.sdk.control import SerialCommands
+
+            commands = self._shared.client("prompt-commands", lambda: SerialCommands(self._db()))
+            return Prompts(db=self._db(), owner=self.owner, shards=commands)
         settings = self.settings
         pool = self._shared.client(
             "prompt-shards",
@@ -187,7 +197,7 @@ class Engine:
             scheduler=self._shared.client("run-scheduler", self._scheduler),
             redis=rt.redis,
             budgets=self._budgets if rt.redis_url else None,
-            hold_gateway=self._hold_gateway,
+            hold_gateway=self._hold_gateway if rt.owner_served is None else None,
         )
 
     def evaluate(
@@ -303,10 +313,44 @@ class Engine:
         b = run_b if not isinstance(run_b, str) else self.run(run_b)
         return compare_runs(a, b)
 
+    def warm(self) -> None:
+        """Create the actor pool (scheduler, evaluators, recorder) now rather than in the
+        first `evaluate`, and the gateways of a catalogue file's accounts; a no-op when this
+        engine uses a running engine's pool."""
+        self.evaluations.scheduler().warm()
+        if self.settings.catalogue_path is not None and self.runtime.owner_served is None:
+            for account in self.catalogue.accounts:
+                self._hold_gateway(account)
+        if self._shared.backend is not None:
+            self._shared.backend.pool_ready = True
+
+    def serve_forever(self) -> None:
+        """Keep this engine up for other processes on its data dir (``autoforge engine
+        start`` runs this): create the actor pool, serve until SIGTERM or SIGINT, close.
+        Runs in flight then read `interrupted` and resume in the next engine."""
+        import signal
+
+        stopping = threading.Event()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda *_: stopping.set())
+        if self._shared.backend is not None:
+            self._shared.backend.daemon = True
+        try:
+            self.warm()
+            stopping.wait()
+        finally:
+            self.close()
+
     def close(self) -> None:
         """Stop what this engine started; safe to call twice (a no-op on owner views)."""
         if not self._owns_runtime:
             return
+        if self._shared.control is not None:
+            self._shared.control.stop()
+            self._shared.control = None
+        if self._shared.warming is not None:
+            self._shared.warming.join()  # its actors must not outlive the runtime
+            self._shared.warming = None
         clients = self._shared.clients
         # The run scheduler and its workers go before the gateways they call: all at once,
         # a worker's last lease release reached a gateway already gone, and Ray printed that
@@ -335,9 +379,34 @@ class Engine:
             raise ServiceUnavailableError("the engine's database is not started")
         return db
 
+    def _serve_joiners(self) -> None:
+        rt = self.runtime
+        if not rt.owns_data_dir or rt.redis_url is None:
+            return
+        from engine.sdk.control import serve_joiners
+
+        self._shared.control, self._shared.backend = serve_joiners(rt, lambda: self.evaluations)
+        if rt.started_ray:  # a cold engine creates its pool beside the user's own set-up
+            self._shared.warming = threading.Thread(
+                target=self._warm_quietly, name="warm-pool", daemon=True
+            )
+            self._shared.warming.start()
+
+    def _warm_quietly(self) -> None:
+        from engine.logs import get_logger
+
+        try:
+            self.warm()
+        except Exception as exc:  # the first evaluate() will meet (and report) it again
+            get_logger(__name__).warning("actor pool not created", error=repr(exc))
+
     def _scheduler(self) -> Any:
         from actors.scheduler_client import SchedulerClient
+        from engine.sdk.control import owner_scheduler
 
+        joined = owner_scheduler(self.runtime)
+        if joined is not None:
+            return joined
         rt = self.runtime
         assert rt.redis_url is not None, "the runtime is started"
         evaluators = self.settings.evaluators or max(1, int(rt.ray_resources.get("CPU", 1)))
