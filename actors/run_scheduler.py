@@ -38,6 +38,7 @@ from engine.logs import get_logger
 log = get_logger(__name__)
 EVENTS_MAXLEN = 10_000
 MAX_REPAIRS = 3
+ENGINE_STOPPED = run_error("interrupted", "the engine working this run was stopped; resume it")
 OVERDISPATCH_MIN_SHARE = 8
 """A run whose concurrency gives each evaluator at least this many slots is over-dispatched:
 twice its concurrency in cells goes out, and each evaluator runs at most its share of the
@@ -201,6 +202,18 @@ class RunScheduler:
         if state is None:
             return False
         state.cancelled = True
+        self.queue.remove(run_id)
+        if state.inflight == 0:
+            self._spawn(self._finish(state))
+        return True
+
+    async def interrupt(self, run_id: str) -> bool:
+        """Stop dispatching `run_id` for an engine that is stopping: in-flight cells finish
+        and are recorded, and the run ends `interrupted` (resumable), not `cancelled`."""
+        state = self.active.get(run_id)
+        if state is None:
+            return False
+        state.stopped = state.stopped or (RunStatus.INTERRUPTED, ENGINE_STOPPED)
         self.queue.remove(run_id)
         if state.inflight == 0:
             self._spawn(self._finish(state))

@@ -83,6 +83,25 @@ class SchedulerClient:
 
         return bool(ray.get(self.handle().cancel.remote(run_id)))
 
+    def interrupt_all(self, timeout_s: float) -> list[str]:
+        """Stop dispatching every run (in-flight cells are recorded) and wait up to
+        ``timeout_s`` until they end `interrupted`; returns the runs that did. A no-op
+        before the scheduler exists."""
+        import time
+
+        import ray
+
+        if self._handle is None:
+            return []
+        runs: list[str] = ray.get(self._handle.active_runs.remote(), timeout=PROGRESS_TIMEOUT_S)
+        ray.get([self._handle.interrupt.remote(run_id) for run_id in runs])
+        deadline = time.monotonic() + timeout_s
+        while ray.get(self._handle.active_runs.remote(), timeout=PROGRESS_TIMEOUT_S):
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        return runs
+
     def recover(self, run_id: str) -> None:
         """Continue ``run_id`` from the cluster's copy of its context, or mark it
         `interrupted` when there is none (it was unfinished and nobody works it)."""

@@ -1,11 +1,12 @@
 """The issue-11 workload with a running engine: each client a fresh process.
 
     .venv/bin/python bench/warm_engine.py [--cases 1000] [--concurrency 32] [--repeats 3]
-        [--engine daemon|script]
+        [--engine daemon|script|none]
 
 Starts the simulator as its own process (0 ms), a running engine on a fresh data dir
 (``daemon``: ``autoforge engine start``; ``script``: a Python process holding an `Engine`
-with its actor pool created, which also runs on older versions), then, ``--repeats`` times
+with its actor pool created, which also runs on older versions; ``none``: no running engine,
+each client cold on a fresh data dir), then, ``--repeats`` times
 each, the workload as a fresh SDK script (`Engine()`, prompt create, import a
 ``--cases``-case JSONL, evaluate with ``cache=False``, wait, exit) and as a fresh
 ``autoforge eval FILE --json``. Prints per-phase medians and process wall, then stops the
@@ -101,7 +102,7 @@ def main() -> None:
     parser.add_argument("--cases", type=int, default=1000)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--engine", choices=("daemon", "script"), default="daemon")
+    parser.add_argument("--engine", choices=("daemon", "script", "none"), default="daemon")
     args = parser.parse_args()
     from engine.llm import simulator_catalogue
 
@@ -120,7 +121,7 @@ def main() -> None:
     try:
         if args.engine == "daemon":
             timed([sys.executable, "-m", "engine.cli", "engine", "start"], env)
-        else:
+        elif args.engine == "script":
             holder = subprocess.Popen(
                 [sys.executable, "-c", HOLDER_SCRIPT],
                 env=env,
@@ -134,6 +135,8 @@ def main() -> None:
         sdk: list[dict[str, Any]] = []
         cli: list[float] = []
         for rep in range(args.repeats):
+            if args.engine == "none":
+                env["AUTOFORGE_DATA_DIR"] = str(root / f"data{rep}")
             wall, out = timed(
                 [sys.executable, "-c", SDK_SCRIPT, f"sdk{rep}", str(cases), str(args.concurrency)],
                 env,
@@ -150,6 +153,7 @@ def main() -> None:
             )
             assert json.loads(out[out.index("{") :])["status"] == "completed"
             cli.append(wall)
+            env["AUTOFORGE_DATA_DIR"] = str(root / "data")
         phases = ("import", "engine", "setup", "evaluate", "wait", "close", "wall")
         print(f"{args.cases} cells, 0 ms, C={args.concurrency}, medians of {args.repeats}:")
         for phase in phases:
@@ -159,7 +163,7 @@ def main() -> None:
     finally:
         if holder is not None:
             holder.communicate("", timeout=120)
-        else:
+        elif args.engine == "daemon":
             subprocess.run(
                 [sys.executable, "-m", "engine.cli", "engine", "stop"], env=env, timeout=120
             )

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -99,10 +100,13 @@ class Runtime:
         """
         try:
             self._claim = DataDirClaim.acquire(private_dir(self.settings.data_dir))
-            self._start_db()
-            self._start_redis()
-            if self.start_ray and self.owner_served is None:
-                self._start_ray()
+            # Migrations need nothing of Redis or Ray: they run while those start.
+            with ThreadPoolExecutor(1, thread_name_prefix="db-start") as pool:
+                db_started = pool.submit(self._start_db)
+                self._start_redis()
+                if self.start_ray and self.owner_served is None:
+                    self._start_ray()
+                db_started.result()
             if self._claim.owner:
                 self._claim.publish(self._published())
         except BaseException:

@@ -25,7 +25,6 @@ from engine.control.protocol import (
     request_key,
 )
 from engine.logs import get_logger
-from engine.redis_client import sync_redis
 
 log = get_logger(__name__)
 POLL_S = 0.5
@@ -43,7 +42,9 @@ class ControlServer:
     """
 
     def __init__(self, redis_url: str, tag: str, backend: ControlBackend) -> None:
-        self._redis = sync_redis(redis_url, decode_responses=False)
+        # No reconnecting retries: a stopping engine's Redis goes first, and the loop itself
+        # waits and asks again when its Redis restarts.
+        self._redis = redis.Redis.from_url(redis_url)
         self._queue = queue_key(tag)
         self._backend = backend
         self._stopping = threading.Event()

@@ -37,6 +37,8 @@ if TYPE_CHECKING:
     from engine.simulator import SimulatorConfig
 
 DEFAULT_OWNER = "local"
+DRAIN_TIMEOUT_S = 30.0
+"""How long a stopping `serve_forever` waits for the cells in flight to be recorded."""
 
 
 @dataclass
@@ -327,7 +329,8 @@ class Engine:
     def serve_forever(self) -> None:
         """Keep this engine up for other processes on its data dir (``autoforge engine
         start`` runs this): create the actor pool, serve until SIGTERM or SIGINT, close.
-        Runs in flight then read `interrupted` and resume in the next engine."""
+        A stop records the cells in flight and leaves each running run `interrupted`, for
+        the next engine to resume."""
         import signal
 
         stopping = threading.Event()
@@ -338,6 +341,9 @@ class Engine:
         try:
             self.warm()
             stopping.wait()
+            if self._shared.control is not None:
+                self._shared.control.stop()  # no new runs while the running ones wind down
+            self.evaluations.scheduler().interrupt_all(DRAIN_TIMEOUT_S)
         finally:
             self.close()
 

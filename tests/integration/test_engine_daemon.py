@@ -26,13 +26,16 @@ CLIENT = """
 import json, sys
 from engine import Engine
 name, cases, concurrency = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-keys = json.loads(sys.argv[4]) if len(sys.argv) > 4 else None
+keys = json.loads(sys.argv[4]) if len(sys.argv) > 4 and sys.argv[4] != "custom" else None
+def mentions_a(context):  # a custom scorer defined here, in the client's __main__
+    return "a" in context.output
+scorers = ["icontains", mentions_a] if sys.argv[4:] == ["custom"] else ["icontains"]
 with Engine() as engine:
     engine.prompts.create(name, "Say {{word}}")
     engine.datasets.create(name)
     engine.datasets.add(name, [{"variables": {"word": f"{name}-{i}a"}} for i in range(cases)])
     run = engine.evaluate(prompt=name, dataset=name, models=["openai/sim-small"],
-                          scorers=["icontains"], cache=False, concurrency=concurrency,
+                          scorers=scorers, cache=False, concurrency=concurrency,
                           api_keys=keys)
     print(run.id, flush=True)
     try:
@@ -110,13 +113,15 @@ def test_clients_of_a_running_engine_record_every_cell_once_within_the_account_l
     with running_simulator(SimulatorConfig(latency_ms=30, seed=3)) as sim:
         env = engine_env(tmp_path / "data", _catalogue(sim.api_base, max_concurrency=4))
         with running_engine(env):
-            clients = [_client(env, f"joiner{i}", 60, 8) for i in range(2)]
+            clients = [_client(env, "plain", 60, 8), _client(env, "custom", 60, 8, "custom")]
             outcomes = [_outcome(c) for c in clients]
             stats = httpx.get(f"{sim.url}/stats").json()
     for outcome in outcomes:
         assert outcome["status"] == "completed", outcome
         assert outcome["recorded"] == outcome["total"] == 60
-        assert outcome["loaded"] == [], "a client of a running engine loaded Ray or LiteLLM"
+    # cloudpickle (Ray's) sends the custom scorer; LiteLLM is loaded by neither client.
+    assert outcomes[0]["loaded"] == [], "a client of a running engine loaded Ray or LiteLLM"
+    assert outcomes[1]["loaded"] == ["ray"]
     assert stats["requests_total"] == 120  # every cell asked once
     assert 2 <= stats["max_in_flight"] <= 4  # both runs under one account limit
 
@@ -196,3 +201,32 @@ def _dump(client: Any, key: bytes) -> bytes:
     if kind == b"zset":
         return repr(client.zrange(key, 0, -1)).encode()
     return key
+
+
+def test_a_stopped_engine_records_the_cells_in_flight_and_leaves_its_run_interrupted(
+    tmp_path: Path,
+) -> None:
+    from engine.simulator import SimulatorConfig, running_simulator
+    from tests.integration.test_interrupted_driver import _stored
+
+    data = tmp_path / "data"
+    # 1,000 cells at 100 ms and concurrency 2: >= 50 s, still running when the stop lands.
+    with running_simulator(SimulatorConfig(latency_ms=100, seed=6)) as sim:
+        env = engine_env(data, _catalogue(sim.api_base))
+        with running_engine(env):
+            client = _client(env, "stopped", 1000, 2)
+            assert client.stdout is not None
+            run_id = client.stdout.readline().strip()
+            assert run_id.startswith("run_"), client.stderr.read() if client.stderr else ""
+            deadline = time.monotonic() + 120
+            while _stored(data, run_id)[2] < 20:
+                assert time.monotonic() < deadline and client.poll() is None
+                time.sleep(0.05)
+            stopped = engine_cli(env, "stop", timeout=120)
+            assert stopped.returncode == 0, stopped.stderr
+            outcome = _outcome(client, timeout=120)
+        asked = httpx.get(f"{sim.url}/stats").json()["requests_total"]
+    status, error, recorded = _stored(data, run_id)
+    assert outcome["status"] == status == "interrupted", (outcome, error)
+    assert error is not None and error.startswith("interrupted: "), error
+    assert recorded == asked < 1000  # every call made before the stop is recorded
