@@ -52,7 +52,8 @@ class ControlClient:
 
     def submit(self, context: Any) -> None:
         """Hand a validated run to the owner's scheduler (the owner holds its gateways)."""
-        self.call("submit", context, timeout=SUBMIT_TIMEOUT_S)
+        by_value = bool(getattr(context, "custom_scorers", ()))
+        self.call("submit", context, timeout=SUBMIT_TIMEOUT_S, by_value=by_value)
 
     def cancel(self, run_id: str) -> bool:
         """Stop dispatching ``run_id``; False when the owner's scheduler does not work it."""
@@ -77,14 +78,20 @@ class ControlClient:
         status: dict[str, Any] = self.call("status", timeout=PROGRESS_TIMEOUT_S)
         return status
 
-    def call(self, operation: str, *args: Any, timeout: float = CALL_TIMEOUT_S) -> Any:
+    def call(
+        self,
+        operation: str,
+        *args: Any,
+        timeout: float = CALL_TIMEOUT_S,
+        by_value: bool = False,
+    ) -> Any:
         """Send one request and wait for its reply, raising the owner's error as its own.
 
         Raises:
             ServiceUnavailableError: the owner died, lost its Redis, or did not answer in time.
             ValidationError: the request is larger than the channel takes.
         """
-        payload = encode((operation, args))
+        payload = encode((operation, args), by_value=by_value)
         if len(payload) > MAX_REQUEST_BYTES:
             raise ValidationError(
                 f"the request is {len(payload)} bytes, more than the engine takes "

@@ -38,16 +38,16 @@ def reply_key(request_id: str) -> str:
     return f"{QUEUE_PREFIX}:reply:{request_id}"
 
 
-def encode(value: Any) -> bytes:
-    """A pickle of `value`; a run with custom Python scorers needs cloudpickle (by value,
-    as Ray sends them), which only such a run pays the import of."""
-    try:
-        return pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
-    except (pickle.PicklingError, AttributeError, TypeError):
+def encode(value: Any, *, by_value: bool = False) -> bytes:
+    """A pickle of `value`; ``by_value`` (a run with custom Python scorers) pickles
+    functions by value with cloudpickle, as Ray sends them: a scorer defined in a script's
+    ``__main__`` does not exist in the owner. Only such a run pays cloudpickle's import."""
+    if by_value:
         import ray.cloudpickle as cloudpickle
 
         data: bytes = cloudpickle.dumps(value)  # type: ignore[no-untyped-call]
         return data
+    return pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def decode(data: bytes) -> Any:
