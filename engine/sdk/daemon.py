@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from domain.errors import ServiceUnavailableError
@@ -107,7 +108,7 @@ def start_engine(
     while True:
         if child.poll() is not None:
             raise ServiceUnavailableError(
-                f"the engine exited during start (code {child.returncode}); see {log_path}",
+                f"the engine exited during start ({_last_line(log_path)}); see {log_path}",
                 reason="engine-start",
             )
         status = _answer_of(settings, child.pid)
@@ -165,6 +166,12 @@ def _answer_of(settings: Settings, pid: int) -> EngineStatus | None:
         return None
 
 
+def _last_line(path: Path) -> str:
+    """The engine's last words: its one-line error (our messages carry no secret)."""
+    lines = path.read_text(errors="replace").strip().splitlines()
+    return lines[-1][:500] if lines else "no output"
+
+
 def _busy(settings: Settings) -> ServiceUnavailableError:
     from engine.data_dir import published_owner
 
@@ -197,19 +204,23 @@ def _redis_url(owner: PublishedServices, settings: Settings) -> str:
 
 
 def _main() -> int:
+    from domain.errors import NexusError
     from engine.logs import configure_logging
     from engine.sdk.engine import Engine
 
     os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
     os.environ.setdefault("AUTOFORGE_RAY_LOG_TO_DRIVER", "false")
-    settings = load_settings()
-    configure_logging(settings.log_level, "json")
-    engine = Engine(settings=settings)
-    if not engine.runtime.owns_data_dir:
-        engine.close()
-        sys.stderr.write(f"autoforge: data-dir-busy: {_busy(settings).message}\n")
+    try:
+        settings = load_settings()
+        configure_logging(settings.log_level, "json")
+        engine = Engine(settings=settings)
+        if not engine.runtime.owns_data_dir:
+            engine.close()
+            raise _busy(settings)
+        engine.serve_forever()
+    except NexusError as exc:
+        sys.stderr.write(f"autoforge: {exc.code}: {exc.message}\n")
         return 1
-    engine.serve_forever()
     return 0
 
 
