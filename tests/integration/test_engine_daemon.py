@@ -130,7 +130,6 @@ def test_a_killed_engine_fails_its_client_in_bounded_time_and_the_next_resumes(
     tmp_path: Path,
 ) -> None:
     from engine.simulator import SimulatorConfig, running_simulator
-    from tests.integration.drivers import run_script
     from tests.integration.test_interrupted_driver import _NEXT, _stored
 
     data = tmp_path / "data"
@@ -153,7 +152,7 @@ def test_a_killed_engine_fails_its_client_in_bounded_time_and_the_next_resumes(
         assert outcome["code"] == "service-unavailable", outcome
         assert waited < 60, waited
         httpx.post(f"{sim.url}/stats/reset")
-        resumed = run_script(_NEXT, run_id, env=env, timeout=400)
+        resumed = _last_json(_NEXT, run_id, env=env)
         requests = httpx.get(f"{sim.url}/stats").json()["requests_total"]
     assert resumed["found"] == "interrupted"
     assert resumed["status"] == "completed"
@@ -184,6 +183,17 @@ def test_a_run_handed_to_a_running_engine_leaves_no_key_in_redis_or_its_log(
     assert outcome["status"] == "completed", outcome
     assert leaked == []
     assert secret not in log
+
+
+def _last_json(script: str, *args: str, env: dict[str, str]) -> dict[str, Any]:
+    """The last JSON line ``script`` prints: Ray's raylet may print after it (a late
+    lease release reaching a gateway already gone at exit) on a loaded machine."""
+    done = subprocess.run(
+        [sys.executable, "-c", script, *args], env=env, capture_output=True, text=True, timeout=400
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+    return dict(json.loads(lines[-1]))
 
 
 def _dump(client: Any, key: bytes) -> bytes:
