@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
@@ -77,6 +78,36 @@ class InlineScheduler:
                     host.call(scheduler.recover())
                 self._host, self._scheduler = host, scheduler
             return self._host, self._scheduler
+
+    def warm(self) -> None:
+        """Start the loop and the scheduler now, so a first run starts at once."""
+        host, scheduler = self._host_of_scheduler()
+        host.call(scheduler.ready())
+
+    @property
+    def started(self) -> bool:
+        """Whether the scheduler exists yet."""
+        return self._scheduler is not None
+
+    def active_runs(self) -> list[str]:
+        """The runs the scheduler works now."""
+        host, scheduler = self._host_of_scheduler()
+        runs: list[str] = host.call(scheduler.active_runs(), PROGRESS_TIMEOUT_S)
+        return runs
+
+    def interrupt_all(self, timeout_s: float) -> list[str]:
+        """As `SchedulerClient.interrupt_all`: stop dispatching every run, wait up to
+        ``timeout_s`` for them to end `interrupted`; a no-op before the scheduler exists."""
+        if self._scheduler is None:
+            return []
+        host, scheduler = self._host_of_scheduler()
+        runs = self.active_runs()
+        for run_id in runs:
+            host.call(scheduler.interrupt(run_id), PROGRESS_TIMEOUT_S)
+        deadline = time.monotonic() + timeout_s
+        while self.active_runs() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return runs
 
     def submit(self, context: Any) -> None:
         """Hand a validated run to the scheduler."""

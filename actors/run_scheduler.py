@@ -37,6 +37,7 @@ from engine.logs import get_logger
 log = get_logger(__name__)
 EVENTS_MAXLEN = 10_000
 MAX_REPAIRS = 3
+ENGINE_STOPPED = run_error("interrupted", "the engine working this run was stopped; resume it")
 BATCHES_PER_SHARE = 2
 """A run's concurrency is split over the evaluators (`concurrency_shares`); each runs at most
 its share at once, and twice its share in cells is out to it, in batches of about half its
@@ -236,6 +237,18 @@ class RunScheduler:
         if state is None:
             return False
         state.cancelled = True
+        self.queue.remove(run_id)
+        if state.inflight == 0:
+            self._spawn(self._finish(state))
+        return True
+
+    async def interrupt(self, run_id: str) -> bool:
+        """Stop dispatching `run_id` for an engine that is stopping: in-flight cells finish
+        and are recorded, and the run ends `interrupted` (resumable), not `cancelled`."""
+        state = self.active.get(run_id)
+        if state is None:
+            return False
+        state.stopped = state.stopped or (RunStatus.INTERRUPTED, ENGINE_STOPPED)
         self.queue.remove(run_id)
         if state.inflight == 0:
             self._spawn(self._finish(state))

@@ -62,6 +62,25 @@ class SchedulerClient:
             self._handle = None
             self._pool = None
 
+    def warm(self) -> None:
+        """Create the scheduler and wait until every evaluator and the recorder answer (an
+        evaluator's first answer waits for its imports), so a first run starts at once."""
+        import ray
+
+        ray.get(self.handle().ready.remote())
+
+    @property
+    def started(self) -> bool:
+        """Whether the scheduler and its pool exist yet (`handle` was called)."""
+        return self._handle is not None
+
+    def active_runs(self) -> list[str]:
+        """The runs the scheduler works now."""
+        import ray
+
+        runs: list[str] = ray.get(self.handle().active_runs.remote(), timeout=PROGRESS_TIMEOUT_S)
+        return runs
+
     def submit(self, context: Any) -> None:
         """Hand a validated run to the scheduler."""
         import ray
@@ -73,6 +92,25 @@ class SchedulerClient:
         import ray
 
         return bool(ray.get(self.handle().cancel.remote(run_id)))
+
+    def interrupt_all(self, timeout_s: float) -> list[str]:
+        """Stop dispatching every run (in-flight cells are recorded) and wait up to
+        ``timeout_s`` until they end `interrupted`; returns the runs that did. A no-op
+        before the scheduler exists."""
+        import time
+
+        import ray
+
+        if self._handle is None:
+            return []
+        runs: list[str] = ray.get(self._handle.active_runs.remote(), timeout=PROGRESS_TIMEOUT_S)
+        ray.get([self._handle.interrupt.remote(run_id) for run_id in runs])
+        deadline = time.monotonic() + timeout_s
+        while ray.get(self._handle.active_runs.remote(), timeout=PROGRESS_TIMEOUT_S):
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        return runs
 
     def recover(self, run_id: str) -> None:
         """Continue ``run_id`` from the cluster's copy of its context, or mark it

@@ -75,6 +75,8 @@ class PublishedServices:
     redis_url: str | None
     ray_address: str | None
     ray_auth_mode: str | None
+    control: str | None = None
+    """The deployment tag of the owner's control channel, when it serves one."""
 
 
 class DataDirClaim:
@@ -171,7 +173,7 @@ def published_owner(directory: Path) -> PublishedServices | None:
     """What the live owner of ``directory`` published, read without claiming it; None when
     no live process published (nobody owns it, or its owner is still starting)."""
     published = _read_published(directory / SERVICES_FILE)
-    return published if published is not None and _alive(published.pid) else None
+    return published if published is not None and process_alive(published.pid) else None
 
 
 def _read_published(path: Path) -> PublishedServices | None:
@@ -181,7 +183,8 @@ def _read_published(path: Path) -> PublishedServices | None:
         return None
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """Whether process `pid` exists (it may be another user's)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

@@ -12,6 +12,7 @@ Ray instead of starting, or reaping, its own.
 from __future__ import annotations
 
 import os
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,6 +22,7 @@ from sqlalchemy import Engine
 
 from domain.errors import ServiceUnavailableError
 from engine import timings
+from engine.control.protocol import control_tag
 from engine.data_dir import DataDirClaim, PublishedServices, private_dir
 from engine.db import create_db_engine, migrate
 from engine.executor import Executor, choose_executor
@@ -48,10 +50,13 @@ class Runtime:
         settings: configuration; read from the environment when omitted.
         start_ray: set False for processes that only need the DB and Redis (e.g. the CLI's
             read-only commands); else Ray starts if the executor is Ray's.
+        serves_control: this process answers joiners on the control channel (an `Engine`
+            does); published so that they use it instead of joining Ray.
     """
 
     settings: Settings = field(default_factory=load_settings)
     start_ray: bool = True
+    serves_control: bool = False
     db: Engine | None = None
     redis_url: str | None = None
     schema_revision: str | None = None
@@ -78,6 +83,23 @@ class Runtime:
         """What the data dir's live owner published when this runtime is its guest."""
         return self._claim.joined if self._claim else None
 
+    @property
+    def owns_data_dir(self) -> bool:
+        """Whether this runtime owns its data dir (else it joined the owner's services)."""
+        return self._claim is not None and self._claim.owner
+
+    @property
+    def started_ray(self) -> bool:
+        """Whether this runtime started (or joined) Ray itself, rather than finding it up."""
+        return self._started_ray
+
+    @property
+    def owner_served(self) -> PublishedServices | None:
+        """The data dir's owner when this runtime reaches its engine through the control
+        channel (and so started no Ray of its own), else None."""
+        joined = self._claim.joined if self._claim else None
+        return joined if joined is not None and uses_control(joined, self.settings) else None
+
     def start(self) -> Runtime:
         """Start (or join) every service, stopping what already started if one fails.
 
@@ -87,20 +109,23 @@ class Runtime:
         """
         try:
             self._claim = DataDirClaim.acquire(private_dir(self.settings.data_dir))
-            if self.start_ray:
+            served = self.owner_served
+            if self.start_ray and served is None:
                 self.executor = choose_executor(self.settings, self._claim.joined)
-            # Migrations (CPU) run while Redis starts (a child process: mostly waiting). Redis
-            # is spawned on this thread: its death signal is tied to the thread that forks it.
+            # Migrations (CPU) run while Redis and Ray start (child processes: mostly waiting).
+            # Redis is spawned on this thread: its death signal is tied to the thread that forks
+            # it. A joiner served through the owner's control channel starts no Ray.
             with ThreadPoolExecutor(max_workers=1, thread_name_prefix="autoforge-start") as pool:
                 migrated = pool.submit(self._start_db)
                 try:
                     self._start_redis()
+                    if self.executor == "ray":
+                        with timings.phase("ray"):
+                            self._start_ray()
                 finally:
                     migrated.result()
-            if self.executor == "ray":
-                with timings.phase("ray"):
-                    self._start_ray()
-            self._claim.publish(self._published())
+            if self._claim.owner:
+                self._claim.publish(self._published())
         except BaseException:
             self.stop()
             raise
@@ -169,6 +194,9 @@ class Runtime:
             redis_url=embedded.url if embedded is not None else None,
             ray_address=ray_address,
             ray_auth_mode=os.environ.get(RAY_AUTH_MODE) if ray_address else None,
+            control=control_tag(self.settings.effective_database_url)
+            if self.serves_control
+            else None,
         )
 
     def stop(self) -> None:
@@ -203,3 +231,11 @@ class Runtime:
 
     def __exit__(self, *_exc: object) -> None:
         self.stop()
+
+
+def uses_control(owner: PublishedServices, settings: Settings) -> bool:
+    """Whether a process joining `owner` goes through its control channel: it serves one,
+    and this process was given no cluster of its own (a Ray address, or a Ray already up)."""
+    ray = sys.modules.get("ray")
+    ray_up = ray is not None and ray.is_initialized()
+    return owner.control is not None and settings.ray_address is None and not ray_up

@@ -38,6 +38,8 @@ if TYPE_CHECKING:
     from engine.simulator import SimulatorConfig
 
 DEFAULT_OWNER = "local"
+DRAIN_TIMEOUT_S = 30.0
+"""How long a stopping `serve_forever` waits for the cells in flight to be recorded."""
 
 
 @dataclass
@@ -54,6 +56,10 @@ class _Shared:
     # long as the engine does.
     clients: dict[str, Any] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    control: Any = None
+    """The control server answering joiners, and its backend (owner only)."""
+    backend: Any = None
+    warming: threading.Thread | None = None
 
     def client(self, key: str, factory: Callable[[], Any]) -> Any:
         with self.lock:
@@ -92,8 +98,9 @@ class Engine:
             settings = load_settings(**overrides)
         self.owner = owner
         self._owns_runtime = True
-        self._shared = _Shared(settings, Runtime(settings).start())
+        self._shared = _Shared(settings, Runtime(settings, serves_control=True).start())
         try:
+            self._serve_joiners()
             if simulator:
                 from engine.simulator import SimulatorConfig, running_simulator
 
@@ -188,7 +195,7 @@ class Engine:
             scheduler=self._shared.client("run-scheduler", self._scheduler),
             redis=rt.redis,
             budgets=self._budgets if rt.redis_url else None,
-            hold_gateway=self._hold_gateway,
+            hold_gateway=self._hold_gateway if rt.owner_served is None else None,
         )
 
     def evaluate(
@@ -310,10 +317,48 @@ class Engine:
         (``AUTOFORGE_TIMINGS=1`` or `engine.timings.enable`); empty otherwise."""
         return timings.snapshot()
 
+    def warm(self) -> None:
+        """Create the actor pool (scheduler, evaluators, recorder) now rather than in the
+        first `evaluate`, and the gateways of a catalogue file's accounts; a no-op when this
+        engine uses a running engine's pool."""
+        self.evaluations.scheduler().warm()
+        if self.settings.catalogue_path is not None and self.runtime.owner_served is None:
+            for account in self.catalogue.accounts:
+                self._hold_gateway(account)
+        if self._shared.backend is not None:
+            self._shared.backend.pool_ready = True
+
+    def serve_forever(self) -> None:
+        """Keep this engine up for other processes on its data dir (``autoforge engine
+        start`` runs this): create the actor pool, serve until SIGTERM or SIGINT, close.
+        A stop records the cells in flight and leaves each running run `interrupted`, for
+        the next engine to resume."""
+        import signal
+
+        stopping = threading.Event()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda *_: stopping.set())
+        if self._shared.backend is not None:
+            self._shared.backend.daemon = True
+        try:
+            self.warm()
+            stopping.wait()
+            if self._shared.control is not None:
+                self._shared.control.stop()  # no new runs while the running ones wind down
+            self.evaluations.scheduler().interrupt_all(DRAIN_TIMEOUT_S)
+        finally:
+            self.close()
+
     def close(self) -> None:
         """Stop what this engine started; safe to call twice (a no-op on owner views)."""
         if not self._owns_runtime:
             return
+        if self._shared.control is not None:
+            self._shared.control.stop()
+            self._shared.control = None
+        if self._shared.warming is not None:
+            self._shared.warming.join()  # its actors must not outlive the runtime
+            self._shared.warming = None
         clients = self._shared.clients
         # The run scheduler and its workers go before the gateways they call: all at once,
         # a worker's last lease release reached a gateway already gone, and Ray printed that
@@ -345,6 +390,27 @@ class Engine:
         if db is None:
             raise ServiceUnavailableError("the engine's database is not started")
         return db
+
+    def _serve_joiners(self) -> None:
+        rt = self.runtime
+        if not rt.owns_data_dir or rt.redis_url is None:
+            return
+        from engine.sdk.control import serve_joiners
+
+        self._shared.control, self._shared.backend = serve_joiners(rt, lambda: self.evaluations)
+        if rt.started_ray:  # a cold engine creates its pool beside the user's own set-up
+            self._shared.warming = threading.Thread(
+                target=self._warm_quietly, name="warm-pool", daemon=True
+            )
+            self._shared.warming.start()
+
+    def _warm_quietly(self) -> None:
+        from engine.logs import get_logger
+
+        try:
+            self.warm()
+        except Exception as exc:  # the first evaluate() will meet (and report) it again
+            get_logger(__name__).warning("actor pool not created", error=repr(exc))
 
     def _scheduler(self) -> Any:
         from engine.sdk.hosting import run_scheduler

@@ -82,7 +82,8 @@ class Evaluations:
         redis: A sync Redis client (a run's progress events).
         budgets: Where a run's budget cap is set; None without Redis.
         hold_gateway: Creates an account's gateway in this process and keeps it for the
-            engine's life (one an evaluator created would die with that evaluator).
+            engine's life (one an evaluator created would die with that evaluator); None
+            when the engine that works the runs holds them (a joiner's).
     """
 
     def __init__(
@@ -95,7 +96,7 @@ class Evaluations:
         scheduler: SchedulerClient,
         redis: Any,
         budgets: Callable[[], BudgetStore] | None = None,
-        hold_gateway: Callable[[ProviderAccount], None] = lambda _account: None,
+        hold_gateway: Callable[[ProviderAccount], None] | None = None,
     ) -> None:
         self.owner = owner
         self.prompts = prompts
@@ -281,9 +282,11 @@ class Evaluations:
             api_keys=account_keys,
         )
 
-    def _own_gateways(self, context: RunContext) -> None:
+    def own_gateways(self, context: RunContext) -> None:
         """Create the run's gateways in this process, so they live as long as the engine: one
         created by an evaluator died with it when the evaluator was killed."""
+        if self._hold_gateway is None:
+            return
         from actors.provider_gateway import accounts_used
 
         models = [*context.spec.models, *_scorer_models(context.spec.scorers)]
@@ -308,7 +311,7 @@ class Evaluations:
         if info.spec.budget_usd is not None and self._budgets is not None:
             store = self._budgets()
             run_sync(_set_limit(store, f"run:{info.id}", info.spec.budget_usd))
-        self._own_gateways(context)
+        self.own_gateways(context)
         self._scheduler.submit(context)
         return Run(self, info.id)
 

@@ -3,7 +3,8 @@
 Ray: the scheduler actor (`SchedulerClient`) and the prompt shards. Inline: the same
 actors on a loop of this process (`InlineScheduler`) and prompt commands straight against
 the store (`LocalCommands`, under a lock: SDK users may call from threads). A guest of an
-owner that runs inline has neither: its runs are the owner's to work.
+owner that serves the control channel (`engine.sdk.control`) submits through it and writes
+prompts straight to the store; a guest of an owner that serves none cannot start runs.
 """
 
 from __future__ import annotations
@@ -22,6 +23,11 @@ PROMPT_CACHE_SIZE = 256
 def run_scheduler(runtime: Runtime, settings: Settings) -> Any:
     """The client of the scheduler that works this engine's runs."""
     assert runtime.redis_url is not None, "the runtime is started"
+    from engine.sdk.control import owner_scheduler
+
+    joined = owner_scheduler(runtime)
+    if joined is not None:  # the data dir's owner works it, through its control channel
+        return joined
     database_url = settings.effective_database_url
     if runtime.executor == "ray":
         from actors.scheduler_client import SchedulerClient

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -100,7 +101,14 @@ class Run:
     def events(self, after: str = "0-0", block_ms: int = 1000) -> list[tuple[str, dict[str, Any]]]:
         """Progress events after stream id `after` (waits up to `block_ms` for new ones)."""
         redis: Any = self._service.redis
-        reply = redis.xread({streams.events_stream(self.id): after}, count=1000, block=block_ms)
+        try:
+            reply = redis.xread({streams.events_stream(self.id): after}, count=1000, block=block_ms)
+        except Exception as exc:
+            if not _raised_by("redis.exceptions", "ConnectionError", exc):
+                raise
+            raise ServiceUnavailableError(
+                "lost the engine's Redis: the engine working this run exited", reason="redis"
+            ) from None
         return [
             (eid, streams.decode(fields)) for _, entries in reply or [] for eid, fields in entries
         ]
@@ -241,6 +249,13 @@ class Run:
         from domain.reports import compare_groups
 
         return compare_groups(self.records(), a=a, b=b, version_names=self.version_names())
+
+
+def _raised_by(module: str, name: str, exc: Exception) -> bool:
+    """Whether `exc` is `module.name`, asked without importing it: a process that never
+    loaded Ray (one that joined a running engine) cannot have raised Ray's errors."""
+    loaded = sys.modules.get(module)
+    return loaded is not None and isinstance(exc, getattr(loaded, name))
 
 
 def progress_postfix(event: dict[str, Any]) -> str:
