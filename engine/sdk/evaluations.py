@@ -149,6 +149,7 @@ class Evaluations:
         ``"lowest-latency"`` sends each call to one of ``models`` chosen by that rule (one
         group per version; each result records the model used); ``"fixed"`` calls them all.
         """
+        self._ensure_accepting()
         registered, custom = split_scorers(scorers)
         prompt_info = self.prompts.get(prompt)
         refs = list(versions) if versions else ["main"]
@@ -211,6 +212,7 @@ class Evaluations:
             ConflictError: the run is completed.
         """
         info = self.runs.get(self.owner, run_id)
+        self._ensure_accepting()
         if budget is not None:
             check_budget(budget)
         if concurrency is not None:
@@ -305,6 +307,14 @@ class Evaluations:
             client.check(CompletionRequest(model, messages))
         for model in _scorer_models(context.spec.scorers):
             client.check(CompletionRequest(model, [{"role": "user", "content": "x"}]))
+
+    def _ensure_accepting(self) -> None:
+        """Refuse, before anything is stored, a run nobody here could work (a guest of an
+        owner that serves no control channel)."""
+        from engine.sdk.hosting import OwnerWorksRuns
+
+        if isinstance(self._scheduler, OwnerWorksRuns):
+            raise self._scheduler.refusal()
 
     def _start(self, info: RunInfo, context: RunContext) -> Run:
         context = _with_run_id(context, info.id)

@@ -82,16 +82,17 @@ class OwnerWorksRuns:
         )
         self._pid = owner_pid
 
-    def _refuse(self) -> ServiceUnavailableError:
+    def refusal(self) -> ServiceUnavailableError:
+        """The error for a run this guest was asked to start (or cancel)."""
         return ServiceUnavailableError(self._message, reason="data-dir-busy", pid=self._pid)
 
     def submit(self, context: Any) -> None:
         del context
-        raise self._refuse()
+        raise self.refusal()
 
     def cancel(self, run_id: str) -> bool:
         del run_id
-        raise self._refuse()
+        raise self.refusal()
 
     def recover(self, run_id: str) -> None:
         """Nothing to do: the owner works (or recovers) its runs."""

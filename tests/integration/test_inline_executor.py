@@ -63,11 +63,9 @@ def _inline_engine(data_dir: Path, simulator: Any, **settings: Any) -> Any:
     return engine
 
 
-def test_a_guest_of_an_inline_owner_reads_its_runs_and_refuses_to_start_one(
+def test_a_guest_of_an_inline_owner_runs_through_the_owners_engine(
     tmp_path: Path, simulator: Any
 ) -> None:
-    import os
-
     from engine import Engine
 
     owner = _inline_engine(tmp_path / "data", simulator)
@@ -77,28 +75,58 @@ def test_a_guest_of_an_inline_owner_reads_its_runs_and_refuses_to_start_one(
         owner.datasets.add("demo", demo_cases(5))
         done = owner.evaluate(prompt=PROMPT_NAME, dataset="demo", models=["openai/sim-small"])
         done.wait(progress=False, timeout=60)
-        # `auto` on the guest: it follows the owner, who publishes no Ray address.
         guest = Engine(data_dir=tmp_path / "data")
         guest.use_catalogue(owner.catalogue)
         try:
-            assert guest.runtime.joined is not None and guest.runtime.executor == "inline"
+            # The owner's control channel works the guest's runs: no executor of its own.
+            assert guest.runtime.owner_served is not None and guest.runtime.executor is None
             assert [r.id for r in guest.runs()] == [done.id]
+            run = guest.evaluate(
+                prompt=PROMPT_NAME, dataset="demo", models=["openai/sim-small"], seed=3
+            )
+            assert run.wait(progress=False, timeout=60).status.value == "completed"
+            assert run.recorded() == 5
+            assert guest.evaluations.scheduler().cancel(run.id) is False  # over: nothing to stop
+        finally:
+            guest.close()
+        # The guest stopped nothing of the owner's: it still runs cells.
+        again = owner.evaluate(
+            prompt=PROMPT_NAME, dataset="demo", models=["openai/sim-small"], seed=4
+        )
+        assert again.wait(progress=False, timeout=60).status.value == "completed"
+    finally:
+        owner.close()
+
+
+def test_a_guest_of_an_owner_that_serves_no_channel_refuses_to_start_runs(
+    tmp_path: Path, simulator: Any
+) -> None:
+    import os
+
+    from engine import Engine
+    from engine.runtime import Runtime
+    from engine.settings import load_settings
+
+    # A command that only opens the DB and Redis (e.g. `autoforge run list`) owns the dir.
+    owner = Runtime(load_settings(data_dir=tmp_path / "data"), start_ray=False).start()
+    try:
+        guest = Engine(data_dir=tmp_path / "data")
+        guest.use_catalogue(simulator_catalogue(simulator.api_base))
+        try:
+            guest.prompts.create(PROMPT_NAME, V1["template"])
+            guest.datasets.create("demo")
+            guest.datasets.add("demo", demo_cases(3))
+            assert guest.runtime.joined is not None and guest.runtime.executor == "inline"
             with pytest.raises(ServiceUnavailableError) as refused:
                 guest.evaluate(prompt=PROMPT_NAME, dataset="demo", models=["openai/sim-small"])
             assert refused.value.details["reason"] == "data-dir-busy"
             assert f"pid {os.getpid()}" in refused.value.message
             assert "autoforge engine start" in refused.value.message
-            with pytest.raises(ServiceUnavailableError, match="data-dir-busy|works its runs"):
-                guest.evaluations.scheduler().cancel(done.id)
+            assert guest.runs() == []  # nothing half-made: no run was stored
         finally:
             guest.close()
-        # The guest stopped nothing of the owner's: it still runs cells.
-        again = owner.evaluate(
-            prompt=PROMPT_NAME, dataset="demo", models=["openai/sim-small"], seed=3
-        )
-        assert again.wait(progress=False, timeout=60).status.value == "completed"
     finally:
-        owner.close()
+        owner.stop()
 
 
 def test_prompt_commands_from_many_threads_are_each_applied_once(
