@@ -212,8 +212,6 @@ def _main() -> int:
     os.environ.setdefault("AUTOFORGE_RAY_LOG_TO_DRIVER", "false")
     try:
         settings = load_settings()
-        if settings.executor == "auto":  # a kept engine pays Ray's start once, uses every core
-            settings = load_settings(executor="ray")
         configure_logging(settings.log_level, "json")
         engine = Engine(settings=settings)
         if not engine.runtime.owns_data_dir:

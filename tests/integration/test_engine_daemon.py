@@ -105,13 +105,15 @@ def test_start_status_stop(tmp_path: Path) -> None:
         assert after.returncode == 3
 
 
+@pytest.mark.parametrize("executor", ["inline", "ray"])
 def test_clients_of_a_running_engine_record_every_cell_once_within_the_account_limit(
-    tmp_path: Path,
+    tmp_path: Path, executor: str
 ) -> None:
     from engine.simulator import SimulatorConfig, running_simulator
 
     with running_simulator(SimulatorConfig(latency_ms=30, seed=3)) as sim:
         env = engine_env(tmp_path / "data", _catalogue(sim.api_base, max_concurrency=4))
+        env["AUTOFORGE_EXECUTOR"] = executor
         with running_engine(env):
             clients = [_client(env, "plain", 60, 8), _client(env, "custom", 60, 8, "custom")]
             outcomes = [_outcome(c) for c in clients]
@@ -126,8 +128,9 @@ def test_clients_of_a_running_engine_record_every_cell_once_within_the_account_l
     assert 2 <= stats["max_in_flight"] <= 4  # both runs under one account limit
 
 
+@pytest.mark.parametrize("executor", ["inline", "ray"])
 def test_a_killed_engine_fails_its_client_in_bounded_time_and_the_next_resumes(
-    tmp_path: Path,
+    tmp_path: Path, executor: str
 ) -> None:
     from engine.simulator import SimulatorConfig, running_simulator
     from tests.integration.test_interrupted_driver import _NEXT, _stored
@@ -136,6 +139,7 @@ def test_a_killed_engine_fails_its_client_in_bounded_time_and_the_next_resumes(
     with running_simulator(SimulatorConfig(latency_ms=50, seed=4)) as sim:
         env = engine_env(data, _catalogue(sim.api_base))
         env["SIM_API_BASE"] = sim.api_base
+        env["AUTOFORGE_EXECUTOR"] = executor
         with running_engine(env) as pid:
             client = _client(env, "killed", 400, 2)
             assert client.stdout is not None
