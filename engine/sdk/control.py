@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from engine.control import ControlClient, ControlServer, control_tag
+from engine.control import ControlServer, control_tag
 
 if TYPE_CHECKING:
 
@@ -67,11 +67,3 @@ def serve_joiners(
     backend = OwnerBackend(evaluations, rt.settings.data_dir)
     tag = control_tag(rt.settings.effective_database_url)
     return ControlServer(rt.redis_url, tag, backend).start(), backend
-
-
-def owner_scheduler(rt: Runtime) -> ControlClient | None:
-    """A client of the owner's scheduler when `rt` joined an owner that serves one."""
-    served = rt.owner_served
-    if served is None or served.control is None or rt.redis_url is None:
-        return None
-    return ControlClient(rt.redis_url, served.control, served.pid)

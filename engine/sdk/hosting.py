@@ -23,11 +23,12 @@ PROMPT_CACHE_SIZE = 256
 def run_scheduler(runtime: Runtime, settings: Settings) -> Any:
     """The client of the scheduler that works this engine's runs."""
     assert runtime.redis_url is not None, "the runtime is started"
-    from engine.sdk.control import owner_scheduler
+    served = runtime.owner_served
+    if served is not None and served.control is not None:
+        from engine.control import ControlClient
 
-    joined = owner_scheduler(runtime)
-    if joined is not None:  # the data dir's owner works it, through its control channel
-        return joined
+        # The data dir's owner works this engine's runs, through its control channel.
+        return ControlClient(runtime.redis_url, served.control, served.pid)
     database_url = settings.effective_database_url
     if runtime.executor == "ray":
         from actors.scheduler_client import SchedulerClient
