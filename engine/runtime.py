@@ -235,7 +235,13 @@ class Runtime:
 
 def uses_control(owner: PublishedServices, settings: Settings) -> bool:
     """Whether a process joining `owner` goes through its control channel: it serves one,
-    and this process was given no cluster of its own (a Ray address, or a Ray already up)."""
+    and unless the owner runs Ray and this process was given a cluster of its own (a Ray
+    address, or a Ray already up), where it joins the owner's actors. An inline owner's
+    actors are reachable only through the channel."""
+    if owner.control is None:
+        return False
+    if owner.ray_address is None:
+        return True
     ray = sys.modules.get("ray")
     ray_up = ray is not None and ray.is_initialized()
-    return owner.control is not None and settings.ray_address is None and not ray_up
+    return settings.ray_address is None and not ray_up
