@@ -30,6 +30,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--jitter-ms", type=float, default=0.0)
     parser.add_argument("--rpm", type=int, default=None, help="requests per minute")
     parser.add_argument("--tpm", type=int, default=None, help="tokens per minute")
+    parser.add_argument(
+        "--window-s", type=float, default=60.0, help="rate-limit window (60: per minute)"
+    )
     parser.add_argument("--error-rate", type=float, default=0.0, help="fraction answered 5xx")
     parser.add_argument("--timeout-rate", type=float, default=0.0, help="fraction that hang")
     parser.add_argument("--timeout-hang-s", type=float, default=30.0)
@@ -85,8 +88,8 @@ def main(argv: list[str] | None = None) -> int:
     The first stdout line is ``SIMULATOR_URL=http://HOST:PORT`` (flushed).
 
     Args:
-        argv: Flags (``--host --port --latency-ms --jitter-ms --rpm --tpm --error-rate
-            --timeout-rate --timeout-hang-s --seed``); defaults to ``sys.argv[1:]``.
+        argv: Flags (``--host --port --latency-ms --jitter-ms --rpm --tpm --window-s
+            --error-rate --timeout-rate --timeout-hang-s --seed``); defaults to ``sys.argv[1:]``.
 
     Returns:
         The exit code: 0 after a clean stop, 2 for invalid flags, 1 if the port can't be bound.
@@ -108,6 +111,7 @@ def serve_with(args: argparse.Namespace) -> int:
             jitter_ms=args.jitter_ms,
             rpm=args.rpm,
             tpm=args.tpm,
+            window_s=args.window_s,
             error_rate=args.error_rate,
             timeout_rate=args.timeout_rate,
             timeout_hang_s=args.timeout_hang_s,

@@ -16,8 +16,12 @@ class SimulatorConfig:
         port: TCP port; 0 picks a free one (read it back from ``Simulator.url``).
         latency_ms: Mean added latency per request, scaled by the model's ``latency_factor``.
         jitter_ms: Latency varies uniformly within ``latency_ms ± jitter_ms`` (never below 0).
-        rpm: Requests per sliding 60-second window; ``None`` means unlimited.
-        tpm: Estimated tokens per sliding 60-second window; ``None`` means unlimited.
+        rpm: Requests per sliding window (of ``window_s``, a minute by default); ``None``
+            means unlimited.
+        tpm: Estimated tokens per sliding window; ``None`` means unlimited.
+        window_s: Length of the rate-limit window in seconds: 60 makes ``rpm`` and ``tpm``
+            per minute, as providers count; tests shorten it so a 429 waits seconds, not a
+            minute (the headers then announce the shorter resets).
         error_rate: Fraction of admitted requests answered with an injected 500/503.
         timeout_rate: Fraction of admitted requests that hang ``timeout_hang_s`` first
             (drawn after errors: when both rates sum above 1, timeouts get the remainder).
@@ -41,6 +45,7 @@ class SimulatorConfig:
     jitter_ms: float = 0.0
     rpm: int | None = None
     tpm: int | None = None
+    window_s: float = 60.0
     error_rate: float = 0.0
     timeout_rate: float = 0.0
     timeout_hang_s: float = 30.0
@@ -63,6 +68,8 @@ def _problems(config: SimulatorConfig) -> list[str]:
         value = getattr(config, name)
         if value < 0:
             problems.append(f"{name} must be >= 0, got {value}")
+    if config.window_s <= 0:
+        problems.append(f"window_s must be > 0, got {config.window_s}")
     for name in ("rpm", "tpm"):
         value = getattr(config, name)
         if value is not None and value <= 0:

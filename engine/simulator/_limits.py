@@ -1,4 +1,5 @@
-"""Sliding 60-second windows for requests and tokens per minute, with OpenAI-style headers.
+"""Sliding windows (60 seconds unless configured) for requests and tokens, with OpenAI-style
+headers.
 
 Limits are global to one simulator (one "organisation"), shared by all models and both
 POST endpoints. Rejected requests consume nothing.
@@ -81,13 +82,17 @@ def format_duration(seconds: float) -> str:
 
 
 class RateLimiter:
-    """RPM and TPM limits over sliding windows; ``None`` disables either."""
+    """RPM and TPM limits over sliding windows of ``window_s``; ``None`` disables either."""
 
     def __init__(
-        self, rpm: int | None, tpm: int | None, clock: Callable[[], float] = time.monotonic
+        self,
+        rpm: int | None,
+        tpm: int | None,
+        clock: Callable[[], float] = time.monotonic,
+        window_s: float = WINDOW_S,
     ) -> None:
-        self._requests = SlidingWindow(rpm) if rpm else None
-        self._tokens = SlidingWindow(tpm) if tpm else None
+        self._requests = SlidingWindow(rpm, window_s) if rpm else None
+        self._tokens = SlidingWindow(tpm, window_s) if tpm else None
         self._clock = clock
 
     def admit(self, tokens: int) -> Admission:

@@ -94,6 +94,8 @@ def config_argv(config: SimulatorConfig) -> list[str]:
         str(config.timeout_hang_s),
         "--seed",
         str(config.seed),
+        "--window-s",
+        str(config.window_s),
     ]
     if config.rpm is not None:
         argv += ["--rpm", str(config.rpm)]

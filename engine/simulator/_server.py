@@ -55,7 +55,7 @@ class Simulator:
         self.url = ""
         self.api_base = ""
         self._stats = Stats()
-        self._limiter = RateLimiter(self.config.rpm, self.config.tpm)
+        self._limiter = RateLimiter(self.config.rpm, self.config.tpm, window_s=self.config.window_s)
         self._rng = random.Random(self.config.seed)
         self._runner: web.ServerRunner | None = None
         self._stopping: asyncio.Event | None = None

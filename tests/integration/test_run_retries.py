@@ -15,11 +15,12 @@ from engine.simulator import Simulator, SimulatorConfig, running_simulator
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 RPM = 20
+WINDOW_S = 6.0  # the 429s' retries wait seconds for the window, not a minute
 
 
 @pytest.fixture(scope="module")
 def sim() -> Iterator[Simulator]:
-    with running_simulator(SimulatorConfig(rpm=RPM, seed=29)) as simulator:
+    with running_simulator(SimulatorConfig(rpm=RPM, window_s=WINDOW_S, seed=29)) as simulator:
         yield simulator
 
 
@@ -33,7 +34,7 @@ def engine(
     from engine import Engine
 
     eng = Engine(data_dir=tmp_path_factory.mktemp("retries"), redis_url=redis_url)
-    # Our side knows no limit, so the simulator's 60-second window answers 429s.
+    # Our side knows no limit, so the simulator's window answers 429s.
     eng.use_catalogue(simulator_catalogue(sim.api_base, max_concurrency=64, name="retries"))
     eng.prompts.create(PROMPT_NAME, V1["template"], message=V1["message"])
     eng.datasets.create("demo")

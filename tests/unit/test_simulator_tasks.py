@@ -196,6 +196,21 @@ def test_rate_limiter_uses_a_sliding_minute() -> None:
     assert not limiter.admit(10).allowed
 
 
+def test_rate_limiter_window_can_be_shortened() -> None:
+    now = [0.0]
+    limiter = RateLimiter(rpm=2, tpm=None, clock=lambda: now[0], window_s=5.0)
+    assert limiter.admit(10).allowed and limiter.admit(10).allowed
+    refused = limiter.admit(10)
+    assert not refused.allowed and refused.headers["Retry-After"] == "5"
+    assert refused.headers["x-ratelimit-reset-requests"] == "5s"
+    now[0] = 5.01
+    assert limiter.admit(10).allowed
+
+
+def test_main_refuses_a_window_of_zero() -> None:
+    assert main(["--window-s", "0"]) == 2
+
+
 def test_token_limit_counts_tokens_and_refusals_consume_nothing() -> None:
     now = [0.0]
     limiter = RateLimiter(rpm=None, tpm=100, clock=lambda: now[0])
