@@ -153,6 +153,16 @@ def _info(row: OptimizationRow, state: OptimizationState, alive: bool | None) ->
     )
 
 
+def owns_optimization(db: Any, owner: str, optimization_id: str) -> bool:
+    """Whether ``optimization_id`` is an optimization of ``owner`` (for who may follow its
+    events, as `owns_run` for runs)."""
+    try:
+        OptimizationStore(db).get(owner, optimization_id)
+    except NotFoundError:
+        return False
+    return True
+
+
 class Loops:
     """The optimization loops this process works (one registry per engine)."""
 
