@@ -11,6 +11,7 @@ the step trailer of its message.
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 import threading
 from collections.abc import Callable, Mapping, Sequence
@@ -640,7 +641,7 @@ class OptimizationLoop:
 
     def _heartbeat(self) -> None:
         try:
-            self.redis.set(alive_key(self.state.id), "1", ex=ALIVE_TTL_S)
+            self.redis.set(alive_key(self.state.id), str(os.getpid()), ex=ALIVE_TTL_S)
         except Exception:
             log.warning("cannot refresh the optimization's liveness key")
 
@@ -675,8 +676,6 @@ class OptimizationLoop:
 
 
 def _env(catalogue: Any, api_keys: Mapping[str, str]) -> dict[str, str]:
-    import os
-
     env = dict(os.environ)
     for account in catalogue.accounts:
         if account.requires_api_key and account.provider in api_keys:
