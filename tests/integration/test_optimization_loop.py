@@ -5,6 +5,7 @@ defined here are test strategies (the loop's seam), not stand-ins for our parts.
 from __future__ import annotations
 
 import random
+import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from domain.errors import ValidationError
+from domain.errors import ConflictError, ValidationError
 from domain.optimization.strategy import CandidateView, CaseEvidence, Content, Proposal
 from engine.llm import simulator_catalogue
 
@@ -444,3 +445,92 @@ def test_promotion_is_granted_only_with_significance(
         assert outcome["promoted"] is False
         assert outcome["reason"] == "no significant improvement"
         assert moved_to == production
+
+
+# -- cancel, close, resume ---------------------------------------------------------------------
+
+
+def _wait_for(opt: Any, kind: str, count: int, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while sum(1 for e in opt.history if e["type"] == kind) < count:
+        assert time.monotonic() < deadline, opt.info
+        time.sleep(0.05)
+
+
+@pytest.mark.slow
+def test_a_cancelled_optimization_stops_and_starts_no_more_runs(engine: Any) -> None:
+    opt = _random(engine, max_metric_calls=400, seed=21)
+    _wait_for(opt, "generation-finished", 1)
+    opt.cancel()
+    info = opt.wait(progress=False, timeout=120)
+    assert info.status == "cancelled"
+    runs = [r for r in engine.runs(limit=500) if r.name.startswith(opt.id)]
+    time.sleep(0.5)
+    assert len([r for r in engine.runs(limit=500) if r.name.startswith(opt.id)]) == len(runs)
+    assert all(
+        r.status.value != "running" for r in engine.runs(limit=500) if r.name.startswith(opt.id)
+    )
+    assert opt.history[-1]["type"] == "cancelled"
+    with pytest.raises(ConflictError):
+        opt.cancel()
+    with pytest.raises(ConflictError):
+        engine.resume_optimization(opt.id)
+
+
+ASKED: list[str] = []
+
+
+class CountingStrategy(AskingStrategy):
+    """Notes the parent of every request it is asked to build."""
+
+    def ask(
+        self, parent: CandidateView, evidence: Sequence[CaseEvidence], rng: random.Random
+    ) -> list[dict[str, str]]:
+        ASKED.append(parent.id)
+        return super().ask(parent, evidence, rng)
+
+
+@pytest.mark.slow
+def test_a_closed_engine_leaves_it_interrupted_and_a_resume_reuses_the_replies(
+    tmp_path: Path, simulator: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import engine.sdk.optimizations as sdk
+
+    monkeypatch.setattr(sdk, "load_strategy", lambda name, options=None: CountingStrategy())
+    ASKED.clear()
+    first = _engine(tmp_path, simulator.api_base)
+    try:
+        _seeded(first, 20)
+        opt = first.optimize(
+            PROMPT,
+            "sums",
+            ["openai/sim-small"],
+            ["contains"],
+            optimizer="gepa",
+            reflection_model="openai/sim-medium",
+            minibatch=2,
+            concurrency=4,
+            parallel=2,
+            max_metric_calls=150,
+            seed=8,
+        )
+        _wait_for(opt, "generation-finished", 2)
+    finally:
+        first.close()
+    asked_before = len(ASKED)
+    second = _engine(tmp_path, simulator.api_base)
+    try:
+        again = second.optimization(opt.id)
+        assert again.status == "interrupted"
+        proposals_before = sum(1 for e in again.history if "reflection_calls" in e)
+        second.resume_optimization(opt.id)
+        info = again.wait(progress=False, timeout=240)
+        history = again.history
+    finally:
+        second.close()
+    assert info.status == "completed", info.error
+    proposals = [e for e in history if "reflection_calls" in e]
+    # A proposal step recorded before the stop is never asked again: its reply is reused.
+    assert len(ASKED) - asked_before <= len(proposals) - proposals_before + 2
+    assert info.reflection_calls == sum(e["reflection_calls"] for e in proposals)
+    assert len({e["key"] for e in proposals}) == len(proposals)
