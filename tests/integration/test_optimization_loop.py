@@ -324,16 +324,13 @@ class PerfectStrategy(AskingStrategy):
 
 @pytest.fixture
 def strategies(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Register the test strategies under the `gepa` name (the seam's loader)."""
-    import domain.optimization.strategy as seam
+    """Load the test strategies for the `gepa` name (as the SDK's loader does)."""
+    import engine.sdk.optimizations as sdk
 
     made = {"asking": AskingStrategy, "perfect": PerfectStrategy}
 
     def load(name: str, options: Any = None) -> Any:
         return made[dict(options or {}).get("test", "asking")]()
-
-    monkeypatch.setattr(seam, "load_strategy", load)
-    import engine.sdk.optimizations as sdk
 
     monkeypatch.setattr(sdk, "load_strategy", load)
 
