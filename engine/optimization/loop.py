@@ -356,6 +356,8 @@ class OptimizationLoop:
             if candidate.accepted:
                 accepted.append(candidate)
         self._evaluate_all([(c, "val", state.split.val, f"eval:{c.id}:val") for c in accepted])
+        if self.config.options.get("merge") and generation % MERGE_EVERY == 0:
+            self._merge(generation)
         best_after = state.best()
         improved = best_after is not None and (
             best_before is None or state.val_score(best_after) > state.val_score(best_before)
