@@ -172,6 +172,11 @@ class InlineHost:
         self._workers: tuple[list[Any], Any] | None = None
         self._queued: set[asyncio.Task[Any]] = set()
 
+    @property
+    def links(self) -> LinkFactory:
+        """The in-process gateways every evaluator of this loop calls through."""
+        return self._links
+
     def handle(self, actor: Any) -> InlineHandle:
         return InlineHandle(actor, self.loop)
 

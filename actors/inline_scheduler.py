@@ -50,6 +50,12 @@ class InlineScheduler:
         loop and waits for the scheduler's recovery, as `SchedulerClient.handle` does."""
         return self._host_of_scheduler()[0].handle(self._scheduler)
 
+    def host(self) -> Any:
+        """The `actors.host.InlineHost` the actors run on (started if need be): a call made
+        through its ``links`` with its ``call`` counts against the runs' provider limits (the
+        optimizer's reflection calls)."""
+        return self._host_of_scheduler()[0]
+
     def _host_of_scheduler(self) -> tuple[Any, Any]:
         with self._lock:
             if self._scheduler is None:

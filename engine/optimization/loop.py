@@ -14,7 +14,7 @@ import asyncio
 import os
 import random
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
@@ -173,6 +173,8 @@ class OptimizationLoop:
     Args:
         engine: The owner's engine view (runs, prompts, catalogue).
         links: How reflection calls reach the accounts' gateways.
+        call_on: Runs a coroutine where those gateways live (the inline executor's loop,
+            so reflection calls share the runs' limits); None: a loop of the loop's thread.
         store: Where the event log lives.
         state: The optimization, rebuilt from its log.
         strategy: The optimizer.
@@ -195,6 +197,7 @@ class OptimizationLoop:
         concurrency: int | None = None,
         budget_usd: float | None = None,
         on_exit: Callable[[str], None] | None = None,
+        call_on: Callable[[Coroutine[Any, Any, Any]], Any] | None = None,
     ) -> None:
         assert state.config is not None
         self.engine = engine
@@ -211,6 +214,7 @@ class OptimizationLoop:
         self.closing = threading.Event()
         self.judges = judges_per_cell(self.config.scorers)
         self._on_exit = on_exit
+        self._call_on = call_on
         self._client: Any = None
         self._aio: asyncio.AbstractEventLoop | None = None
         self.thread: threading.Thread | None = None
@@ -576,8 +580,7 @@ class OptimizationLoop:
             ]
             return list(await asyncio.gather(*(client.complete(r) for r in requests)))
 
-        assert self._aio is not None
-        results = self._aio.run_until_complete(ask_all())
+        results = self._run_async(ask_all())
         return [(r.content if r.error is None else None, float(r.cost_usd)) for r in results]
 
     def _reflection_client(self) -> Any:
@@ -587,16 +590,23 @@ class OptimizationLoop:
             runtime = self.engine.runtime
             catalogue = self.engine.catalogue
             env = _env(catalogue, self.api_keys)
-            self._aio = asyncio.new_event_loop()
+            if self._call_on is None:
+                self._aio = asyncio.new_event_loop()
             self._client = LLMClient(
                 catalogue, redis_url=runtime.redis_url, links=self.links, env=env
             )
         return self._client
 
+    def _run_async(self, coroutine: Coroutine[Any, Any, Any]) -> Any:
+        if self._call_on is not None:
+            return self._call_on(coroutine)
+        assert self._aio is not None
+        return self._aio.run_until_complete(coroutine)
+
     def _close_client(self) -> None:
-        if self._client is not None and self._aio is not None:
+        if self._client is not None:
             try:
-                self._aio.run_until_complete(self._client.aclose())
+                self._run_async(self._client.aclose())
             except Exception:
                 log.warning("reflection client did not close cleanly")
         if self._aio is not None:

@@ -391,9 +391,11 @@ class Optimizations:
         state = self.store.load(self.owner, optimization_id)
         assert state.config is not None
         strategy = load_strategy(state.config.optimizer, state.config.options)
+        links, call_on = self._gateways()
         loop = OptimizationLoop(
             engine=self.engine,
-            links=self._links(),
+            links=links,
+            call_on=call_on,
             store=self.store,
             state=state,
             strategy=strategy,
@@ -408,17 +410,25 @@ class Optimizations:
                 reason="optimization-running",
             )
 
-    def _links(self) -> Any:
-        """Reflection calls' gateway links: the named gateway actors with Ray; else
-        in-process gateways of this loop (limits then hold within it only)."""
+    def _gateways(self) -> tuple[Any, Any]:
+        """Where reflection calls go, and what runs them: the named gateway actors with Ray;
+        the inline executor's own gateways, on its loop, when this engine works its runs
+        inline (so reflection calls share the runs' limits); else in-process gateways of
+        this loop (a guest of an inline owner: limits then hold within it only)."""
         runtime = self.engine.runtime
         if runtime.executor == "ray":
             from actors.gateway_links import ray_links
 
-            return ray_links(runtime.redis_url)
+            return ray_links(runtime.redis_url), None
+        from actors.inline_scheduler import InlineScheduler
+
+        scheduler = self.engine.evaluations.scheduler()
+        if isinstance(scheduler, InlineScheduler):
+            host = scheduler.host()
+            return host.links, host.call
         from actors.gateway_links import local_links
 
-        return local_links(runtime.redis_url)
+        return local_links(runtime.redis_url), None
 
     # -- reads -----------------------------------------------------------------------------
 
