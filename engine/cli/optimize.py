@@ -22,6 +22,7 @@ from engine.cli.prompts import DEFAULT_OWNER
 
 if TYPE_CHECKING:
     from engine.cli.optimize_file import OptimizeFile
+    from engine.reports import ReportFormat
     from engine.sdk import Engine
 
 FORMATS = ("markdown", "json", "html")
@@ -117,7 +118,7 @@ def start(engine: Engine, spec: OptimizeFile, *, idempotency_key: str | None = N
 def _optimize(args: argparse.Namespace) -> int:
     spec = _spec(args)
     _preflight(spec)
-    fmt = "json" if args.json else args.format
+    fmt: ReportFormat = "json" if args.json else args.format
     with _engine(args, simulator=spec.simulator) as engine:
         optimization = start(engine, spec)
         _err(f"optimization {optimization.id} started on branch opt/{optimization.id}")
@@ -209,7 +210,7 @@ def _promote(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    fmt = "json" if args.json else args.format
+    fmt: ReportFormat = "json" if args.json else args.format
     with _engine(args) as engine:
         text = engine.optimization(args.optimization).report(fmt)
     _deliver(args, text, fmt)
