@@ -11,6 +11,7 @@ the step trailer of its message.
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 import threading
 from collections.abc import Callable, Mapping, Sequence
@@ -18,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-from domain.errors import NexusError, ServiceUnavailableError, ValidationError
+from domain.errors import ConflictError, NexusError, ServiceUnavailableError, ValidationError
 from domain.optimization import rules
 from domain.optimization.aggregate import (
     Candidate,
@@ -371,6 +372,9 @@ class OptimizationLoop:
         replies: dict[int, tuple[str | None, float]] = {}
         if pending:
             self._check_running()
+            if self.budget_usd is not None and state.usage.cost_usd >= self.budget_usd:
+                self._finish("budget-exceeded")
+                raise Stopped("budget-exceeded")
             results = self._reflect([m for _, m in pending])
             replies = {i: r for (i, _), r in zip(pending, results, strict=True)}
         out: list[tuple[Candidate, tuple[str, ...]]] = []
@@ -500,7 +504,7 @@ class OptimizationLoop:
         if not todo:
             return
         self._check_running()
-        runs = [self._start_run(c, phase, cases, key) for c, phase, cases, key in todo]
+        runs = [self._start_run(c, phase, cases, key, len(todo)) for c, phase, cases, key in todo]
         with ThreadPoolExecutor(max_workers=len(runs)) as pool:
             outcomes = list(pool.map(self._wait_run, runs))
         stopped: Stopped | None = None
@@ -528,35 +532,57 @@ class OptimizationLoop:
                 self._finish("budget-exceeded")
             raise stopped
 
-    def _start_run(self, candidate: Candidate, phase: str, cases: Sequence[str], key: str) -> Any:
+    def _start_run(
+        self, candidate: Candidate, phase: str, cases: Sequence[str], key: str, sharing: int
+    ) -> Any:
+        """Start (or find again) the run of one step; the budget left is shared evenly by
+        the ``sharing`` runs started together, so together they cannot overspend it."""
         config = self.config
         remaining = None
         if self.budget_usd is not None:
-            remaining = max(self.budget_usd - self.state.usage.cost_usd, 1e-9)
+            left = self.budget_usd - self.state.usage.cost_usd
+            remaining = max(left / sharing, 1e-9)
         if phase == "test":
             remaining = None  # the test split is outside the optimization's budget
         evaluations = self.engine.evaluations
-        run = evaluations.evaluate(
-            prompt=config.prompt_id,
-            dataset=config.dataset_version_id,
-            models=config.models,
-            scorers=config.scorers,
-            versions=[candidate.version],
-            cases=list(cases),
-            budget=remaining,
-            seed=config.seed,
-            concurrency=self.concurrency,
-            cache=True,
-            params={"temperature": 0},
-            name=f"{self.state.id} {candidate.id} {phase}",
-            idempotency_key=f"{self.state.id}:{key}",
-            api_keys=self.api_keys,
-        )
+        try:
+            run = evaluations.evaluate(
+                prompt=config.prompt_id,
+                dataset=config.dataset_version_id,
+                models=config.models,
+                scorers=config.scorers,
+                versions=[candidate.version],
+                cases=list(cases),
+                budget=remaining,
+                seed=config.seed,
+                concurrency=self.concurrency,
+                cache=True,
+                name=f"{self.state.id} {candidate.id} {phase}",
+                idempotency_key=f"{self.state.id}:{key}",
+                api_keys=self.api_keys,
+            )
+        except ConflictError as exc:
+            # A resume with another budget or concurrency: the step's run exists already.
+            if exc.details.get("reason") != "idempotency-mismatch":
+                raise
+            run = evaluations.get(exc.details["run_id"])
+            return self._continue(run, budget=remaining, force=True)
+        return self._continue(run, budget=remaining)
+
+    def _continue(self, run: Any, *, budget: float | None, force: bool = False) -> Any:
+        """Make sure a step's run (new, or found again on a resume) is being worked."""
+        evaluations = self.engine.evaluations
         status = run.status
-        if status in ("interrupted", "pending") or (
+        if status == "running":
+            evaluations.ensure_worked(run.id)  # a dead process's run comes back interrupted
+            status = run.status
+        stopped = status in ("interrupted", "pending") or (
             status == "cancelled" and not self.cancelled.is_set()
-        ):
-            run = evaluations.resume(run.id, concurrency=self.concurrency, api_keys=self.api_keys)
+        )
+        if stopped or (force and status == "budget-exceeded"):
+            run = evaluations.resume(
+                run.id, concurrency=self.concurrency, api_keys=self.api_keys, budget=budget
+            )
         return run
 
     def _wait_run(self, run: Any) -> tuple[str, list[Any]]:
@@ -578,6 +604,10 @@ class OptimizationLoop:
             if self.closing.is_set() and not self.cancelled.is_set():
                 return "interrupted", []  # the engine closes: its runs end interrupted
         status = info.status.value
+        if status == "interrupted" and not (self.closing.is_set() or self.cancelled.is_set()):
+            # Nobody worked it (a scheduler restarted): go on with it.
+            run = self._continue(run, budget=None)
+            return self._wait_run(run)
         return status, run.records() if status in ("completed", "budget-exceeded") else []
 
     # -- the end -------------------------------------------------------------------------
@@ -611,7 +641,7 @@ class OptimizationLoop:
 
     def _heartbeat(self) -> None:
         try:
-            self.redis.set(alive_key(self.state.id), "1", ex=ALIVE_TTL_S)
+            self.redis.set(alive_key(self.state.id), str(os.getpid()), ex=ALIVE_TTL_S)
         except Exception:
             log.warning("cannot refresh the optimization's liveness key")
 
@@ -646,8 +676,6 @@ class OptimizationLoop:
 
 
 def _env(catalogue: Any, api_keys: Mapping[str, str]) -> dict[str, str]:
-    import os
-
     env = dict(os.environ)
     for account in catalogue.accounts:
         if account.requires_api_key and account.provider in api_keys:

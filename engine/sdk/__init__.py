@@ -18,6 +18,12 @@ if TYPE_CHECKING:
     from engine.prompts.models import MergeOutcome, PromptInfo, PromptVersion
     from engine.sdk.engine import DEFAULT_OWNER, Engine
     from engine.sdk.evaluations import owns_run
+    from engine.sdk.optimizations import (
+        CandidateInfo,
+        Optimization,
+        OptimizationInfo,
+        owns_optimization,
+    )
     from engine.sdk.run import Run
 
 _HOMES = {
@@ -35,22 +41,30 @@ _HOMES = {
     "PromptVersion": "engine.prompts.models",
     "owns_run": "engine.sdk.evaluations",
     "Run": "engine.sdk.run",
+    "CandidateInfo": "engine.sdk.optimizations",
+    "Optimization": "engine.sdk.optimizations",
+    "OptimizationInfo": "engine.sdk.optimizations",
+    "owns_optimization": "engine.sdk.optimizations",
 }
 
 __all__ = [
     "DEFAULT_OWNER",
+    "CandidateInfo",
     "CellFilters",
     "CellKey",
     "DatasetInfo",
     "Engine",
     "Format",
     "MergeOutcome",
+    "Optimization",
+    "OptimizationInfo",
     "PromptInfo",
     "PromptVersion",
     "Run",
     "RunInfo",
     "VersionInfo",
     "cell_key",
+    "owns_optimization",
     "owns_run",
 ]
 

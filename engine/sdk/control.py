@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any
 from engine.control import ControlServer, control_tag
 
 if TYPE_CHECKING:
-
     from engine.runtime import Runtime
     from engine.sdk.evaluations import Evaluations
 

@@ -153,6 +153,36 @@ def _info(row: OptimizationRow, state: OptimizationState, alive: bool | None) ->
     )
 
 
+def owns_optimization(db: Any, owner: str, optimization_id: str) -> bool:
+    """Whether ``optimization_id`` is an optimization of ``owner`` (for who may follow its
+    events, as `owns_run` for runs)."""
+    try:
+        OptimizationStore(db).get(owner, optimization_id)
+    except NotFoundError:
+        return False
+    return True
+
+
+def _process_alive(holder: Any) -> bool:
+    """Whether the process whose pid ``holder`` names still runs on this machine (the loop
+    runs in an engine process on the data dir's machine); a killed one left its key."""
+    import os
+
+    try:
+        pid = int(holder)
+    except (TypeError, ValueError):
+        return True
+    if pid == os.getpid():
+        return False  # this process has no loop for it (checked first): it died with another
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 class Loops:
     """The optimization loops this process works (one registry per engine)."""
 
@@ -405,9 +435,10 @@ class Optimizations:
         if loop is not None and loop.thread is not None and loop.thread.is_alive():
             return True
         try:
-            return bool(self.redis.exists(alive_key(optimization_id)))
+            holder = self.redis.get(alive_key(optimization_id))
         except Exception:
             return True  # cannot tell: do not call it interrupted
+        return holder is not None and _process_alive(holder)
 
     def get(self, optimization_id: str) -> Optimization:
         self.store.get(self.owner, optimization_id)
