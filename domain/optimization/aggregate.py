@@ -154,6 +154,7 @@ class Optimization:
         self.costs = {"candidates": 0.0, "reflection": 0.0, "judges": 0.0, "test": 0.0}
         self.generation = 0
         self.stale_generations = 0
+        self.idle_generations = 0
         self.trajectory: list[dict[str, Any]] = []
         self.promoted: dict[str, Any] | None = None
         self.promotions: list[dict[str, Any]] = []
@@ -334,6 +335,7 @@ class Optimization:
     def _on_generation_finished(self, data: Mapping[str, Any]) -> None:
         self.generation = int(data["generation"])
         self.stale_generations = int(data.get("stale_generations", 0))
+        self.idle_generations = int(data.get("idle_generations", 0))
 
     def _on_promoted(self, data: Mapping[str, Any]) -> None:
         self.promotions.append(dict(data))

@@ -100,6 +100,11 @@ def affordable_parallel(
     return max(0, min(parallel, room // one)) if one > 0 else parallel
 
 
+IDLE_GENERATIONS = 10
+"""Generations in a row that spend no call (nothing to reflect on, nothing new proposed)
+after which the loop stops: more of them would change nothing."""
+
+
 def stop_reason(
     *,
     usage: Usage,
@@ -108,11 +113,13 @@ def stop_reason(
     stale_generations: int,
     patience: int | None,
     affordable: int,
+    idle_generations: int = 0,
 ) -> str | None:
     """Why the loop stops before the next generation, or None to go on.
 
     ``"budget-exceeded"`` (USD spent), ``"max-metric-calls"`` (no candidate fits in the
-    calls left), ``"patience"`` (that many generations without a new best).
+    calls left), ``"patience"`` (that many generations without a new best), ``"exhausted"``
+    (`IDLE_GENERATIONS` in a row spent no call: the optimizer has nothing left to try).
 
     Examples:
         >>> stop_reason(usage=Usage(cells=10), max_calls=100, budget_usd=None,
@@ -128,4 +135,6 @@ def stop_reason(
         return "max-metric-calls"
     if patience is not None and stale_generations >= patience:
         return "patience"
+    if idle_generations >= IDLE_GENERATIONS:
+        return "exhausted"
     return None

@@ -63,6 +63,19 @@ log = get_logger(__name__)
 ALIVE_TTL_S = 15
 STREAM_MAXLEN = 10_000
 STEP_TRAILER = "Optimization-Step:"
+MERGE_EVERY = 3
+"""With the ``merge`` option, a merge is tried after every third generation."""
+
+
+def thread_name(optimization_id: str) -> str:
+    """The name of the thread that works ``optimization_id`` in this process."""
+    return f"autoforge-{optimization_id}"
+
+
+def works_here(optimization_id: str) -> bool:
+    """Whether a live thread of this process works ``optimization_id``."""
+    name = thread_name(optimization_id)
+    return any(t.name == name and t.is_alive() for t in threading.enumerate())
 
 
 class Stopped(Exception):
@@ -205,12 +218,12 @@ class OptimizationLoop:
     # -- lifetime ------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Work the optimization on a thread of its own."""
-        self._heartbeat()
+        """Work the optimization on a thread of its own (`thread_name`)."""
         self.thread = threading.Thread(
-            target=self.run, name=f"autoforge-{self.state.id}", daemon=True
+            target=self.run, name=thread_name(self.state.id), daemon=True
         )
         self.thread.start()
+        self._heartbeat()
 
     def run(self) -> None:
         status = "failed"
@@ -278,6 +291,7 @@ class OptimizationLoop:
                 max_calls=config.max_metric_calls,
                 budget_usd=self.budget_usd,
                 stale_generations=state.stale_generations,
+                idle_generations=state.idle_generations,
                 patience=config.patience,
                 affordable=affordable,
             )
@@ -290,6 +304,7 @@ class OptimizationLoop:
         state = self.state
         config = self.config
         best_before = state.best()
+        calls_before = state.usage.calls
         front = state.front()
         scores = {c.id: c.val_scores for c in state.validated()}
         plans: list[tuple[int, Candidate, tuple[str, ...]]] = []
@@ -341,6 +356,8 @@ class OptimizationLoop:
             if candidate.accepted:
                 accepted.append(candidate)
         self._evaluate_all([(c, "val", state.split.val, f"eval:{c.id}:val") for c in accepted])
+        if self.config.options.get("merge") and generation % MERGE_EVERY == 0:
+            self._merge(generation)
         best_after = state.best()
         improved = best_after is not None and (
             best_before is None or state.val_score(best_after) > state.val_score(best_before)
@@ -350,6 +367,7 @@ class OptimizationLoop:
             key=f"generation:{generation}",
             generation=generation,
             stale_generations=0 if improved else state.stale_generations + 1,
+            idle_generations=0 if state.usage.calls > calls_before else state.idle_generations + 1,
             best=best_after.id if best_after else None,
         )
         self._publish("progress")
@@ -400,12 +418,17 @@ class OptimizationLoop:
         reply: str | None,
         calls: int,
         cost: float,
+        *,
+        others: Sequence[Candidate] = (),
     ) -> None:
+        """Commit ``proposal`` on the branch and record it (or record the step skipped);
+        ``others``: a merge's second parent."""
         state = self.state
+        parents = [parent, *others]
         accounting = {
             "key": f"proposal:{step}",
             "generation": generation,
-            "parent_ids": [parent.id],
+            "parent_ids": [p.id for p in parents],
             "minibatch": list(batch),
             "reflection_calls": calls,
             "reflection_cost_usd": cost,
@@ -417,26 +440,111 @@ class OptimizationLoop:
             self._record("candidate-skipped", reason=why, **accounting)
             return
         cid = state.next_candidate_id()
-        scores = parent.scores.get("train", {})
-        message = (
-            f"{proposal.rationale.strip() or 'optimization candidate'}\n\n"
-            f"Candidate: {cid}\nParent: {parent.id} ({parent.version[:12]})\n"
-            f"Parent minibatch score: {rules.minibatch_sum(scores, batch):.3f}"
-            f" on {len(batch)} cases\n"
-            f"Parent validation score: {state.val_score(parent):.3f}\n"
-            f"{STEP_TRAILER} {state.id} {step}"
-        )
-        version = self._commit_version(step, proposal.content, message)
+        lines = [
+            f"{proposal.rationale.strip() or 'optimization candidate'}",
+            "",
+            f"Candidate: {cid}",
+        ]
+        for p in parents:
+            scores = p.scores.get("train", {})
+            lines += [
+                f"Parent: {p.id} ({p.version[:12]})",
+                f"Parent minibatch score: {rules.minibatch_sum(scores, batch):.3f}"
+                f" on {len(batch)} cases",
+                f"Parent validation score: {state.val_score(p):.3f}",
+            ]
+        lines.append(f"{STEP_TRAILER} {state.id} {step}")
+        version = self._commit_version(step, proposal.content, "\n".join(lines))
         self._record(
             "candidate-proposed",
             candidate=cid,
             version=version,
-            kind="mutation",
+            kind="merge" if others else "mutation",
             rationale=proposal.rationale,
             system=proposal.content.system,
             template=proposal.content.template,
             **accounting,
         )
+
+    # -- merges ----------------------------------------------------------------------------
+
+    def _merge(self, generation: int) -> None:
+        """GEPA's merge (option ``merge``): every `MERGE_EVERY` generations, two front
+        members that do not descend from one another are combined by the strategy; the
+        child is kept when its minibatch sum beats the better parent's."""
+        state, config = self.state, self.config
+        step = f"g{generation}m"
+        size = min(config.minibatch, len(state.split.train))
+        per_cell = len(config.models) * (1 + self.judges)
+        if (
+            state.usage.calls + per_cell * (3 * size + len(state.split.val))
+            > config.max_metric_calls
+        ):
+            return
+        rng = random.Random(f"merge:{config.seed}:{generation}")
+        recorded = state.recorded(f"proposal:{step}")
+        if recorded is None:
+            front = [state.candidates[c] for c in state.front()]
+            pairs = [
+                (a, b)
+                for i, a in enumerate(front)
+                for b in front[i + 1 :]
+                if a.id not in self._ancestors(b) and b.id not in self._ancestors(a)
+            ]
+            if not pairs:
+                return
+            a, b = rng.choice(pairs)
+            common = self._ancestors(a) & self._ancestors(b)
+            ancestor = max(common, key=lambda c: int(c[1:])) if common else None
+            batch = tuple(sorted(rng.sample(list(state.split.train), size)))
+            proposal = self.strategy.merge(
+                a.view(),
+                b.view(),
+                state.candidates[ancestor].view() if ancestor else None,
+                rng,
+            )
+            self._commit(step, generation, a, batch, proposal, None, 0, 0.0, others=[b])
+            recorded = state.recorded(f"proposal:{step}")
+        assert recorded is not None
+        if recorded.type != "candidate-proposed":
+            return
+        child = state.candidates[recorded.data["candidate"]]
+        a, b = (state.candidates[p] for p in child.parent_ids)
+        batch = child.minibatch
+        self._evaluate_all(
+            [
+                (
+                    p,
+                    "train",
+                    tuple(c for c in batch if c not in p.scores.get("train", {})),
+                    f"eval:{p.id}:train:{step}",
+                )
+                for p in (a, b)
+            ]
+            + [(child, "train", batch, f"eval:{child.id}:train")]
+        )
+        if state.recorded(f"verdict:{child.id}") is None:
+            mine = rules.minibatch_sum(child.scores.get("train", {}), batch)
+            best_parent = max(rules.minibatch_sum(p.scores.get("train", {}), batch) for p in (a, b))
+            self._record(
+                "candidate-accepted" if mine > best_parent else "candidate-rejected",
+                key=f"verdict:{child.id}",
+                candidate=child.id,
+                minibatch_score=mine,
+                parent_minibatch_score=best_parent,
+            )
+        if child.accepted:
+            self._evaluate_all([(child, "val", state.split.val, f"eval:{child.id}:val")])
+
+    def _ancestors(self, candidate: Candidate) -> set[str]:
+        seen: set[str] = set()
+        todo = list(candidate.parent_ids)
+        while todo:
+            cid = todo.pop()
+            if cid not in seen:
+                seen.add(cid)
+                todo.extend(self.state.candidates[cid].parent_ids)
+        return seen
 
     def _commit_version(self, step: str, content: Content, message: str) -> str:
         prompts = self.engine.prompts

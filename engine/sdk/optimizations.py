@@ -30,7 +30,7 @@ from domain.optimization.report_data import candidate_dicts, info_fields, report
 from domain.optimization.strategy import OPTIMIZERS, load_strategy
 from engine.evaluation import streams
 from engine.optimization import alive_key, branch_name, stream_key
-from engine.optimization.loop import OptimizationLoop, content_of
+from engine.optimization.loop import OptimizationLoop, content_of, works_here
 from engine.optimization.store import OptimizationRow, OptimizationStore, new_optimization_id
 from engine.sdk.evaluations import split_scorers
 from engine.sdk.run import _progress_bar
@@ -173,7 +173,7 @@ def _process_alive(holder: Any) -> bool:
     except (TypeError, ValueError):
         return True
     if pid == os.getpid():
-        return False  # this process has no loop for it (checked first): it died with another
+        return False  # no thread of this process works it (asked first): it has stopped
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -431,8 +431,7 @@ class Optimizations:
         return _info(row, state, self._alive(row.id) if state.status == "running" else None)
 
     def _alive(self, optimization_id: str) -> bool:
-        loop = self.loops.get(optimization_id)
-        if loop is not None and loop.thread is not None and loop.thread.is_alive():
+        if works_here(optimization_id):
             return True
         try:
             holder = self.redis.get(alive_key(optimization_id))

@@ -322,18 +322,36 @@ class PerfectStrategy(AskingStrategy):
         return Proposal(Content(BARE, parent.content.template), "ask for the bare number")
 
 
+class MergingStrategy(AskingStrategy):
+    """Children of the baseline only, each with another phrase; a merge joins two."""
+
+    def propose(
+        self,
+        parent: CandidateView,
+        evidence: Sequence[CaseEvidence],
+        reply: str | None,
+        rng: random.Random,
+    ) -> Proposal | None:
+        if parent.id != "c0":
+            return None
+        note = f"Note {rng.randrange(10_000)}."
+        return Proposal(Content(f"{BARE} {note}", TEMPLATE), "a phrase")
+
+    def merge(self, a: Any, b: Any, ancestor: Any, rng: random.Random) -> Proposal | None:
+        assert ancestor is not None and ancestor.id == "c0"
+        system = f"{a.content.system} {b.content.system.split('. ')[-1]}"
+        return Proposal(Content(system, a.content.template), f"merge of {a.id} and {b.id}")
+
+
 @pytest.fixture
 def strategies(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Register the test strategies under the `gepa` name (the seam's loader)."""
-    import domain.optimization.strategy as seam
+    """Load the test strategies for the `gepa` name (as the SDK's loader does)."""
+    import engine.sdk.optimizations as sdk
 
-    made = {"asking": AskingStrategy, "perfect": PerfectStrategy}
+    made = {"asking": AskingStrategy, "perfect": PerfectStrategy, "merging": MergingStrategy}
 
     def load(name: str, options: Any = None) -> Any:
         return made[dict(options or {}).get("test", "asking")]()
-
-    monkeypatch.setattr(seam, "load_strategy", load)
-    import engine.sdk.optimizations as sdk
 
     monkeypatch.setattr(sdk, "load_strategy", load)
 
@@ -534,3 +552,44 @@ def test_a_closed_engine_leaves_it_interrupted_and_a_resume_reuses_the_replies(
     assert len(ASKED) - asked_before <= len(proposals) - proposals_before + 2
     assert info.reflection_calls == sum(e["reflection_calls"] for e in proposals)
     assert len({e["key"] for e in proposals}) == len(proposals)
+
+
+@pytest.mark.slow
+def test_the_merge_option_combines_two_front_members_of_no_common_descent(
+    tmp_path: Path, simulator: Any, strategies: None
+) -> None:
+    eng = _engine(tmp_path, simulator.api_base)
+    try:
+        _seeded(eng, 48)
+        opt = eng.optimize(
+            PROMPT,
+            "sums",
+            ["openai/sim-small"],
+            ["equals"],
+            optimizer="gepa",
+            reflection_model="openai/sim-medium",
+            minibatch=2,
+            parallel=4,
+            seed=4,
+            max_metric_calls=300,
+            options={"test": "merging", "merge": True},
+        )
+        info = opt.wait(progress=False, timeout=240)
+        candidates = opt.candidates
+        merges = [c for c in candidates if c.kind == "merge"]
+        history = opt.history
+        log = {v.id: v.message for v in eng.prompts.log(PROMPT, info.branch, limit=500)}
+        verdicts = {
+            e["candidate"]
+            for e in opt.history
+            if e["type"].startswith("candidate-a") or e["type"] == "candidate-rejected"
+        }
+    finally:
+        eng.close()
+    assert info.status == "completed", info.error
+    assert merges, [e for e in history if "m" in str(e.get("key", "")).split(":")[-1]][:3]
+    for child in merges:
+        a, b = child.parent_ids
+        assert a != b and "c0" not in (a, b)
+        assert f"Parent: {a}" in log[child.version] and f"Parent: {b}" in log[child.version]
+        assert child.id in verdicts

@@ -324,3 +324,16 @@ def test_the_report_data_follows_the_contracts_schema() -> None:
     )
     assert data["cost"]["reflection"] == pytest.approx(0.1)
     assert data["cost"]["judges"] == pytest.approx(0.5)
+
+
+def test_the_loop_stops_when_generations_spend_nothing() -> None:
+    common: dict[str, Any] = {
+        "usage": rules.Usage(),
+        "max_calls": 100,
+        "budget_usd": None,
+        "stale_generations": 0,
+        "patience": None,
+        "affordable": 1,
+    }
+    assert rules.stop_reason(idle_generations=rules.IDLE_GENERATIONS - 1, **common) is None
+    assert rules.stop_reason(idle_generations=rules.IDLE_GENERATIONS, **common) == "exhausted"
