@@ -23,11 +23,13 @@ from api import (
     routes_dataset_import,
     routes_datasets,
     routes_models,
+    routes_optimizations,
     routes_prompt_refs,
     routes_prompts,
     routes_run_results,
     routes_runs,
     routes_scorers,
+    stream_optimizations,
     streams,
 )
 from api.auth import build_authenticator
@@ -59,10 +61,13 @@ RESOURCE_ROUTERS = (
     routes_dataset_import.router,
     routes_runs.router,
     routes_run_results.router,
+    routes_optimizations.router,
     routes_models.router,
     routes_scorers.router,
 )
 """Routers of the `/v1` resources; they need the engine, so they are served where one is."""
+STREAM_ROUTERS = (streams.router, stream_optimizations.router)
+"""Routers of `/v1/streams`: they read Redis and ask an ownership hook, no engine."""
 
 
 def _version() -> str:
@@ -192,12 +197,14 @@ def create_app(
         row_errors: Any = routes_dataset_import.row_errors_handler  # HTTP and WebSocket alike
         app.add_exception_handler(ValidationError, row_errors)
     if include_streams:
-        app.include_router(streams.router, prefix=streams.STREAMS_PREFIX)
+        for router in STREAM_ROUTERS:
+            app.include_router(router, prefix=streams.STREAMS_PREFIX)
     return app
 
 
 def create_stream_app(services: ApiServices, *, behind_serve: bool = True) -> FastAPI:
-    """The run event streams alone, to be mounted at `/v1/streams` (Serve's route prefix)."""
+    """The event streams (runs, optimizations) alone, mounted at `/v1/streams` (Serve's
+    route prefix)."""
     app = base_app(
         services.api,
         title="AutoForge Nexus streams",
@@ -206,5 +213,6 @@ def create_stream_app(services: ApiServices, *, behind_serve: bool = True) -> Fa
         behind_serve=behind_serve,
     )
     _wire(app, services)
-    app.include_router(streams.router)
+    for router in STREAM_ROUTERS:
+        app.include_router(router)
     return app

@@ -26,7 +26,7 @@ from ray.serve import Application
 from api.app import create_app, create_stream_app
 from api.config import ApiSettings, load_api_settings
 from api.replica_secrets import MASTER_KEYS, fetch_secrets, hand_over, keyring_spec, split_secrets
-from api.services import ApiServices, RunOwnership, RunStoreOwners
+from api.services import ApiServices, OptimizationStoreOwners, RunOwnership, RunStoreOwners
 from api.streams import STREAMS_PREFIX
 from domain.errors import ConfigurationError
 from engine.settings import Settings, load_settings
@@ -122,7 +122,7 @@ class ApiIngress:
 )
 @serve.ingress()
 class StreamsIngress:
-    """Run event streams (SSE and WebSocket), mounted at `/v1/streams`."""
+    """Run and optimization event streams (SSE and WebSocket), mounted at `/v1/streams`."""
 
     def __init__(
         self,
@@ -146,6 +146,7 @@ class StreamsIngress:
             redis_url=settings.redis_url,
             api=api_settings,
             run_owner=run_owner or RunStoreOwners(db),
+            optimization_owner=OptimizationStoreOwners(db),
         )
         self.services.on_close.append(db.dispose)
 

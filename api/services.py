@@ -17,7 +17,7 @@ from starlette.requests import HTTPConnection
 
 from api.auth import CurrentUser
 from api.config import ApiSettings
-from domain.errors import ServiceUnavailableError
+from domain.errors import NotFoundError, ServiceUnavailableError
 from engine.keys import Keyring, ProviderKeyStore
 from engine.sdk import Engine, owns_run
 from engine.settings import Settings
@@ -44,6 +44,27 @@ class RunStoreOwners:
         return await anyio.to_thread.run_sync(owns_run, self.db, user_id, run_id)
 
 
+def owns_optimization(db: DbEngine, user_id: str, optimization_id: str) -> bool:
+    """Whether ``optimization_id`` is an optimization of ``user_id``."""
+    from engine.optimization.store import OptimizationStore
+
+    try:
+        OptimizationStore(db).get(user_id, optimization_id)
+    except NotFoundError:
+        return False
+    return True
+
+
+@dataclass(frozen=True)
+class OptimizationStoreOwners:
+    """Who may follow an optimization's events: the optimization store says whose it is."""
+
+    db: DbEngine
+
+    async def __call__(self, user_id: str, optimization_id: str) -> bool:
+        return await anyio.to_thread.run_sync(owns_optimization, self.db, user_id, optimization_id)
+
+
 @dataclass(frozen=True)
 class StaticRunOwners:
     """An ownership hook from a fixed ``run id -> user id`` map (demos and tests)."""
@@ -65,6 +86,7 @@ class ApiServices:
         keyring: master keys for provider API keys; `None` where no route needs them.
         api: the API's settings (bind address, auth, rate limits, CORS, body limit).
         run_owner: decides who may follow a run's events.
+        optimization_owner: decides who may follow an optimization's events.
         engine: the SDK facade for resource routers (prompts, datasets, runs).
     """
 
@@ -74,6 +96,7 @@ class ApiServices:
     keyring: Keyring | None = None
     api: ApiSettings = field(default_factory=ApiSettings)
     run_owner: RunOwnership = deny_all_runs
+    optimization_owner: RunOwnership = deny_all_runs
     engine: Engine | None = None
     on_close: list[Callable[[], None]] = field(default_factory=list)
 
@@ -81,11 +104,13 @@ class ApiServices:
     def from_runtime(cls, runtime: Runtime, **kwargs: Any) -> ApiServices:
         """Services on a started `Runtime` (its DB and Redis); closing does not stop it.
 
-        Runs belong to whom the run store says, unless ``run_owner`` is given.
+        Runs and optimizations belong to whom their stores say, unless ``run_owner`` or
+        ``optimization_owner`` is given.
         """
         if runtime.db is None or runtime.redis_url is None:
             raise RuntimeError("runtime not started")
         kwargs.setdefault("run_owner", RunStoreOwners(runtime.db))
+        kwargs.setdefault("optimization_owner", OptimizationStoreOwners(runtime.db))
         return cls(settings=runtime.settings, db=runtime.db, redis_url=runtime.redis_url, **kwargs)
 
     @property

@@ -121,9 +121,15 @@ async def run_events(
     request: Request, run_id: OwnedRun, after: StartAfter, user: StreamUser
 ) -> StreamingResponse:
     """Follow a run's events (SSE; resume with `Last-Event-ID` or `?from=`)."""
+    return follow_sse(request, events_key(run_id), after, user)
+
+
+def follow_sse(request: Request, key: str, after: str, user: User) -> StreamingResponse:
+    """The entries of Redis stream ``key`` after ``after``, then live ones, as SSE, until
+    the caller's token expires."""
 
     async def frames() -> AsyncIterator[str]:
-        events = _hub(request.app).follow(events_key(run_id), after)
+        events = _hub(request.app).follow(key, after)
         async for item in until_expiry(events, seconds_left(user)):
             yield SSE_HEARTBEAT if item is None else sse_frame(*item)
 
@@ -136,10 +142,16 @@ async def run_events_socket(
     websocket: WebSocket, run_id: OwnedRun, after: StartAfter, user: StreamUser
 ) -> None:
     """Follow a run's events over a WebSocket (resume with `?from=`; 4401 once the token ends)."""
+    await follow_socket(websocket, events_key(run_id), after, user)
+
+
+async def follow_socket(websocket: WebSocket, key: str, after: str, user: User) -> None:
+    """The entries of Redis stream ``key`` after ``after``, then live ones, as JSON messages
+    `{"id", "event", "data"}`; closed with 4401 when the caller's token expires."""
     await websocket.accept()
     async with anyio.create_task_group() as group:
         group.start_soon(_cancel_when_client_leaves, websocket, group.cancel_scope)
-        events = _hub(websocket.app).follow(events_key(run_id), after)
+        events = _hub(websocket.app).follow(key, after)
         try:
             async for item in until_expiry(events, seconds_left(user)):
                 if item is not None:

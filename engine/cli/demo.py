@@ -4,6 +4,9 @@
    and check each service.
 2. Create a prompt with two versions and a 50-case dataset, evaluate both versions on two
    simulated models, print the comparison table and the path of the HTML report.
+
+With `--optimize`, step 2 is a baseline run, an optimization and the promoted version
+instead (`engine.cli.demo_optimize`).
 """
 
 from __future__ import annotations
@@ -149,8 +152,9 @@ def _logs_for_a_person() -> None:
     )
 
 
-def run_demo(as_json: bool = False) -> int:
-    """Check the services, evaluate two prompt versions, print; returns the exit code."""
+def run_demo(as_json: bool = False, optimize: bool = False) -> int:
+    """Check the services, evaluate two prompt versions (or, with ``optimize``, optimize a
+    prompt and promote it), print; returns the exit code."""
     from engine.cli.demo_data import MODELS, PROMPT_NAME, SCORERS, V1, V2, demo_cases
     from engine.evaluation.evalfile import PromptVersionSpec
     from engine.sdk import Engine
@@ -173,6 +177,8 @@ def run_demo(as_json: bool = False) -> int:
             if as_json:
                 _out(json.dumps({"checks": [c.__dict__ for c in checks]}, indent=2))
             return 1
+        if optimize:
+            return _optimize(engine, checks, as_json, started)
         versions = [
             PromptVersionSpec(V1["template"], (), V1["message"], {}),
             PromptVersionSpec(
@@ -209,3 +215,16 @@ def run_demo(as_json: bool = False) -> int:
             _print_outcome(outcome, time.perf_counter() - eval_started)
             _out(f"Done in {time.perf_counter() - started:.1f} s; everything stopped cleanly.")
         return 0 if outcome.run.status == "completed" else 1
+
+
+def _optimize(engine: Any, checks: list[Check], as_json: bool, started: float) -> int:
+    from engine.cli.demo_optimize import optimize_demo, outcome_summary, print_outcome
+
+    outcome = optimize_demo(engine, progress=not as_json and sys.stderr.isatty())
+    if as_json:
+        summary = {"checks": [c.__dict__ for c in checks], **outcome_summary(outcome)}
+        _out(json.dumps(summary, indent=2, default=str))
+    else:
+        print_outcome(outcome)
+        _out(f"Done in {time.perf_counter() - started:.1f} s; everything stopped cleanly.")
+    return 0 if outcome.optimization.status in ("completed", "budget-exceeded") else 1

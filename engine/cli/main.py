@@ -25,7 +25,7 @@ Handler = Callable[[argparse.Namespace], int]
 def _cmd_demo(args: argparse.Namespace) -> int:
     from engine.cli.demo import run_demo
 
-    return run_demo(as_json=args.json)
+    return run_demo(as_json=args.json, optimize=args.optimize)
 
 
 def _cmd_simulator(args: argparse.Namespace) -> int:
@@ -71,6 +71,11 @@ def build_parser(extra: Sequence[Registrar] = ()) -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="start the embedded services, check them, report")
     demo.add_argument("--json", action="store_true", help="machine-readable output")
+    demo.add_argument(
+        "--optimize",
+        action="store_true",
+        help="instead: a baseline run, an optimization (gepa) and the promoted version",
+    )
     demo.set_defaults(handler=_cmd_demo)
 
     # Listed here; parsed by the simulator's own parser (see `parse_args`).
@@ -87,6 +92,10 @@ def build_parser(extra: Sequence[Registrar] = ()) -> argparse.ArgumentParser:
     from engine.cli.evaluation import register as register_evaluation_commands
 
     register_evaluation_commands(sub)
+
+    from engine.cli.optimize import register as register_optimize_commands
+
+    register_optimize_commands(sub)
 
     from engine.cli.engine_commands import register as register_engine_commands
 

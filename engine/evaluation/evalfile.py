@@ -89,10 +89,18 @@ class EvalFile:
 
 
 class _Mistakes:
-    """Every mistake found in one file, each with the key path it is at."""
+    """Every mistake found in one file, each with the key path it is at.
 
-    def __init__(self, source: Path) -> None:
+    ``kind`` names the file in the message and ``reason`` is the error's reason code (an
+    optimize file says so: ``"optimize file"``, ``"bad-optimize-file"``).
+    """
+
+    def __init__(
+        self, source: Path, kind: str = "eval file", reason: str = "bad-eval-file"
+    ) -> None:
         self.source = source
+        self.kind = kind
+        self.reason = reason
         self.found: list[tuple[str, str]] = []
 
     def add(self, where: str, problem: str) -> None:
@@ -104,8 +112,8 @@ class _Mistakes:
         lines = "".join(f"\n  {where}: {problem}" for where, problem in self.found)
         count = len(self.found)
         raise ValidationError(
-            f"eval file {self.source} has {count} mistake{'s' if count > 1 else ''}:{lines}",
-            reason="bad-eval-file",
+            f"{self.kind} {self.source} has {count} mistake{'s' if count > 1 else ''}:{lines}",
+            reason=self.reason,
             field=self.found[0][0],
             mistakes=[{"field": where, "problem": problem} for where, problem in self.found],
         )

@@ -9,5 +9,6 @@ from engine.reports._formats import ReportFormat, render
 from engine.reports._html import to_html
 from engine.reports._json import to_json
 from engine.reports._markdown import to_markdown
+from engine.reports._optimization import render_optimization
 
-__all__ = ["ReportFormat", "render", "to_html", "to_json", "to_markdown"]
+__all__ = ["ReportFormat", "render", "render_optimization", "to_html", "to_json", "to_markdown"]

@@ -146,3 +146,74 @@ def _bar(
 def _y(value: float, top_value: float) -> float:
     share = min(max(value / top_value, 0.0), 1.0)
     return TOP + PLOT_HEIGHT * (1 - share)
+
+
+@dataclass(frozen=True)
+class Point:
+    """One point of a step line: where it is and what its tooltip says."""
+
+    x: float
+    y: float
+    label: str
+
+
+def step_chart(
+    *,
+    title: str,
+    points: Sequence[Point],
+    x_max: float,
+    x_label: str,
+    fmt: Callable[[float], str],
+    y_max: float = 1.0,
+    color: str = "#4c78a8",
+    width: int = 560,
+) -> str:
+    """A step line (each value holds until the next point) as an ``<svg>`` element.
+
+    Suited to a best-so-far curve: ``points`` sorted by ``x``; the line runs on to
+    ``x_max``. Every text in it is escaped.
+    """
+    x_top = max([x_max, *(p.x for p in points)]) or 1.0
+    right = width - GAP
+    height = TOP + PLOT_HEIGHT + BOTTOM
+
+    def at(x: float) -> float:
+        return LEFT + (right - LEFT) * min(max(x / x_top, 0.0), 1.0)
+
+    parts = [
+        f'<svg class="chart" viewBox="0 0 {width} {height}" width="{width}" height="{height}"'
+        f' role="img" aria-label="{esc(title)}">',
+        f"<title>{esc(title)}</title>",
+        f'<text x="8" y="16" class="chart-title">{esc(title)}</text>',
+        *_axis(right + GAP // 2, y_max, fmt),
+        *_x_axis(at, x_top, x_label, right),
+    ]
+    if points:
+        path = f"M{at(points[0].x):.1f} {_y(points[0].y, y_max):.1f}"
+        for point in points[1:]:
+            path += f"H{at(point.x):.1f}V{_y(point.y, y_max):.1f}"
+        path += f"H{at(x_top):.1f}"
+        parts.append(f'<path d="{path}" fill="none" stroke="{color}" stroke-width="2"/>')
+        parts += [
+            f'<circle cx="{at(p.x):.1f}" cy="{_y(p.y, y_max):.1f}" r="3.5" fill="{color}">'
+            f"<title>{esc(p.label)}</title></circle>"
+            for p in points
+        ]
+    parts.append("</svg>")
+    return "\n".join(parts)
+
+
+def _x_axis(at: Callable[[float], float], x_top: float, label: str, right: float) -> list[str]:
+    y = TOP + PLOT_HEIGHT
+    parts = [f'<line x1="{LEFT}" x2="{right:.1f}" y1="{y}" y2="{y}" class="grid"/>']
+    for tick in range(TICKS + 1):
+        value = x_top * tick / TICKS
+        parts.append(
+            f'<text x="{at(value):.1f}" y="{y + 14}" class="tick"'
+            f' text-anchor="middle">{value:,.0f}</text>'
+        )
+    parts.append(
+        f'<text x="{(LEFT + right) / 2:.1f}" y="{y + 32}" class="tick"'
+        f' text-anchor="middle">{esc(label)}</text>'
+    )
+    return parts
