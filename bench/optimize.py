@@ -70,6 +70,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--concurrency", type=int, default=32, help="calls in flight, both sides")
     parser.add_argument("--minibatch", type=int, default=8)
     parser.add_argument("--with-dspy", metavar="PYTHON", default=None, help="a venv's python")
+    parser.add_argument(
+        "--dspy-proposer",
+        choices=("dspy", "gepa"),
+        default="dspy",
+        help="optimize_dspy.py --proposer: dspy.GEPA's default, or the gepa package's template",
+    )
     parser.add_argument("--json", action="store_true", help="machine-readable output")
     options = parser.parse_args(argv)
     options.families = [f for f in options.families.split(",") if f]
@@ -256,7 +262,11 @@ def run_dspy(
         started = time.perf_counter()
         with log.open("w") as stderr:
             done = subprocess.run(
-                [options.with_dspy, str(BENCH / "optimize_dspy.py"), "--cases", str(path)],
+                [
+                    options.with_dspy,
+                    str(BENCH / "optimize_dspy.py"),
+                    *("--cases", str(path), "--proposer", options.dspy_proposer),
+                ],
                 stdout=subprocess.PIPE,
                 stderr=stderr,
                 text=True,
@@ -303,6 +313,7 @@ def run_dspy(
             "candidates": line["candidates"],
             "process_wall_s": process_wall,
             "versions": line["versions"],
+            "proposer": line["proposer"],
         },
     )
 

@@ -132,6 +132,47 @@ class Metric:
         return dspy.Prediction(score=score, feedback=f"Expected: {gold.expected}\nScore: {score}")
 
 
+class GepaTemplateProposer:
+    """``--proposer gepa``: the gepa package's own reflection prompt instead of DSPy's.
+
+    ``InstructionProposalSignature`` (one user message, examples as Markdown, the reply's
+    instruction inside ``` fences) is what ``gepa.optimize`` sends; dspy.GEPA 3.4.1's default
+    proposer sends a JSONAdapter request instead (see optimize_dspy_reflection.md).
+    """
+
+    def __init__(self, lm: Any) -> None:
+        self.lm = lm
+
+    def __call__(
+        self,
+        candidate: dict[str, str],
+        reflective_dataset: dict[str, list[dict[str, Any]]],
+        components_to_update: list[str],
+    ) -> dict[str, str]:
+        from gepa.strategies.instruction_proposal import InstructionProposalSignature
+
+        def complete(prompt: Any) -> str:
+            messages = prompt if isinstance(prompt, list) else None
+            replies = self.lm(messages=messages) if messages else self.lm(prompt)
+            reply = replies[0]
+            return str(reply.get("text", "") if isinstance(reply, dict) else reply)
+
+        out = {}
+        for name in components_to_update:
+            if name in candidate and name in reflective_dataset:
+                examples = [dict(example) for example in reflective_dataset[name]]
+                result = InstructionProposalSignature.run(
+                    lm=complete,
+                    input_dict={
+                        "current_instruction_doc": candidate[name],
+                        "dataset_with_feedback": examples,
+                        "prompt_template": None,
+                    },
+                )
+                out[name] = result["new_instruction"]
+        return out
+
+
 def variable_names(cases: list[dict[str, Any]]) -> list[str]:
     names: list[str] = []
     for case in cases:
@@ -181,7 +222,7 @@ def served(api_base: str) -> dict[str, int]:
     return by_model
 
 
-def run(spec: dict[str, Any]) -> dict[str, Any]:
+def run(spec: dict[str, Any], proposer: str = "dspy") -> dict[str, Any]:
     unsupported = [s for s in spec["scorers"] if s not in SUPPORTED_SCORERS]
     if unsupported:
         raise SystemExit(f"optimize_dspy: scorers {unsupported} have no DSPy twin here")
@@ -211,6 +252,7 @@ def run(spec: dict[str, Any]) -> dict[str, Any]:
         num_threads=threads,
         seed=int(spec["seed"]),
         track_stats=True,
+        instruction_proposer=GepaTemplateProposer(reflector) if proposer == "gepa" else None,
     )
     optimized = gepa.compile(baseline, trainset=trainset, valset=valset)
     optimize_wall = time.perf_counter() - started
@@ -222,6 +264,7 @@ def run(spec: dict[str, Any]) -> dict[str, Any]:
     instruction = optimized.signature.instructions
     return {
         "optimizer": "dspy.GEPA",
+        "proposer": proposer,
         "baseline_test_score": baseline_score,
         "optimized_test_score": optimized_score,
         "metric_calls": metric.calls,
@@ -247,9 +290,15 @@ def versions() -> dict[str, str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cases", type=Path, required=True, help="written by bench/optimize.py")
+    parser.add_argument(
+        "--proposer",
+        choices=("dspy", "gepa"),
+        default="dspy",
+        help="dspy: dspy.GEPA's default proposer; gepa: the gepa package's prompt template",
+    )
     parser.add_argument("--json", action="store_true", help="one JSON line only (the default)")
     args = parser.parse_args(argv)
-    result = run(json.loads(args.cases.read_text()))
+    result = run(json.loads(args.cases.read_text()), args.proposer)
     sys.stdout.write(json.dumps(result) + "\n")
     sys.stdout.flush()
     return 0
