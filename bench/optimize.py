@@ -212,10 +212,23 @@ def known_optimum(
         return {"baseline": mean_score(run, base.id), "optimum": mean_score(run, optimum.id)}
 
 
-def split_of(data: dict[str, Any]) -> dict[str, list[str]]:
-    """Case ids of the optimization's train, validation and test splits."""
-    split = data.get("split") or {}
-    return {k: list(split.get(k, [])) for k in ("train", "val", "test")}
+def split_of(family: Any, options: argparse.Namespace) -> dict[str, list[str]]:
+    """Case ids of the train, validation and test splits every optimization of ``family``
+    uses: the loop's own seeded split (`domain.optimization.config.split_cases`)."""
+    from domain.optimization.config import split_cases
+
+    ids = [c["id"] for c in family.cases(options.cases, options.seed)]
+    return split_cases(ids, SPLIT, options.seed).to_dict()
+
+
+def check_test_cases(row: Row, data: dict[str, Any], split: dict[str, list[str]]) -> Row:
+    """``row``, noted if the optimization's reported test cases are not ``split["test"]``."""
+    from dataclasses import replace
+
+    reported = sorted(c["case_id"] for c in (data.get("test") or {}).get("cases", []))
+    if reported == sorted(split["test"]):
+        return row
+    return replace(row, extra={**row.extra, "split_mismatch": f"{len(reported)} test cases"})
 
 
 def dspy_cases(
@@ -279,19 +292,7 @@ def run_dspy(
         if done.returncode or line is None:
             tail = log.read_text()[-3000:]
             sys.stderr.write(f"optimize_dspy.py failed (exit {done.returncode}):\n{tail}\n")
-            return Row(
-                family.name,
-                DSPY,
-                None,
-                None,
-                None,
-                None,
-                None,
-                None,
-                None,
-                None,
-                status=f"failed (exit {done.returncode})",
-            )
+            return failed_row(family.name, DSPY, f"exit {done.returncode}")
     rollouts, reflections = line["metric_calls"], line["reflection_calls"]
     return Row(
         family=family.name,
@@ -327,18 +328,27 @@ def with_optimum(row: Row, scores: dict[str, float]) -> Row:
     return replace(row, optimum=scores["optimum"], extra={**row.extra, **note})
 
 
+def failed_row(family: str, optimizer: str, why: str) -> Row:
+    return Row(family, optimizer, *([None] * 8), status=f"failed: {why}")
+
+
 def bench_family(url: str, name: str, options: argparse.Namespace) -> list[Row]:
     from engine.simulator._families import FAMILIES
 
+    from domain.errors import NexusError
+
     family = FAMILIES[name]
-    rows, split = [], None
+    split = split_of(family, options)
+    rows = []
     for optimizer in options.optimizers:
-        row, data = optimize_once(url, family, optimizer, options)
+        try:
+            row, data = optimize_once(url, family, optimizer, options)
+            row = check_test_cases(row, data, split)
+        except (NexusError, OSError) as exc:  # one broken optimizer must not lose the others
+            sys.stderr.write(f"{name} {optimizer} not measured: {exc!r}\n")
+            row = failed_row(name, optimizer, type(exc).__name__)
         sys.stderr.write(f"{name} {optimizer}: {json.dumps(row.to_dict())}\n")
         rows.append(row)
-        split = split or split_of(data)
-    if split is None or not split["test"]:
-        return rows
     scores = known_optimum(url, family, split["test"], options)
     rows = [with_optimum(r, scores) for r in rows]
     if options.with_dspy:
