@@ -34,9 +34,14 @@ SIMULATED_MODELS: dict[str, ModelProfile] = {
         ModelProfile("sim-medium", 0.80, 1.0, 1.00e-6, 4.00e-6, 32_768),
         ModelProfile("sim-large", 0.95, 2.0, 5.00e-6, 15.00e-6, 128_000),
         ModelProfile("sim-judge", 0.90, 1.0, 0.50e-6, 1.50e-6, 32_768),
+        # Skill 0: it solves no task, so routing by skill never picks it for one.
+        ModelProfile("sim-reflector", 0.0, 0.5, 0.15e-6, 0.60e-6, 32_768),
     )
 }
 """Every simulated chat model by name."""
+
+REFLECTOR = "sim-reflector"
+"""The model that answers reflection requests with prompt edits (``_reflector``)."""
 
 EMBEDDING_MODEL = "sim-embed"
 """Name listed for ``/v1/embeddings``; the endpoint accepts any model name."""

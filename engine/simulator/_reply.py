@@ -6,7 +6,8 @@ request seed; randomness comes from ``random.Random`` seeded by a blake2b digest
 1. ``sim-judge`` given a prompt with an answer section grades it (see ``_judge``).
 2. Otherwise the LAST user message is matched, in this order, against: JSON extraction,
    sentiment, classification into offered labels, letter counting, reversing, upper/lower
-   case, arithmetic. No match: a deterministic sentence built from the prompt's words.
+   case, unit conversion, arithmetic. No match: a deterministic sentence built from the
+   prompt's words.
 3. Effective skill = the model's skill, +0.1 if a non-empty system message exists, +0.1 if
    the system or last user message asks for care ("step by step", "careful(ly)", "think",
    "double-check"), -0.1 per unit of temperature above 1; clipped to [0.05, 0.99] (widened
@@ -16,7 +17,13 @@ request seed; randomness comes from ``random.Random`` seeded by a blake2b digest
 4. Format: if the system or last user message says "answer with only", "only the",
    "respond/reply/return with only", "just the", "nothing else", "no explanation",
    "one word" or "single word", the bare answer is sent; otherwise it is wrapped in chatter
-   ("Sure! The answer is 42.").
+   ("Sure! The answer is 42."). This bare-answer rule is always followed.
+5. Output rules (``_follow``): decimals, thousands separators, a unit symbol, casing and a
+   prefix apply only when the prompt states them or demonstrates them (demonstrations also
+   teach the bare answer); each is followed with probability ``0.5 + 0.5 * skill`` (the
+   effective skill of rule 3), drawn from a separate seeded stream, so a prompt asking for
+   none of them gets exactly the reply it got before.
+6. ``sim-reflector`` answers reflection requests with prompt edits (see ``_reflector``).
 """
 
 from __future__ import annotations
@@ -27,9 +34,10 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from engine.simulator import _classify, _extract, _tasks
+from engine.simulator import _classify, _convert, _extract, _follow, _tasks
 from engine.simulator._judge import is_judge_prompt, judge
-from engine.simulator._models import SIMULATED_MODELS, ModelProfile
+from engine.simulator._models import REFLECTOR, SIMULATED_MODELS, ModelProfile
+from engine.simulator._reflector import reflect
 from engine.simulator._tasks import Task
 
 Recogniser = Callable[[str], Task | None]
@@ -40,13 +48,10 @@ RECOGNISERS: tuple[Recogniser, ...] = (
     _tasks.count_letters,
     _tasks.reverse,
     _tasks.change_case,
+    _convert.conversion,
     _tasks.arithmetic,
 )
-_BARE = re.compile(
-    r"answer with only|only the|(?:respond|reply|return|output) (?:with )?only|only (?:respond|"
-    r"reply|return|output)|just the|nothing else|no explanation|one word|single word",
-    re.IGNORECASE,
-)
+_BARE = _follow.BARE
 _CAREFUL = re.compile(r"step by step|step-by-step|careful|\bthink|double-check", re.IGNORECASE)
 _CHATTER = (
     "Sure! The answer is {a}.",
@@ -145,6 +150,8 @@ def simulate_reply(
     system = "\n".join(text_of(m.get("content")) for m in messages if m.get("role") == "system")
     users = [text_of(m.get("content")) for m in messages if m.get("role") == "user"]
     user = users[-1] if users else ""
+    if profile.name == REFLECTOR:
+        return reflect("\n".join([system, *users]))
     if profile.name == "sim-judge":
         prompt = "\n".join([system, *users])
         if is_judge_prompt(prompt):
@@ -152,9 +159,16 @@ def simulate_reply(
     task = next((t for r in RECOGNISERS if (t := r(user)) is not None), None)
     if task is None:
         return _fallback(user, rng)
-    correct = rng.random() < effective_skill(profile, system, user, temp)
+    skill = effective_skill(profile, system, user, temp)
+    correct = rng.random() < skill
     answer = task.answer if correct else rng.choice(task.mistakes)
-    if _BARE.search(system) or _BARE.search(user):
+    said = _follow.stated("\n".join([system, *users]))
+    rules = _follow.combine(said, _follow.demonstrated(_follow.demonstrations(messages, text_of)))
+    if rules.any():
+        draws = _rng(f"{profile.name}\x1dfollow", messages, temp, seed, request_seed)
+        rules = _follow.followed(rules, skill, draws.random)
+        answer = _follow.apply(rules, answer, task.kind, task.unit)
+    if _BARE.search(system) or _BARE.search(user) or rules.bare:
         return answer
     if task.kind == "json":
         return rng.choice(_JSON_CHATTER).format(a=answer)

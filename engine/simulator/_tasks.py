@@ -12,11 +12,15 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Task:
-    """A recognised task: its family, the correct answer and plausible mistakes."""
+    """A recognised task: its family, the correct answer and plausible mistakes.
+
+    ``unit`` is the symbol of the answer's unit, if it has one (``km`` for a conversion).
+    """
 
     kind: str
     answer: str
     mistakes: tuple[str, ...]
+    unit: str = ""
 
 
 def mistakes_of(answer: str, candidates: list[str]) -> tuple[str, ...]:
