@@ -251,6 +251,7 @@ def dspy_cases(
         "model": options.model,
         "reflection_model": options.reflection_model,
         "system": family.system,
+        "optimum_system": family.optimum_system(),
         "template": family.template,
         "scorers": [s if isinstance(s, str) else s.get("type") for s in family.scorers],
         "max_metric_calls": options.max_metric_calls,
@@ -315,6 +316,7 @@ def run_dspy(
             "process_wall_s": process_wall,
             "versions": line["versions"],
             "proposer": line["proposer"],
+            "dspy_optimum": line["optimum_test_score"],
         },
     )
 
@@ -324,7 +326,10 @@ def with_optimum(row: Row, scores: dict[str, float]) -> Row:
 
     note = {}
     if row.baseline is not None and abs(row.baseline - scores["baseline"]) > 1e-9:
-        note = {"baseline_mismatch": f"ordinary run says {scores['baseline']:.3f}"}
+        note["baseline_mismatch"] = f"ordinary run says {scores['baseline']:.3f}"
+    theirs = row.extra.get("dspy_optimum")
+    if theirs is not None and abs(theirs - scores["optimum"]) > 1e-9:
+        note["optimum_mismatch"] = f"ordinary run says {scores['optimum']:.3f}"
     return replace(row, optimum=scores["optimum"], extra={**row.extra, **note})
 
 
@@ -333,9 +338,8 @@ def failed_row(family: str, optimizer: str, why: str) -> Row:
 
 
 def bench_family(url: str, name: str, options: argparse.Namespace) -> list[Row]:
-    from engine.simulator._families import FAMILIES
-
     from domain.errors import NexusError
+    from engine.simulator._families import FAMILIES
 
     family = FAMILIES[name]
     split = split_of(family, options)

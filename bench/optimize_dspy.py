@@ -17,6 +17,8 @@ simulator's ``api_base``) and reads the JSON line this prints:
 - ``requests``: HTTP requests the simulator served during optimization, by model (its
   ``GET /stats``: cache misses only);
 - ``test_calls``: the test-split metric calls (outside the budget, as in our engine);
+- ``optimum_test_score``: with ``optimum_system`` in the file, that system's test score
+  (untimed): equal to ours when both sides send the same requests;
 - ``wall_s``: optimization + both test evaluations; ``optimize_wall_s``: ``compile`` alone.
 
 The task model sees what our engine sends: the instruction as a plain system message and
@@ -260,6 +262,9 @@ def run(spec: dict[str, Any], proposer: str = "dspy") -> dict[str, Any]:
     baseline_score, baseline_calls = test_score(baseline, testset, threads)
     optimized_score, optimized_calls = test_score(optimized, testset, threads)
     wall = time.perf_counter() - started
+    optimum_score = None
+    if spec.get("optimum_system"):  # a cross-check of the two sides' requests, not timed
+        optimum_score, _ = test_score(program(names, spec["optimum_system"]), testset, threads)
     details = optimized.detailed_results
     instruction = optimized.signature.instructions
     return {
@@ -267,6 +272,7 @@ def run(spec: dict[str, Any], proposer: str = "dspy") -> dict[str, Any]:
         "proposer": proposer,
         "baseline_test_score": baseline_score,
         "optimized_test_score": optimized_score,
+        "optimum_test_score": optimum_score,
         "metric_calls": metric.calls,
         "gepa_metric_calls": getattr(details, "total_metric_calls", None),
         "reflection_calls": reflections.calls,
