@@ -52,6 +52,9 @@ BENCH = Path(__file__).resolve().parent
 OPTIMIZERS = ("gepa", "fewshot", "random")
 REFLECTION_MODEL = "openai/sim-reflector"
 SPLIT = (0.5, 0.25, 0.25)
+TASK_PARAMS = {"temperature": 0}
+"""What the optimization loop's evaluation runs send (``engine.optimization.loop``): the
+known-optimum run and the DSPy side send the same, so all three ask identical requests."""
 DSPY_TIMEOUT_S = 1800
 
 
@@ -207,6 +210,7 @@ def known_optimum(
             cases=test_ids,
             seed=options.seed,
             concurrency=options.concurrency,
+            params=TASK_PARAMS,
         )
         run.wait(progress=False)
         return {"baseline": mean_score(run, base.id), "optimum": mean_score(run, optimum.id)}
@@ -258,6 +262,7 @@ def dspy_cases(
         "minibatch": options.minibatch,
         "seed": options.seed,
         "request_seed": options.seed,
+        "temperature": TASK_PARAMS["temperature"],
         "concurrency": options.concurrency,
         **{k: [case(i) for i in ids] for k, ids in split.items()},
     }

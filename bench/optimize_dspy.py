@@ -235,7 +235,8 @@ def run(spec: dict[str, Any], proposer: str = "dspy") -> dict[str, Any]:
     dspy.configure_cache(enable_disk_cache=False, enable_memory_cache=True)
     common = {"api_base": spec["api_base"], "api_key": "sim", "num_retries": 3}
     reflections = Counter()
-    task = dspy.LM(spec["model"], seed=spec["request_seed"], **common)
+    sampling = {"temperature": spec["temperature"]} if spec.get("temperature") is not None else {}
+    task = dspy.LM(spec["model"], seed=spec["request_seed"], **sampling, **common)
     reflector = dspy.LM(spec["reflection_model"], callbacks=[reflections], **common)
     dspy.configure(lm=task, adapter=PlainAdapter(rendered))
     trainset = examples(spec["train"], names)
