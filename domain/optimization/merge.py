@@ -55,7 +55,11 @@ def merge(
     """A merge proposal of ``a`` and ``b``, or ``None`` when it would equal either side."""
     base = ancestor.content if ancestor is not None else Content("", a.content.template)
     content = merge_contents(a.content, b.content, base, rng)
-    if content in (a.content, b.content) or not content.template:
+    same = [
+        sentences(content.system) == sentences(c.system) and content.template == c.template
+        for c in (a.content, b.content)
+    ]
+    if any(same) or not content.template:
         return None
     via = f" over {ancestor.id}" if ancestor is not None else ""
     return Proposal(content, f"merge of {a.id} and {b.id}{via}: the instructions of both")

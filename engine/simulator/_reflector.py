@@ -1,8 +1,11 @@
 """``sim-reflector``: proposes prompt edits from the failures a reflection request shows.
 
-It reads only the request it is sent — ours (`domain.optimization.reflection`) or the
-instruction-proposal prompt of DSPy's GEPA (the ``gepa`` package) — and compares each
-failing output with its expected output. What it can see, it names as a rule, in the
+It reads only the request it is sent — ours (`domain.optimization.reflection`, replied to
+with ``<system>``/``<rationale>`` tags), dspy.GEPA's own proposer (JSONAdapter sections
+``[[ ## current_instruction ## ]]`` and ``[[ ## examples_with_feedback ## ]]``, replied to
+with ``{"new_instruction": ...}``) or the ``gepa`` package's instruction-proposal template
+(replied to with the instruction in ``` fences) — and compares each output with the
+expected one its feedback shows (``Expected: ...``). What it can see, it names as a rule, in the
 phrasings the simulated models understand (``_follow``):
 
 - a chatty output around a short expected answer → ask for the bare answer;
@@ -19,12 +22,15 @@ replies with a rationale only (ours) or the unchanged instruction (DSPy's).
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Sequence
 
 from domain.optimization.reflection import TITLE, parse_request
 from engine.simulator import _follow
 
+JSON_INSTRUCTION = "[[ ## current_instruction ## ]]"
+JSON_EXAMPLES = "[[ ## examples_with_feedback ## ]]"
 DSPY_MARKER = "I provided an assistant with the following instructions"
 _BARE_RULE = "Answer with only the final answer, nothing else."
 _CARE_RULE = "Double-check your answer before replying."
@@ -117,17 +123,60 @@ def _dspy_pairs(examples: str) -> list[tuple[str, str]]:
     return pairs
 
 
-def _dspy(text: str) -> str:
+_AUTO = re.compile(r"^Given the fields .*, produce the fields .*\.$", re.DOTALL)
+
+
+def _own(instruction: str) -> str:
+    """DSPy's automatic instruction for an empty one counts as no instruction yet."""
+    return "" if _AUTO.match(instruction.strip()) else instruction.strip()
+
+
+def _fenced_reply(text: str) -> str:
+    """The gepa package's template: instruction and examples in fences, reply in fences."""
     first = re.search(r"```[^\n]*\n(.*?)\n?```", text, re.DOTALL)
-    current = first.group(1).strip() if first else ""
+    given = first.group(1).strip() if first else ""
+    current = _own(given)
     rules, _ = rules_for(current, _dspy_pairs(text[first.end() :] if first else text))
-    return f"```\n{_revised(current, rules)}\n```"
+    return f"```\n{_revised(current, rules) or given}\n```"
+
+
+def _json_pairs(raw: str) -> list[tuple[str, str]]:
+    try:
+        items = json.loads(raw)
+    except ValueError:
+        return []
+    pairs = []
+    for item in items if isinstance(items, list) else []:
+        if not isinstance(item, dict):
+            continue
+        outputs = item.get("Generated Outputs")
+        output = " ".join(map(str, outputs.values())) if isinstance(outputs, dict) else str(outputs)
+        expected = re.search(r"^\s*Expected:[ \t]*(.*)$", str(item.get("Feedback", "")), re.M)
+        if expected is not None:
+            pairs.append((output, expected.group(1).strip()))
+    return pairs
+
+
+def _json_reply(text: str) -> str:
+    """dspy.GEPA's own proposer (JSONAdapter): sections in, ``{"new_instruction": ...}`` out."""
+    m = re.search(
+        rf"{re.escape(JSON_INSTRUCTION)}\n(.*?)\n\n{re.escape(JSON_EXAMPLES)}\n(.*?)(?:\n\n|$)",
+        text,
+        re.DOTALL,
+    )
+    given = m.group(1).strip() if m else ""
+    current = _own(given)
+    rules, _ = rules_for(current, _json_pairs(m.group(2)) if m else [])
+    instruction = _revised(current, rules) or given or "Answer the question."
+    return json.dumps({"new_instruction": instruction})
 
 
 def reflect(prompt: str) -> str:
     """The reply of ``sim-reflector`` to ``prompt`` (system and user messages, joined)."""
+    if JSON_EXAMPLES in prompt and JSON_INSTRUCTION in prompt:
+        return _json_reply(prompt[prompt.rfind(JSON_INSTRUCTION) :])
     if DSPY_MARKER in prompt:
-        return _dspy(prompt)
+        return _fenced_reply(prompt)
     start = prompt.find(TITLE)
     reply = _ours(prompt[start:]) if start >= 0 else None
     if reply is None:
