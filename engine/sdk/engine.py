@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from engine.evaluation.runs import RunInfo
     from engine.sdk.datasets import Datasets
     from engine.sdk.evaluations import Evaluations, ScorerInput
+    from engine.sdk.optimizations import Optimization, OptimizationInfo, Optimizations
     from engine.sdk.prompts import Prompts
     from engine.sdk.run import Run
     from engine.simulator import SimulatorConfig
@@ -217,6 +218,7 @@ class Engine:
         idempotency_key: str | None = None,
         api_keys: Mapping[str, str] | None = None,
         routing: str = "fixed",
+        cases: Sequence[str] | None = None,
     ) -> Run:
         """Start a run of prompt version(s) × model(s) × dataset × repeats.
 
@@ -239,13 +241,14 @@ class Engine:
             api_keys: Provider → key, used before the environment's.
             routing: ``"fixed"`` calls every model; ``"cheapest"`` or ``"lowest-latency"``
                 routes each call to one of ``models`` by that rule (`domain.llm.routing`).
+            cases: Case ids: run only these cases of the dataset version; default all.
 
         Returns:
             A `Run`; call `run.wait()` to follow it with a progress bar.
 
         Raises:
             ValidationError: unknown prompt version or scorer, empty dataset, invalid regex
-                or JSON schema, budget <= 0: all before any provider call.
+                or JSON schema, budget <= 0, unknown case id: all before any provider call.
         """
         return self.evaluations.evaluate(
             prompt=prompt,
@@ -264,6 +267,134 @@ class Engine:
             idempotency_key=idempotency_key,
             api_keys=api_keys,
             routing=routing,
+            cases=cases,
+        )
+
+    @cached_property
+    def optimizations_service(self) -> Optimizations:
+        """The optimization service behind `optimize`, `optimization`, `optimizations` and
+        `resume_optimization`."""
+        from engine.sdk.optimizations import Loops, Optimizations
+
+        return Optimizations(self, self._shared.client("optimization-loops", Loops))
+
+    def optimize(
+        self,
+        prompt: str,
+        dataset: str,
+        models: Sequence[str],
+        scorers: Sequence[ScorerInput],
+        *,
+        optimizer: str = "gepa",
+        reflection_model: str | None = None,
+        max_metric_calls: int = 500,
+        budget: float | None = None,
+        split: Sequence[float] = (0.5, 0.25, 0.25),
+        minibatch: int = 8,
+        seed: int = 0,
+        concurrency: int = 32,
+        parallel: int | None = None,
+        base: str = "main",
+        dataset_version: int | None = None,
+        name: str = "",
+        idempotency_key: str | None = None,
+        api_keys: Mapping[str, str] | None = None,
+        options: Mapping[str, Any] | None = None,
+    ) -> Optimization:
+        """Start optimizing a prompt's system message and template on a dataset.
+
+        The dataset version's cases are split (seeded) into train, validation and test.
+        Each candidate is committed on branch ``opt/<id>``, judged on a training minibatch
+        against its parent, validated when better, and kept on a Pareto front; at the end
+        baseline and best are evaluated on the test split and the best is labelled
+        ``opt/<id>/best``. Every evaluation is an engine run (cache, limits, budgets).
+
+        Args:
+            prompt: The prompt's name or id.
+            dataset: The dataset's name or id.
+            models: The models candidates are evaluated on (scores are averaged).
+            scorers: Registered scorer names or specs (at least one).
+            optimizer: ``"gepa"``, ``"fewshot"`` or ``"random"`` (the control).
+            reflection_model: The model reflection requests go to; default
+                ``openai/sim-reflector`` when ``models`` are simulated.
+            max_metric_calls: Most candidate cells + reflection calls + judge calls.
+            budget: A cap in USD over the same calls.
+            split: (train, validation, test) fractions; each split needs >= 2 cases.
+            minibatch: Training cases a proposal is judged on.
+            seed: Seeds the split and every choice of the loop: same seed, same history.
+            concurrency: Calls in flight within each evaluation run.
+            parallel: Candidates per generation; default ``max(1, concurrency // minibatch)``
+                (at most 8).
+            base: The ref to start from (the baseline).
+            dataset_version: The dataset version number; default the latest.
+            name: A label for the optimization.
+            idempotency_key: The same key returns the same optimization.
+            api_keys: Provider → key, used before the environment's.
+            options: The optimizer's options (e.g. ``{"merge": True}``).
+
+        Returns:
+            An `Optimization`; call `wait()` to follow it with a progress bar.
+
+        Raises:
+            ValidationError: ``reason`` ``no-scorer``, ``split-too-small``,
+                ``unknown-model``, ``no-reflection-model``, ``invalid-budget``,
+                ``invalid-max-metric-calls``, ``unknown-optimizer`` or
+                ``unsupported-template``: all before anything is stored or called.
+            ServiceUnavailableError: this process cannot work runs (a guest of an engine
+                that serves no control channel).
+        """
+        return self.optimizations_service.optimize(
+            prompt,
+            dataset,
+            models,
+            scorers,
+            optimizer=optimizer,
+            reflection_model=reflection_model,
+            max_metric_calls=max_metric_calls,
+            budget=budget,
+            split=split,
+            minibatch=minibatch,
+            seed=seed,
+            concurrency=concurrency,
+            parallel=parallel,
+            base=base,
+            dataset_version=dataset_version,
+            name=name,
+            idempotency_key=idempotency_key,
+            api_keys=api_keys,
+            options=options,
+        )
+
+    def optimization(self, optimization_id: str) -> Optimization:
+        """A handle on an existing optimization of this owner (`NotFoundError` otherwise)."""
+        return self.optimizations_service.get(optimization_id)
+
+    def optimizations(self, limit: int = 50, before: str | None = None) -> list[OptimizationInfo]:
+        """This owner's optimizations, newest first (``before``: an id, for the next page)."""
+        return self.optimizations_service.list(limit=limit, before=before)
+
+    def resume_optimization(
+        self,
+        optimization_id: str,
+        *,
+        concurrency: int | None = None,
+        budget: float | None = None,
+        api_keys: Mapping[str, str] | None = None,
+    ) -> Optimization:
+        """Continue an interrupted optimization from its event log: recorded evaluations and
+        reflection replies are reused, and no recorded cell is called again.
+
+        Args:
+            optimization_id: The optimization.
+            concurrency: Calls in flight within each run from now on; None keeps its own.
+            budget: A new cap in USD (what it spent counts); None keeps its own.
+            api_keys: Provider keys, as for `optimize`.
+
+        Raises:
+            ConflictError: it is finished, or a loop works it now.
+        """
+        return self.optimizations_service.resume(
+            optimization_id, concurrency=concurrency, budget=budget, api_keys=api_keys
         )
 
     def scorers(self) -> list[ScorerDescription]:
@@ -360,6 +491,9 @@ class Engine:
             self._shared.warming.join()  # its actors must not outlive the runtime
             self._shared.warming = None
         clients = self._shared.clients
+        loops = clients.pop("optimization-loops", None)
+        if loops is not None:  # before the runs they wait on: they end `interrupted`
+            loops.close()
         # The run scheduler and its workers go before the gateways they call: all at once,
         # a worker's last lease release reached a gateway already gone, and Ray printed that
         # to the driver's stdout (into `--json` output).

@@ -140,6 +140,7 @@ class Evaluations:
         idempotency_key: str | None = None,
         api_keys: Mapping[str, str] | None = None,
         routing: str = "fixed",
+        cases: Sequence[str] | None = None,
     ) -> Run:
         """Validate and start a run; returns at once with a `Run` handle.
 
@@ -148,6 +149,7 @@ class Evaluations:
         that need a key, before the process environment. ``routing`` ``"cheapest"`` or
         ``"lowest-latency"`` sends each call to one of ``models`` chosen by that rule (one
         group per version; each result records the model used); ``"fixed"`` calls them all.
+        ``cases`` (case ids) runs a subset of the dataset version's cases, in dataset order.
         """
         self._ensure_accepting()
         registered, custom = split_scorers(scorers)
@@ -155,7 +157,7 @@ class Evaluations:
         refs = list(versions) if versions else ["main"]
         resolved = [self.prompts.show(prompt, ref) for ref in refs]
         version = self.datasets.version(self.owner, dataset, dataset_version)
-        cases = self.datasets.cases(self.owner, version.id)
+        cases = _subset(self.datasets.cases(self.owner, version.id), cases)
         spec = RunSpec(
             prompt_id=prompt_info.id,
             prompt_versions=tuple(v.id for v in resolved),
@@ -346,6 +348,28 @@ def _check_parameters(context: RunContext) -> None:
             raise ValidationError(
                 f"prompt version {version_id[:12]}: {exc.message}", **exc.details
             ) from None
+
+
+def _subset(cases: Sequence[Any], ids: Sequence[str] | None) -> builtins.list[Any]:
+    """The cases named by ``ids`` (all when None), in dataset order.
+
+    Raises:
+        ValidationError: ``reason="unknown-case"`` for an id the dataset version lacks.
+    """
+    if ids is None:
+        return builtins.list(cases)
+    if isinstance(ids, str):
+        raise ValidationError("cases must be a list of case ids", reason="unknown-case")
+    wanted = set(ids)
+    known = {c.id for c in cases}
+    unknown = sorted(wanted - known)
+    if unknown:
+        raise ValidationError(
+            f"unknown case id(s) in this dataset version: {', '.join(unknown[:5])}",
+            reason="unknown-case",
+            cases=unknown[:20],
+        )
+    return [c for c in cases if c.id in wanted]
 
 
 def _scorer_models(scorers: Sequence[dict[str, Any]]) -> list[str]:
