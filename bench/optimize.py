@@ -45,7 +45,7 @@ from typing import Any
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
-from optimize_report import DSPY, Row, averages, gaps, render_table  # noqa: E402
+from optimize_report import DSPY, Row, averages, gaps, render_table, row_from_dict  # noqa: E402
 from peers import _get, _last_json_line  # noqa: E402
 
 BENCH = Path(__file__).resolve().parent
@@ -80,6 +80,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="optimize_dspy.py --proposer: dspy.GEPA's default, or the gepa package's template",
     )
     parser.add_argument("--json", action="store_true", help="machine-readable output")
+    parser.add_argument(
+        "--table-from",
+        type=Path,
+        default=None,
+        help="print the table of a saved --json; run nothing",
+    )
     options = parser.parse_args(argv)
     options.families = [f for f in options.families.split(",") if f]
     options.optimizers = [o for o in options.optimizers.split(",") if o]
@@ -369,6 +375,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     from engine.simulator import SimulatorConfig, simulator_subprocess
 
     options = parse_args(argv)
+    if options.table_from is not None:
+        saved = json.loads(options.table_from.read_text())
+        rows = [row_from_dict(r) for r in saved["rows"]]
+        sys.stdout.write(render_table(rows, saved["meta"]))
+        return 0
     load_before = os.getloadavg()
     rows: list[Row] = []
     with simulator_subprocess(SimulatorConfig(latency_ms=options.latency_ms, seed=0)) as url:

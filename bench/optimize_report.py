@@ -67,6 +67,13 @@ class Row:
         room = self.optimum - self.baseline
         return None if room <= 0 else 100.0 * (self.optimized - self.baseline) / room
 
+    @property
+    def wall_over_ideal(self) -> float | None:
+        """``wall_s ÷ ideal_s`` (the target is ≤ 2)."""
+        if self.wall_s is None or not self.ideal_s:
+            return None
+        return self.wall_s / self.ideal_s
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "family": self.family,
@@ -82,11 +89,22 @@ class Row:
             "cost_usd": self.cost_usd,
             "wall_s": self.wall_s,
             "ideal_s": self.ideal_s,
+            "wall_over_ideal": self.wall_over_ideal,
             "requests": self.requests,
             "status": self.status,
             "best_system": self.best_system,
             **self.extra,
         }
+
+
+COMPUTED = ("pct_of_optimum", "gap_closed", "wall_over_ideal")
+
+
+def row_from_dict(data: dict[str, Any]) -> Row:
+    """A `Row` back from `Row.to_dict` (a saved ``--json``)."""
+    names = set(Row.__dataclass_fields__) - {"extra"}
+    extra = {k: v for k, v in data.items() if k not in names and k not in COMPUTED}
+    return Row(**{k: v for k, v in data.items() if k in names}, extra=extra)
 
 
 NUMBERS = (
@@ -101,6 +119,7 @@ NUMBERS = (
     "cost_usd",
     "wall_s",
     "ideal_s",
+    "wall_over_ideal",
 )
 
 
@@ -148,6 +167,7 @@ HEADERS = (
     ("cost_usd", "cost $"),
     ("wall_s", "wall s"),
     ("ideal_s", "ideal s"),
+    ("wall_over_ideal", "wall ÷ ideal"),
 )
 COUNTS = {"metric_calls", "reflection_calls", "test_calls"}
 
@@ -163,12 +183,15 @@ def _cell(value: Any, name: str) -> str:
         return f"{value:.4f}"
     if name in ("pct_of_optimum", "gap_closed"):
         return f"{value:.0f}%"
+    if name == "wall_over_ideal":
+        return f"{value:.2f}×"
     return f"{value:,.1f}"
 
 
 def render_table(rows: list[Row], meta: dict[str, Any]) -> str:
     """Every row, then the averages and the gepa − random gap, as Markdown."""
-    names = [k for k, _ in HEADERS if k != "ideal_s" or any(r.ideal_s is not None for r in rows)]
+    timed = any(r.ideal_s is not None for r in rows)
+    names = [k for k, _ in HEADERS if timed or k not in ("ideal_s", "wall_over_ideal")]
     titles = dict(HEADERS)
     head = "| family | optimizer | " + " | ".join(titles[k] for k in names) + " |"
     lines = [head, "|---|---|" + "---|" * len(names)]

@@ -8,7 +8,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))  # its flat imports
 
-from optimize_report import DSPY, Row, averages, gaps, render_table  # noqa: E402
+from optimize_report import DSPY, Row, averages, gaps, render_table, row_from_dict  # noqa: E402
 
 
 def row(family: str, optimizer: str, **overrides: Any) -> Row:
@@ -66,9 +66,14 @@ def test_the_table_shows_every_row_the_means_and_ideal_only_with_latency() -> No
     rows = [row("arithmetic", "gepa"), row("arithmetic", "random", optimized=0.3)]
     text = render_table(rows, {"model": "openai/sim-small"})
     assert "| arithmetic | gepa | 0.200 | 0.600 | 0.800 | 75% | 67% | 500 |" in text
-    assert "**mean of 1**" in text and "ideal s" not in text
+    assert "**mean of 1**" in text and "ideal s" not in text and "wall ÷ ideal" not in text
     assert "gepa - random (optimized test score): mean +0.300" in text
     timed = render_table([row("arithmetic", "gepa", ideal_s=4.5)], {})
-    assert "ideal s" in timed and "| 4.5 |" in timed
+    assert "| ideal s | wall ÷ ideal |" in timed and "| 12.0 | 4.5 | 2.67× |" in timed
     failed = render_table([row("arithmetic", DSPY, optimized=None, status="failed (exit 1)")], {})
     assert "dspy.GEPA (failed (exit 1))" in failed and "| — |" in failed
+
+
+def test_a_saved_row_reads_back_as_it_was() -> None:
+    r = row("conversion", DSPY, ideal_s=3.0, requests={"sim-small": 9}, extra={"rollouts": 84})
+    assert row_from_dict(r.to_dict()) == r
