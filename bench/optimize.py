@@ -72,6 +72,16 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--latency-ms", type=float, default=0.0, help="the simulator's latency")
     parser.add_argument("--concurrency", type=int, default=32, help="calls in flight, both sides")
     parser.add_argument("--minibatch", type=int, default=8)
+    parser.add_argument(
+        "--patience",
+        type=int,
+        default=None,
+        help="generations without a new best before a loop stops (default: --max-metric-calls, "
+        "which binds only on generations that spend no call)",
+    )
+    parser.add_argument(
+        "--timeout-s", type=float, default=1800.0, help="then cancel the optimization"
+    )
     parser.add_argument("--with-dspy", metavar="PYTHON", default=None, help="a venv's python")
     parser.add_argument(
         "--dspy-proposer",
@@ -143,11 +153,14 @@ def optimize_once(
     url: str, family: Any, optimizer: str, options: argparse.Namespace
 ) -> tuple[Row, dict[str, Any]]:
     """One optimization on a fresh engine: its row and its report data."""
+    from domain.errors import ServiceUnavailableError
+
     with fresh_engine(f"{url}/v1", options.concurrency) as engine:
         prompt, dataset = load_family(engine, family, options)
         _get(f"{url}/stats/reset", "POST")
         started = time.perf_counter()
-        optimization = engine.optimize(
+        # the SDK's service, for ``patience`` (see --patience); otherwise `Engine.optimize`
+        optimization = engine.optimizations_service.optimize(
             prompt,
             dataset,
             [options.model],
@@ -159,8 +172,12 @@ def optimize_once(
             minibatch=options.minibatch,
             seed=options.seed,
             concurrency=options.concurrency,
+            patience=options.patience or options.max_metric_calls,
         )
-        info = optimization.wait(progress=False)
+        try:
+            info = optimization.wait(progress=False, timeout=options.timeout_s)
+        except ServiceUnavailableError:  # reason="timeout": stop it, keep what it reached
+            info = optimization.cancel().wait(progress=False, timeout=60)
         wall = time.perf_counter() - started
         data = optimization.report_data()
     test = data.get("test") or {}
@@ -394,6 +411,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "minibatch": options.minibatch,
         "concurrency": options.concurrency,
         "seed": options.seed,
+        "patience": options.patience or options.max_metric_calls,
         "latency_ms": options.latency_ms,
         "load average before": [round(x, 2) for x in load_before],
         "after": [round(x, 2) for x in os.getloadavg()],
