@@ -198,7 +198,11 @@ def optimize_once(
         requests=served(url),
         status=str(getattr(info.status, "value", info.status)),
         best_system=str(best.get("system", "")),
-        extra={"candidates": info.candidates, "optimization_id": info.id},
+        extra={
+            "candidates": info.candidates,
+            "generations": info.generation,
+            "optimization_id": info.id,
+        },
     )
     return row, data
 
