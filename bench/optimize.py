@@ -139,9 +139,8 @@ def effective_latency_ms(model: str, latency_ms: float) -> float:
 def ideal_s(calls: int | None, options: argparse.Namespace) -> float | None:
     if not options.latency_ms or calls is None:
         return None
-    return (
-        calls * effective_latency_ms(options.model, options.latency_ms) / 1000 / options.concurrency
-    )
+    concurrency: int = options.concurrency
+    return calls * effective_latency_ms(options.model, options.latency_ms) / 1000 / concurrency
 
 
 def served(url: str) -> dict[str, int]:
@@ -366,7 +365,10 @@ def with_optimum(row: Row, scores: dict[str, float]) -> Row:
 
 
 def failed_row(family: str, optimizer: str, why: str) -> Row:
-    return Row(family, optimizer, *([None] * 8), status=f"failed: {why}")
+    nothing: dict[str, Any] = dict.fromkeys(
+        ("baseline", "optimized", "optimum", "metric_calls", "reflection_calls", "test_calls")
+    )
+    return Row(family, optimizer, **nothing, cost_usd=None, wall_s=None, status=f"failed: {why}")
 
 
 def bench_family(url: str, name: str, options: argparse.Namespace) -> list[Row]:
@@ -398,8 +400,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     options = parse_args(argv)
     if options.table_from is not None:
         saved = json.loads(options.table_from.read_text())
-        rows = [row_from_dict(r) for r in saved["rows"]]
-        sys.stdout.write(render_table(rows, saved["meta"]))
+        sys.stdout.write(render_table([row_from_dict(r) for r in saved["rows"]], saved["meta"]))
         return 0
     load_before = os.getloadavg()
     rows: list[Row] = []

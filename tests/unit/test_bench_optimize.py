@@ -57,3 +57,9 @@ def test_dspys_cases_carry_our_split_and_the_user_message_our_engine_renders() -
             {"role": "user", "content": case["user"]},
         ]
         assert case["user"] != family.template and "{{" not in case["user"]
+
+
+def test_a_failed_optimizer_leaves_a_row_with_nothing_measured() -> None:
+    row = optimize.failed_row("arithmetic", "gepa", "ServiceUnavailableError")
+    assert row.status == "failed: ServiceUnavailableError"
+    assert row.optimized is None and row.metric_calls is None and row.pct_of_optimum is None
