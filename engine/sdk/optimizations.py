@@ -611,7 +611,7 @@ class Optimization:
 
     def report(self, fmt: Literal["markdown", "json", "html"] = "markdown") -> str:
         """The report as Markdown, JSON or one self-contained HTML page."""
-        from engine.reports import render_optimization  # type: ignore[attr-defined]
+        from engine.reports import render_optimization
 
         result: str = render_optimization(self.report_data(), fmt)
         return result
