@@ -1,6 +1,9 @@
 """Structured logging: readable in a terminal, JSON in production, secrets never printed.
 
 Bind a request or run id once with `bound(run_id=...)`; every line logged inside carries it.
+structlog is imported by the first line logged (or `configure_logging`, `bound`): with rich
+installed its import pulls rich, attrs and pygments (~100 ms), and a process that logs
+nothing, such as a guest of a running engine, need not pay it.
 """
 
 from __future__ import annotations
@@ -9,9 +12,8 @@ import logging
 import sys
 from collections.abc import Iterator, MutableMapping
 from contextlib import contextmanager
+from functools import cache
 from typing import Any, Literal
-
-import structlog
 
 _SECRET_KEYS = ("api_key", "apikey", "authorization", "password", "secret", "token")
 
@@ -29,6 +31,7 @@ def configure_logging(
     level: str = "INFO", fmt: Literal["auto", "console", "json"] = "auto"
 ) -> None:
     """Route structlog and stdlib logging through one renderer on stderr."""
+    structlog = _structlog()
     json_output = fmt == "json" or (fmt == "auto" and not sys.stderr.isatty())
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
@@ -72,7 +75,15 @@ def _identity(_logger: Any, _method: str, event: MutableMapping[str, Any]) -> An
     return event
 
 
-def _route_to_stdlib_until_configured() -> None:
+@cache
+def _structlog() -> Any:
+    import structlog
+
+    _route_to_stdlib_until_configured(structlog)
+    return structlog
+
+
+def _route_to_stdlib_until_configured(structlog: Any) -> None:
     # Unconfigured structlog prints to stdout, which corrupts machine-readable CLI output;
     # until `configure_logging` runs, hand every line to stdlib logging instead.
     if not structlog.is_configured():
@@ -87,16 +98,37 @@ def _route_to_stdlib_until_configured() -> None:
         )
 
 
-_route_to_stdlib_until_configured()
+_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING}
+
+
+class _Logger:
+    """A structlog logger for `name`, made by its first line that stdlib logging (where
+    both configurations send every line) would not drop."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+        self._logger: Any = None
+
+    def __getattr__(self, attr: str) -> Any:
+        if self._logger is None:
+            level = _LEVELS.get(attr)
+            if level is not None and not logging.getLogger(self._name).isEnabledFor(level):
+                return _dropped
+            self._logger = _structlog().get_logger(self._name)
+        return getattr(self._logger, attr)
+
+
+def _dropped(*_args: Any, **_kwargs: Any) -> None:
+    return None
 
 
 def get_logger(name: str) -> Any:
-    """A structlog logger for `name`."""
-    return structlog.get_logger(name)
+    """A structlog logger for `name` (structlog is imported when it first logs)."""
+    return _Logger(name)
 
 
 @contextmanager
 def bound(**ids: str) -> Iterator[None]:
     """Bind ids (e.g. `request_id`, `run_id`) into every log line within the block."""
-    with structlog.contextvars.bound_contextvars(**ids):
+    with _structlog().contextvars.bound_contextvars(**ids):
         yield

@@ -15,8 +15,6 @@ from functools import lru_cache
 from re import _parser  # type: ignore[attr-defined]
 from typing import Any
 
-import regex
-
 MAX_PATTERN_CHARS = 1_000
 """Longest pattern accepted."""
 MAX_EXPANDED_SIZE = 10_000
@@ -77,6 +75,8 @@ def bounded_pattern(pattern: str, flags: int = 0) -> Any:
             f"{pattern[:80]!r} expands to more than {MAX_EXPANDED_SIZE} elements once its "
             "counted repeats are unrolled"
         )
+    import regex  # ~35 ms to import: only runs with a pattern scorer pay it
+
     try:
         return regex.compile(pattern, flags)
     except (regex.error, ValueError) as exc:
