@@ -121,7 +121,8 @@ class Run:
         (the process working it died), so this never waits on a run nobody works.
 
         Raises:
-            ServiceUnavailableError: `timeout` seconds passed first.
+            ServiceUnavailableError: `timeout` seconds passed first, or the engine working
+                the run died without stopping it (its Redis is gone and the run is not over).
         """
         info = self.info()
         tqdm = _progress_bar()
@@ -132,7 +133,15 @@ class Run:
         checked = quiet_since = time.monotonic()
         try:
             while not info.status.terminal():
-                batch = self.events(last)
+                try:
+                    batch = self.events(last)
+                except ServiceUnavailableError:
+                    # The engine that worked the run stopped with its Redis: a clean stop
+                    # wrote the run's status first, and the database still has it.
+                    info = self.info()
+                    if info.status.terminal():
+                        break
+                    raise
                 final = False
                 for event_id, event in batch:
                     last = event_id
