@@ -168,7 +168,9 @@ def test_a_killed_driver_leaves_the_optimization_resumable_and_nothing_is_asked_
     assert outcome["status"] == "completed", outcome["error"]
     assert outcome["recorded_before"] > 0
     assert len(outcome["history"]) > killed_at
-    # Only cells nobody had recorded were asked (and the cache answered some of them).
-    assert requests == outcome["new_uncached"]
+    # Only cells nobody had recorded were asked (and the cache answered some of them). The
+    # resume also records, without asking, the answers that were in the results stream at
+    # the kill: at most the 2 calls in flight (concurrency 2, one candidate at a time).
+    assert outcome["new_uncached"] - 2 <= requests <= outcome["new_uncached"]
     assert outcome["completed_before"] > 0 and outcome["new_in_completed"] == 0
     assert _normalized(outcome["history"]) == expected
