@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 EventType = Literal[
     "started",
@@ -24,20 +24,7 @@ EventType = Literal[
     "cancelled",
     "interrupted",
 ]
-EVENT_TYPES: tuple[str, ...] = (
-    "started",
-    "candidate-proposed",
-    "candidate-skipped",
-    "candidate-evaluated",
-    "candidate-accepted",
-    "candidate-rejected",
-    "generation-finished",
-    "promoted",
-    "finished",
-    "failed",
-    "cancelled",
-    "interrupted",
-)
+EVENT_TYPES: tuple[str, ...] = get_args(EventType)
 """Every event type, in the order they usually come.
 
 ``started``: config, split, branch, baseline version. ``candidate-proposed``: a candidate
