@@ -234,6 +234,16 @@ class BaseScorer:
         """A zero, failed `Score`."""
         return Score(value=0.0, passed=False, reason=reason, name=self.name)
 
+    def decided(self, value: float, passed: bool, reason: str) -> Score:
+        """A `Score` of ``value`` (clamped) whose verdict the scorer decided, not the threshold.
+
+        Negation (``negate``, when the spec has it) inverts it as it does `result`.
+        """
+        value = clamp01(value)
+        if getattr(self, "negate", False):
+            return Score(1.0 - value, not passed, f"negated: {reason}", self.name)
+        return Score(value=value, passed=passed, reason=reason, name=self.name)
+
 
 class ReferenceScorer(BaseScorer):
     """A scorer comparing the output with ``value`` or, without one, the case's expected text."""

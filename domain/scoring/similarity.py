@@ -104,12 +104,11 @@ class Levenshtein(_Similarity):
         value = 1.0 if longest == 0 else 1.0 - distance / longest
         passed = distance <= self.max_distance
         relation = "is within" if passed else "exceeds"
-        return Score(
-            value=value,
-            passed=passed,
-            reason=f"levenshtein distance {distance} {relation} max_distance "
-            f"{self.max_distance} (similarity {value:.3f})",
-            name=self.name,
+        return self.decided(
+            value,
+            passed,
+            f"levenshtein distance {distance} {relation} max_distance {self.max_distance} "
+            f"(similarity {value:.3f})",
         )
 
 
