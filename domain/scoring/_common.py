@@ -233,10 +233,7 @@ class BaseScorer:
         plain verdict failed.
         """
         value = clamp01(value)
-        passed = value >= self.threshold
-        if self.negate:
-            return Score(1.0 - value, not passed, f"negated: {reason}", self.name)
-        return Score(value=value, passed=passed, reason=reason, name=self.name)
+        return self.decided(value, value >= self.threshold, reason)
 
     def fail(self, reason: str) -> Score:
         """A zero, failed `Score`: the scorer could not judge; negation leaves it failed."""
@@ -245,10 +242,10 @@ class BaseScorer:
     def decided(self, value: float, passed: bool, reason: str) -> Score:
         """A `Score` of ``value`` (clamped) whose verdict the scorer decided, not the threshold.
 
-        Negation (``negate``, when the spec has it) inverts it as it does `result`.
+        Negation (`ScorerSpec.negate`) inverts it as it does `result`.
         """
         value = clamp01(value)
-        if getattr(self, "negate", False):
+        if self.negate:
             return Score(1.0 - value, not passed, f"negated: {reason}", self.name)
         return Score(value=value, passed=passed, reason=reason, name=self.name)
 
