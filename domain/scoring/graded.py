@@ -105,8 +105,9 @@ class ModelGradedClassifyBase(BaseScorer):
 
     def _values(self, ctx: ScoreContext) -> dict[str, str]:
         variables = dict(ctx.variables)
-        if "input" in variables:
-            question = _text(variables["input"])
+        named = next((k for k in ("input", "question") if k in variables), None)
+        if named is not None:
+            question = _text(variables[named])
         elif len(variables) == 1:
             question = _text(next(iter(variables.values())))
         elif variables:
@@ -300,8 +301,8 @@ class AnswerRelevance(ModelGradedClassifyBase):
     B in part (0.5), C not at all (0).
 
     Args (in the spec): ``judge_model`` (required); the others as for
-    ``model-graded-classify``. The question is the ``input`` variable, else the case's only
-    variable, else all its variables as JSON.
+    ``model-graded-classify``. The question (``{input}``) is the ``input`` or ``question``
+    variable, else the case's only variable, else all its variables as JSON.
     """
 
     preset = _RELEVANCE

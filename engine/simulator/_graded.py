@@ -6,8 +6,9 @@ last line, "alone on the first line" the choice then reasoning, anything else th
 
 A ``[Grading: <kind>]`` line picks the rubric; its inputs come from the tags ``<question>``
 (or ``<task>``), ``<answer>``, ``<reference>``, ``<context>`` (first of each; a body of
-``(none)`` counts as absent). Texts are compared lower-cased, whitespace-collapsed and
-stripped of surrounding punctuation; "words" are ``\\w+`` tokens minus a few stop words.
+``(none)`` counts as absent). Texts are compared as their lower-cased word sequences (words:
+numbers with their sign and decimals, or ``\\w+`` runs), so "Sure! It is 42." holds "42" but
+"440" does not hold "44"; shares count words minus a few stop words.
 
 * ``factuality`` (5 choices): the answer equals the reference -> 3rd choice (same facts);
   holds it -> 2nd (superset); is held by it -> 1st (subset); else, or no reference -> 4th.
@@ -28,14 +29,14 @@ from __future__ import annotations
 
 import re
 
-from engine.simulator._judge import _norm, _sections
+from engine.simulator._judge import _sections
 
 _CHOICES = re.compile(r"^[ \t]*Allowed choices:[ \t]*(?P<list>.+)$", re.MULTILINE)
 _KIND = re.compile(r"^\[Grading: (?P<kind>[a-z-]+)\]", re.MULTILINE)
 _TAG = re.compile(
     r"<(?P<tag>question|task|answer|reference|context)>(?P<body>.*?)</(?P=tag)>", re.DOTALL
 )
-_WORD = re.compile(r"\w+")
+_WORD = re.compile(r"-?\d+(?:\.\d+)?|\w+")
 _STOP = frozenset("a an the is are was were of to in on and or it its this that what which".split())
 _COUNTS = {
     "factuality": 5,
@@ -62,11 +63,19 @@ def is_graded_prompt(prompt: str) -> bool:
 def _tags(prompt: str) -> dict[str, str]:
     found: dict[str, str] = {}
     for m in _TAG.finditer(prompt):
-        body = _norm(m.group("body"))
+        body = m.group("body").strip()
         tag = "question" if m.group("tag") == "task" else m.group("tag")
-        if body and body != "(none)":
-            found.setdefault(tag, body)
+        if body != "(none)" and _phrase(body):
+            found.setdefault(tag, _phrase(body))
     return found
+
+
+def _phrase(text: str) -> str:
+    return " ".join(_WORD.findall(text.lower()))
+
+
+def _holds(text: str, part: str) -> bool:
+    return bool(part) and f" {part} " in f" {text} "
 
 
 def _words(text: str) -> set[str]:
@@ -83,9 +92,9 @@ def _factuality(answer: str, reference: str) -> tuple[int, str]:
         return 3, "there is no reference answer to compare with"
     if answer == reference:
         return 2, "the answer and the reference state the same thing"
-    if reference in answer:
+    if _holds(answer, reference):
         return 1, "the answer holds the whole reference and adds to it"
-    if answer and answer in reference:
+    if _holds(reference, answer):
         return 0, "the answer holds part of the reference and nothing else"
     return 3, f"the answer does not agree with the reference {reference!r}"
 
@@ -98,7 +107,7 @@ def _rubric(kind: str, tags: dict[str, str]) -> tuple[int, str]:
     if kind == "closedqa":
         if not reference:
             return 1, "there is no reference answer to check the criterion against"
-        if reference in answer:
+        if _holds(answer, reference):
             return 0, f"the answer holds the reference {reference!r}"
         return 1, f"the answer does not hold the reference {reference!r}"
     if kind == "answer-relevance":
@@ -120,9 +129,9 @@ def _rubric(kind: str, tags: dict[str, str]) -> tuple[int, str]:
 
 def _generic(prompt: str, tags: dict[str, str], last: int) -> tuple[int, str]:
     sections = _sections(prompt)
-    answer = tags.get("answer") or _norm(sections.get("answer", ""))
-    expected = tags.get("reference") or _norm(sections.get("expected", ""))
-    if expected and expected in answer:
+    answer = tags.get("answer") or _phrase(sections.get("answer", ""))
+    expected = tags.get("reference") or _phrase(sections.get("expected", ""))
+    if _holds(answer, expected):
         return 0, f"the answer contains the expected text {expected!r}"
     return last, f"the answer does not contain the expected text {expected!r}"
 

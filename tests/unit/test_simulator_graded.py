@@ -139,3 +139,11 @@ def test_other_judge_prompts_still_get_the_json_verdict():
     prompt = "Rubric: must name the capital.\n<expected>Paris</expected>\n<answer>Lyon</answer>"
     text = simulate_reply("sim-judge", [{"role": "user", "content": prompt}])
     assert text.startswith("{") and '"score": 0.0' in text
+
+
+def test_containment_is_by_whole_words_and_signed_numbers():
+    judge = scorer("model-graded-closedqa", criteria="right number", eval_type="classify")
+    assert reply(judge, "440", "44") == "N"
+    assert reply(judge, "The answer is 5.", "-5") == "N"
+    assert reply(judge, "The answer is -5.", "-5") == "Y"
+    assert reply(judge, "It is 3.5 metres", "3.5") == "Y"
