@@ -75,10 +75,14 @@ class ModelGradedClassifyBase(BaseScorer):
             raise args.error("prompt", "must contain {completion} (or {output})")
         if "criteria" in used and self.criteria is None:
             raise args.error("criteria", "is required: the prompt uses {criteria}")
+        if "criteria" not in used and self.criteria is not None:
+            raise args.error("criteria", "would be ignored: the prompt has no {criteria}")
 
     def _read_choices(self, args: ScorerArgs) -> None:
         given = "choice_strings" in self.spec.args or not self.preset.choices
         choices = args.text_list("choice_strings") if given else list(self.preset.choices)
+        if any("," in c or "\n" in c for c in choices):
+            raise args.error("choice_strings", f"must not hold commas or line breaks: {choices!r}")
         normal = [_normal(c) for c in choices]
         if not all(normal) or len(set(normal)) != len(normal):
             raise args.error(
@@ -274,7 +278,7 @@ class Factuality(ModelGradedClassifyBase):
 
     Args (in the spec): ``judge_model`` (required); ``prompt``, ``choice_strings``,
     ``choice_scores`` (default: A, B, C and E score 1, D scores 0), ``eval_type`` (default
-    ``cot_classify``) and ``criteria`` as for ``model-graded-classify``.
+    ``cot_classify``) as for ``model-graded-classify``.
     """
 
     preset = _FACTUALITY

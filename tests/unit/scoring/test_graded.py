@@ -154,6 +154,8 @@ def test_listing_shows_preset_defaults_and_required_arguments():
         ("model-graded-classify", {"prompt": "{criteria} {output}"}, "'criteria' is required"),
         ("model-graded-classify", {"choices": ["Y"]}, "unknown argument(s) 'choices'"),
         ("model-graded-closedqa", {"criteria": None}, "'criteria' is required"),
+        ("factuality", {"criteria": "c"}, "'criteria' would be ignored"),
+        ("model-graded-classify", {"choice_strings": ["Y, sure", "N"]}, "commas"),
         ("factuality", {"judge_model": None}, "'judge_model' is required"),
         ("factuality", {"choice_scores": {"F": 1}}, "unknown choice(s) ['F']"),
     ],
