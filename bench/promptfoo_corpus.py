@@ -69,7 +69,8 @@ def main() -> int:
         with tempfile.TemporaryDirectory(prefix="pf-corpus-") as data_dir:
             status, detail = run(config, Path(data_dir))
         ran = f"{status}: {detail}"
-        print(f"| {name} | {imported} | {ran} | {skipped.replace('|', '/')} |", flush=True)  # noqa: T201
+        cell = skipped.replace("|", "\\|")
+        print(f"| {name} | {imported} | {ran} | {cell} |", flush=True)  # noqa: T201
     return 0
 
 
