@@ -448,3 +448,32 @@ def test_every_corpus_config_imports(name: str) -> None:
     assert suite.versions or suite.unsupported
     assert suite.cases
     assert all(u.where and u.what for u in suite.unsupported)
+
+
+def test_prompts_as_a_mapping_and_tests_from_a_glob(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """
+        prompts: {'Hi {{q}}': greeting}
+        providers: [openai:gpt-4o]
+        tests: file://cases/*.yaml
+        """,
+        **{"cases__a.yaml": "- vars: {q: a}\n", "cases__b.yaml": "- vars: {q: b}\n"},
+    )
+    suite = load(path)
+    assert [v.message for v in suite.versions] == ["promptfoo prompt 'greeting'"]
+    assert [c.variables["q"] for c in suite.cases] == ["a", "b"]
+
+
+def test_vars_from_a_file_reference_are_unsupported_not_a_crash(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """
+        prompts: ['{{q}}']
+        providers: [openai:gpt-4o]
+        tests: [{vars: file://vars.yaml}, {vars: {q: x}}]
+        """,
+    )
+    suite = load(path)
+    assert where(suite) == {"tests[0].vars": "variables from a file (not a mapping)"}
+    assert len(suite.cases) == 1
