@@ -477,3 +477,42 @@ def test_vars_from_a_file_reference_are_unsupported_not_a_crash(tmp_path: Path) 
     suite = load(path)
     assert where(suite) == {"tests[0].vars": "variables from a file (not a mapping)"}
     assert len(suite.cases) == 1
+
+
+# What each corpus config cannot bring over, whichever scorers are registered (those that only
+# wait for a scorer type, e.g. javascript, are left out: they change as scorers are added).
+UNSUPPORTED_WHERE = {
+    "eval-custom-grader-csv": {f"tests.csv[{i}].assert[0]" for i in range(4)},
+    "eval-rag": {"tests[0].assert[4]", "tests[1].vars.context"},
+    "json-output": {"tests[1].assert[2]", "tests[1].options.transform"},
+    "llama-gpt-comparison": {"providers", "providers[2].config.max_length"},
+    "multiple-turn-conversation": {"prompts[0]"},
+    "simple-csv": {"prompts[0]"},
+}
+
+
+@pytest.mark.parametrize("name", CONFIGS)
+def test_each_corpus_config_leaves_out_exactly_what_it_should(name: str) -> None:
+    suite = load(CORPUS / name / "promptfooconfig.yaml", SIM)
+    found = {u.where for u in suite.unsupported if "scorer registered" not in u.what}
+    assert found == UNSUPPORTED_WHERE.get(name, set())
+
+
+def test_the_support_rubric_example_keeps_metrics_thresholds_and_the_grader() -> None:
+    model_map = ModelMap.parse(["openai:gpt-6-luna=openai/sim-judge", "*=openai/sim-small"])
+    suite = load(CORPUS / "eval-customer-support-rubric" / "promptfooconfig.yaml", model_map)
+    first = suite.cases[0]
+    assert [s["name"] for s in first.scorers] == [
+        "correct",
+        "resolved",
+        "honest",
+        "handoff",
+        "language-fit",
+    ]
+    assert {s["args"]["model"] for s in first.scorers} == {"openai/sim-judge"}
+    assert first.metadata == {
+        "severity": "high",
+        "description": "ES refund ticket answered in Spanish",
+    }
+    assert "Me cobraron dos veces" in first.scorers[0]["args"]["rubric"]
+    assert [c.threshold for c in suite.cases][3] == 0.0
