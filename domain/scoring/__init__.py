@@ -11,7 +11,14 @@ Examples:
     True
 """
 
-from domain.scoring import similarity, structured, text, thresholds  # noqa: F401  (registers)
+from domain.scoring import (  # noqa: F401  (registers)
+    formats,
+    metrics,
+    similarity,
+    structured,
+    text,
+    thresholds,
+)
 from domain.scoring._common import BaseScorer, ReferenceScorer, ScorerArgs
 from domain.scoring.base import (
     EmbeddingScorer,
