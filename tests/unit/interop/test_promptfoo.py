@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from domain.errors import ValidationError
+from domain.scoring import registered_scorers
 from engine.interop import ModelMap, detect_kind, load_suite
 from engine.interop.promptfoo import unsupported_template
 from engine.interop.promptfoo_assertions import parse_csv_expected
@@ -516,3 +517,40 @@ def test_the_support_rubric_example_keeps_metrics_thresholds_and_the_grader() ->
     }
     assert "Me cobraron dos veces" in first.scorers[0]["args"]["rubric"]
     assert [c.threshold for c in suite.cases][3] == 0.0
+
+
+def test_text_metric_and_structure_assertions_map_when_their_scorers_exist(
+    tmp_path: Path,
+) -> None:
+    path = write(
+        tmp_path,
+        """
+        prompts: ['{{q}}']
+        providers: [openai:gpt-4o]
+        tests:
+          - vars: {q: x}
+            assert:
+              - {type: levenshtein, value: hello, threshold: 2}
+              - {type: rouge-n, value: the cat sat, threshold: 0.6}
+              - {type: bleu, value: the cat sat}
+              - {type: is-xml}
+              - {type: is-sql}
+              - {type: finish-reason, value: stop}
+        """,
+    )
+    suite = load(path)
+    mapped = {s["name"]: s for s in suite.cases[0].scorers}
+    wanted = {"levenshtein", "rouge-n", "bleu", "is-xml", "is-sql", "finish-reason"}
+    available = wanted & set(registered_scorers())
+    assert set(mapped) == available
+    assert {u.where for u in suite.unsupported} == {
+        f"tests[0].assert[{i}]"
+        for i, kind in enumerate(
+            ["levenshtein", "rouge-n", "bleu", "is-xml", "is-sql", "finish-reason"]
+        )
+        if kind not in available
+    }
+    if "levenshtein" in mapped:
+        assert mapped["levenshtein"]["args"] == {"value": "hello", "max_distance": 2}
+    if "rouge-n" in mapped:
+        assert mapped["rouge-n"]["threshold"] == 0.6
