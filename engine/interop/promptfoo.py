@@ -16,8 +16,6 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from domain.datasets import TestCase
 from domain.errors import NexusError, ValidationError
 from domain.prompts.template import find_variables
@@ -27,14 +25,20 @@ from engine.interop.promptfoo_assertions import (
     Graders,
     kebab,
     map_assertion,
-    parse_csv_expected,
     provider_id,
     scorer_name,
 )
+from engine.interop.promptfoo_text import (
+    csv_test,
+    is_message,
+    maybe_chat,
+    read_structured,
+    render,
+    short,
+    unsupported_template,
+)
 from engine.interop.suite import ImportedSuite, Unsupported, register_importer
 
-_BRACES = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.DOTALL)
-_SIMPLE = re.compile(r"\{\{[ \t]*[A-Za-z_][A-Za-z0-9_]*[ \t]*\}\}")
 _SETTINGS = {"temperature": "temperature", "max_tokens": "max_tokens"}
 _CODE_SUFFIXES = (".js", ".cjs", ".mjs", ".ts", ".py")
 _IGNORED_TOP = {
@@ -60,25 +64,6 @@ def detect(path: Path, data: Any) -> bool:
     )
 
 
-def unsupported_template(text: str) -> str | None:
-    """The first Nunjucks construct our ``{{ name }}`` templates cannot render, if any."""
-    for match in _BRACES.finditer(text):
-        if not _SIMPLE.fullmatch(match.group(0)):
-            return match.group(0)
-    return None
-
-
-def render(text: str, variables: dict[str, Any]) -> str:
-    """``{{ name }}`` replaced by the variable's value; unknown names render empty, as in
-    promptfoo."""
-
-    def fill(match: re.Match[str]) -> str:
-        value = variables.get(match.group(0).strip("{} \t"), "")
-        return value if isinstance(value, str) else json.dumps(value)
-
-    return _SIMPLE.sub(fill, text)
-
-
 class _Importer:
     def __init__(self, path: Path, model_map: ModelMap) -> None:
         self.path = path
@@ -95,7 +80,7 @@ class _Importer:
             self.unsupported.append(item)
 
     def load(self) -> ImportedSuite:
-        data = _read_structured(self.path)
+        data = read_structured(self.path)
         if not isinstance(data, dict):
             raise ValidationError(
                 f"promptfoo config {self.path} is not a mapping", reason="bad-suite"
@@ -150,7 +135,7 @@ class _Importer:
 
     def _prompt_bodies(self, item: str, where: str) -> list[tuple[str, Any]]:
         if not item.startswith("file://"):
-            return [(_short(item), _maybe_chat(item))]
+            return [(short(item), maybe_chat(item))]
         target = item[len("file://") :]
         paths = sorted(self.base.glob(target)) if "*" in target else [self.base / target]
         bodies: list[tuple[str, Any]] = []
@@ -176,7 +161,7 @@ class _Importer:
         if construct is not None:
             return text  # reported by _version with the construct
         try:
-            return _read_structured(path)
+            return read_structured(path)
         except ValidationError:
             self.skip(where, f"prompt file '{path.name}' is not valid JSON/YAML")
             return None
@@ -192,20 +177,20 @@ class _Importer:
             if construct is not None:
                 self.skip(
                     where,
-                    f"Nunjucks {_short(construct)} (our templates substitute {{{{ name }}}} only)",
+                    f"Nunjucks {short(construct)} (our templates substitute {{{{ name }}}} only)",
                 )
                 return None
             return PromptVersionSpec(
                 template=body, messages=(), message=message, settings=dict(settings)
             )
-        if not isinstance(body, list) or not all(_is_message(m) for m in body):
+        if not isinstance(body, list) or not all(is_message(m) for m in body):
             self.skip(where, "chat prompt that is not a list of {role, content} messages")
             return None
         messages = tuple({"role": m["role"], "content": m["content"]} for m in body)
         for m in messages:
             construct = unsupported_template(m["content"])
             if construct is not None:
-                self.skip(where, f"Nunjucks {_short(construct)} in a chat message")
+                self.skip(where, f"Nunjucks {short(construct)} in a chat message")
                 return None
         return PromptVersionSpec(
             template=None, messages=messages, message=message, settings=dict(settings)
@@ -295,54 +280,18 @@ class _Importer:
             return []
         text = path.read_text(encoding="utf-8-sig")
         if path.suffix == ".csv":
-            rows = list(csv.DictReader(io.StringIO(text)))
-            return [
-                (f"{target}[{i}]", self._csv_test(row, f"{target}[{i}]"))
-                for i, row in enumerate(rows)
-            ]
+            found = []
+            for i, row in enumerate(csv.DictReader(io.StringIO(text))):
+                test, unread = csv_test(row)
+                for column in unread:
+                    self.skip(f"{target}[{i}].{column}", f"CSV column '{column}'")
+                found.append((f"{target}[{i}]", test))
+            return found
         if path.suffix == ".jsonl":
             lines = [line for line in text.splitlines() if line.strip()]
             return [(f"{target}[{i}]", json.loads(line)) for i, line in enumerate(lines)]
-        loaded = _read_structured(path)
+        loaded = read_structured(path)
         return self._test_list(loaded, target)
-
-    def _csv_test(self, row: dict[str, str], where: str) -> dict[str, Any]:
-        test: dict[str, Any] = {"vars": {}, "assert": [], "metadata": {}}
-        thresholds: dict[str, float] = {}
-        for column, value in row.items():
-            value = value or ""
-            if not column.startswith("__"):
-                test["vars"][column] = value
-            elif column.startswith("__expected"):
-                if value.strip():
-                    test["assert"].append({**parse_csv_expected(value), "_column": column})
-            elif column == "__description":
-                test["description"] = value
-            elif column == "__threshold":
-                if value.strip():
-                    test["threshold"] = float(value)
-            elif column.startswith("__metadata:"):
-                key = column[len("__metadata:") :]
-                if key.endswith("[]"):
-                    parts = re.split(r"(?<!\\),", value)
-                    test["metadata"][key[:-2]] = [p.replace("\\,", ",").strip() for p in parts]
-                else:
-                    test["metadata"][key] = value
-            elif column.startswith("__config:") and column.endswith(":threshold"):
-                if value.strip():
-                    thresholds[column.split(":")[1]] = float(value)
-            elif value.strip():
-                self.skip(f"{where}.{column}", f"CSV column '{column}'")
-        for assertion in test["assert"]:
-            column = assertion.pop("_column")
-            key = (
-                "__expected"
-                if column == "__expected1" and "__expected1" not in thresholds
-                else column
-            )
-            if key in thresholds:
-                assertion["threshold"] = thresholds[key]
-        return test
 
     def _cases(
         self, raw: dict[str, Any], where: str, default: dict[str, Any], templates: dict[str, Any]
@@ -411,7 +360,7 @@ class _Importer:
         for where, item in asserts:
             raw = self._resolve_ref(item, templates)
             if raw is None or not isinstance(raw.get("type"), str):
-                self.skip(where, f"assertion {_short(json.dumps(item, default=str))}")
+                self.skip(where, f"assertion {short(json.dumps(item, default=str))}")
                 continue
             rendered = _rendered(raw, variables)
             spec = (
@@ -448,7 +397,7 @@ def _rendered(raw: dict[str, Any], variables: dict[str, Any]) -> dict[str, Any] 
     if isinstance(value, str):
         construct = unsupported_template(value)
         if construct is not None:
-            return Unsupported("", f"Nunjucks {_short(construct)} in an assertion value")
+            return Unsupported("", f"Nunjucks {short(construct)} in an assertion value")
         if raw["type"].removeprefix("not-") not in ("javascript", "python"):
             return {**raw, "value": render(value, variables)}
     return raw
@@ -476,56 +425,6 @@ def _expand(variables: dict[str, Any]) -> list[dict[str, Any]]:
     return [dict(zip(keys, combo, strict=True)) for combo in itertools.product(*choices)]
 
 
-def _is_message(item: Any) -> bool:
-    return (
-        isinstance(item, dict)
-        and set(item) == {"role", "content"}
-        and item["role"] in ("system", "user", "assistant")
-        and isinstance(item["content"], str)
-    )
-
-
-def _maybe_chat(text: str) -> Any:
-    """An inline prompt that is a JSON list of messages is a chat prompt, as in promptfoo."""
-    if text.lstrip().startswith("["):
-        try:
-            parsed = json.loads(text)
-        except json.JSONDecodeError:
-            return text
-        if isinstance(parsed, list) and parsed and all(_is_message(m) for m in parsed):
-            return parsed
-    return text
-
-
-def _short(text: str, limit: int = 60) -> str:
-    one_line = " ".join(text.split())
-    return one_line if len(one_line) <= limit else one_line[: limit - 1] + "…"
-
-
-class _Yaml12Loader(yaml.SafeLoader):
-    """YAML as promptfoo (js-yaml, YAML 1.2) reads it: ``Yes``/``No``/``on`` stay text."""
-
-
-_Yaml12Loader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-_Yaml12Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
-)
-
-
-def _read_structured(path: Path) -> Any:
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise ValidationError(f"{path} not found", reason="not-found") from None
-    try:
-        return json.loads(text) if path.suffix == ".json" else yaml.load(text, _Yaml12Loader)  # noqa: S506 - a SafeLoader
-    except (json.JSONDecodeError, yaml.YAMLError) as exc:
-        raise ValidationError(f"{path}: not valid JSON/YAML ({exc})", reason="bad-suite") from None
-
-
 def load(path: Path, model_map: ModelMap) -> ImportedSuite:
     """Import the promptfoo config at ``path`` (calls no service).
 
@@ -541,4 +440,4 @@ def load(path: Path, model_map: ModelMap) -> ImportedSuite:
 
 
 register_importer("promptfoo", detect, load)
-__all__ = ["detect", "load", "render", "unsupported_template"]
+__all__ = ["detect", "load"]

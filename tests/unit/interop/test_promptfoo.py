@@ -12,8 +12,8 @@ import pytest
 from domain.errors import ValidationError
 from domain.scoring import registered_scorers
 from engine.interop import ModelMap, detect_kind, load_suite
-from engine.interop.promptfoo import unsupported_template
 from engine.interop.promptfoo_assertions import parse_csv_expected
+from engine.interop.promptfoo_text import unsupported_template
 from engine.interop.suite import ImportedSuite
 
 CORPUS = Path(__file__).resolve().parents[2] / "fixtures" / "promptfoo"
