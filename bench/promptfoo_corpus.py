@@ -32,7 +32,7 @@ def run(config: Path, data_dir: Path) -> tuple[str, str]:
         LITELLM_LOCAL_MODEL_COST_MAP="True",
         PYTHONPATH=str(ROOT),
     )
-    args = ["eval", str(config), "--model-map", MAP, "--skip-unsupported", "--json"]
+    args = ["eval", config.name, "--model-map", MAP, "--skip-unsupported", "--json"]
     done = subprocess.run(
         [sys.executable, "-m", "api.cli", *args],
         env=env,
@@ -41,10 +41,10 @@ def run(config: Path, data_dir: Path) -> tuple[str, str]:
         timeout=600,
         cwd=config.parent,
     )
-    if done.returncode not in (0, 1):
+    start = done.stdout.find("{\n")
+    if done.returncode not in (0, 1) or start < 0:
         last = done.stderr.strip().splitlines()[-1:] or ["?"]
         return "no", last[0][:160]
-    start = done.stdout.find("{\n")
     summary = json.loads(done.stdout[start:])
     groups = summary["report"]["groups"]
     cells = sum(g["n_cells"] for g in groups)
