@@ -126,7 +126,7 @@ def _print_outcome(outcome: Any, elapsed: float) -> None:
         ci = f"{g.pass_ci[0] * 100:4.0f}–{g.pass_ci[1] * 100:3.0f}%" if g.pass_ci else "   –"
         _out(
             f"  {g.version_name or g.prompt_version[:12]:<14}{g.model:<20}{_pct(g.pass_rate):>10}  "
-            f"{ci:<15}${g.cost_usd:.4f}"
+            f"{ci:<14}${g.cost_usd:.4f}"
         )
     _out()
     _out("Version 2 vs version 1 (paired, same cases):")
