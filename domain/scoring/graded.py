@@ -55,7 +55,8 @@ class ModelGradedClassifyBase(BaseScorer):
     grades_completion: ClassVar[bool] = True
 
     def configure(self, args: ScorerArgs) -> None:
-        self.judge_model = args.required_text("judge_model", non_empty=True)
+        self.judge_model = args.required_text("model", non_empty=True)
+        self.value = args.text("value", required=False)
         self.criteria = args.text("criteria", required=False, non_empty=True)
         self._read_template(args)
         self._read_choices(args)
@@ -118,7 +119,8 @@ class ModelGradedClassifyBase(BaseScorer):
             question = json.dumps(variables, ensure_ascii=False, sort_keys=True, default=str)
         else:
             question = _NONE
-        expected = _NONE if ctx.expected is None else ctx.expected
+        reference = self.value if self.value is not None else ctx.expected
+        expected = _NONE if reference is None else reference
         values = {k: _text(v) for k, v in variables.items()}
         values.update(
             input=question,
@@ -213,7 +215,8 @@ def _arguments(
 ) -> tuple[ScorerArgument, ...]:
     required = preset.prompt is None
     return (
-        ScorerArgument("judge_model", "string", "judge model", required=True),
+        ScorerArgument("model", "string", "judge model", required=True),
+        ScorerArgument("value", "string", "reference for {expected}; default: the expected answer"),
         ScorerArgument(
             "prompt",
             "string",

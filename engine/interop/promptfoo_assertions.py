@@ -126,7 +126,7 @@ class _Skip(Exception):  # noqa: N818 - a control-flow signal, never leaves this
 
 def _judge(key: str | None) -> Builder:
     def build(raw: dict[str, Any], graders: Graders, _base: Path) -> dict[str, Any]:
-        args: dict[str, Any] = {"judge_model": graders.judge(raw)}
+        args: dict[str, Any] = {"model": graders.judge(raw)}
         if key is not None and _value(raw) is not None:
             args[key] = str(_value(raw))
         return args

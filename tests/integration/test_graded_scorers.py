@@ -15,11 +15,11 @@ from engine.llm import simulator_catalogue
 pytestmark = pytest.mark.integration
 
 SCORERS = [
-    {"type": "factuality", "args": {"judge_model": "openai/sim-judge"}},
+    {"type": "factuality", "args": {"model": "openai/sim-judge"}},
     {
         "type": "model-graded-closedqa",
         "args": {
-            "judge_model": "openai/sim-judge",
+            "model": "openai/sim-judge",
             "criteria": "gives the same final answer as the reference",
             "eval_type": "classify_cot",
         },

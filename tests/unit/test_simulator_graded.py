@@ -14,7 +14,7 @@ CONTEXT = "The capital of France is Paris."
 
 
 def scorer(type_: str, **args: Any) -> JudgeScorer:
-    spec = ScorerSpec(type_, {"judge_model": "sim-judge", **args})
+    spec = ScorerSpec(type_, {"model": "sim-judge", **args})
     built = build_scorer(spec)
     assert isinstance(built, JudgeScorer)
     return built

@@ -23,7 +23,7 @@ PRESETS = [
 
 
 def graded(type_: str = "model-graded-classify", threshold: float | None = None, **args: Any):
-    base: dict[str, Any] = {"judge_model": "sim-judge"}
+    base: dict[str, Any] = {"model": "sim-judge"}
     if type_ == "model-graded-classify":
         base.update(prompt=PROMPT, choice_strings=["Y", "N"])
     if type_ == "model-graded-closedqa":
@@ -141,7 +141,7 @@ def test_listing_shows_preset_defaults_and_required_arguments():
     [
         ("model-graded-classify", {"prompt": None}, "'prompt' is required"),
         ("model-graded-classify", {"choice_strings": None}, "'choice_strings' is required"),
-        ("model-graded-classify", {"judge_model": ""}, "'judge_model' must not be empty"),
+        ("model-graded-classify", {"model": ""}, "'model' must not be empty"),
         ("model-graded-classify", {"prompt": "Grade {input}"}, "must contain {completion}"),
         ("model-graded-classify", {"choice_strings": []}, "non-empty list"),
         ("model-graded-classify", {"choice_strings": ["Y", "Y."]}, "distinct"),
@@ -156,12 +156,12 @@ def test_listing_shows_preset_defaults_and_required_arguments():
         ("model-graded-closedqa", {"criteria": None}, "'criteria' is required"),
         ("factuality", {"criteria": "c"}, "'criteria' would be ignored"),
         ("model-graded-classify", {"choice_strings": ["Y, sure", "N"]}, "commas"),
-        ("factuality", {"judge_model": None}, "'judge_model' is required"),
+        ("factuality", {"model": None}, "'model' is required"),
         ("factuality", {"choice_scores": {"F": 1}}, "unknown choice(s) ['F']"),
     ],
 )
 def test_bad_arguments_are_refused_with_the_argument_named(type_, args, fragment):
-    base: dict[str, Any] = {"judge_model": "j"}
+    base: dict[str, Any] = {"model": "j"}
     if type_ == "model-graded-classify":
         base.update(prompt=PROMPT, choice_strings=["Y", "N"])
     if type_ == "model-graded-closedqa":
@@ -270,3 +270,12 @@ def test_an_article_a_in_reasoning_is_not_taken_for_choice_a():
 def test_the_unparseable_reason_is_shortened():
     score = graded().parse("x" * 1000)
     assert len(score.reason) < 340 and score.reason.endswith("…")
+
+
+def test_value_stands_for_the_expected_answer_when_given() -> None:
+    # promptfoo's `factuality: value` / `context-recall: value` name the reference text.
+    with_value = graded("factuality", value="Lyon is the capital")
+    text = with_value.build_messages(CTX)[-1]["content"]
+    assert "Lyon is the capital" in text
+    plain = graded("factuality").build_messages(CTX)[-1]["content"]
+    assert "Lyon" not in plain and "Paris" in plain

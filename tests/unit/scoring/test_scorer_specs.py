@@ -178,9 +178,9 @@ SAMPLE_ARGS = {
     "cost": {"max_usd": 1},
     "embedding-cosine": {"model": "m"},
     "llm-judge": {"model": "m", "rubric": "r"},
-    **{name: {"judge_model": "m"} for name in GRADED},
-    "model-graded-classify": {"judge_model": "m", "prompt": "{output}", "choice_strings": ["Y"]},
-    "model-graded-closedqa": {"judge_model": "m", "criteria": "c"},
+    **{name: {"model": "m"} for name in GRADED},
+    "model-graded-classify": {"model": "m", "prompt": "{output}", "choice_strings": ["Y"]},
+    "model-graded-closedqa": {"model": "m", "criteria": "c"},
 }
 
 
