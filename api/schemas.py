@@ -211,6 +211,19 @@ class DatasetOut(BaseModel):
     created_at: str
 
 
+class ScorerIn(BaseModel):
+    """A registered scorer with its arguments."""
+
+    type: str = Field(examples=["regex"])
+    args: dict[str, Any] = Field(default_factory=dict)
+    weight: float = 1.0
+    threshold: float | None = None
+    name: str = ""
+    negate: bool = Field(
+        default=False, description="Invert the verdict (promptfoo's `not-` prefix)."
+    )
+
+
 class CaseIn(BaseModel):
     """One test case: variables and, usually, the expected answer."""
 
@@ -219,6 +232,15 @@ class CaseIn(BaseModel):
     expected: str | None = None
     metadata: dict[str, Any] = Field(default_factory=dict)
     tags: list[str] = Field(default_factory=list)
+    scorers: list[ScorerIn] = Field(
+        default_factory=list,
+        max_length=32,
+        description="The case's own assertions, scored with the run's scorers.",
+    )
+    threshold: float | None = Field(
+        default=None,
+        description="When set, the cell passes iff its weighted combined score reaches it.",
+    )
 
 
 class CasesIn(BaseModel):
@@ -250,16 +272,6 @@ class DatasetVersionOut(BaseModel):
     note: str
     created_at: str
     skipped: list[RowErrorOut] = Field(default_factory=list)
-
-
-class ScorerIn(BaseModel):
-    """A registered scorer with its arguments."""
-
-    type: str = Field(examples=["regex"])
-    args: dict[str, Any] = Field(default_factory=dict)
-    weight: float = 1.0
-    threshold: float | None = None
-    name: str = ""
 
 
 class RunIn(BaseModel):

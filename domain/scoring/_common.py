@@ -162,6 +162,7 @@ class BaseScorer:
     def __init__(self, spec: ScorerSpec) -> None:
         self.spec = spec
         self.name = spec.name
+        self.negate = spec.negate
         self.weight = spec.weight
         args = ScorerArgs(spec, declared={a.name for a in self.arguments})
         self.threshold = self._resolve_threshold(args)
@@ -192,12 +193,19 @@ class BaseScorer:
         return self.spec.to_dict()
 
     def result(self, value: float, reason: str) -> Score:
-        """A `Score` of ``value`` (clamped), passed when it reaches the threshold."""
+        """A `Score` of ``value`` (clamped), passed when it reaches the threshold.
+
+        A negated scorer (`ScorerSpec.negate`) gives ``1 - value``, passed exactly when the
+        plain verdict failed.
+        """
         value = clamp01(value)
-        return Score(value=value, passed=value >= self.threshold, reason=reason, name=self.name)
+        passed = value >= self.threshold
+        if self.negate:
+            return Score(1.0 - value, not passed, f"negated: {reason}", self.name)
+        return Score(value=value, passed=passed, reason=reason, name=self.name)
 
     def fail(self, reason: str) -> Score:
-        """A zero, failed `Score`."""
+        """A zero, failed `Score`: the scorer could not judge; negation leaves it failed."""
         return Score(value=0.0, passed=False, reason=reason, name=self.name)
 
 

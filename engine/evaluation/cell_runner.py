@@ -12,6 +12,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any, cast
 
+from domain.datasets import TestCase
 from domain.errors import NexusError
 from domain.evaluation import Cell
 from domain.evaluation.rows import ResultRow
@@ -92,6 +93,7 @@ class CellRunner:
         self.scorers: list[Scorer] = [*registered, *context.custom_scorers]
         # isinstance against runtime-checkable protocols is slow: classify once, not per cell.
         self.kinds = [_kind(scorer) for scorer in self.scorers]
+        self._case_scorers: dict[str, tuple[list[Scorer], list[str | None]]] = {}
         # Call parameters per prompt version, built once rather than per cell.
         self.params = {
             version: {
@@ -100,6 +102,18 @@ class CellRunner:
             }
             for version, settings in context.settings.items()
         }
+
+    def scorers_of(self, case: TestCase) -> tuple[list[Scorer], list[str | None]]:
+        """The scorers of a cell of ``case`` and their kinds: the run's, then the case's own
+        (built once per case)."""
+        if not case.scorers:
+            return self.scorers, self.kinds
+        built = self._case_scorers.get(case.id)
+        if built is None:
+            own = build_scorers(case.scorers)
+            built = ([*self.scorers, *own], [*self.kinds, *(_kind(s) for s in own)])
+            self._case_scorers[case.id] = built
+        return built
 
     def route(self, cell: Cell) -> dict[str, Any]:
         """The model fields of ``cell``'s request: its model, or the run's routing rule."""
@@ -178,25 +192,31 @@ class CellRunner:
             tokens=answer.usage.prompt_tokens + answer.usage.completion_tokens,
             model=answer.model_used or cell.model,
         )
-        scores, extra_cost, over_budget = await self._score(score_ctx, cell)
+        scorers, kinds = self.scorers_of(case)
+        scores, extra_cost, over_budget = await self._score(score_ctx, cell, scorers, kinds)
         if over_budget:
             return CellOutcome(None, budget_exceeded=True)
         if scores:
             cell_score = combine(
-                [(s, scorer.weight) for s, scorer in zip(scores, self.scorers, strict=True)]
+                [(s, scorer.weight) for s, scorer in zip(scores, scorers, strict=True)]
+            )
+            passed = (
+                cell_score.passed if case.threshold is None else cell_score.value >= case.threshold
             )
             answered.update(
-                passed=cell_score.passed,
+                passed=passed,
                 score=cell_score.value,
                 scores={s.name: s.value for s in scores},
                 reasons={s.name: s.reason for s in scores if not s.passed and s.reason},
             )
         return CellOutcome(ResultRow(**answered, scoring_cost_usd=extra_cost))
 
-    async def _score(self, ctx: ScoreContext, cell: Cell) -> tuple[list[Score], float, bool]:
+    async def _score(
+        self, ctx: ScoreContext, cell: Cell, scorers: list[Scorer], kinds: list[str | None]
+    ) -> tuple[list[Score], float, bool]:
         scores: list[Score] = []
         extra_cost = 0.0
-        for index, (scorer, kind) in enumerate(zip(self.scorers, self.kinds, strict=True)):
+        for index, (scorer, kind) in enumerate(zip(scorers, kinds, strict=True)):
             if kind == "pure":
                 scores.append(cast(PureScorer, scorer).score(ctx))
             elif kind == "judge":
