@@ -30,11 +30,6 @@ def has_scorer(kind: str) -> bool:
     return kind in registered_scorers()
 
 
-def case_scorers_supported() -> bool:
-    """Whether `TestCase` carries per-case assertions (``scorers``) in this build."""
-    return any(f.name == "scorers" for f in dataclasses.fields(TestCase))
-
-
 def make_case(
     variables: dict[str, Any],
     expected: str | None,

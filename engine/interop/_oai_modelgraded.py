@@ -34,7 +34,7 @@ def modelgraded_scorers(
         ValidationError: ``reason="not-found"`` for a missing spec file,
             ``"bad-openai-eval"`` for a malformed one.
     """
-    name = args.get("modelgraded_spec")
+    name = args.get("modelgraded_spec") or args.get("modelgraded_spec_file")
     if not isinstance(name, str):
         raise ValidationError(
             f"{where}.args.modelgraded_spec must name a spec", reason="bad-openai-eval"

@@ -61,12 +61,19 @@ _KNOWN_ARGS = {
         "modelgraded_spec",
         "modelgraded_spec_args",
         "eval_type",
+        "modelgraded_spec_file",
         "samples_renamings",
         "match_fn",
         "multicomp_n",
+        "multicomp_temperature",
+        "metaeval",
     },
 }
-_DEFAULT_ARGS = {"match_fn": "starts_or_endswith", "multicomp_n": 1}
+_DEFAULT_ARGS: dict[str, Any] = {
+    "match_fn": "starts_or_endswith",
+    "multicomp_n": 1,
+    "metaeval": False,
+}
 _MAX_PATTERN = 1000
 
 
@@ -345,9 +352,6 @@ class _Import:
     def _per_case(
         self, samples: Sequence[_Sample], name: str, build: Any
     ) -> dict[int, list[dict[str, Any]]]:
-        if not common.case_scorers_supported():
-            self.skip(f"{self.where}.class", "per-case assertions (this build has none)")
-            return {}
         found: dict[int, list[dict[str, Any]]] = {}
         for sample in samples:
             where = f"samples[{sample.index}].ideal"

@@ -266,11 +266,6 @@ class _ApiImport:
         if any(m.group(1) == "sample" for m in _REF.finditer(reference)):
             self.skip(where + ".reference", f"reference {reference!r} to the sample")
             return None
-        if not common.case_scorers_supported():
-            self.skip(
-                where + ".reference", "per-case references (this build has no per-case assertions)"
-            )
-            return None
         name = _scorer_name(grader, len(self.per_case))
 
         def build(row: dict[str, Any]) -> dict[str, Any]:
