@@ -26,6 +26,12 @@ def suite_name(text: str) -> str:
     return name[:90]
 
 
+def kebab(text: str, fallback: str = "grader") -> str:
+    """A scorer name (``[a-z][a-z0-9]*(-[a-z0-9]+)*``) from free text."""
+    name = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    return name if name[:1].isalpha() else f"{fallback}-{name}".strip("-")
+
+
 def has_scorer(kind: str) -> bool:
     return kind in registered_scorers()
 

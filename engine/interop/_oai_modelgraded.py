@@ -107,12 +107,7 @@ def modelgraded_scorers(
             else:
                 text = text.replace("{" + key + "}", value.replace("{", "{{").replace("}", "}}"))
         scorer_args["prompt"] = text
-        name = (
-            "model-graded"
-            if label is None
-            else "model-graded-"
-            + common.suite_name(label).lower().replace("_", "-").replace(".", "-")
-        )
+        name = "model-graded" if label is None else f"model-graded-{common.kebab(label, 'x')}"
         specs.append({"type": "model-graded-classify", "args": scorer_args, "name": name})
     return specs, skipped
 

@@ -206,7 +206,7 @@ class _Import:
         renamings = args.get("samples_renamings") or {}
         if renamings:
             rows = [{renamings.get(k, k): v for k, v in row.items()} for row in rows]
-        samples = self._samples(rows)
+        samples = self._samples(rows, legacy=cls != CLASSIFY)
         chat = any(isinstance(s.input, list) for s in samples)
         scorers, per_case = self._scorers(cls, args, samples, chat)
         cases = self._cases(samples, chat, per_case)
@@ -230,14 +230,23 @@ class _Import:
         here = self.source.parent
         candidates = [self.data_dir / relative] if self.data_dir else []
         candidates += [here / relative, here.parent / "data" / relative, Path(relative)]
-        return next((c for c in candidates if c.exists()), candidates[0])
+        found = next((c for c in candidates if c.exists()), None)
+        if found is None:
+            looked = ", ".join(str(c) for c in dict.fromkeys(candidates))
+            raise ValidationError(
+                f"samples file {relative!r} of {self.source} not found (looked at {looked}); "
+                "give the registry's data directory with --data-dir",
+                reason="not-found",
+            )
+        return found
 
-    def _samples(self, rows: Sequence[dict[str, Any]]) -> list[_Sample]:
+    def _samples(self, rows: Sequence[dict[str, Any]], *, legacy: bool) -> list[_Sample]:
+        # A model-graded sample's "completion" is the answer being graded, never the ideal.
         samples = []
         for index, row in enumerate(rows):
             where = f"samples[{index}]"
             prompt = row.get("input", row.get("prompt"))
-            ideal = row.get("ideal", row.get("completion"))
+            ideal = row.get("ideal", row.get("completion") if legacy else None)
             if prompt is None:
                 raise _bad(self.source, where, "has no 'input' (or legacy 'prompt')")
             if isinstance(ideal, str):

@@ -367,7 +367,4 @@ def _judge_token(m: re.Match[str], graded: bool) -> str | None:
 
 def _scorer_name(grader: dict[str, Any], index: int) -> str:
     raw = str(grader.get("name") or grader.get("type") or "grader")
-    kebab = re.sub(r"[^a-z0-9]+", "-", raw.lower()).strip("-")
-    if not kebab or not kebab[0].isalpha():
-        kebab = f"grader-{kebab}".strip("-")
-    return f"{kebab}-{index + 1}"
+    return f"{common.kebab(raw)}-{index + 1}"
