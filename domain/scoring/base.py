@@ -66,6 +66,8 @@ class ScoreContext:
         cost_usd: Price of the model call; ``None`` when the model has no known price.
         tokens: Total tokens of the call; ``None`` when unknown.
         model: The model that produced ``output``.
+        finish_reason: Why the model stopped (``"stop"``, ``"length"``...); ``None`` when
+            the provider did not say.
     """
 
     output: str
@@ -76,6 +78,7 @@ class ScoreContext:
     cost_usd: float | None = None
     tokens: int | None = None
     model: str = ""
+    finish_reason: str | None = None
 
 
 def _json_safe(value: Any, path: str) -> Any:

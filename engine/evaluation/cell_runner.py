@@ -191,6 +191,7 @@ class CellRunner:
             cost_usd=answer.cost_usd,
             tokens=answer.usage.prompt_tokens + answer.usage.completion_tokens,
             model=answer.model_used or cell.model,
+            finish_reason=answer.finish_reason,
         )
         scorers, kinds = self.scorers_of(case)
         scores, extra_cost, over_budget = await self._score(score_ctx, cell, scorers, kinds)
