@@ -315,6 +315,17 @@ def test_metaeval_multicomp_and_a_missing_spec_are_reported(tmp_path: Path) -> N
     assert _reason(exc) == "not-found" and "no-such-spec" in exc.value.message
 
 
+@pytest.mark.skipif(not GRADED, reason="model-graded-classify is not in this build")
+def test_a_graded_samples_completion_and_renamed_fields_are_not_its_ideal(tmp_path: Path) -> None:
+    rows = [{"input1": "Tell a joke", "completion1": "A pun", "choice": "Yes"}]
+    args = {
+        "modelgraded_spec": "humor",
+        "samples_renamings": {"input1": "input", "completion1": "completion"},
+    }
+    (case,) = _graded(tmp_path, args, rows).cases
+    assert case.variables["input"] == "Tell a joke" and case.expected is None
+
+
 @pytest.mark.skipif(GRADED, reason="model-graded-classify is in this build")
 def test_without_the_graded_scorer_a_model_graded_eval_is_unsupported(tmp_path: Path) -> None:
     suite = _graded(tmp_path, {"modelgraded_spec": "fact"})
