@@ -50,10 +50,11 @@ INCLUDES = "evals.elsuite.basic.includes:Includes"
 FUZZY = "evals.elsuite.basic.fuzzy_match:FuzzyMatch"
 JSON_MATCH = "evals.elsuite.basic.json_match:JsonMatch"
 CLASSIFY = "evals.elsuite.modelgraded.classify:ModelBasedClassify"
+_FEW_SHOT = {"few_shot_jsonl", "num_few_shot"}
 _KNOWN_ARGS = {
-    MATCH: {"samples_jsonl", "max_tokens"},
-    INCLUDES: {"samples_jsonl", "max_tokens", "ignore_case"},
-    FUZZY: {"samples_jsonl", "max_tokens"},
+    MATCH: {"samples_jsonl", "max_tokens", *_FEW_SHOT},
+    INCLUDES: {"samples_jsonl", "max_tokens", "ignore_case", *_FEW_SHOT},
+    FUZZY: {"samples_jsonl", "max_tokens", *_FEW_SHOT},
     JSON_MATCH: {"samples_jsonl", "max_tokens"},
     CLASSIFY: {
         "samples_jsonl",
@@ -207,6 +208,7 @@ class _Import:
         if renamings:
             rows = [{renamings.get(k, k): v for k, v in row.items()} for row in rows]
         samples = self._samples(rows, legacy=cls != CLASSIFY)
+        self._add_few_shot(samples, args)
         chat = any(isinstance(s.input, list) for s in samples)
         scorers, per_case = self._scorers(cls, args, samples, chat)
         cases = self._cases(samples, chat, per_case)
@@ -262,6 +264,31 @@ class _Import:
             }
             samples.append(_Sample(index, prompt, ideals, rest))
         return samples
+
+    def _add_few_shot(self, samples: Sequence[_Sample], args: dict[str, Any]) -> None:
+        """Splice the first ``num_few_shot`` few-shot chats before each chat's last message,
+        as the eval classes do (they require chat inputs for it)."""
+        count = args.get("num_few_shot", 0)
+        if not count:
+            return
+        where = f"{self.where}.args"
+        if (
+            not isinstance(count, int)
+            or count < 0
+            or not isinstance(args.get("few_shot_jsonl"), str)
+        ):
+            raise _bad(self.source, where, "num_few_shot needs a count and a few_shot_jsonl file")
+        shots = common.read_jsonl(self._data_path(args["few_shot_jsonl"]), "few-shot file")[:count]
+        turns: list[Any] = []
+        for index, shot in enumerate(shots):
+            if not isinstance(shot.get("sample"), list):
+                raise _bad(self.source, f"few_shot[{index}]", "needs a 'sample' list of messages")
+            turns += shot["sample"]
+        for sample in samples:
+            if not isinstance(sample.input, list):
+                self.skip(f"samples[{sample.index}].input", "few-shot turns for a text input")
+                continue
+            sample.input = [*sample.input[:-1], *turns, *sample.input[-1:]]
 
     def _version(
         self, samples: Sequence[_Sample], chat: bool, args: dict[str, Any]

@@ -241,13 +241,33 @@ def test_json_match_compares_parsed_json_with_any_ideal(tmp_path: Path) -> None:
     assert [u.where for u in suite.unsupported] == ["samples[1].ideal"]
 
 
+def test_few_shot_samples_are_spliced_before_the_final_turn(tmp_path: Path) -> None:
+    chat = [{"role": "system", "content": "Spell it."}, {"role": "user", "content": "cat"}]
+    args = {"few_shot_jsonl": "my-eval/few.jsonl", "num_few_shot": 1}
+    path = _registry(tmp_path, [{"input": chat, "ideal": "c-a-t"}], MATCH, args)
+    shots = [
+        {"sample": [{"role": "user", "content": "dog"}, {"role": "assistant", "content": "d-o-g"}]},
+        {"sample": [{"role": "user", "content": "ox"}, {"role": "assistant", "content": "o-x"}]},
+    ]
+    (tmp_path / "data" / "my-eval" / "few.jsonl").write_text(
+        "".join(json.dumps(shot) + "\n" for shot in shots)
+    )
+
+    suite = load_suite(path, "openai-evals", SIM)
+
+    (case,) = suite.cases
+    assert case.variables["system"] == "Spell it."
+    assert case.variables["history"] == "User: dog\nAssistant: d-o-g\n\n"
+    assert case.variables["input"] == "cat" and not suite.unsupported
+
+
 def test_an_unknown_class_or_argument_is_reported_not_dropped(tmp_path: Path) -> None:
-    path = _registry(tmp_path, [{"input": "q", "ideal": "a"}], MATCH, {"few_shot_jsonl": "x"})
+    path = _registry(tmp_path, [{"input": "q", "ideal": "a"}], MATCH, {"n_samples": 3})
     odd = _registry(tmp_path, [{"input": "q", "ideal": "a"}], "my.module:Custom", name="odd")
 
     (arg,) = load_suite(path, "openai-evals", SIM).unsupported
     (cls,) = load_suite(odd, "openai-evals", SIM).unsupported
-    assert arg.where == "my-eval.dev.v0.args.few_shot_jsonl"
+    assert arg.where == "my-eval.dev.v0.args.n_samples"
     assert cls.where == "odd.dev.v0.class" and "my.module:Custom" in cls.what
 
 
