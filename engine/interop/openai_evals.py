@@ -28,7 +28,6 @@ registry YAML (or ``modelgraded_dir``). The judge is the model OpenAI Evals hard
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,14 +40,11 @@ from domain.errors import ValidationError
 from engine.evaluation.evalfile import PromptVersionSpec
 from engine.interop import _oai_common as common
 from engine.interop import openai_evals_api
+from engine.interop._oai_basic import BASIC, FUZZY, INCLUDES, JSON_MATCH, MATCH, basic_scoring
 from engine.interop._oai_modelgraded import modelgraded_scorers
 from engine.interop.models import ModelMap
 from engine.interop.suite import ImportedSuite, Unsupported, register_importer
 
-MATCH = "evals.elsuite.basic.match:Match"
-INCLUDES = "evals.elsuite.basic.includes:Includes"
-FUZZY = "evals.elsuite.basic.fuzzy_match:FuzzyMatch"
-JSON_MATCH = "evals.elsuite.basic.json_match:JsonMatch"
 CLASSIFY = "evals.elsuite.modelgraded.classify:ModelBasedClassify"
 _FEW_SHOT = {"few_shot_jsonl", "num_few_shot"}
 _KNOWN_ARGS = {
@@ -75,7 +71,6 @@ _DEFAULT_ARGS: dict[str, Any] = {
     "multicomp_n": 1,
     "metaeval": False,
 }
-_MAX_PATTERN = 1000
 
 
 def detect(_path: Path, data: Any) -> bool:
@@ -340,7 +335,6 @@ class _Import:
     def _scorers(
         self, cls: str, args: dict[str, Any], samples: Sequence[_Sample], chat: bool
     ) -> tuple[list[dict[str, Any]], dict[int, list[dict[str, Any]]]]:
-        several = any(len(s.ideals) > 1 for s in samples)
         if cls == CLASSIFY:
             specs, skipped = modelgraded_scorers(
                 args,
@@ -352,58 +346,12 @@ class _Import:
             )
             self.unsupported.extend(skipped)
             return specs, {}
-        if cls == MATCH:
-            if not several:
-                return self._run_wide("starts-with", {}, "match")
-            return [], self._per_case(samples, "match", _match_spec)
-        if cls == INCLUDES:
-            sensitive = not bool(args.get("ignore_case", False))
-            if not several:
-                return self._run_wide("contains", {"case_sensitive": sensitive}, "includes")
-
-            def includes(ideals: list[str]) -> dict[str, Any]:
-                return {
-                    "type": "contains-any",
-                    "args": {"values": ideals, "case_sensitive": sensitive},
-                }
-
-            return [], self._per_case(samples, "includes", includes)
-        if cls == FUZZY:
-            # Our f-score is OpenAI Evals' own f1_score (SQuAD normalisation); with several
-            # ideals it compares with the first (the eval takes the best of them).
-            return self._run_wide("f-score", {}, "fuzzy-match")
-        if cls == JSON_MATCH:
-            return [], self._per_case(samples, "json-match", _json_spec)
-        self.skip(f"{self.where}.class", f"eval class {cls!r}")
-        return [], {}
-
-    def _run_wide(
-        self, kind: str, args: dict[str, Any], name: str
-    ) -> tuple[list[dict[str, Any]], dict[int, list[dict[str, Any]]]]:
-        if not common.has_scorer(kind):
-            self.skip(f"{self.where}.class", f"scorer {kind!r} is not available")
+        if cls not in BASIC:
+            self.skip(f"{self.where}.class", f"eval class {cls!r}")
             return [], {}
-        return [{"type": kind, "args": args, "name": name}], {}
-
-    def _per_case(
-        self, samples: Sequence[_Sample], name: str, build: Any
-    ) -> dict[int, list[dict[str, Any]]]:
-        found: dict[int, list[dict[str, Any]]] = {}
-        for sample in samples:
-            where = f"samples[{sample.index}].ideal"
-            if not sample.ideals:
-                self.skip(where, "no ideal answer")
-                continue
-            try:
-                spec = build(sample.ideals)
-            except ValueError as exc:
-                self.skip(where, str(exc))
-                continue
-            if not common.has_scorer(spec["type"]):
-                self.skip(where, f"scorer {spec['type']!r} is not available")
-                continue
-            found[sample.index] = [{**spec, "name": name}]
-        return found
+        scoring = basic_scoring(cls, args, [(s.index, s.ideals) for s in samples], self.where)
+        self.unsupported.extend(scoring.unsupported)
+        return scoring.run_wide, scoring.per_case
 
 
 @dataclass
@@ -423,22 +371,6 @@ class _Sample:
 
 def _joined(ideals: list[str]) -> str | None:
     return None if not ideals else json.dumps(ideals, ensure_ascii=False)
-
-
-def _match_spec(ideals: list[str]) -> dict[str, Any]:
-    pattern = r"\A\s*(?:" + "|".join(re.escape(i) for i in ideals) + ")"
-    if len(pattern) > _MAX_PATTERN:
-        raise ValueError(f"ideals too long for one pattern ({len(pattern)} characters)")
-    return {"type": "regex", "args": {"pattern": pattern}}
-
-
-def _json_spec(ideals: list[str]) -> dict[str, Any]:
-    try:
-        values = [json.loads(i) for i in ideals]
-    except ValueError:
-        raise ValueError("an ideal answer is not valid JSON") from None
-    schema = {"const": values[0]} if len(values) == 1 else {"anyOf": [{"const": v} for v in values]}
-    return {"type": "json-schema", "args": {"schema": schema}}
 
 
 register_importer("openai-evals", detect, load)
