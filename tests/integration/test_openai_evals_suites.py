@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from difflib import SequenceMatcher
 from pathlib import Path
 from typing import Any
 
@@ -77,3 +78,21 @@ def test_a_corpus_suite_runs_and_records_each_case_scored_as_the_source_defines(
         recount = {name: float(check(output, answer)) for name, check in checks.items()}
         assert dict(record.scores) == recount
         assert record.passed == all(recount.values())
+
+
+def test_a_label_model_suite_runs_its_judge_and_skips_only_what_it_said(
+    inline_engine: Any,
+) -> None:
+    suite = load_suite(CORPUS / "api" / "support-triage.json", "openai-evals-api", SIM)
+    assert [u.where for u in suite.unsupported] == ["testing_criteria[2].evaluation_metric"]
+    suite.check_supported(skip_unsupported=True)
+
+    outcome = run_eval_file(inline_engine, suite.to_eval_file(), progress=False)
+
+    records = outcome.run.records()
+    assert len(records) == 4 and all(r.error is None for r in records)
+    for record in records:
+        assert set(record.scores) == {"right-queue-1", "close-to-the-queue-name-2"}
+        assert record.scores["right-queue-1"] in (0.0, 1.0)  # a passing label or not
+        ratio = SequenceMatcher(None, (record.output or "").strip(), record.expected or "").ratio()
+        assert record.scores["close-to-the-queue-name-2"] == pytest.approx(ratio)
