@@ -136,10 +136,10 @@ class _ApiImport:
             where = f"testing_criteria[{index}]"
             if not isinstance(grader, dict):
                 raise _bad(self.source, where, "must be an object")
-            spec = self._grader(grader, where, expected_field)
+            name = _scorer_name(grader, index)
+            spec = self._grader(grader, where, expected_field, name)
             if spec is not None:
-                spec.setdefault("name", _scorer_name(grader, index))
-                scorers.append(spec)
+                scorers.append({**spec, "name": name})
         cases = []
         for row in rows:
             variables = dict(row)
@@ -207,7 +207,7 @@ class _ApiImport:
         return next((k for k in ("ideal", "expected", "reference") if rows and k in rows[0]), None)
 
     def _grader(
-        self, grader: dict[str, Any], where: str, expected_field: str | None
+        self, grader: dict[str, Any], where: str, expected_field: str | None, name: str
     ) -> dict[str, Any] | None:
         kind = grader.get("type")
         if kind in ("string_check", "text_similarity"):
@@ -239,7 +239,7 @@ class _ApiImport:
             if not common.has_scorer(scorer):
                 self.skip(where, f"scorer {scorer!r} is not available")
                 return None
-            return self._reference(spec, grader, where, expected_field)
+            return self._reference(spec, grader, where, expected_field, name)
         if kind == "label_model":
             return self._label_model(grader, where)
         if kind == "score_model":
@@ -251,7 +251,12 @@ class _ApiImport:
         self.unsupported.append(Unsupported(where, what))
 
     def _reference(
-        self, spec: dict[str, Any], grader: dict[str, Any], where: str, expected_field: str | None
+        self,
+        spec: dict[str, Any],
+        grader: dict[str, Any],
+        where: str,
+        expected_field: str | None,
+        name: str,
     ) -> dict[str, Any] | None:
         reference = grader.get("reference")
         if not isinstance(reference, str):
@@ -266,7 +271,6 @@ class _ApiImport:
         if any(m.group(1) == "sample" for m in _REF.finditer(reference)):
             self.skip(where + ".reference", f"reference {reference!r} to the sample")
             return None
-        name = _scorer_name(grader, len(self.per_case))
 
         def build(row: dict[str, Any]) -> dict[str, Any]:
             value = _REF.sub(lambda m: _as_text(_lookup(row, m.group(2))), reference)

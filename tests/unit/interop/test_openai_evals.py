@@ -406,7 +406,7 @@ def test_a_reference_to_another_item_field_becomes_a_per_case_assertion(tmp_path
     assert [s["name"] for s in suite.scorers] == ["check-eq-1", "check-eq-3"]
     assert suite.scorers[1]["args"]["value"] == "x"
     (own,) = suite.cases[0].scorers
-    assert own["args"]["value"] == "LIMA city" and own["name"] == "check-ilike-1"
+    assert own["args"]["value"] == "LIMA city" and own["name"] == "check-ilike-2"
     (row,) = eval_rows(suite.to_eval_file())
     assert row["scorers"] == [own]
 
