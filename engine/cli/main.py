@@ -154,7 +154,8 @@ def main(argv: Sequence[str] | None = None, extra: Sequence[Registrar] = ()) -> 
         return EXIT_CONFIG
     except NexusError as exc:
         _err(f"autoforge: {exc.code}: {exc.message}")
-        return EXIT_ERROR
+        # an imported suite refused for what it cannot bring over: a usage problem, like config
+        return EXIT_CONFIG if exc.details.get("reason") == "unsupported" else EXIT_ERROR
     except Exception as exc:
         if not _lost_redis(exc):
             raise

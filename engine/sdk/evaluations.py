@@ -410,7 +410,8 @@ def _run_scorer_models(context: RunContext) -> list[str]:
 def _scorer_models(scorers: Sequence[dict[str, Any]]) -> list[str]:
     """The models registered scorers call (judges, embeddings)."""
     models: list[str] = []
-    for scorer in build_scorers(scorers):
+    # one at a time: two cases may each have their own scorer of the same name
+    for scorer in (built for spec in scorers for built in build_scorers([spec])):
         for attr in ("judge_model", "model"):
             model = getattr(scorer, attr, None)
             if isinstance(model, str) and model:
