@@ -60,7 +60,7 @@ def read_jsonl(path: Path, what: str) -> list[dict[str, Any]]:
     if text.startswith(LFS_POINTER):
         raise ValidationError(
             f"{what} {path} is a Git LFS pointer, not the samples: fetch the data "
-            "(`git lfs pull` in the openai/evals checkout) or point --data-dir at a copy",
+            "(`git lfs pull` in the openai/evals checkout)",
             reason="lfs-pointer",
             path=str(path),
         )

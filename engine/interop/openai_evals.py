@@ -232,7 +232,8 @@ class _Import:
             looked = ", ".join(str(c) for c in dict.fromkeys(candidates))
             raise ValidationError(
                 f"samples file {relative!r} of {self.source} not found (looked at {looked}); "
-                "give the registry's data directory with --data-dir",
+                "keep the registry's data/ beside evals/, or pass data_dir= to "
+                "load_openai_evals",
                 reason="not-found",
             )
         return found
