@@ -50,7 +50,10 @@ def eval_spec(args: argparse.Namespace) -> EvalFile:
     from engine.evaluation.evalfile import load_eval_file
 
     path = Path(args.file)
-    data = _parsed(path)
+    if not path.exists() and "#" in path.name:  # registry.yaml#eval-name picks one eval
+        data = _parsed(path.with_name(path.name.rpartition("#")[0]))
+    else:
+        data = _parsed(path)
     if isinstance(data, dict) and "prompt" in data and "models" in data:
         spec = load_eval_file(path)
     else:

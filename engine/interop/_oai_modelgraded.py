@@ -80,7 +80,7 @@ def modelgraded_scorers(
             reason="bad-openai-eval",
         )
     base: dict[str, Any] = {
-        "judge_model": judge,
+        "model": judge,
         "choice_strings": [str(c) for c in choices],
         "eval_type": args.get("eval_type") or spec.get("eval_type") or "classify",
     }

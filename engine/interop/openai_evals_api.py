@@ -330,7 +330,7 @@ class _ApiImport:
                 "choice_strings": [str(label) for label in labels],
                 "choice_scores": {str(label): 1.0 if label in passing else 0.0 for label in labels},
                 "eval_type": "classify",
-                "judge_model": judge or "",
+                "model": judge or "",
             },
         }
 

@@ -125,11 +125,7 @@ def _load_importers() -> None:
     import importlib
 
     for module in ("promptfoo", "openai_evals"):
-        try:
-            importlib.import_module(f"engine.interop.{module}")
-        except ModuleNotFoundError as exc:  # an importer not written yet
-            if exc.name != f"engine.interop.{module}":
-                raise
+        importlib.import_module(f"engine.interop.{module}")
 
 
 def detect_kind(path: Path, data: Any) -> str | None:

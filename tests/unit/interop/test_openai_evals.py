@@ -12,7 +12,7 @@ import yaml
 
 from domain.errors import ValidationError
 from domain.prompts import Template
-from domain.scoring import ScoreContext, build_scorer, registered_scorers
+from domain.scoring import ScoreContext, build_scorer
 from domain.scoring.base import PureScorer
 from engine.interop import ModelMap, detect_kind, load_suite
 from engine.interop.openai_evals import load_openai_evals
@@ -25,7 +25,6 @@ MATCH = "evals.elsuite.basic.match:Match"
 CLASSIFY = "evals.elsuite.modelgraded.classify:ModelBasedClassify"
 INCLUDES = "evals.elsuite.basic.includes:Includes"
 FUZZY = "evals.elsuite.basic.fuzzy_match:FuzzyMatch"
-GRADED = "model-graded-classify" in registered_scorers()
 
 
 def _registry(
@@ -215,14 +214,10 @@ def test_includes_honours_ignore_case_and_several_ideals(tmp_path: Path) -> None
     assert _verdict(case.scorers[0], "a dog") and not _verdict(case.scorers[0], "a Dog")
 
 
-def test_fuzzy_match_is_the_token_f1_when_available(tmp_path: Path) -> None:
+def test_fuzzy_match_is_the_token_f1(tmp_path: Path) -> None:
     path = _registry(tmp_path, [{"input": "q", "ideal": "the Eiffel Tower"}], FUZZY)
     suite = load_suite(path, "openai-evals", SIM)
-    if "f-score" in registered_scorers():
-        assert suite.scorers[0]["type"] == "f-score" and not suite.unsupported
-    else:
-        assert suite.scorers == ()
-        assert "'f-score' is not available" in str(suite.unsupported[0])
+    assert suite.scorers[0]["type"] == "f-score" and not suite.unsupported
 
 
 def test_json_match_compares_parsed_json_with_any_ideal(tmp_path: Path) -> None:
@@ -281,7 +276,6 @@ def _graded(tmp_path: Path, args: dict[str, Any], rows: list[dict[str, Any]] | N
     return load_suite(path, "openai-evals", ModelMap.parse(["*=openai/sim-small"]))
 
 
-@pytest.mark.skipif(not GRADED, reason="model-graded-classify is not in this build")
 def test_the_fact_spec_is_read_from_its_yaml_with_the_judge_from_the_map(tmp_path: Path) -> None:
     suite = _graded(tmp_path, {"modelgraded_spec": "fact"})
 
@@ -291,12 +285,11 @@ def test_the_fact_spec_is_read_from_its_yaml_with_the_judge_from_the_map(tmp_pat
     assert args["choice_strings"] == ["A", "B", "C", "D", "E"]
     assert args["prompt"].startswith("You are comparing a submitted answer to an expert answer")
     assert "{completion}" in args["prompt"] and "{ideal}" in args["prompt"]
-    assert args["judge_model"] == "openai/sim-small" and args["eval_type"] == "classify"
+    assert args["model"] == "openai/sim-small" and args["eval_type"] == "classify"
     assert not suite.unsupported
     build_scorer(scorer)
 
 
-@pytest.mark.skipif(not GRADED, reason="model-graded-classify is not in this build")
 def test_closedqa_gives_one_scorer_per_criterion_unless_the_eval_picks_one(
     tmp_path: Path,
 ) -> None:
@@ -315,7 +308,6 @@ def test_closedqa_gives_one_scorer_per_criterion_unless_the_eval_picks_one(
     assert one["args"]["eval_type"] == "cot_classify"  # the spec's own
 
 
-@pytest.mark.skipif(not GRADED, reason="model-graded-classify is not in this build")
 def test_a_chat_input_reaches_the_judge_as_its_transcript(tmp_path: Path) -> None:
     chat = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hamlet?"}]
     suite = _graded(tmp_path, {"modelgraded_spec": "fact"}, [{"input": chat, "ideal": "Sh."}])
@@ -335,7 +327,6 @@ def test_metaeval_multicomp_and_a_missing_spec_are_reported(tmp_path: Path) -> N
     assert _reason(exc) == "not-found" and "no-such-spec" in exc.value.message
 
 
-@pytest.mark.skipif(not GRADED, reason="model-graded-classify is not in this build")
 def test_a_graded_samples_completion_and_renamed_fields_are_not_its_ideal(tmp_path: Path) -> None:
     rows = [{"input1": "Tell a joke", "completion1": "A pun", "choice": "Yes"}]
     args = {
@@ -344,13 +335,6 @@ def test_a_graded_samples_completion_and_renamed_fields_are_not_its_ideal(tmp_pa
     }
     (case,) = _graded(tmp_path, args, rows).cases
     assert case.variables["input"] == "Tell a joke" and case.expected is None
-
-
-@pytest.mark.skipif(GRADED, reason="model-graded-classify is in this build")
-def test_without_the_graded_scorer_a_model_graded_eval_is_unsupported(tmp_path: Path) -> None:
-    suite = _graded(tmp_path, {"modelgraded_spec": "fact"})
-    assert suite.scorers == ()
-    assert "'model-graded-classify' is not available" in str(suite.unsupported[0])
 
 
 # -- hosted Evals API ----------------------------------------------------------------------
@@ -457,7 +441,6 @@ def test_score_model_is_an_llm_judge_with_its_range_rescaled(tmp_path: Path) -> 
     build_scorer(judge)
 
 
-@pytest.mark.skipif(not GRADED, reason="model-graded-classify is not in this build")
 def test_label_model_is_a_graded_classification_over_its_labels(tmp_path: Path) -> None:
     grader = {
         "type": "label_model",
@@ -474,7 +457,7 @@ def test_label_model_is_a_graded_classification_over_its_labels(tmp_path: Path) 
     args = scorer["args"]
     assert args["prompt"] == 'Label the reply {{"strict": true}}.\n\nQ: {input}\nA: {completion}'
     assert args["choice_scores"] == {"good": 1.0, "bad": 0.0, "unsure": 0.0}
-    assert args["judge_model"] == "openai/sim-small"
+    assert args["model"] == "openai/sim-small"
     build_scorer(scorer)
 
 

@@ -46,3 +46,15 @@ def test_autoforge_eval_refuses_a_git_lfs_pointer_and_skips_only_when_asked() ->
     assert "testing_criteria[2].evaluation_metric" in unsupported.value.message
     spec = eval_spec(parse_args(["eval", triage, "--model-map", "*=m", "--skip-unsupported"]))
     assert [s["name"] for s in spec.scorers] == ["right-queue-1", "close-to-the-queue-name-2"]
+
+
+def test_a_name_after_hash_picks_one_eval_of_a_registry_file() -> None:
+    path = CORPUS / "evals" / "test-basic.yaml"
+    with pytest.raises(ValidationError) as first:
+        eval_spec(parse_args(["eval", f"{path}#test-includes", "--model-map", "*=m"]))
+    # That eval's samples are a Git LFS pointer: refused for it, not "file not found".
+    assert first.value.details["reason"] == "lfs-pointer"
+    assert "test_fuzzy_match" in first.value.message  # test-includes' samples, not test-match's
+    with pytest.raises(ValidationError) as default:
+        eval_spec(parse_args(["eval", str(path), "--model-map", "*=m"]))
+    assert "test_match" in default.value.message
