@@ -34,6 +34,17 @@ def add_suite_flags(parser: argparse.ArgumentParser) -> None:
         "repeatable, the first match wins",
     )
     parser.add_argument(
+        "--grader",
+        metavar="MODEL",
+        help="judge every model-graded assertion with MODEL (e.g. openai/sim-judge), whatever "
+        "the suite names; default: the grader the suite names, through --model-map",
+    )
+    parser.add_argument(
+        "--embedder",
+        metavar="MODEL",
+        help="embed for every embedding-similarity assertion with MODEL",
+    )
+    parser.add_argument(
         "--skip-unsupported",
         action="store_true",
         help="run an imported suite without the constructs it cannot bring over (listed)",
@@ -76,7 +87,9 @@ def load_imported(args: argparse.Namespace, kind: str) -> ImportedSuite:
     the user did not ask to skip; print what is skipped."""
     from engine.interop import ModelMap, load_suite
 
-    suite = load_suite(args.file, kind, ModelMap.parse(args.model_map))
+    suite = load_suite(
+        args.file, kind, ModelMap.parse(args.model_map, grader=args.grader, embedder=args.embedder)
+    )
     suite.check_supported(skip_unsupported=args.skip_unsupported)
     if suite.unsupported:
         lines = "".join(f"\n  {item}" for item in suite.unsupported)

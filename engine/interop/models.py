@@ -17,6 +17,11 @@ anything else                    unchanged
 provider id as written and against its catalogue name; ``*`` matches every model, so
 ``--model-map '*=openai/sim-small'`` runs a whole suite on the simulator. A spec that names no
 model at all (an OpenAI Evals YAML) takes the ``*`` entry.
+
+Graders follow the same map unless ``--grader MODEL`` (every model-graded assertion's judge)
+or ``--embedder MODEL`` (every embedding-similarity assertion's model) says otherwise: a
+model under test is rarely the one that should grade it (``openai/sim-judge`` grades on the
+simulator, ``openai/sim-small`` does not).
 """
 
 from __future__ import annotations
@@ -52,9 +57,15 @@ class ModelMap:
     """The user's ``FROM=TO`` replacements, in the order given (the first match wins)."""
 
     entries: tuple[tuple[str, str], ...] = field(default=())
+    grader: str | None = None
+    """Judges every model-graded assertion, whatever the suite names (``--grader``)."""
+    embedder: str | None = None
+    """Embeds for every embedding-similarity assertion (``--embedder``)."""
 
     @classmethod
-    def parse(cls, items: Iterable[str]) -> ModelMap:
+    def parse(
+        cls, items: Iterable[str], *, grader: str | None = None, embedder: str | None = None
+    ) -> ModelMap:
         """Read ``FROM=TO`` strings.
 
         Raises:
@@ -71,7 +82,7 @@ class ModelMap:
                     field="model_map",
                 )
             entries.append((source.strip(), target.strip()))
-        return cls(tuple(entries))
+        return cls(tuple(entries), grader=grader or None, embedder=embedder or None)
 
     def resolve(self, provider_id: str | None) -> str | None:
         """The model that runs ``provider_id`` (``None``: the spec names none and no ``*``
@@ -81,3 +92,11 @@ class ModelMap:
             if source == "*" or source in (provider_id, name):
                 return target
         return name
+
+    def resolve_grader(self, provider_id: str | None) -> str | None:
+        """The judge for an assertion whose suite names ``provider_id``: ``--grader`` first."""
+        return self.grader or self.resolve(provider_id)
+
+    def resolve_embedder(self, provider_id: str | None) -> str | None:
+        """The embedding model for an assertion naming ``provider_id``: ``--embedder`` first."""
+        return self.embedder or self.resolve(provider_id)

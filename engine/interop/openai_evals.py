@@ -342,7 +342,7 @@ class _Import:
                 where=self.where,
                 registry_dir=self.source.parent,
                 modelgraded_dir=self.modelgraded_dir,
-                judge=self.model_map.resolve("openai:gpt-3.5-turbo") or "",
+                judge=self.model_map.resolve_grader("openai:gpt-3.5-turbo") or "",
                 chat=chat,
             )
             self.unsupported.extend(skipped)

@@ -322,7 +322,9 @@ class _ApiImport:
             return None
         if "{completion}" not in prompt:
             prompt += "\n\n[Output]: {completion}"
-        judge = self.model_map.resolve(f"openai:{grader['model']}" if grader.get("model") else None)
+        judge = self.model_map.resolve_grader(
+            f"openai:{grader['model']}" if grader.get("model") else None
+        )
         return {
             "type": "model-graded-classify",
             "args": {
@@ -343,7 +345,7 @@ class _ApiImport:
             return None
         low, high = grader.get("range") or [0, 1]
         args: dict[str, Any] = {
-            "model": self.model_map.resolve(
+            "model": self.model_map.resolve_grader(
                 f"openai:{grader['model']}" if grader.get("model") else None
             )
             or "",

@@ -35,14 +35,15 @@ class Graders:
     provider: str | None = None
 
     def judge(self, raw: dict[str, Any]) -> str:
-        return self._model(raw, DEFAULT_GRADER)
+        provider = self._provider(raw, DEFAULT_GRADER)
+        return self.model_map.resolve_grader(provider) or provider
 
     def embedder(self, raw: dict[str, Any]) -> str:
-        return self._model(raw, DEFAULT_EMBEDDER)
+        provider = self._provider(raw, DEFAULT_EMBEDDER)
+        return self.model_map.resolve_embedder(provider) or provider
 
-    def _model(self, raw: dict[str, Any], default: str) -> str:
-        provider = provider_id(raw.get("provider")) or self.provider or default
-        return self.model_map.resolve(provider) or provider
+    def _provider(self, raw: dict[str, Any], default: str) -> str:
+        return provider_id(raw.get("provider")) or self.provider or default
 
 
 def provider_id(value: Any) -> str | None:

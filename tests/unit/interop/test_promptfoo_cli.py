@@ -64,3 +64,37 @@ def test_the_written_eval_file_reads_back_with_the_same_versions_and_models(
     again = load_eval_file(tmp_path / "eval.yaml")
     assert again.versions == spec.versions
     assert again.models == spec.models and again.name == spec.name
+
+
+def test_grader_and_embedder_flags_pick_the_judges_not_the_model_map() -> None:
+    config = str(CORPUS / "eval-customer-support-rubric" / "promptfooconfig.yaml")
+    mapped = ["eval", config, "--model-map", "*=openai/sim-small", "--skip-unsupported"]
+
+    def judges(spec: object) -> set[str]:
+        return {
+            s["args"]["model"]
+            for case in spec.cases  # type: ignore[attr-defined]
+            for s in case.scorers
+            if s["type"] == "llm-judge"
+        }
+
+    assert judges(eval_spec(parse_args(mapped))) == {"openai/sim-small"}
+    graded = eval_spec(parse_args([*mapped, "--grader", "openai/sim-judge"]))
+    assert judges(graded) == {"openai/sim-judge"}
+    assert graded.models == ("openai/sim-small",)  # the models under test keep the map
+
+
+def test_the_model_map_rule_then_the_map_then_the_grader_flags() -> None:
+    from engine.interop import ModelMap
+
+    plain = ModelMap.parse(["openai:gpt-4.1=openai/sim-large"])
+    assert plain.resolve("openai:chat:gpt-4o") == "openai/gpt-4o"  # the documented rule
+    assert plain.resolve("anthropic:messages:claude-x") == "anthropic/claude-x"
+    assert plain.resolve("openai:gpt-4.1") == "openai/sim-large"
+    assert plain.resolve(None) is None and plain.resolve_grader(None) is None
+    flagged = ModelMap.parse(["*=m"], grader="openai/sim-judge", embedder="openai/sim-embed")
+    assert flagged.resolve("openai:gpt-4.1") == "m"
+    assert flagged.resolve_grader("openai:gpt-4.1") == "openai/sim-judge"
+    assert flagged.resolve_embedder("openai:embedding:x") == "openai/sim-embed"
+    with pytest.raises(ValidationError, match="FROM=TO"):
+        ModelMap.parse(["gpt-4"])
