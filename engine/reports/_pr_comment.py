@@ -4,6 +4,7 @@ pass rate, each gate, the comparison with the baseline and the first failing cas
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 from domain.reports import Comparison, GateResult, Report, all_passed, format_p
 from engine.reports._failed import FAILED_COLUMNS, failed_case_row
@@ -53,7 +54,14 @@ def to_pr_comment(
         lines += [_comparison_line(c) for c in comparisons] or ["- nothing in common to compare"]
     failing = report.failed_cases[:top_failed]
     if failing:
-        rows = [failed_case_row(case) for case in failing]
+        # Versions as a person names them (`v2`), as the report's groups do.
+        names = {g.prompt_version: g.version_name for g in report.groups if g.version_name}
+        rows = [
+            failed_case_row(
+                replace(c, prompt_version=names.get(c.prompt_version, c.prompt_version))
+            )
+            for c in failing
+        ]
         more = report.n_failed - len(failing)
         lines += ["", f"**Failing cases** ({report.n_failed})", "", _table(FAILED_COLUMNS, rows)]
         if more > 0:

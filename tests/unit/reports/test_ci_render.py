@@ -81,7 +81,12 @@ def test_the_pr_comment_shows_the_verdict_gates_comparison_and_failing_cases() -
     gates = [completed_gate("completed"), regression_gate(comparisons, 0.05)]
 
     text = to_pr_comment(
-        summarize(candidate), gates, comparisons, title="calc | v2", baseline="run b", top_failed=2
+        summarize(candidate, {"v2": "v2 (main)"}),
+        gates,
+        comparisons,
+        title="calc | v2",
+        baseline="run b",
+        top_failed=2,
     )
 
     assert text.startswith("### ❌ AutoForge eval: calc \\| v2\n")
@@ -89,6 +94,7 @@ def test_the_pr_comment_shows_the_verdict_gates_comparison_and_failing_cases() -
     assert "| ✅ | run completed |" in text and "| ❌ | no regression vs baseline |" in text
     assert "- v2 on m: 100.0% → 0.0% (-100.0 pp), 0 improved, 6 regressed, McNemar p=0.031" in text
     assert "**Failing cases** (6)" in text and "… and 4 more." in text
+    assert "| v2 (main) | m | c0 |" in text
 
 
 def test_a_passing_run_without_baseline_is_a_short_comment() -> None:
