@@ -8,7 +8,7 @@ exits 2 in a second); `check_gates` holds the finished run to them.
 from __future__ import annotations
 
 import argparse
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +17,7 @@ from domain.reports import (
     Comparison,
     GateResult,
     Threshold,
+    all_passed,
     baseline_comparisons,
     check_scorer_names,
     completed_gate,
@@ -59,7 +60,7 @@ class GateOutcome:
 
     @property
     def passed(self) -> bool:
-        return all(g.passed for g in self.gates)
+        return all_passed(self.gates)
 
 
 def add_gate_arguments(parser: argparse.ArgumentParser) -> None:
@@ -206,6 +207,4 @@ def gate_lines(gated: GateOutcome) -> list[str]:
 
 def gates_summary(gated: GateOutcome) -> dict[str, Any]:
     """The gates for `--json`."""
-    from dataclasses import asdict
-
     return {"passed": gated.passed, "gates": [asdict(g) for g in gated.gates]}
