@@ -8,6 +8,17 @@ Examples:
 
 from domain.reports.compare import CaseChange, Comparison, compare, compare_groups, format_p
 from domain.reports.failed import FailedCase, failed_cases
+from domain.reports.gates import (
+    GateResult,
+    Threshold,
+    all_passed,
+    baseline_comparisons,
+    check_scorer_names,
+    completed_gate,
+    parse_threshold,
+    regression_gate,
+    threshold_gate,
+)
 from domain.reports.records import ResultRecord
 from domain.reports.stats import (
     Z_95,
@@ -23,17 +34,26 @@ __all__ = [
     "CaseChange",
     "Comparison",
     "FailedCase",
+    "GateResult",
     "GroupSummary",
     "Report",
     "ResultRecord",
+    "Threshold",
+    "all_passed",
+    "baseline_comparisons",
+    "check_scorer_names",
     "compare",
     "compare_groups",
+    "completed_gate",
     "failed_cases",
     "format_p",
     "mcnemar_exact",
     "paired_bootstrap",
+    "parse_threshold",
     "percentile",
+    "regression_gate",
     "summarize",
     "summarize_group",
+    "threshold_gate",
     "wilson_interval",
 ]

@@ -128,8 +128,9 @@ def _print_outcome(outcome: Any, elapsed: float) -> None:
             f"  {g.version_name or g.prompt_version[:12]:<14}{g.model:<20}{_pct(g.pass_rate):>10}  "
             f"{ci:<14}${g.cost_usd:.4f}"
         )
-    _out()
-    _out("Version 2 vs version 1 (paired, same cases):")
+    if outcome.comparisons:
+        _out()
+        _out("Version 2 vs version 1 (paired, same cases):")
     for comparison in outcome.comparisons:
         _out(
             f"  {comparison.label_b.split(' on ')[-1]:<20} {_pct(comparison.pass_rate_a)} → "

@@ -2,6 +2,7 @@
 
 Examples:
     autoforge eval examples/arithmetic/eval.yaml
+    autoforge eval examples/arithmetic/eval.yaml --fail-under 0.8 --junit junit.xml
     autoforge run list
     autoforge run resume run_1234 && autoforge run report run_1234 --format html > r.html
     autoforge dataset import qa-cases cases.jsonl
@@ -45,16 +46,19 @@ def _engine(args: argparse.Namespace, simulator: bool = False) -> Iterator[Engin
 
 
 def _eval(args: argparse.Namespace) -> int:
+    from engine.cli.eval_gates import check_gates, plan_gates, write_ci_files
     from engine.cli.interop import eval_spec
     from engine.cli.preflight import check_eval_file
+    from engine.cli.usage import refused_as_usage
     from engine.settings import load_settings
 
-    spec = eval_spec(args)
-    if args.routing is not None:
-        spec = replace(spec, routing=args.routing)
-    check_eval_file(spec, load_settings())
-    from engine.cli.demo import _print_outcome
-    from engine.sdk.evalrun import outcome_summary, run_eval_file
+    with refused_as_usage():
+        spec = eval_spec(args)
+        if args.routing is not None:
+            spec = replace(spec, routing=args.routing)
+        check_eval_file(spec, load_settings())
+        plan = plan_gates(args, spec)
+    from engine.sdk.evalrun import run_eval_file
 
     if args.timings:
         timings.enable()
@@ -62,14 +66,33 @@ def _eval(args: argparse.Namespace) -> int:
         with _engine(args, simulator=spec.simulator) as engine:
             started = time.perf_counter()
             outcome = run_eval_file(engine, spec, progress=not args.json)
-            if args.json:
-                _out(json.dumps(outcome_summary(outcome), indent=2, default=str))
-            else:
-                _print_outcome(outcome, time.perf_counter() - started)
-            return 0 if outcome.run.status == "completed" else 1
+            gated = check_gates(engine, plan, outcome)
+            write_ci_files(plan, outcome, gated, spec.name or spec.prompt_name)
+            _print_eval(args, outcome, gated, time.perf_counter() - started)
+            return 0 if gated.passed else 1
     finally:
         if args.timings:  # after the engine stopped: teardown is a phase too
             sys.stderr.write(timings.table() + "\n")
+
+
+def _print_eval(args: argparse.Namespace, outcome: Any, gated: Any, elapsed: float) -> None:
+    from engine.cli.demo import _print_outcome
+    from engine.cli.eval_gates import gate_lines, gates_summary
+    from engine.reports import to_json
+    from engine.sdk.evalrun import outcome_summary
+
+    if args.json:
+        summary = {
+            **outcome_summary(outcome),
+            **gates_summary(gated),
+            "baseline_comparisons": [json.loads(to_json(c)) for c in gated.comparisons],
+        }
+        _out(json.dumps(summary, indent=2, default=str))
+        return
+    _print_outcome(outcome, elapsed)
+    _out("")
+    for line in gate_lines(gated):
+        _out(line)
 
 
 def _run_list(args: argparse.Namespace) -> int:
@@ -217,6 +240,8 @@ def _dataset_export(args: argparse.Namespace) -> int:
 
 def register(subparsers: Any) -> None:
     """Add `eval`, `run` and `dataset` to the `autoforge` parser."""
+    from engine.cli.eval_gates import add_gate_arguments
+
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--json", action="store_true", help="machine-readable output")
     common.add_argument("--owner", default=DEFAULT_OWNER, help="act as this user")
@@ -229,6 +254,10 @@ def register(subparsers: Any) -> None:
         return parser
 
     evaluate = add(subparsers, "eval", _eval, "run an eval file (prompts × models × dataset)")
+    evaluate.description = (
+        "Run an eval file (or a promptfoo / OpenAI Evals suite) and hold the run to its gates: "
+        "exit 1 when one fails (CI)."
+    )
     evaluate.add_argument("file", help="path of the eval YAML file, or of a promptfoo config")
     evaluate.add_argument(
         "--routing",
@@ -242,6 +271,7 @@ def register(subparsers: Any) -> None:
         action="store_true",
         help="print how long each phase took (start-up, first result, teardown) to stderr",
     )
+    add_gate_arguments(evaluate)
 
     from engine.cli import interop
 

@@ -1,7 +1,9 @@
 """The `autoforge` command line.
 
 Every command prints readable output (or `--json`), and every failure we anticipated ends in
-one line on stderr and a non-zero exit code, never a traceback.
+one line on stderr and a non-zero exit code, never a traceback: 2 for a usage or settings
+mistake (bad flags, a `ValidationError`, an input a command refused up front), 1 for
+anything else that failed.
 """
 
 from __future__ import annotations
@@ -13,11 +15,13 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from domain.errors import ConfigurationError, NexusError
+from domain.errors import ConfigurationError, NexusError, ValidationError
 from engine.cli import output
+from engine.cli.usage import UsageError
 
 EXIT_ERROR = 1
 EXIT_CONFIG = 2
+"""Usage and settings mistakes, as argparse exits for bad flags."""
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -149,13 +153,15 @@ def main(argv: Sequence[str] | None = None, extra: Sequence[Registrar] = ()) -> 
         configure_logging(settings.log_level, settings.log_format)
         with output.reserved():
             return handler(args)
-    except ConfigurationError as exc:
-        _err(f"autoforge: {exc.message}")
+    except UsageError as refused:
+        _err(_line(refused.error))
+        return EXIT_CONFIG
+    except (ConfigurationError, ValidationError) as exc:
+        _err(_line(exc))
         return EXIT_CONFIG
     except NexusError as exc:
-        _err(f"autoforge: {exc.code}: {exc.message}")
-        # an imported suite refused for what it cannot bring over: a usage problem, like config
-        return EXIT_CONFIG if exc.details.get("reason") == "unsupported" else EXIT_ERROR
+        _err(_line(exc))
+        return EXIT_ERROR
     except Exception as exc:
         if not _lost_redis(exc):
             raise
@@ -164,6 +170,13 @@ def main(argv: Sequence[str] | None = None, extra: Sequence[Registrar] = ()) -> 
     except KeyboardInterrupt:
         _err("autoforge: interrupted")
         return 130
+
+
+def _line(exc: NexusError) -> str:
+    """``autoforge: <code>: <message>``; a settings error's message names the setting."""
+    if isinstance(exc, ConfigurationError):
+        return f"autoforge: {exc.message}"
+    return f"autoforge: {exc.code}: {exc.message}"
 
 
 def _lost_redis(exc: Exception) -> bool:

@@ -94,7 +94,7 @@ def test_an_eval_file_with_three_mistakes_lists_all_three_before_any_service(
 
     out = autoforge(tmp_path / "data", ray_tmp, "eval", str(bad))
 
-    assert out.returncode == 1, out.stderr
+    assert out.returncode == 2, out.stderr
     assert "Traceback" not in out.stderr and not list(ray_tmp.iterdir())
     lines = out.stderr.splitlines()
     assert lines[0] == f"autoforge: validation: eval file {bad} has 3 mistakes:"

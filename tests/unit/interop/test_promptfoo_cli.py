@@ -98,3 +98,16 @@ def test_the_model_map_rule_then_the_map_then_the_grader_flags() -> None:
     assert flagged.resolve_embedder("openai:embedding:x") == "openai/sim-embed"
     with pytest.raises(ValidationError, match="FROM=TO"):
         ModelMap.parse(["gpt-4"])
+
+
+def test_fail_under_names_an_imported_suites_metric() -> None:
+    from engine.cli.eval_gates import plan_gates
+
+    config = str(CORPUS / "eval-customer-support-rubric" / "promptfooconfig.yaml")
+    base = ["eval", config, "--model-map", "*=openai/sim-small", "--skip-unsupported"]
+    args = parse_args([*base, "--fail-under", "correct=0.5"])
+    plan = plan_gates(args, eval_spec(args))  # `correct` is a promptfoo `metric:` of a test
+    assert [t.scorer for t in plan.thresholds] == ["correct"]
+    args = parse_args([*base, "--fail-under", "nope=0.5"])
+    with pytest.raises(ValidationError, match="no scorer named 'nope'"):
+        plan_gates(args, eval_spec(args))
