@@ -170,8 +170,15 @@ def _status_line(info: Any) -> str:
 
 
 def _list(args: argparse.Namespace) -> int:
-    with _engine(args) as engine:
-        listed = engine.optimizations(limit=args.limit)
+    # The database alone (~1 s, beside a live engine too), like `run list`.
+    from engine.local_db import open_database
+    from engine.optimization.store import OptimizationStore
+    from engine.sdk.optimizations import stored_info
+
+    with open_database() as db:
+        store = OptimizationStore(db)
+        rows = store.list_optimizations(args.owner, limit=args.limit)
+        listed = [stored_info(store, row) for row in rows]
     if args.json:
         _out(json.dumps([info.to_dict() for info in listed], indent=2, default=str))
     for info in [] if args.json else listed:
@@ -180,8 +187,13 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _show(args: argparse.Namespace) -> int:
-    with _engine(args) as engine:
-        info = engine.optimization(args.optimization).info
+    from engine.local_db import open_database
+    from engine.optimization.store import OptimizationStore
+    from engine.sdk.optimizations import stored_info
+
+    with open_database() as db:
+        store = OptimizationStore(db)
+        info = stored_info(store, store.get(args.owner, args.optimization))
     _out(json.dumps(info.to_dict(), indent=2, default=str) if args.json else _status_line(info))
     return 0
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import builtins
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -129,6 +129,21 @@ class OptimizationInfo:
         data = asdict(self)
         data["models"] = list(self.models)
         return data
+
+
+def stored_info(
+    store: OptimizationStore,
+    row: OptimizationRow,
+    alive: Callable[[str], bool] | None = None,
+) -> OptimizationInfo:
+    """An optimization's info from its stored events alone (the database: no Ray, no Redis).
+
+    ``alive`` tells whether a running one is still worked; without it (a database-only
+    read) a running optimization stays ``running`` unless its row says it was interrupted.
+    """
+    state = OptimizationState.replay(row.id, row.owner, store.events(row.id))
+    working = alive(row.id) if alive is not None and state.status == "running" else None
+    return _info(row, state, working)
 
 
 def _info(row: OptimizationRow, state: OptimizationState, alive: bool | None) -> OptimizationInfo:
@@ -436,9 +451,7 @@ class Optimizations:
         return self.store.load(self.owner, optimization_id)
 
     def info(self, optimization_id: str) -> OptimizationInfo:
-        row = self.store.get(self.owner, optimization_id)
-        state = OptimizationState.replay(row.id, row.owner, self.store.events(row.id))
-        return _info(row, state, self._alive(row.id) if state.status == "running" else None)
+        return stored_info(self.store, self.store.get(self.owner, optimization_id), self._alive)
 
     def _alive(self, optimization_id: str) -> bool:
         if works_here(optimization_id):
@@ -457,13 +470,7 @@ class Optimizations:
         self, *, limit: int = 50, before: str | None = None
     ) -> builtins.list[OptimizationInfo]:
         rows = self.store.list_optimizations(self.owner, limit=limit, before=before)
-        out = []
-        for row in rows:
-            state = OptimizationState.replay(row.id, row.owner, self.store.events(row.id))
-            out.append(
-                _info(row, state, self._alive(row.id) if state.status == "running" else None)
-            )
-        return out
+        return [stored_info(self.store, row, self._alive) for row in rows]
 
     # -- commands --------------------------------------------------------------------------
 

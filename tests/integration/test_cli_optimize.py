@@ -4,6 +4,7 @@ subprocess on a fresh data dir (embedded Redis, a database file, the file's own 
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -59,13 +60,22 @@ def test_optimize_writes_the_report_where_asked(optimized: tuple[Path, str, Path
     assert report["candidates"][0]["id"] == "c0"
 
 
-def test_optimizations_are_listed_shown_and_reported(optimized: tuple[Path, str, Path]) -> None:
+def test_optimizations_are_listed_shown_and_reported(
+    optimized: tuple[Path, str, Path], tmp_path: Path
+) -> None:
     data, opt_id, _ = optimized
-    listed = autoforge(data, "optimizations", "list", "--json")
-    assert listed.returncode == 0, listed.stderr
-    assert [o["id"] for o in json.loads(listed.stdout)] == [opt_id]
-    shown = autoforge(data, "optimizations", "show", opt_id)
-    assert shown.stdout.startswith(f"{opt_id} (") and ": completed, random on " in shown.stdout
+    # `list` and `show` read the database alone: on a copy of just the database file they
+    # answer the same and start no Redis (nor Ray) there.
+    only_db = tmp_path / "only-db"
+    only_db.mkdir(mode=0o700)
+    shutil.copy(data / "autoforge.db", only_db / "autoforge.db")
+    for where in (data, only_db):
+        listed = autoforge(where, "optimizations", "list", "--json")
+        assert listed.returncode == 0, listed.stderr
+        assert [o["id"] for o in json.loads(listed.stdout)] == [opt_id]
+        shown = autoforge(where, "optimizations", "show", opt_id)
+        assert shown.stdout.startswith(f"{opt_id} (") and ": completed, random on " in shown.stdout
+    assert not (only_db / "redis").exists() and not (only_db / SERVICES_FILE).exists()
     report = autoforge(data, "optimizations", "report", opt_id)
     assert report.stdout.startswith(f"# Optimization {opt_id}")
     assert "## Lineage" in report.stdout and "## Cost" in report.stdout
