@@ -202,6 +202,64 @@ class EmbeddingResult:
 
 
 @dataclass(frozen=True)
+class ModerationResult:
+    """The outcome of one `LLMClient.moderate` call; failures are in ``error``, never raised.
+
+    Attributes:
+        flagged: The moderation model flagged the text in some category.
+        categories: Category name (OpenAI's, e.g. ``violence``, ``self-harm``) → flagged.
+        category_scores: Category name → the model's confidence within [0, 1].
+
+    The other fields are `EmbeddingResult`'s.
+    """
+
+    call_id: str
+    model: str
+    flagged: bool = False
+    categories: dict[str, bool] = field(default_factory=dict)
+    category_scores: dict[str, float] = field(default_factory=dict)
+    usage: Usage = Usage()
+    cost_usd: float = 0.0
+    latency_ms: float = 0.0
+    queue_ms: float = 0.0
+    attempts: int = 0
+    rate_limited: int = 0
+    cached: bool = False
+    model_used: str | None = None
+    error: CallError | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when the call has a verdict."""
+        return self.error is None
+
+    def to_cache(self) -> dict[str, Any]:
+        """What the response cache stores."""
+        return {
+            "model_used": self.model_used,
+            "flagged": self.flagged,
+            "categories": self.categories,
+            "category_scores": self.category_scores,
+        }
+
+    @classmethod
+    def from_cache(
+        cls, data: Mapping[str, Any], call_id: str, model: str, latency_ms: float
+    ) -> ModerationResult:
+        """A cache hit for ``call_id``: the stored verdict, no attempts and no cost."""
+        return cls(
+            call_id=call_id,
+            model=model,
+            flagged=data["flagged"],
+            categories=data["categories"],
+            category_scores=data["category_scores"],
+            latency_ms=latency_ms,
+            cached=True,
+            model_used=data["model_used"],
+        )
+
+
+@dataclass(frozen=True)
 class UsageRecord:
     """What one call did on one model, as reported to that model's gateway.
 

@@ -22,6 +22,7 @@ from engine.simulator._config import SimulatorConfig
 from engine.simulator._embeddings import embed
 from engine.simulator._models import (
     EMBEDDING_MODEL,
+    MODERATION_MODEL,
     SIMULATED_MODELS,
     ModelProfile,
     register_with_litellm,
@@ -33,6 +34,7 @@ from engine.simulator._stats import credential_fingerprint, request_key
 
 __all__ = [
     "EMBEDDING_MODEL",
+    "MODERATION_MODEL",
     "SIMULATED_MODELS",
     "ModelProfile",
     "Simulator",

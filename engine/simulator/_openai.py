@@ -97,6 +97,20 @@ def embeddings(model: str, vectors: list[Any], tokens: int) -> dict[str, Any]:
     }
 
 
+def moderation(
+    id_: str, model: str, verdicts: list[tuple[dict[str, bool], dict[str, float]]]
+) -> dict[str, Any]:
+    """A moderation object; ``verdicts`` holds (categories, category_scores) per input."""
+    return {
+        "id": id_,
+        "model": model,
+        "results": [
+            {"flagged": any(flags.values()), "categories": flags, "category_scores": scores}
+            for flags, scores in verdicts
+        ],
+    }
+
+
 def model_object(name: str) -> dict[str, Any]:
     """One entry of ``/v1/models``."""
     return {"id": name, "object": "model", "created": CREATED, "owned_by": OWNER}
