@@ -2,8 +2,8 @@
 
 Build a scorer from a `ScorerSpec` (a registered ``type`` plus JSON-safe ``args``), score a
 `ScoreContext`, and `combine` the weighted scores of a cell. Pure scorers (``needs is None``)
-score directly; ``embedding-cosine`` and ``llm-judge`` split into a request half and a parse
-half so the evaluator can make the model call through the gateway in between.
+score directly; ``embedding-cosine``, ``llm-judge`` and ``moderation`` split into a request
+half and a parse half so the evaluator can make the model call through the gateway in between.
 
 Examples:
     >>> scorer = build_scorer({"type": "icontains", "args": {"value": "paris"}})
@@ -16,6 +16,7 @@ from domain.scoring._common import BaseScorer, ReferenceScorer, ScorerArgs
 from domain.scoring.base import (
     EmbeddingScorer,
     JudgeScorer,
+    ModerationScorer,
     Needs,
     PureScorer,
     Score,
@@ -37,11 +38,13 @@ from domain.scoring.model_based import (
     JUDGE_RESPONSE_FORMAT,
     JUDGE_SYSTEM_PROMPT,
 )
+from domain.scoring.moderation import DEFAULT_MODERATION_MODEL
 from domain.scoring.similarity import levenshtein, levenshtein_ratio
 from domain.scoring.structured import find_json, first_number
 
 __all__ = [
     "DEFAULT_JUDGE_TEMPLATE",
+    "DEFAULT_MODERATION_MODEL",
     "JUDGE_PLACEHOLDERS",
     "JUDGE_RESPONSE_FORMAT",
     "JUDGE_SYSTEM_PROMPT",
@@ -50,6 +53,7 @@ __all__ = [
     "CustomScorer",
     "EmbeddingScorer",
     "JudgeScorer",
+    "ModerationScorer",
     "Needs",
     "PureScorer",
     "ReferenceScorer",

@@ -127,7 +127,14 @@ class ScorerArgs:
 
     def text_list(self, key: str) -> list[str]:
         """A required, non-empty list of non-empty strings."""
-        value = self._get(key, required=True)
+        return self._text_list(key, self._get(key, required=True))
+
+    def optional_text_list(self, key: str) -> list[str] | None:
+        """A non-empty list of non-empty strings; ``None`` when absent."""
+        value = self._get(key, required=False)
+        return None if value is _MISSING or value is None else self._text_list(key, value)
+
+    def _text_list(self, key: str, value: Any) -> list[str]:
         if not isinstance(value, list) or not value:
             raise self.error(key, f"must be a non-empty list of strings, got {value!r}")
         if not all(isinstance(v, str) and v for v in value):

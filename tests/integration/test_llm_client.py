@@ -285,6 +285,27 @@ async def test_embeddings_go_through_the_gateway_and_cost(
     assert totals["calls"] == 1 and totals["cost_usd"] == pytest.approx(result.cost_usd)
 
 
+async def test_moderation_goes_through_permits_retries_and_the_cache(redis_url: str) -> None:
+    with running_simulator(SimulatorConfig(seed=3, error_rate=0.5)) as flaky:
+        catalogue = simulator_catalogue(flaky.api_base, name=_name(), retry=FAST_RETRY)
+        client = LLMClient(catalogue, redis_url=redis_url, links=local_links())
+        text = f"you idiot {uuid.uuid4().hex}"
+        first = await client.moderate("openai/sim-moderation", text)
+        again = await client.moderate("openai/sim-moderation", text)
+        clean = await client.moderate("openai/sim-moderation", f"hello {uuid.uuid4().hex}")
+        with pytest.raises(ValidationError, match="unknown model"):
+            await client.moderate("openai/omni-moderation-latest", text)
+        await client.aclose()
+        stats = flaky.stats()
+    assert first.ok and first.flagged and first.categories["harassment"]
+    assert not first.categories["violence"] and first.category_scores["harassment"] > 0.5
+    assert again.cached and again.attempts == 0 and again.categories == first.categories
+    assert clean.ok and not clean.flagged and not clean.cached
+    # Each attempt is one request: the OpenAI SDK under LiteLLM retries nothing on its own.
+    assert first.attempts + clean.attempts > 2  # seed 3 injects failures
+    assert stats["by_route"]["POST /v1/moderations"] == first.attempts + clean.attempts
+
+
 async def test_latency_is_the_provider_call_and_waits_are_queue_time(redis_url: str) -> None:
     # sim-small answers in 100 ms × 0.5; two permits for twelve calls: most calls wait.
     with running_simulator(SimulatorConfig(seed=5, latency_ms=100)) as slow:

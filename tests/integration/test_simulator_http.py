@@ -42,6 +42,7 @@ def test_health_and_models(sim: Simulator) -> None:
     ids = {m["id"] for m in listing["data"]}
     assert listing["object"] == "list"
     assert {"sim-small", "sim-medium", "sim-large", "sim-judge", "sim-embed"} <= ids
+    assert "sim-moderation" in ids
 
 
 def test_chat_completion_has_openai_shape_and_usage(sim: Simulator) -> None:
@@ -73,6 +74,31 @@ def test_embeddings_as_floats_and_base64(sim: Simulator) -> None:
     ).json()["data"][0]["embedding"]
     decoded = struct.unpack("<64f", base64.b64decode(encoded))
     assert decoded == pytest.approx(vectors[0], abs=1e-6)
+
+
+def test_moderations_flag_listed_words_in_openai_shape(sim: Simulator) -> None:
+    request = {"model": "sim-moderation", "input": ["You IDIOT, I will kill it", "Nice day"]}
+    body = httpx.post(f"{sim.api_base}/moderations", json=request).json()
+    assert body["model"] == "sim-moderation" and body["id"].startswith("modr-")
+    rude, clean = body["results"]
+    assert rude["flagged"] and not clean["flagged"]
+    assert {c for c, hit in rude["categories"].items() if hit} == {"harassment", "violence"}
+    assert rude["category_scores"]["violence"] > 0.5 > rude["category_scores"]["hate"]
+    assert set(clean["categories"]) == set(clean["category_scores"]) >= {"self-harm", "sexual"}
+    one = httpx.post(f"{sim.api_base}/moderations", json={"input": "skill"}).json()
+    assert not one["results"][0]["flagged"]  # whole words only: "skill" holds "kill"
+    refused = httpx.post(f"{sim.api_base}/moderations", json={"input": [1]})
+    assert refused.status_code == 400
+
+
+def test_moderations_are_counted_and_rate_limited() -> None:
+    with running_simulator(SimulatorConfig(rpm=2)) as sim:
+        url = f"{sim.api_base}/moderations"
+        statuses = [httpx.post(url, json={"input": "hello"}).status_code for _ in range(3)]
+        stats = sim.stats()
+    assert statuses == [200, 200, 429]
+    assert stats["by_route"]["POST /v1/moderations"] == 3 and stats["rate_limited"] == 1
+    assert stats["by_model"]["sim-moderation"] == 3 and stats["tokens_in"] > 0
 
 
 def test_bad_requests_get_openai_errors(sim: Simulator) -> None:

@@ -5,6 +5,7 @@ from domain.scoring import (
     BaseScorer,
     EmbeddingScorer,
     JudgeScorer,
+    ModerationScorer,
     PureScorer,
     Score,
     ScoreContext,
@@ -29,6 +30,7 @@ BUILT_INS = [
     "latency",
     "levenshtein",
     "llm-judge",
+    "moderation",
     "numeric",
     "regex",
     "similarity",
@@ -152,7 +154,7 @@ def test_distinct_names_make_duplicates_fine():
     assert [s.name for s in scorers] == ["a", "b"]
 
 
-NEEDS = {"embedding-cosine": "embedding", "llm-judge": "completion"}
+NEEDS = {"embedding-cosine": "embedding", "llm-judge": "completion", "moderation": "moderation"}
 SAMPLE_ARGS = {
     "contains-any": {"values": ["a"]},
     "contains-all": {"values": ["a"]},
@@ -168,7 +170,12 @@ SAMPLE_ARGS = {
 @pytest.mark.parametrize("type_", BUILT_INS)
 def test_needs_matches_the_protocol_offered(type_):
     scorer = build_scorer(ScorerSpec(type_, SAMPLE_ARGS.get(type_, {})))
-    protocol = {None: PureScorer, "embedding": EmbeddingScorer, "completion": JudgeScorer}
+    protocol = {
+        None: PureScorer,
+        "embedding": EmbeddingScorer,
+        "completion": JudgeScorer,
+        "moderation": ModerationScorer,
+    }
     assert scorer.needs == NEEDS.get(type_)
     assert isinstance(scorer, protocol[scorer.needs])
     assert sum(isinstance(scorer, p) for p in protocol.values()) == 1
