@@ -62,7 +62,7 @@ def completion_result(
 def embedding_result(walk: Walk, call_id: str, model: str, elapsed_ms: float) -> EmbeddingResult:
     """The result of an embeddings call's walk that took ``elapsed_ms`` in all."""
     vectors = walk.answer.vectors if walk.answer else []
-    return EmbeddingResult(call_id, model, vectors, **_bookkeeping(walk, elapsed_ms))
+    return EmbeddingResult(call_id, model, vectors=vectors, **_bookkeeping(walk, elapsed_ms))
 
 
 def moderation_result(walk: Walk, call_id: str, model: str, elapsed_ms: float) -> ModerationResult:

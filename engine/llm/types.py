@@ -155,15 +155,15 @@ class CompletionResult:
 
 
 @dataclass(frozen=True)
-class EmbeddingResult:
-    """The outcome of one `LLMClient.embed` call; failures are in ``error``, never raised.
+class SingleModelResult:
+    """What the result of a call on one model without fallback (embeddings, moderation)
+    says besides its answer; failures are in ``error``, never raised.
 
     ``latency_ms`` and ``queue_ms`` split its time as in `CompletionResult`.
     """
 
     call_id: str
     model: str
-    vectors: list[list[float]] = field(default_factory=list)
     usage: Usage = Usage()
     cost_usd: float = 0.0
     latency_ms: float = 0.0
@@ -176,8 +176,15 @@ class EmbeddingResult:
 
     @property
     def ok(self) -> bool:
-        """True when the call has vectors."""
+        """True when the call has an answer."""
         return self.error is None
+
+
+@dataclass(frozen=True)
+class EmbeddingResult(SingleModelResult):
+    """The outcome of one `LLMClient.embed` call: ``vectors``, one per text."""
+
+    vectors: list[list[float]] = field(default_factory=list)
 
     def to_cache(self) -> dict[str, Any]:
         """What the response cache stores."""
@@ -202,36 +209,18 @@ class EmbeddingResult:
 
 
 @dataclass(frozen=True)
-class ModerationResult:
-    """The outcome of one `LLMClient.moderate` call; failures are in ``error``, never raised.
+class ModerationResult(SingleModelResult):
+    """The outcome of one `LLMClient.moderate` call.
 
     Attributes:
         flagged: The moderation model flagged the text in some category.
         categories: Category name (OpenAI's, e.g. ``violence``, ``self-harm``) → flagged.
         category_scores: Category name → the model's confidence within [0, 1].
-
-    The other fields are `EmbeddingResult`'s.
     """
 
-    call_id: str
-    model: str
     flagged: bool = False
     categories: dict[str, bool] = field(default_factory=dict)
     category_scores: dict[str, float] = field(default_factory=dict)
-    usage: Usage = Usage()
-    cost_usd: float = 0.0
-    latency_ms: float = 0.0
-    queue_ms: float = 0.0
-    attempts: int = 0
-    rate_limited: int = 0
-    cached: bool = False
-    model_used: str | None = None
-    error: CallError | None = None
-
-    @property
-    def ok(self) -> bool:
-        """True when the call has a verdict."""
-        return self.error is None
 
     def to_cache(self) -> dict[str, Any]:
         """What the response cache stores."""

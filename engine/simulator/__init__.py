@@ -7,7 +7,8 @@ extraction — and succeed with a probability set by their skill and the prompt'
 from a reflection request. Output rules (decimals, units, casing, prefixes...) are followed
 only when the prompt states or demonstrates them (``_follow``); ``_families`` holds seeded
 task families with hidden rules for optimization benchmarks. See ``_reply`` and ``_judge``
-for the exact rules.
+for the exact rules. ``/v1/embeddings`` and ``/v1/moderations`` (``sim-embed``,
+``sim-moderation``) answer deterministically (``_embeddings``, ``_moderation``).
 
 Examples:
     >>> from engine.simulator import SimulatorConfig, running_simulator
