@@ -6,6 +6,7 @@ LiteLLM is imported on first use (~2.5 s, ~200 MB): only processes that call mod
 from __future__ import annotations
 
 import os
+import weakref
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -183,7 +184,10 @@ async def moderate(
     )
 
 
-_clients: dict[tuple[int, str | None, str, float], Any] = {}
+# Per event loop, so a client never outlives its loop (nor a new loop reuses its id).
+_clients: weakref.WeakKeyDictionary[Any, dict[tuple[str | None, str, float], Any]] = (
+    weakref.WeakKeyDictionary()
+)
 # The API's category names; LiteLLM hands the OpenAI SDK's field names (``self_harm``) too.
 _WIRE_NAMES = {
     name.replace("-", "_").replace("/", "_"): name
@@ -203,12 +207,13 @@ def _openai_client(account: ProviderAccount, api_key: str | None) -> Any:
     """
     import asyncio
 
-    key = (id(asyncio.get_running_loop()), account.api_base, api_key or NO_KEY, account.timeout_s)
-    client = _clients.get(key)
+    clients = _clients.setdefault(asyncio.get_running_loop(), {})
+    key = (account.api_base, api_key or NO_KEY, account.timeout_s)
+    client = clients.get(key)
     if client is None:
         from openai import AsyncOpenAI
 
-        client = _clients[key] = AsyncOpenAI(
+        client = clients[key] = AsyncOpenAI(
             api_key=api_key or NO_KEY,
             base_url=account.api_base,
             timeout=account.timeout_s,
@@ -221,9 +226,8 @@ async def close_clients() -> None:
     """Close this event loop's OpenAI SDK clients (their connections)."""
     import asyncio
 
-    loop = id(asyncio.get_running_loop())
-    for key in [k for k in _clients if k[0] == loop]:
-        await _clients.pop(key).close()
+    for client in _clients.pop(asyncio.get_running_loop(), {}).values():
+        await client.close()
 
 
 def _by_wire_name(raw: Any) -> dict[str, Any]:
