@@ -39,6 +39,7 @@ from domain.scoring.model_based import (
     JUDGE_SYSTEM_PROMPT,
 )
 from domain.scoring.moderation import DEFAULT_MODERATION_MODEL
+from domain.scoring.perplexity import perplexity
 from domain.scoring.similarity import levenshtein, levenshtein_ratio
 from domain.scoring.structured import find_json, first_number
 
@@ -74,6 +75,7 @@ __all__ = [
     "first_number",
     "levenshtein",
     "levenshtein_ratio",
+    "perplexity",
     "register_scorer",
     "registered_scorers",
 ]

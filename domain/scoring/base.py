@@ -66,6 +66,8 @@ class ScoreContext:
         cost_usd: Price of the model call; ``None`` when the model has no known price.
         tokens: Total tokens of the call; ``None`` when unknown.
         model: The model that produced ``output``.
+        logprobs: Log-probability of each token of ``output``; ``None`` unless a scorer of
+            the cell asked for them (``wants_logprobs``) and the provider gave them.
     """
 
     output: str
@@ -76,6 +78,7 @@ class ScoreContext:
     cost_usd: float | None = None
     tokens: int | None = None
     model: str = ""
+    logprobs: tuple[float, ...] | None = None
 
 
 def _json_safe(value: Any, path: str) -> Any:

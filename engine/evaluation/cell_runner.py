@@ -150,6 +150,9 @@ class CellRunner:
             return CellOutcome(ResultRow(**key, error=f"render: {exc.message}"))
         params = dict(self.params[cell.prompt_version])
         params.setdefault("seed", ctx.spec.seed + cell.repeat)
+        scorers, kinds = self.scorers_of(case)
+        if any(getattr(s, "wants_logprobs", False) for s in scorers):
+            params.setdefault("logprobs", True)  # the perplexity scorer reads them
         answer = await self.client.complete(
             CompletionRequest(
                 **self.route(cell),
@@ -192,8 +195,8 @@ class CellRunner:
             cost_usd=answer.cost_usd,
             tokens=answer.usage.prompt_tokens + answer.usage.completion_tokens,
             model=answer.model_used or cell.model,
+            logprobs=answer.logprobs,
         )
-        scorers, kinds = self.scorers_of(case)
         scores, extra_cost, over_budget = await self._score(score_ctx, cell, scorers, kinds)
         if over_budget:
             return CellOutcome(None, budget_exceeded=True)

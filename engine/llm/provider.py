@@ -80,6 +80,8 @@ class Answer:
     usage: Usage
     content: str | None = None
     finish_reason: str | None = None
+    logprobs: tuple[float, ...] | None = None
+    """Log-probability of each answer token, when the request asked for ``logprobs``."""
     vectors: list[list[float]] = field(default_factory=list)
     flagged: bool = False
     categories: dict[str, bool] = field(default_factory=dict)
@@ -128,6 +130,7 @@ async def complete(
             ),
             content=(choice.get("message") or {}).get("content"),
             finish_reason=choice.get("finish_reason"),
+            logprobs=_logprobs(choice.get("logprobs")),
             headers=headers,
         )
     litellm = litellm_module()
@@ -143,8 +146,19 @@ async def complete(
         usage=_usage(getattr(response, "usage", None)),
         content=getattr(choice.message, "content", None),
         finish_reason=getattr(choice, "finish_reason", None),
+        logprobs=_logprobs(getattr(choice, "logprobs", None)),
         headers=_headers(response),
     )
+
+
+def _logprobs(raw: Any) -> tuple[float, ...] | None:
+    """The token log-probabilities of a choice's ``logprobs`` (a dict or LiteLLM's object)."""
+    if raw is None:
+        return None
+    tokens = raw.get("content") if isinstance(raw, Mapping) else getattr(raw, "content", None)
+    if tokens is None:
+        return None
+    return tuple(float(t["logprob"] if isinstance(t, Mapping) else t.logprob) for t in tokens)
 
 
 async def embed(

@@ -56,6 +56,7 @@ def completion_result(
         rate_limited=walk.rate_limited,
         fallback_model=used if used is not None and used != plan.primary.name else None,
         error=_error(walk),
+        logprobs=answer.logprobs if answer else None,
     )
 
 

@@ -103,6 +103,8 @@ class CompletionResult:
         cached: Served from the response cache.
         fallback_model: The model that answered when it is not the routed primary.
         error: Why there is no answer, or ``None``.
+        logprobs: Log-probability of each token of ``content``, when the request's params
+            asked for ``logprobs`` and the provider gave them.
     """
 
     call_id: str
@@ -119,6 +121,7 @@ class CompletionResult:
     cached: bool = False
     fallback_model: str | None = None
     error: CallError | None = None
+    logprobs: tuple[float, ...] | None = None
 
     @property
     def ok(self) -> bool:
@@ -127,13 +130,16 @@ class CompletionResult:
 
     def to_cache(self) -> dict[str, Any]:
         """What the response cache stores: the answer, never the error or bookkeeping."""
-        return {
+        entry: dict[str, Any] = {
             "model_used": self.model_used,
             "content": self.content,
             "finish_reason": self.finish_reason,
             "usage": [self.usage.prompt_tokens, self.usage.completion_tokens],
             "fallback_model": self.fallback_model,
         }
+        if self.logprobs is not None:
+            entry["logprobs"] = list(self.logprobs)
+        return entry
 
     @classmethod
     def from_cache(
@@ -151,6 +157,7 @@ class CompletionResult:
             latency_ms=latency_ms,
             cached=True,
             fallback_model=data["fallback_model"],
+            logprobs=None if data.get("logprobs") is None else tuple(data["logprobs"]),
         )
 
 

@@ -58,6 +58,7 @@ class ChatRequest:
     stream: bool
     include_usage: bool
     prompt_tokens: int
+    logprobs: bool = False
 
     @property
     def token_budget(self) -> int:
@@ -107,6 +108,7 @@ def parse_chat(body: dict[str, Any]) -> ChatRequest:
         stream=bool(body.get("stream")),
         include_usage=isinstance(options, dict) and bool(options.get("include_usage")),
         prompt_tokens=prompt_tokens,
+        logprobs=body.get("logprobs") is True,
     )
 
 

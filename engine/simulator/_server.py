@@ -17,6 +17,7 @@ from engine.simulator import _openai
 from engine.simulator._config import SimulatorConfig
 from engine.simulator._embeddings import as_base64, embed
 from engine.simulator._limits import RateLimiter
+from engine.simulator._logprobs import token_logprobs
 from engine.simulator._models import EMBEDDING_MODEL, MODERATION_MODEL, SIMULATED_MODELS
 from engine.simulator._moderation import moderate
 from engine.simulator._reply import simulate_reply
@@ -217,6 +218,7 @@ class Simulator:
             int(time.time()),
             choices,
             _openai.usage(chat.prompt_tokens, completion_tokens),
+            [token_logprobs(content) for content, _ in choices] if chat.logprobs else None,
         )
         if chat.stream:
             sse = _openai.chat_stream(completion, chat.include_usage)

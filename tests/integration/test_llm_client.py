@@ -285,6 +285,21 @@ async def test_embeddings_go_through_the_gateway_and_cost(
     assert totals["calls"] == 1 and totals["cost_usd"] == pytest.approx(result.cost_usd)
 
 
+async def test_logprobs_asked_for_come_back_and_are_cached(redis_url: str, sim: Simulator) -> None:
+    client = LLMClient(
+        simulator_catalogue(sim.api_base, name=_name()), redis_url=redis_url, links=local_links()
+    )
+    request = CompletionRequest("openai/sim-small", _ask(7), params={"logprobs": True})
+    first = await client.complete(request)
+    hit = await client.complete(replace(request, call_id="again"))
+    plain = await client.complete(CompletionRequest("openai/sim-small", _ask(8)))
+    await client.aclose()
+    assert first.ok and first.logprobs and len(first.logprobs) == len(first.content.split())
+    assert all(x < 0 for x in first.logprobs)
+    assert hit.cached and hit.logprobs == first.logprobs
+    assert plain.ok and plain.logprobs is None
+
+
 async def test_moderation_goes_through_permits_retries_and_the_cache(redis_url: str) -> None:
     with running_simulator(SimulatorConfig(seed=3, error_rate=0.5)) as flaky:
         catalogue = simulator_catalogue(flaky.api_base, name=_name(), retry=FAST_RETRY)

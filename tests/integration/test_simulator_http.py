@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import math
 import os
 import struct
 import time
@@ -74,6 +75,19 @@ def test_embeddings_as_floats_and_base64(sim: Simulator) -> None:
     ).json()["data"][0]["embedding"]
     decoded = struct.unpack("<64f", base64.b64decode(encoded))
     assert decoded == pytest.approx(vectors[0], abs=1e-6)
+
+
+def test_logprobs_come_per_word_only_when_asked_for(sim: Simulator) -> None:
+    url = f"{sim.api_base}/chat/completions"
+    asked = httpx.post(url, json=chat("Reverse the word hello", logprobs=True)).json()
+    choice = asked["choices"][0]
+    tokens = choice["logprobs"]["content"]
+    assert "".join(t["token"] for t in tokens) == choice["message"]["content"]
+    assert all(math.log(0.5) <= t["logprob"] < 0 for t in tokens)
+    again = httpx.post(url, json=chat("Reverse the word hello", logprobs=True)).json()
+    assert again["choices"][0]["logprobs"] == choice["logprobs"]
+    plain = httpx.post(url, json=chat("Reverse the word hello")).json()
+    assert plain["choices"][0]["logprobs"] is None
 
 
 def test_moderations_flag_listed_words_in_openai_shape(sim: Simulator) -> None:

@@ -32,6 +32,7 @@ BUILT_INS = [
     "llm-judge",
     "moderation",
     "numeric",
+    "perplexity",
     "regex",
     "similarity",
     "starts-with",
@@ -162,6 +163,7 @@ SAMPLE_ARGS = {
     "json-schema": {"schema": {}},
     "latency": {"max_ms": 1},
     "cost": {"max_usd": 1},
+    "perplexity": {"max": 2},
     "embedding-cosine": {"model": "m"},
     "llm-judge": {"model": "m", "rubric": "r"},
 }
