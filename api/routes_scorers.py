@@ -25,7 +25,9 @@ class ScorerOut(BaseModel):
 
     name: str = Field(examples=["regex"])
     description: str
-    needs: str | None = Field(description="a model call it makes: embedding or completion")
+    needs: str | None = Field(
+        description="a model call it makes: embedding, completion or moderation"
+    )
     arguments: list[ScorerArgumentOut]
 
 

@@ -101,6 +101,10 @@ class ProviderAccount:
         return self.api_key_env or f"{self.provider.upper().replace('-', '_')}_API_KEY"
 
 
+NOT_CHAT_TAGS = frozenset({"embedding", "moderation"})
+"""Tags of models that answer no chat completion."""
+
+
 @dataclass(frozen=True)
 class ModelSpec:
     """One callable model.
@@ -112,7 +116,8 @@ class ModelSpec:
         output_cost_per_token: USD per completion token; ``None`` defers likewise.
         context_window: Largest prompt in tokens; ``None`` when unknown.
         skill: Relative quality in [0, 1] used by routing; ``None`` when unknown.
-        tags: Free labels routing can require (``{"json", "vision"}``).
+        tags: Free labels routing can require (``{"json", "vision"}``); ``embedding`` and
+            ``moderation`` mark models that do not chat (`NOT_CHAT_TAGS`).
     """
 
     name: str
@@ -137,6 +142,11 @@ class ModelSpec:
     def provider(self) -> str:
         """The LiteLLM provider prefix of ``name``."""
         return self.name.split("/", 1)[0]
+
+    @property
+    def chats(self) -> bool:
+        """False for embedding and moderation models: routing never picks them for a chat."""
+        return not self.tags & NOT_CHAT_TAGS
 
 
 @dataclass(frozen=True)

@@ -2,9 +2,10 @@
 
 Build a scorer from a `ScorerSpec` (a registered ``type`` plus JSON-safe ``args``), score a
 `ScoreContext`, and `combine` the weighted scores of a cell. Pure scorers (``needs is None``)
-score directly; ``embedding-cosine``, ``llm-judge`` and the model-graded classifiers
-(``model-graded-classify``, ``factuality``, ``model-graded-closedqa``...) split into a request
-half and a parse half so the evaluator can make the model call through the gateway in between.
+score directly; ``embedding-cosine``, ``llm-judge``, ``moderation`` and the model-graded
+classifiers (``model-graded-classify``, ``factuality``, ``model-graded-closedqa``...) split
+into a request half and a parse half so the evaluator can make the model call through the
+gateway in between.
 
 Examples:
     >>> scorer = build_scorer({"type": "icontains", "args": {"value": "paris"}})
@@ -25,6 +26,7 @@ from domain.scoring._common import BaseScorer, ReferenceScorer, ScorerArgs
 from domain.scoring.base import (
     EmbeddingScorer,
     JudgeScorer,
+    ModerationScorer,
     Needs,
     PureScorer,
     Score,
@@ -47,11 +49,14 @@ from domain.scoring.model_based import (
     JUDGE_RESPONSE_FORMAT,
     JUDGE_SYSTEM_PROMPT,
 )
+from domain.scoring.moderation import DEFAULT_MODERATION_MODEL
+from domain.scoring.perplexity import perplexity
 from domain.scoring.similarity import levenshtein, levenshtein_ratio
 from domain.scoring.structured import find_json, first_number
 
 __all__ = [
     "DEFAULT_JUDGE_TEMPLATE",
+    "DEFAULT_MODERATION_MODEL",
     "EVAL_TYPES",
     "GRADED_PLACEHOLDERS",
     "JUDGE_PLACEHOLDERS",
@@ -62,6 +67,7 @@ __all__ = [
     "CustomScorer",
     "EmbeddingScorer",
     "JudgeScorer",
+    "ModerationScorer",
     "Needs",
     "PureScorer",
     "ReferenceScorer",
@@ -82,6 +88,7 @@ __all__ = [
     "first_number",
     "levenshtein",
     "levenshtein_ratio",
+    "perplexity",
     "register_scorer",
     "registered_scorers",
 ]

@@ -11,7 +11,7 @@ from typing import Any, Literal, Protocol, TypeVar, runtime_checkable
 
 from domain.errors import ConfigurationError, ValidationError
 
-Needs = Literal["embedding", "completion"] | None
+Needs = Literal["embedding", "completion", "moderation"] | None
 CUSTOM_TYPE = "custom"
 _SCORER_NAME = re.compile(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)*")
 _SPEC_KEYS = ("type", "args", "weight", "threshold", "name", "negate")
@@ -68,6 +68,8 @@ class ScoreContext:
         model: The model that produced ``output``.
         finish_reason: Why the model stopped (``"stop"``, ``"length"``...); ``None`` when
             the provider did not say.
+        logprobs: Log-probability of each token of ``output``; ``None`` unless a scorer of
+            the cell asked for them (``wants_logprobs``) and the provider gave them.
     """
 
     output: str
@@ -79,6 +81,7 @@ class ScoreContext:
     tokens: int | None = None
     model: str = ""
     finish_reason: str | None = None
+    logprobs: tuple[float, ...] | None = None
 
 
 def _json_safe(value: Any, path: str) -> Any:
@@ -247,6 +250,24 @@ class EmbeddingScorer(Scorer, Protocol):
     def texts(self, ctx: ScoreContext) -> tuple[str, str]: ...
 
     def from_vectors(self, a: Sequence[float], b: Sequence[float]) -> Score: ...
+
+
+@runtime_checkable
+class ModerationScorer(Scorer, Protocol):
+    """A scorer asking a moderation model about the output (``needs == "moderation"``).
+
+    The evaluator moderates `text` with ``model`` through the gateway and hands the verdict
+    per category and the category scores to `from_result`.
+    """
+
+    @property
+    def model(self) -> str: ...
+
+    def text(self, ctx: ScoreContext) -> str: ...
+
+    def from_result(
+        self, flagged_categories: Mapping[str, bool], scores: Mapping[str, float]
+    ) -> Score: ...
 
 
 @runtime_checkable

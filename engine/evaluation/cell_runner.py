@@ -19,6 +19,7 @@ from domain.evaluation.rows import ResultRow
 from domain.scoring import (
     EmbeddingScorer,
     JudgeScorer,
+    ModerationScorer,
     PureScorer,
     Score,
     ScoreContext,
@@ -149,6 +150,9 @@ class CellRunner:
             return CellOutcome(ResultRow(**key, error=f"render: {exc.message}"))
         params = dict(self.params[cell.prompt_version])
         params.setdefault("seed", ctx.spec.seed + cell.repeat)
+        scorers, kinds = self.scorers_of(case)
+        if any(getattr(s, "wants_logprobs", False) for s in scorers):
+            params.setdefault("logprobs", True)  # the perplexity scorer reads them
         answer = await self.client.complete(
             CompletionRequest(
                 **self.route(cell),
@@ -192,8 +196,8 @@ class CellRunner:
             tokens=answer.usage.prompt_tokens + answer.usage.completion_tokens,
             model=answer.model_used or cell.model,
             finish_reason=answer.finish_reason,
+            logprobs=answer.logprobs,
         )
-        scorers, kinds = self.scorers_of(case)
         scores, extra_cost, over_budget = await self._score(score_ctx, cell, scorers, kinds)
         if over_budget:
             return CellOutcome(None, budget_exceeded=True)
@@ -265,7 +269,30 @@ class CellRunner:
                 else:
                     extra_cost += embedded.cost_usd or 0.0
                     scores.append(embedder.from_vectors(*embedded.vectors[:2]))
+            elif kind == "moderation":
+                moderated, cost = await self._moderate(
+                    cast(ModerationScorer, scorer), ctx, cell, index
+                )
+                scores.append(moderated)
+                extra_cost += cost
         return scores, extra_cost, False
+
+    async def _moderate(
+        self, scorer: ModerationScorer, ctx: ScoreContext, cell: Cell, index: int
+    ) -> tuple[Score, float]:
+        """The scorer's verdict and the call's cost; a failed call fails it, like embeddings."""
+        verdict = await self.client.moderate(
+            scorer.model,
+            scorer.text(ctx),
+            call_id=f"{_call_id(self.context.run_id, cell)}:moderate:{index}",
+            run_id=self.context.run_id,
+            user_id=self.context.owner,
+            cache=self.context.spec.cache,
+        )
+        if verdict.error is not None:
+            failed = f"moderation failed: {verdict.error.message}"
+            return Score(0.0, False, failed, scorer.name), 0.0
+        return scorer.from_result(verdict.categories, verdict.category_scores), verdict.cost_usd
 
 
 def _kind(scorer: Scorer) -> str | None:
@@ -275,6 +302,8 @@ def _kind(scorer: Scorer) -> str | None:
         return "judge"
     if isinstance(scorer, EmbeddingScorer):
         return "embedding"
+    if isinstance(scorer, ModerationScorer):
+        return "moderation"
     return None
 
 

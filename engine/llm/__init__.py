@@ -23,6 +23,7 @@ from engine.llm.types import (
     CompletionRequest,
     CompletionResult,
     EmbeddingResult,
+    ModerationResult,
     UsageRecord,
     new_call_id,
 )
@@ -39,6 +40,7 @@ __all__ = [
     "GatewayLink",
     "LinkFactory",
     "LLMClient",
+    "ModerationResult",
     "RedisUsageStore",
     "ResponseCache",
     "UsageLedger",

@@ -36,15 +36,21 @@ _REAL_MODELS = (
     ModelSpec("openai/gpt-4o-mini", "openai", context_window=128_000, skill=0.75),
     ModelSpec("openai/gpt-4o", "openai", context_window=128_000, skill=0.9),
     ModelSpec("openai/text-embedding-3-small", "openai", tags=frozenset({"embedding"})),
+    ModelSpec("openai/omni-moderation-latest", "openai", tags=frozenset({"moderation"})),
     ModelSpec("anthropic/claude-haiku-4-5", "anthropic", context_window=200_000, skill=0.8),
     ModelSpec("anthropic/claude-sonnet-4-5", "anthropic", context_window=200_000, skill=0.95),
 )
 
 
 def simulator_models(account: str = SIMULATOR_ACCOUNT) -> tuple[ModelSpec, ...]:
-    """The simulated chat models and ``openai/sim-embed``, priced like the simulator."""
+    """The simulated chat models, ``openai/sim-embed`` and ``openai/sim-moderation``, priced
+    like the simulator."""
     from engine.simulator import SIMULATED_MODELS
-    from engine.simulator._models import EMBEDDING_COST_PER_TOKEN, EMBEDDING_MODEL
+    from engine.simulator._models import (
+        EMBEDDING_COST_PER_TOKEN,
+        EMBEDDING_MODEL,
+        MODERATION_MODEL,
+    )
 
     chat = tuple(
         ModelSpec(
@@ -64,7 +70,14 @@ def simulator_models(account: str = SIMULATOR_ACCOUNT) -> tuple[ModelSpec, ...]:
         output_cost_per_token=0.0,
         tags=frozenset({"embedding"}),
     )
-    return (*chat, embedding)
+    moderation = ModelSpec(
+        f"openai/{MODERATION_MODEL}",
+        account,
+        input_cost_per_token=0.0,
+        output_cost_per_token=0.0,
+        tags=frozenset({"moderation"}),
+    )
+    return (*chat, embedding, moderation)
 
 
 def simulator_account(

@@ -12,6 +12,7 @@ import os
 import random
 import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from domain.llm import (
@@ -25,25 +26,42 @@ from domain.llm import (
     estimate_tokens,
 )
 from engine.llm import openai_http, provider
-from engine.llm.attempts import Attempts
+from engine.llm.attempts import Attempts, Send, Walk
 from engine.llm.budget import BudgetStore
 from engine.llm.cache import DEFAULT_TTL_S, CacheStats, ResponseCache
 from engine.llm.gateways import LinkFactory
 from engine.llm.leases import LeasePool
 from engine.llm.pipeline import Steps, execute
-from engine.llm.plan import Plan, check_request, choose, embedding_plan, plan
+from engine.llm.plan import Plan, check_request, choose, embedding_plan, moderation_plan, plan
 from engine.llm.prices import Prices
-from engine.llm.results import budget_refused, completion_result, embedding_result
+from engine.llm.results import (
+    R,
+    budget_refused,
+    completion_result,
+    embedding_result,
+    moderation_result,
+)
 from engine.llm.types import (
     CompletionRequest,
     CompletionResult,
     EmbeddingResult,
+    ModerationResult,
     UsageRecord,
     new_call_id,
 )
 from engine.logs import get_logger
 
 log = get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class _Caller:
+    """Who a call is made for and whether it may use the cache."""
+
+    call_id: str
+    run_id: str | None
+    user_id: str | None
+    cache: bool
 
 
 def budget_scopes(run_id: str | None, user_id: str | None) -> list[str]:
@@ -218,29 +236,97 @@ class LLMClient:
         started = time.monotonic()
         extra = dict(params or {})
         chosen = embedding_plan(self.catalogue, model, texts, extra, self._env)
-        spec = chosen.primary
-        call_id = call_id or new_call_id()
-        tokens = sum(estimate_tokens(t) for t in texts)
-        as_messages = [{"role": "input", "content": t} for t in texts]
-        embedding_key_params: dict[str, Any] = {**extra, "_kind": "embedding"}
-        if user_id:
-            embedding_key_params["_owner"] = user_id
 
         async def send(s: ModelSpec, account: ProviderAccount) -> provider.Answer:
             return await provider.embed(s, account, self._key_of(account), texts, extra)
 
-        steps: Steps[EmbeddingResult] = Steps(
+        caller = _Caller(call_id or new_call_id(), run_id, user_id, cache)
+        return await self._one_model(
+            "embedding",
+            chosen,
+            texts,
+            extra,
+            send,
+            EmbeddingResult,
+            embedding_result,
+            caller,
+            started,
+        )
+
+    async def moderate(
+        self,
+        model: str,
+        text: str,
+        *,
+        call_id: str | None = None,
+        run_id: str | None = None,
+        user_id: str | None = None,
+        cache: bool = True,
+    ) -> ModerationResult:
+        """Ask moderation ``model`` whether ``text`` is flagged, through the same limits,
+        budgets and cache as every call.
+
+        Raises:
+            ValidationError: Unknown model or a non-string text (before any call).
+            ConfigurationError: Missing API key (before any call).
+
+        Examples:
+            >>> verdict = await client.moderate("openai/sim-moderation", "kill")  # doctest: +SKIP
+            >>> verdict.flagged, verdict.categories["violence"]  # doctest: +SKIP
+            (True, True)
+        """
+        started = time.monotonic()
+        chosen = moderation_plan(self.catalogue, model, text, self._env)
+
+        async def send(s: ModelSpec, account: ProviderAccount) -> provider.Answer:
+            return await provider.moderate(s, account, self._key_of(account), text)
+
+        caller = _Caller(call_id or new_call_id(), run_id, user_id, cache)
+        return await self._one_model(
+            "moderation",
+            chosen,
+            [text],
+            {},
+            send,
+            ModerationResult,
+            moderation_result,
+            caller,
+            started,
+        )
+
+    async def _one_model(
+        self,
+        kind: str,
+        chosen: Plan,
+        texts: Sequence[str],
+        params: Mapping[str, Any],
+        send: Send,
+        shape: type[R],
+        build: Callable[[Walk, str, str, float], R],
+        caller: _Caller,
+        started: float,
+    ) -> R:
+        """A call on one model without fallback (embeddings, moderation): its cache key
+        holds ``kind``, so a text embedded and moderated keeps both answers."""
+        spec = chosen.primary
+        model, call_id, run_id, user_id = spec.name, caller.call_id, caller.run_id, caller.user_id
+        tokens = sum(estimate_tokens(t) for t in texts)
+        as_messages = [{"role": "input", "content": t} for t in texts]
+        key_params: dict[str, Any] = {**params, "_kind": kind}
+        if user_id:
+            key_params["_owner"] = user_id
+        steps: Steps[R] = Steps(
             call_id=call_id,
             run_id=run_id,
             user_id=user_id,
             scopes=budget_scopes(run_id, user_id),
-            use_cache=cache,
-            key=lambda: cache_key(model, as_messages, embedding_key_params, 0),
+            use_cache=caller.cache,
+            key=lambda: cache_key(model, as_messages, key_params, 0),
             estimate=lambda: self._prices.forecast((spec,), tokens, 0),
             walk=lambda: self._attempts.run(chosen, send, tokens, self._retried(run_id)),
-            hit=lambda data, ms: EmbeddingResult.from_cache(data, call_id, model, ms),
-            refused=lambda ms: budget_refused(EmbeddingResult, call_id, model, ms),
-            build=lambda walk, ms: embedding_result(walk, call_id, model, ms),
+            hit=lambda data, ms: shape.from_cache(data, call_id, model, ms),
+            refused=lambda ms: budget_refused(shape, call_id, model, ms),
+            build=lambda walk, ms: build(walk, call_id, model, ms),
         )
         await self.warm_up()
         return await execute(steps, started, self.cache, self.budgets, self._report)
@@ -278,7 +364,7 @@ class LLMClient:
 
     async def _warm_up(self) -> None:
         provider.register_prices(self.catalogue.models)
-        chat = [m for m in self.catalogue.models if "embedding" not in m.tags]
+        chat = [m for m in self.catalogue.models if m.chats]
         if chat:
             try:
                 await provider.warm_up(chat[0], self.catalogue.account_for(chat[0]))
@@ -296,5 +382,6 @@ class LLMClient:
         """Flush, then close Redis and HTTP connections; the client must not be used afterwards."""
         await self.flush()
         await openai_http.close_session()
+        await provider.close_clients()
         if self.cache is not None:
             await self.cache.aclose()

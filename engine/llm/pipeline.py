@@ -12,16 +12,16 @@ from engine.llm.attempts import Walk
 from engine.llm.budget import BudgetStore
 from engine.llm.cache import ResponseCache
 from engine.llm.results import records
-from engine.llm.types import CompletionResult, EmbeddingResult, UsageRecord
+from engine.llm.types import CompletionResult, EmbeddingResult, ModerationResult, UsageRecord
 
-R = TypeVar("R", CompletionResult, EmbeddingResult)
+R = TypeVar("R", CompletionResult, EmbeddingResult, ModerationResult)
 Report = Callable[[str, UsageRecord], None]
 """Queues a usage record for an account's gateway."""
 
 
 @dataclass(frozen=True)
 class Steps(Generic[R]):
-    """What differs between a chat and an embeddings call."""
+    """What differs between a chat, an embeddings and a moderation call."""
 
     call_id: str
     run_id: str | None

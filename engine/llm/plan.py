@@ -81,7 +81,7 @@ def check_keys(accounts: Sequence[ProviderAccount], env: Mapping[str, str]) -> N
 def _candidates(catalogue: Catalogue, request: CompletionRequest) -> list[ModelSpec]:
     if request.candidates:
         return [known_model(catalogue, name, "candidate") for name in request.candidates]
-    return [m for m in catalogue.models if "embedding" not in m.tags]
+    return [m for m in catalogue.models if m.chats]
 
 
 def choose(
@@ -162,9 +162,24 @@ def embedding_plan(
     env: Mapping[str, str],
 ) -> Plan:
     """Validate an embeddings call; raises before any call like `plan`."""
-    spec = known_model(catalogue, model)
+    chosen = single_model_plan(catalogue, model, env)
     if not texts or isinstance(texts, str) or not all(isinstance(t, str) for t in texts):
         raise ValidationError("texts must be a non-empty list of strings", field="texts")
     check_params(params, embedding=True)
+    return chosen
+
+
+def moderation_plan(catalogue: Catalogue, model: str, text: str, env: Mapping[str, str]) -> Plan:
+    """Validate a moderation call; raises before any call like `plan`."""
+    chosen = single_model_plan(catalogue, model, env)
+    if not isinstance(text, str):
+        raise ValidationError(f"text must be a string, got {type(text).__name__}", field="text")
+    return chosen
+
+
+def single_model_plan(catalogue: Catalogue, model: str, env: Mapping[str, str]) -> Plan:
+    """The plan of a call without fallback (embeddings, moderation) on the catalogue's
+    ``model``, whose key must be set."""
+    spec = known_model(catalogue, model)
     check_keys([catalogue.account_for(spec)], env)
     return Plan(spec, None, (spec,))

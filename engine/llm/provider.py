@@ -6,6 +6,7 @@ LiteLLM is imported on first use (~2.5 s, ~200 MB): only processes that call mod
 from __future__ import annotations
 
 import os
+import weakref
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -42,7 +43,7 @@ def register_prices(specs: Iterable[ModelSpec], mode: str = "chat") -> None:
             "cache_creation_input_token_cost": 0.0,
             "cache_read_input_token_cost": 0.0,
             "litellm_provider": spec.provider,
-            "mode": "embedding" if "embedding" in spec.tags else mode,
+            "mode": _mode(spec, mode),
             **({"max_input_tokens": spec.context_window} if spec.context_window else {}),
         }
         for spec in specs
@@ -50,6 +51,10 @@ def register_prices(specs: Iterable[ModelSpec], mode: str = "chat") -> None:
     }
     if entries:
         litellm_module().register_model(entries)
+
+
+def _mode(spec: ModelSpec, chat: str) -> str:
+    return next((tag for tag in ("embedding", "moderation") if tag in spec.tags), chat)
 
 
 async def warm_up(spec: ModelSpec, account: ProviderAccount) -> None:
@@ -75,7 +80,12 @@ class Answer:
     usage: Usage
     content: str | None = None
     finish_reason: str | None = None
+    logprobs: tuple[float, ...] | None = None
+    """Log-probability of each answer token, when the request asked for ``logprobs``."""
     vectors: list[list[float]] = field(default_factory=list)
+    flagged: bool = False
+    categories: dict[str, bool] = field(default_factory=dict)
+    category_scores: dict[str, float] = field(default_factory=dict)
     headers: dict[str, str] = field(default_factory=dict)
 
 
@@ -120,6 +130,7 @@ async def complete(
             ),
             content=(choice.get("message") or {}).get("content"),
             finish_reason=choice.get("finish_reason"),
+            logprobs=_logprobs(choice.get("logprobs")),
             headers=headers,
         )
     litellm = litellm_module()
@@ -135,8 +146,19 @@ async def complete(
         usage=_usage(getattr(response, "usage", None)),
         content=getattr(choice.message, "content", None),
         finish_reason=getattr(choice, "finish_reason", None),
+        logprobs=_logprobs(getattr(choice, "logprobs", None)),
         headers=_headers(response),
     )
+
+
+def _logprobs(raw: Any) -> tuple[float, ...] | None:
+    """The token log-probabilities of a choice's ``logprobs`` (a dict or LiteLLM's object)."""
+    if raw is None:
+        return None
+    tokens = raw.get("content") if isinstance(raw, Mapping) else getattr(raw, "content", None)
+    if tokens is None:
+        return None
+    return tuple(float(t["logprob"] if isinstance(t, Mapping) else t.logprob) for t in tokens)
 
 
 async def embed(
@@ -156,3 +178,74 @@ async def embed(
         list(item["embedding"] if isinstance(item, dict) else item.embedding) for item in items
     ]
     return Answer(usage=_usage(response.usage), vectors=vectors, headers=_headers(response))
+
+
+async def moderate(
+    spec: ModelSpec, account: ProviderAccount, api_key: str | None, text: str
+) -> Answer:
+    """One moderation request, no retries; moderation reports no token usage (it is free)."""
+    litellm = litellm_module()
+    response = await litellm.amoderation(
+        input=text, model=spec.name, client=_openai_client(account, api_key)
+    )
+    verdict = response.results[0]
+    return Answer(
+        usage=Usage(),
+        flagged=bool(verdict.flagged),
+        categories={k: bool(v) for k, v in _by_wire_name(verdict.categories).items()},
+        category_scores={k: float(v) for k, v in _by_wire_name(verdict.category_scores).items()},
+        headers=_headers(response),
+    )
+
+
+# Per event loop, so a client never outlives its loop (nor a new loop reuses its id).
+_clients: weakref.WeakKeyDictionary[Any, dict[tuple[str | None, str, float], Any]] = (
+    weakref.WeakKeyDictionary()
+)
+# The API's category names; LiteLLM hands the OpenAI SDK's field names (``self_harm``) too.
+_WIRE_NAMES = {
+    name.replace("-", "_").replace("/", "_"): name
+    for name in (
+        "harassment", "harassment/threatening", "hate", "hate/threatening", "illicit",
+        "illicit/violent", "self-harm", "self-harm/intent", "self-harm/instructions", "sexual",
+        "sexual/minors", "violence", "violence/graphic",
+    )
+}  # fmt: skip
+
+
+def _openai_client(account: ProviderAccount, api_key: str | None) -> Any:
+    """An OpenAI SDK client of ``account`` for this event loop, built once.
+
+    `litellm.amoderation` builds its own otherwise, with no timeout and two retries of its
+    own that no permit covers; an explicit client is the only way to set either.
+    """
+    import asyncio
+
+    clients = _clients.setdefault(asyncio.get_running_loop(), {})
+    key = (account.api_base, api_key or NO_KEY, account.timeout_s)
+    client = clients.get(key)
+    if client is None:
+        from openai import AsyncOpenAI
+
+        client = clients[key] = AsyncOpenAI(
+            api_key=api_key or NO_KEY,
+            base_url=account.api_base,
+            timeout=account.timeout_s,
+            max_retries=0,
+        )
+    return client
+
+
+async def close_clients() -> None:
+    """Close this event loop's OpenAI SDK clients (their connections)."""
+    import asyncio
+
+    for client in _clients.pop(asyncio.get_running_loop(), {}).values():
+        await client.close()
+
+
+def _by_wire_name(raw: Any) -> dict[str, Any]:
+    """Categories under the API's names (``self-harm``, ``violence/graphic``), unset ones
+    (None) left out."""
+    data = raw.model_dump() if hasattr(raw, "model_dump") else dict(raw or {})
+    return {_WIRE_NAMES.get(k, k): v for k, v in data.items() if v is not None}

@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from domain.llm import Usage
 from engine.llm.attempts import Walk
 from engine.llm.plan import Plan
-from engine.llm.types import CallError, CompletionResult, EmbeddingResult, UsageRecord
+from engine.llm.types import (
+    CallError,
+    CompletionResult,
+    EmbeddingResult,
+    ModerationResult,
+    UsageRecord,
+)
 
-R = TypeVar("R", CompletionResult, EmbeddingResult)
+R = TypeVar("R", CompletionResult, EmbeddingResult, ModerationResult)
 BUDGET_MESSAGE = "budget exceeded: the call's forecast cost does not fit under a cap"
 
 
@@ -50,24 +56,41 @@ def completion_result(
         rate_limited=walk.rate_limited,
         fallback_model=used if used is not None and used != plan.primary.name else None,
         error=_error(walk),
+        logprobs=answer.logprobs if answer else None,
     )
 
 
 def embedding_result(walk: Walk, call_id: str, model: str, elapsed_ms: float) -> EmbeddingResult:
     """The result of an embeddings call's walk that took ``elapsed_ms`` in all."""
-    return EmbeddingResult(
-        call_id=call_id,
-        model=model,
-        vectors=walk.answer.vectors if walk.answer else [],
-        usage=_usage(walk),
-        cost_usd=walk.cost_usd,
-        latency_ms=walk.latency_ms,
-        queue_ms=_queued(walk, elapsed_ms),
-        attempts=walk.attempts,
-        rate_limited=walk.rate_limited,
-        model_used=walk.model_used,
-        error=_error(walk),
+    vectors = walk.answer.vectors if walk.answer else []
+    return EmbeddingResult(call_id, model, vectors=vectors, **_bookkeeping(walk, elapsed_ms))
+
+
+def moderation_result(walk: Walk, call_id: str, model: str, elapsed_ms: float) -> ModerationResult:
+    """The result of a moderation call's walk that took ``elapsed_ms`` in all."""
+    answer = walk.answer
+    return ModerationResult(
+        call_id,
+        model,
+        flagged=answer.flagged if answer else False,
+        categories=dict(answer.categories) if answer else {},
+        category_scores=dict(answer.category_scores) if answer else {},
+        **_bookkeeping(walk, elapsed_ms),
     )
+
+
+def _bookkeeping(walk: Walk, elapsed_ms: float) -> dict[str, Any]:
+    """What a single-model call's result says of its walk besides the answer."""
+    return {
+        "usage": _usage(walk),
+        "cost_usd": walk.cost_usd,
+        "latency_ms": walk.latency_ms,
+        "queue_ms": _queued(walk, elapsed_ms),
+        "attempts": walk.attempts,
+        "rate_limited": walk.rate_limited,
+        "model_used": walk.model_used,
+        "error": _error(walk),
+    }
 
 
 def budget_refused(cls: type[R], call_id: str, model: str, elapsed_ms: float) -> R:

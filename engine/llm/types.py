@@ -103,6 +103,8 @@ class CompletionResult:
         cached: Served from the response cache.
         fallback_model: The model that answered when it is not the routed primary.
         error: Why there is no answer, or ``None``.
+        logprobs: Log-probability of each token of ``content``, when the request's params
+            asked for ``logprobs`` and the provider gave them.
     """
 
     call_id: str
@@ -119,6 +121,7 @@ class CompletionResult:
     cached: bool = False
     fallback_model: str | None = None
     error: CallError | None = None
+    logprobs: tuple[float, ...] | None = None
 
     @property
     def ok(self) -> bool:
@@ -127,13 +130,16 @@ class CompletionResult:
 
     def to_cache(self) -> dict[str, Any]:
         """What the response cache stores: the answer, never the error or bookkeeping."""
-        return {
+        entry: dict[str, Any] = {
             "model_used": self.model_used,
             "content": self.content,
             "finish_reason": self.finish_reason,
             "usage": [self.usage.prompt_tokens, self.usage.completion_tokens],
             "fallback_model": self.fallback_model,
         }
+        if self.logprobs is not None:
+            entry["logprobs"] = list(self.logprobs)
+        return entry
 
     @classmethod
     def from_cache(
@@ -151,19 +157,20 @@ class CompletionResult:
             latency_ms=latency_ms,
             cached=True,
             fallback_model=data["fallback_model"],
+            logprobs=None if data.get("logprobs") is None else tuple(data["logprobs"]),
         )
 
 
 @dataclass(frozen=True)
-class EmbeddingResult:
-    """The outcome of one `LLMClient.embed` call; failures are in ``error``, never raised.
+class SingleModelResult:
+    """What the result of a call on one model without fallback (embeddings, moderation)
+    says besides its answer; failures are in ``error``, never raised.
 
     ``latency_ms`` and ``queue_ms`` split its time as in `CompletionResult`.
     """
 
     call_id: str
     model: str
-    vectors: list[list[float]] = field(default_factory=list)
     usage: Usage = Usage()
     cost_usd: float = 0.0
     latency_ms: float = 0.0
@@ -176,8 +183,15 @@ class EmbeddingResult:
 
     @property
     def ok(self) -> bool:
-        """True when the call has vectors."""
+        """True when the call has an answer."""
         return self.error is None
+
+
+@dataclass(frozen=True)
+class EmbeddingResult(SingleModelResult):
+    """The outcome of one `LLMClient.embed` call: ``vectors``, one per text."""
+
+    vectors: list[list[float]] = field(default_factory=list)
 
     def to_cache(self) -> dict[str, Any]:
         """What the response cache stores."""
@@ -195,6 +209,46 @@ class EmbeddingResult:
             model=model,
             vectors=data["vectors"],
             usage=Usage(prompt, completion),
+            latency_ms=latency_ms,
+            cached=True,
+            model_used=data["model_used"],
+        )
+
+
+@dataclass(frozen=True)
+class ModerationResult(SingleModelResult):
+    """The outcome of one `LLMClient.moderate` call.
+
+    Attributes:
+        flagged: The moderation model flagged the text in some category.
+        categories: Category name (OpenAI's, e.g. ``violence``, ``self-harm``) → flagged.
+        category_scores: Category name → the model's confidence within [0, 1].
+    """
+
+    flagged: bool = False
+    categories: dict[str, bool] = field(default_factory=dict)
+    category_scores: dict[str, float] = field(default_factory=dict)
+
+    def to_cache(self) -> dict[str, Any]:
+        """What the response cache stores."""
+        return {
+            "model_used": self.model_used,
+            "flagged": self.flagged,
+            "categories": self.categories,
+            "category_scores": self.category_scores,
+        }
+
+    @classmethod
+    def from_cache(
+        cls, data: Mapping[str, Any], call_id: str, model: str, latency_ms: float
+    ) -> ModerationResult:
+        """A cache hit for ``call_id``: the stored verdict, no attempts and no cost."""
+        return cls(
+            call_id=call_id,
+            model=model,
+            flagged=data["flagged"],
+            categories=data["categories"],
+            category_scores=data["category_scores"],
             latency_ms=latency_ms,
             cached=True,
             model_used=data["model_used"],

@@ -50,7 +50,7 @@ def split_scorers(
         elif isinstance(item, ScorerSpec):
             registered.append(item.to_dict())
         elif isinstance(item, str):
-            registered.append({"type": item})
+            registered.append(ScorerSpec(item).to_dict())
         elif isinstance(item, dict):
             registered.append(ScorerSpec.from_dict(item).to_dict())
         elif callable(item):

@@ -8,6 +8,8 @@ prompts); ``sim-reflector`` proposes prompt edits from a reflection request. Out
 (decimals, units, casing, prefixes...) are followed only when the prompt states or
 demonstrates them (``_follow``); ``_families`` holds seeded task families with hidden rules
 for optimization benchmarks. See ``_reply``, ``_judge`` and ``_graded`` for the exact rules.
+``/v1/embeddings`` and ``/v1/moderations`` (``sim-embed``, ``sim-moderation``) answer
+deterministically (``_embeddings``, ``_moderation``).
 
 Examples:
     >>> from engine.simulator import SimulatorConfig, running_simulator
@@ -22,6 +24,7 @@ from engine.simulator._config import SimulatorConfig
 from engine.simulator._embeddings import embed
 from engine.simulator._models import (
     EMBEDDING_MODEL,
+    MODERATION_MODEL,
     SIMULATED_MODELS,
     ModelProfile,
     register_with_litellm,
@@ -33,6 +36,7 @@ from engine.simulator._stats import credential_fingerprint, request_key
 
 __all__ = [
     "EMBEDDING_MODEL",
+    "MODERATION_MODEL",
     "SIMULATED_MODELS",
     "ModelProfile",
     "Simulator",

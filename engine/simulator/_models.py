@@ -46,6 +46,8 @@ REFLECTOR = "sim-reflector"
 EMBEDDING_MODEL = "sim-embed"
 """Name listed for ``/v1/embeddings``; the endpoint accepts any model name."""
 EMBEDDING_COST_PER_TOKEN = 0.02e-6
+MODERATION_MODEL = "sim-moderation"
+"""Name listed for ``/v1/moderations`` (free, like OpenAI's); the endpoint accepts any name."""
 MAX_OUTPUT_TOKENS = 4096
 
 
@@ -82,6 +84,9 @@ def litellm_model_entries() -> dict[str, dict[str, Any]]:
     }
     entries[EMBEDDING_MODEL] = embed
     entries[f"openai/{EMBEDDING_MODEL}"] = dict(embed)
+    moderation = {**embed, "input_cost_per_token": 0.0, "mode": "moderation"}
+    entries[MODERATION_MODEL] = moderation
+    entries[f"openai/{MODERATION_MODEL}"] = dict(moderation)
     return entries
 
 

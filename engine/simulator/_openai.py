@@ -39,9 +39,15 @@ def usage(prompt: int, completion: int) -> dict[str, int]:
 
 
 def chat_completion(
-    id_: str, model: str, created: int, choices: list[tuple[str, str]], use: dict[str, int]
+    id_: str,
+    model: str,
+    created: int,
+    choices: list[tuple[str, str]],
+    use: dict[str, int],
+    logprobs: list[list[dict[str, Any]]] | None = None,
 ) -> dict[str, Any]:
-    """A ``chat.completion`` object; ``choices`` holds (content, finish_reason) pairs."""
+    """A ``chat.completion`` object; ``choices`` holds (content, finish_reason) pairs and
+    ``logprobs`` (when asked for) each choice's ``logprobs.content``."""
     return {
         "id": id_,
         "object": "chat.completion",
@@ -52,7 +58,7 @@ def chat_completion(
             {
                 "index": i,
                 "message": {"role": "assistant", "content": content, "refusal": None},
-                "logprobs": None,
+                "logprobs": None if logprobs is None else {"content": logprobs[i], "refusal": None},
                 "finish_reason": finish,
             }
             for i, (content, finish) in enumerate(choices)
@@ -94,6 +100,20 @@ def embeddings(model: str, vectors: list[Any], tokens: int) -> dict[str, Any]:
         ],
         "model": model,
         "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+    }
+
+
+def moderation(
+    id_: str, model: str, verdicts: list[tuple[dict[str, bool], dict[str, float]]]
+) -> dict[str, Any]:
+    """A moderation object; ``verdicts`` holds (categories, category_scores) per input."""
+    return {
+        "id": id_,
+        "model": model,
+        "results": [
+            {"flagged": any(flags.values()), "categories": flags, "category_scores": scores}
+            for flags, scores in verdicts
+        ],
     }
 
 

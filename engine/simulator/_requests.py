@@ -8,7 +8,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine.simulator._embeddings import DIMENSIONS
-from engine.simulator._models import EMBEDDING_MODEL, SIMULATED_MODELS, ModelProfile
+from engine.simulator._models import (
+    EMBEDDING_MODEL,
+    MODERATION_MODEL,
+    SIMULATED_MODELS,
+    ModelProfile,
+)
 from engine.simulator._reply import text_of
 
 DEFAULT_MAX_TOKENS = 256
@@ -53,6 +58,7 @@ class ChatRequest:
     stream: bool
     include_usage: bool
     prompt_tokens: int
+    logprobs: bool = False
 
     @property
     def token_budget(self) -> int:
@@ -102,6 +108,7 @@ def parse_chat(body: dict[str, Any]) -> ChatRequest:
         stream=bool(body.get("stream")),
         include_usage=isinstance(options, dict) and bool(options.get("include_usage")),
         prompt_tokens=prompt_tokens,
+        logprobs=body.get("logprobs") is True,
     )
 
 
@@ -131,5 +138,28 @@ def parse_embeddings(body: dict[str, Any]) -> EmbeddingsRequest:
         texts=texts,
         dimensions=dimensions,
         base64=body.get("encoding_format") == "base64",
+        tokens=sum(estimate_tokens(t) for t in texts),
+    )
+
+
+@dataclass(frozen=True)
+class ModerationRequest:
+    """A validated ``/v1/moderations`` request."""
+
+    model: str
+    texts: list[str]
+    tokens: int
+
+
+def parse_moderations(body: dict[str, Any]) -> ModerationRequest:
+    """Accept a string or a non-empty list of strings, as OpenAI does."""
+    raw = body.get("input")
+    items: list[Any] = raw if isinstance(raw, list) else [raw]
+    if not items or not all(isinstance(t, str) for t in items):
+        raise BadRequest(400, "'input' must be a string or a list of strings")
+    texts = [str(t) for t in items]
+    return ModerationRequest(
+        model=str(body.get("model") or MODERATION_MODEL),
+        texts=texts,
         tokens=sum(estimate_tokens(t) for t in texts),
     )

@@ -17,7 +17,9 @@ from engine.simulator import _openai
 from engine.simulator._config import SimulatorConfig
 from engine.simulator._embeddings import as_base64, embed
 from engine.simulator._limits import RateLimiter
-from engine.simulator._models import EMBEDDING_MODEL, SIMULATED_MODELS
+from engine.simulator._logprobs import token_logprobs
+from engine.simulator._models import EMBEDDING_MODEL, MODERATION_MODEL, SIMULATED_MODELS
+from engine.simulator._moderation import moderate
 from engine.simulator._reply import simulate_reply
 from engine.simulator._requests import (
     BadRequest,
@@ -26,6 +28,7 @@ from engine.simulator._requests import (
     parse_body,
     parse_chat,
     parse_embeddings,
+    parse_moderations,
 )
 from engine.simulator._stats import Stats, credential_fingerprint, last_user_text
 
@@ -63,6 +66,7 @@ class Simulator:
         self._routes: dict[tuple[str, str], Handler] = {
             ("POST", "/v1/chat/completions"): self._chat,
             ("POST", "/v1/embeddings"): self._embeddings,
+            ("POST", "/v1/moderations"): self._moderations,
             ("GET", "/v1/models"): self._models,
         }
         self._admin: dict[tuple[str, str], Handler] = {
@@ -214,6 +218,7 @@ class Simulator:
             int(time.time()),
             choices,
             _openai.usage(chat.prompt_tokens, completion_tokens),
+            [token_logprobs(content) for content, _ in choices] if chat.logprobs else None,
         )
         if chat.stream:
             sse = _openai.chat_stream(completion, chat.include_usage)
@@ -246,13 +251,25 @@ class Simulator:
         body = _openai.embeddings(spec.model, vectors, spec.tokens)
         return _json(200, _openai.dumps(body), headers)
 
+    async def _moderations(self, request: web.BaseRequest) -> web.Response:
+        spec = parse_moderations(parse_body(await request.read()))
+        self._stats.by_model[spec.model] += 1
+        early, headers = await self._admit(spec.tokens, 0.5)
+        if early is not None:
+            return early
+        self._stats.tokens_in += spec.tokens
+        self._counter += 1
+        verdicts = [moderate(text) for text in spec.texts]
+        body = _openai.moderation(f"modr-sim{self._counter:08x}", spec.model, verdicts)
+        return _json(200, _openai.dumps(body), headers)
+
     async def _models(self, _request: web.BaseRequest) -> web.Response:
-        names = [*SIMULATED_MODELS, EMBEDDING_MODEL]
+        names = [*SIMULATED_MODELS, EMBEDDING_MODEL, MODERATION_MODEL]
         return _json(200, _openai.dumps(_openai.models_list(names)))
 
     async def _model(self, request: web.BaseRequest) -> web.Response:
         name = request.path.removeprefix("/v1/models/")
-        if name not in SIMULATED_MODELS and name != EMBEDDING_MODEL:
+        if name not in SIMULATED_MODELS and name not in (EMBEDDING_MODEL, MODERATION_MODEL):
             raise BadRequest(404, f"The model `{name}` does not exist", "model_not_found")
         return _json(200, _openai.dumps(_openai.model_object(name)))
 

@@ -285,6 +285,42 @@ async def test_embeddings_go_through_the_gateway_and_cost(
     assert totals["calls"] == 1 and totals["cost_usd"] == pytest.approx(result.cost_usd)
 
 
+async def test_logprobs_asked_for_come_back_and_are_cached(redis_url: str, sim: Simulator) -> None:
+    client = LLMClient(
+        simulator_catalogue(sim.api_base, name=_name()), redis_url=redis_url, links=local_links()
+    )
+    request = CompletionRequest("openai/sim-small", _ask(7), params={"logprobs": True})
+    first = await client.complete(request)
+    hit = await client.complete(replace(request, call_id="again"))
+    plain = await client.complete(CompletionRequest("openai/sim-small", _ask(8)))
+    await client.aclose()
+    assert first.ok and first.logprobs and len(first.logprobs) == len(first.content.split())
+    assert all(x < 0 for x in first.logprobs)
+    assert hit.cached and hit.logprobs == first.logprobs
+    assert plain.ok and plain.logprobs is None
+
+
+async def test_moderation_goes_through_permits_retries_and_the_cache(redis_url: str) -> None:
+    with running_simulator(SimulatorConfig(seed=3, error_rate=0.5)) as flaky:
+        catalogue = simulator_catalogue(flaky.api_base, name=_name(), retry=FAST_RETRY)
+        client = LLMClient(catalogue, redis_url=redis_url, links=local_links())
+        text = f"you idiot {uuid.uuid4().hex}"
+        first = await client.moderate("openai/sim-moderation", text)
+        again = await client.moderate("openai/sim-moderation", text)
+        clean = await client.moderate("openai/sim-moderation", f"hello {uuid.uuid4().hex}")
+        with pytest.raises(ValidationError, match="unknown model"):
+            await client.moderate("openai/omni-moderation-latest", text)
+        await client.aclose()
+        stats = flaky.stats()
+    assert first.ok and first.flagged and first.categories["harassment"]
+    assert not first.categories["violence"] and first.category_scores["harassment"] > 0.5
+    assert again.cached and again.attempts == 0 and again.categories == first.categories
+    assert clean.ok and not clean.flagged and not clean.cached
+    # Each attempt is one request: the OpenAI SDK under LiteLLM retries nothing on its own.
+    assert first.attempts + clean.attempts > 2  # seed 3 injects failures
+    assert stats["by_route"]["POST /v1/moderations"] == first.attempts + clean.attempts
+
+
 async def test_latency_is_the_provider_call_and_waits_are_queue_time(redis_url: str) -> None:
     # sim-small answers in 100 ms × 0.5; two permits for twelve calls: most calls wait.
     with running_simulator(SimulatorConfig(seed=5, latency_ms=100)) as slow:

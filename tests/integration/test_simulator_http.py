@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import math
 import os
 import struct
 import time
@@ -42,6 +43,7 @@ def test_health_and_models(sim: Simulator) -> None:
     ids = {m["id"] for m in listing["data"]}
     assert listing["object"] == "list"
     assert {"sim-small", "sim-medium", "sim-large", "sim-judge", "sim-embed"} <= ids
+    assert "sim-moderation" in ids
 
 
 def test_chat_completion_has_openai_shape_and_usage(sim: Simulator) -> None:
@@ -73,6 +75,44 @@ def test_embeddings_as_floats_and_base64(sim: Simulator) -> None:
     ).json()["data"][0]["embedding"]
     decoded = struct.unpack("<64f", base64.b64decode(encoded))
     assert decoded == pytest.approx(vectors[0], abs=1e-6)
+
+
+def test_logprobs_come_per_word_only_when_asked_for(sim: Simulator) -> None:
+    url = f"{sim.api_base}/chat/completions"
+    asked = httpx.post(url, json=chat("Reverse the word hello", logprobs=True)).json()
+    choice = asked["choices"][0]
+    tokens = choice["logprobs"]["content"]
+    assert "".join(t["token"] for t in tokens) == choice["message"]["content"]
+    assert all(math.log(0.5) <= t["logprob"] < 0 for t in tokens)
+    again = httpx.post(url, json=chat("Reverse the word hello", logprobs=True)).json()
+    assert again["choices"][0]["logprobs"] == choice["logprobs"]
+    plain = httpx.post(url, json=chat("Reverse the word hello")).json()
+    assert plain["choices"][0]["logprobs"] is None
+
+
+def test_moderations_flag_listed_words_in_openai_shape(sim: Simulator) -> None:
+    request = {"model": "sim-moderation", "input": ["You IDIOT, I will kill it", "Nice day"]}
+    body = httpx.post(f"{sim.api_base}/moderations", json=request).json()
+    assert body["model"] == "sim-moderation" and body["id"].startswith("modr-")
+    rude, clean = body["results"]
+    assert rude["flagged"] and not clean["flagged"]
+    assert {c for c, hit in rude["categories"].items() if hit} == {"harassment", "violence"}
+    assert rude["category_scores"]["violence"] > 0.5 > rude["category_scores"]["hate"]
+    assert set(clean["categories"]) == set(clean["category_scores"]) >= {"self-harm", "sexual"}
+    one = httpx.post(f"{sim.api_base}/moderations", json={"input": "skill"}).json()
+    assert not one["results"][0]["flagged"]  # whole words only: "skill" holds "kill"
+    refused = httpx.post(f"{sim.api_base}/moderations", json={"input": [1]})
+    assert refused.status_code == 400
+
+
+def test_moderations_are_counted_and_rate_limited() -> None:
+    with running_simulator(SimulatorConfig(rpm=2)) as sim:
+        url = f"{sim.api_base}/moderations"
+        statuses = [httpx.post(url, json={"input": "hello"}).status_code for _ in range(3)]
+        stats = sim.stats()
+    assert statuses == [200, 200, 429]
+    assert stats["by_route"]["POST /v1/moderations"] == 3 and stats["rate_limited"] == 1
+    assert stats["by_model"]["sim-moderation"] == 3 and stats["tokens_in"] > 0
 
 
 def test_bad_requests_get_openai_errors(sim: Simulator) -> None:

@@ -5,6 +5,7 @@ from domain.scoring import (
     BaseScorer,
     EmbeddingScorer,
     JudgeScorer,
+    ModerationScorer,
     PureScorer,
     Score,
     ScoreContext,
@@ -35,7 +36,9 @@ BUILT_INS = [
     "llm-judge",
     "model-graded-classify",
     "model-graded-closedqa",
+    "moderation",
     "numeric",
+    "perplexity",
     "regex",
     "similarity",
     "starts-with",
@@ -166,9 +169,11 @@ GRADED = [
     "model-graded-classify",
     "model-graded-closedqa",
 ]
-NEEDS = {"embedding-cosine": "embedding", "llm-judge": "completion"} | dict.fromkeys(
-    GRADED, "completion"
-)
+NEEDS = {
+    "embedding-cosine": "embedding",
+    "llm-judge": "completion",
+    "moderation": "moderation",
+} | dict.fromkeys(GRADED, "completion")
 SAMPLE_ARGS = {
     "contains-any": {"values": ["a"]},
     "contains-all": {"values": ["a"]},
@@ -176,6 +181,7 @@ SAMPLE_ARGS = {
     "json-schema": {"schema": {}},
     "latency": {"max_ms": 1},
     "cost": {"max_usd": 1},
+    "perplexity": {"max": 2},
     "embedding-cosine": {"model": "m"},
     "llm-judge": {"model": "m", "rubric": "r"},
     **{name: {"model": "m"} for name in GRADED},
@@ -187,7 +193,12 @@ SAMPLE_ARGS = {
 @pytest.mark.parametrize("type_", BUILT_INS)
 def test_needs_matches_the_protocol_offered(type_):
     scorer = build_scorer(ScorerSpec(type_, SAMPLE_ARGS.get(type_, {})))
-    protocol = {None: PureScorer, "embedding": EmbeddingScorer, "completion": JudgeScorer}
+    protocol = {
+        None: PureScorer,
+        "embedding": EmbeddingScorer,
+        "completion": JudgeScorer,
+        "moderation": ModerationScorer,
+    }
     assert scorer.needs == NEEDS.get(type_)
     assert isinstance(scorer, protocol[scorer.needs])
     assert sum(isinstance(scorer, p) for p in protocol.values()) == 1
