@@ -7,6 +7,8 @@ provider id                      catalogue model
 ===============================  ==========================
 ``openai:<m>``                   ``openai/<m>``
 ``openai:chat:<m>``              ``openai/<m>``
+``openai:embedding:<m>``         ``openai/<m>``
+``openai:moderation:<m>``        ``openai/<m>``
 ``anthropic:messages:<m>``       ``anthropic/<m>``
 ``anthropic:<m>``                ``anthropic/<m>``
 ``echo``                         ``echo``
@@ -33,6 +35,8 @@ from domain.errors import ValidationError
 
 _PREFIXES = (
     ("openai:chat:", "openai/"),
+    ("openai:embedding:", "openai/"),
+    ("openai:moderation:", "openai/"),
     ("openai:", "openai/"),
     ("anthropic:messages:", "anthropic/"),
     ("anthropic:", "anthropic/"),

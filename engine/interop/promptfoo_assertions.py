@@ -20,6 +20,7 @@ from engine.interop.suite import Unsupported
 DEFAULT_GRADER = "openai:gpt-4.1-2025-04-14"
 """promptfoo's default grading provider, used when a config names none (then mapped)."""
 DEFAULT_EMBEDDER = "openai:embedding:text-embedding-3-large"
+DEFAULT_MODERATOR = "openai:moderation:omni-moderation-latest"
 
 _CSV_PREFIX = re.compile(r"^(not-)?([a-z][a-z-]*)(?:\(([0-9.]+)\))?:(.*)$", re.DOTALL)
 _CSV_ALIASES = {"fn": "javascript", "eval": "javascript", "grade": "llm-rubric"}
@@ -167,6 +168,17 @@ def _ceiling(key: str) -> Builder:
     return build
 
 
+def _moderation(raw: dict[str, Any], graders: Graders, _base: Path) -> dict[str, Any]:
+    # promptfoo's value is the categories that count (a list, or one name); its provider the
+    # moderation model (default OpenAI's), through the model map like any model.
+    provider = provider_id(raw.get("provider")) or DEFAULT_MODERATOR
+    args: dict[str, Any] = {"model": graders.model_map.resolve(provider) or provider}
+    value = _value(raw)
+    if value is not None:
+        args["categories"] = [str(v) for v in value] if isinstance(value, list) else [str(value)]
+    return args
+
+
 def _levenshtein(raw: dict[str, Any], _g: Graders, _base: Path) -> dict[str, Any]:
     args: dict[str, Any] = {"value": str(_value(raw))}
     args["max_distance"] = int(raw.get("threshold", 5))
@@ -201,9 +213,10 @@ _BUILDERS: dict[str, tuple[str, Builder]] = {
     "finish-reason": ("finish-reason", _text()),
     "python": ("python", _code("python")),
     "javascript": ("javascript", _code("javascript")),
-    "perplexity": ("perplexity", lambda _r, _g, _b: {}),
+    "perplexity": ("perplexity", _ceiling("max")),
+    "moderation": ("moderation", _moderation),
 }
-_OWN_THRESHOLD = {"levenshtein", "similar", "llm-rubric", "latency", "cost"}
+_OWN_THRESHOLD = {"levenshtein", "similar", "llm-rubric", "latency", "cost", "perplexity"}
 
 
 def map_assertion(

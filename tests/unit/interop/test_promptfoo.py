@@ -415,14 +415,14 @@ def test_unsupported_refuses_before_any_call_unless_skipped(tmp_path: Path) -> N
         """
         prompts: ['{{q}}']
         providers: [openai:gpt-4o]
-        tests: [{vars: {q: x}, assert: [{type: moderation}]}]
+        tests: [{vars: {q: x}, assert: [{type: webhook, value: "http://x"}]}]
         """,
     )
     suite = load(path)
     with pytest.raises(ValidationError) as refused:
         suite.check_supported(skip_unsupported=False)
     assert refused.value.details["unsupported"] == [
-        {"where": "tests[0].assert[0]", "what": "assertion type 'moderation'"}
+        {"where": "tests[0].assert[0]", "what": "assertion type 'webhook'"}
     ]
     suite.check_supported(skip_unsupported=True)
     assert suite.to_eval_file().cases == suite.cases
@@ -554,3 +554,34 @@ def test_text_metric_and_structure_assertions_map_when_their_scorers_exist(
         assert mapped["levenshtein"]["args"] == {"value": "hello", "max_distance": 2}
     if "rouge-n" in mapped:
         assert mapped["rouge-n"]["threshold"] == 0.6
+
+
+def test_perplexity_and_moderation_map_their_promptfoo_arguments(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """
+        prompts: ['{{q}}']
+        providers: [openai:gpt-4o-mini]
+        tests:
+          - vars: {q: hi}
+            assert:
+              - {type: perplexity, threshold: 1.5}
+              - type: moderation
+                value: [harassment, violence]
+                provider: openai:moderation:omni-moderation-latest
+              - {type: not-moderation}
+              - {type: perplexity}
+        """,
+    )
+    suite = load(
+        path, ModelMap.parse(["openai:moderation:omni-moderation-latest=openai/sim-moderation"])
+    )
+    perplexity, moderation, negated = suite.cases[0].scorers
+    assert perplexity["type"] == "perplexity" and perplexity["args"] == {"max": 1.5}
+    assert perplexity["threshold"] is None  # promptfoo's threshold is the ceiling, not a score
+    assert moderation["args"] == {
+        "model": "openai/sim-moderation",
+        "categories": ["harassment", "violence"],
+    }
+    assert negated["negate"] is True and negated["args"]["model"] == "openai/sim-moderation"
+    assert where(suite) == {"tests[0].assert[3]": "assertion type 'perplexity' without a threshold"}
