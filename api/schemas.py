@@ -10,6 +10,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from domain.scoring import check_code_allowed
+
 VERSION_ID = "9bc1d2e3f4a5" + "0" * 52
 PROMPT_ID = "prm_4c1f0a9e2b7d"
 
@@ -260,6 +262,18 @@ class ScorerIn(BaseModel):
     weight: float = 1.0
     threshold: float | None = None
     name: str = ""
+
+
+def remote_scorers(scorers: list[str | ScorerIn]) -> list[str | dict[str, Any]]:
+    """A request's scorers as the SDK takes them, refusing code assertions (``python``,
+    ``javascript``): a program sent over HTTP never runs.
+
+    Raises:
+        CodeNotAllowedError: problem type ``code-not-allowed`` (403), before anything is stored.
+    """
+    specs = [s if isinstance(s, str) else s.model_dump() for s in scorers]
+    check_code_allowed(specs, allowed=False, where="the HTTP API")
+    return specs
 
 
 class RunIn(BaseModel):

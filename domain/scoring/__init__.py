@@ -3,7 +3,8 @@
 Build a scorer from a `ScorerSpec` (a registered ``type`` plus JSON-safe ``args``), score a
 `ScoreContext`, and `combine` the weighted scores of a cell. Pure scorers (``needs is None``)
 score directly; ``embedding-cosine`` and ``llm-judge`` split into a request half and a parse
-half so the evaluator can make the model call through the gateway in between.
+half so the evaluator can make the model call through the gateway in between; ``python``
+and ``javascript`` (``executes_code``) hand the evaluator a program to run in its sandbox.
 
 Examples:
     >>> scorer = build_scorer({"type": "icontains", "args": {"value": "paris"}})
@@ -18,6 +19,7 @@ from domain.scoring.base import (
     JudgeScorer,
     Needs,
     PureScorer,
+    SandboxScorer,
     Score,
     ScoreContext,
     Scorer,
@@ -25,9 +27,11 @@ from domain.scoring.base import (
     ScorerSpec,
     build_scorer,
     build_scorers,
+    executes_code,
     register_scorer,
     registered_scorers,
 )
+from domain.scoring.code import CodeAssertion, check_code_allowed, code_scorer_names
 from domain.scoring.combine import CellScore, combine
 from domain.scoring.custom import CustomScorer, custom_scorer
 from domain.scoring.listing import ScorerArgument, ScorerDescription, describe_scorers
@@ -47,12 +51,14 @@ __all__ = [
     "JUDGE_SYSTEM_PROMPT",
     "BaseScorer",
     "CellScore",
+    "CodeAssertion",
     "CustomScorer",
     "EmbeddingScorer",
     "JudgeScorer",
     "Needs",
     "PureScorer",
     "ReferenceScorer",
+    "SandboxScorer",
     "Score",
     "ScoreContext",
     "Scorer",
@@ -63,9 +69,12 @@ __all__ = [
     "ScorerSpec",
     "build_scorer",
     "build_scorers",
+    "check_code_allowed",
+    "code_scorer_names",
     "combine",
     "custom_scorer",
     "describe_scorers",
+    "executes_code",
     "find_json",
     "first_number",
     "levenshtein",

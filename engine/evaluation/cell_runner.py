@@ -8,24 +8,28 @@ budget refusal is reported so the scheduler can stop the run without recording t
 from __future__ import annotations
 
 import asyncio
+import os
 from collections import deque
 from dataclasses import dataclass
 from typing import Any, cast
 
-from domain.errors import NexusError
+from domain.errors import CodeNotAllowedError, NexusError
 from domain.evaluation import Cell
 from domain.evaluation.rows import ResultRow
 from domain.scoring import (
     EmbeddingScorer,
     JudgeScorer,
     PureScorer,
+    SandboxScorer,
     Score,
     ScoreContext,
     Scorer,
     build_scorers,
+    check_code_allowed,
     combine,
 )
 from engine.evaluation.context import RunContext
+from engine.evaluation.sandbox import run_program
 from engine.llm import CompletionRequest, LLMClient
 
 # A run's routing names (`domain.evaluation.ROUTINGS`) → the LLM client's.
@@ -92,6 +96,9 @@ class CellRunner:
         self.scorers: list[Scorer] = [*registered, *context.custom_scorers]
         # isinstance against runtime-checkable protocols is slow: classify once, not per cell.
         self.kinds = [_kind(scorer) for scorer in self.scorers]
+        self.refusal = _code_refusal(context)
+        # Each sandboxed program is a fresh interpreter: more at once than cores only queues.
+        self._sandboxes = Slots(max(2, os.cpu_count() or 2)) if "sandbox" in self.kinds else None
         # Call parameters per prompt version, built once rather than per cell.
         self.params = {
             version: {
@@ -129,6 +136,8 @@ class CellRunner:
             "case_id": cell.case_id,
             "repeat": cell.repeat,
         }
+        if self.refusal is not None:  # before the model call: nothing is spent on it
+            return CellOutcome(ResultRow(**key, error=self.refusal))
         try:
             rendered = ctx.templates[cell.prompt_version].render(case.variables)
         except NexusError as exc:
@@ -199,6 +208,8 @@ class CellRunner:
         for index, (scorer, kind) in enumerate(zip(self.scorers, self.kinds, strict=True)):
             if kind == "pure":
                 scores.append(cast(PureScorer, scorer).score(ctx))
+            elif kind == "sandbox":
+                scores.append(await self._run_program(cast(SandboxScorer, scorer), ctx))
             elif kind == "judge":
                 judge = cast(JudgeScorer, scorer)
                 judged = await self.client.complete(
@@ -246,8 +257,32 @@ class CellRunner:
                     scores.append(embedder.from_vectors(*embedded.vectors[:2]))
         return scores, extra_cost, False
 
+    async def _run_program(self, scorer: SandboxScorer, ctx: ScoreContext) -> Score:
+        assert self._sandboxes is not None
+        async with self._sandboxes:  # the program's timeout starts once it has a slot
+            ran = await run_program(
+                scorer.language,
+                scorer.request(ctx),
+                timeout_s=scorer.timeout_s,
+                memory_bytes=scorer.memory_bytes,
+            )
+        if ran.answer is None:
+            return scorer.failed(ran.failure or "gave no answer")
+        return scorer.parse(ran.answer)
+
+
+def _code_refusal(context: RunContext) -> str | None:
+    """The error of every cell of a run whose code scorers its spec does not allow."""
+    try:
+        check_code_allowed(context.spec.scorers, allowed=context.spec.allow_code, where="this run")
+    except CodeNotAllowedError as exc:
+        return f"{exc.code}: {exc.message}"
+    return None
+
 
 def _kind(scorer: Scorer) -> str | None:
+    if isinstance(scorer, SandboxScorer) and scorer.needs == "sandbox":
+        return "sandbox"
     if isinstance(scorer, PureScorer) and scorer.needs is None:
         return "pure"
     if isinstance(scorer, JudgeScorer):
