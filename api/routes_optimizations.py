@@ -102,6 +102,7 @@ def start_optimization(
         idempotency_key=idempotency_key,
         api_keys=stored_keys(services, engine.owner),
         options=body.options,
+        patience=body.patience,
     )
     return _accepted(optimization, response)
 

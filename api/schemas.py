@@ -6,6 +6,7 @@ Responses are allow-lists: a field not declared here never reaches a client (a c
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -213,6 +214,19 @@ class DatasetOut(BaseModel):
     created_at: str
 
 
+class ScorerIn(BaseModel):
+    """A registered scorer with its arguments."""
+
+    type: str = Field(examples=["regex"])
+    args: dict[str, Any] = Field(default_factory=dict)
+    weight: float = 1.0
+    threshold: float | None = None
+    name: str = ""
+    negate: bool = Field(
+        default=False, description="Invert the verdict (promptfoo's `not-` prefix)."
+    )
+
+
 class CaseIn(BaseModel):
     """One test case: variables and, usually, the expected answer."""
 
@@ -221,6 +235,15 @@ class CaseIn(BaseModel):
     expected: str | None = None
     metadata: dict[str, Any] = Field(default_factory=dict)
     tags: list[str] = Field(default_factory=list)
+    scorers: list[ScorerIn] = Field(
+        default_factory=list,
+        max_length=32,
+        description="The case's own assertions, scored with the run's scorers.",
+    )
+    threshold: float | None = Field(
+        default=None,
+        description="When set, the cell passes iff its weighted combined score reaches it.",
+    )
 
 
 class CasesIn(BaseModel):
@@ -254,16 +277,6 @@ class DatasetVersionOut(BaseModel):
     skipped: list[RowErrorOut] = Field(default_factory=list)
 
 
-class ScorerIn(BaseModel):
-    """A registered scorer with its arguments."""
-
-    type: str = Field(examples=["regex"])
-    args: dict[str, Any] = Field(default_factory=dict)
-    weight: float = 1.0
-    threshold: float | None = None
-    name: str = ""
-
-
 def remote_scorers(scorers: list[str | ScorerIn]) -> list[str | dict[str, Any]]:
     """A request's scorers as the SDK takes them, refusing code assertions (``python``,
     ``javascript``): a program sent over HTTP never runs.
@@ -274,6 +287,21 @@ def remote_scorers(scorers: list[str | ScorerIn]) -> list[str | dict[str, Any]]:
     specs = [s if isinstance(s, str) else s.model_dump() for s in scorers]
     check_code_allowed(specs, allowed=False, where="the HTTP API")
     return specs
+
+
+def refuse_case_code(cases: Iterable[Any]) -> None:
+    """Refuse cases (`CaseIn`s or parsed `TestCase`s) whose own scorers run code: a case
+    stored over HTTP must never bring a program into a run that allows code.
+
+    Raises:
+        CodeNotAllowedError: problem type ``code-not-allowed`` (403), before anything is stored.
+    """
+    specs = [
+        spec.model_dump() if isinstance(spec, BaseModel) else spec
+        for case in cases
+        for spec in case.scorers
+    ]
+    check_code_allowed(specs, allowed=False, where="the HTTP API")
 
 
 class RunIn(BaseModel):

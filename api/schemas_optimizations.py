@@ -72,6 +72,9 @@ class OptimizationIn(BaseModel):
     options: dict[str, Any] | None = Field(
         default=None, description='Strategy options, e.g. `{"merge": true, "demos": 3}`.'
     )
+    patience: int | None = Field(
+        default=None, description="Stop after this many generations (>= 1) without a new best."
+    )
 
 
 class PromotedOut(BaseModel):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -9,18 +10,28 @@ from typing import Any
 from domain.canonical import sha256_hex
 from domain.datasets._canonical import clean_json_object
 from domain.errors import ValidationError
+from domain.scoring import ScorerSpec, build_scorers
 
 ID_HEX_LENGTH = 16
 MAX_ID_LENGTH = 256
 
 
-def derive_case_id(variables: Mapping[str, Any], expected: str | None) -> str:
+def derive_case_id(
+    variables: Mapping[str, Any],
+    expected: str | None,
+    assertions: Mapping[str, Any] | None = None,
+) -> str:
     """The id of a case that was given none.
 
     The first 16 hex digits of the SHA-256 of the canonical JSON of
-    ``{"variables": ..., "expected": ...}``: the same row always gets the same id.
+    ``{"variables": ..., "expected": ...}``: the same row always gets the same id. A case with
+    its own assertions adds them (``assertions``: its ``scorers`` and ``threshold``), so two
+    cases asking different things of the same input differ; cases without keep their ids.
     """
-    return sha256_hex({"variables": dict(variables), "expected": expected})[:ID_HEX_LENGTH]
+    content: dict[str, Any] = {"variables": dict(variables), "expected": expected}
+    if assertions:
+        content["assertions"] = dict(assertions)
+    return sha256_hex(content)[:ID_HEX_LENGTH]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -36,6 +47,11 @@ class TestCase:
         expected: The expected output, if any. A case needs variables, expected or both.
         metadata: Free JSON metadata (source, difficulty, ...).
         tags: Labels to filter by.
+        scorers: The case's own assertions, as `ScorerSpec` dicts, scored in addition to the
+            run's scorers (a promptfoo test's ``assert``). Validated on creation; their
+            names must differ from each other (and, in a run, from the run's scorers).
+        threshold: When set, the cell passes iff its weighted combined score reaches it (a
+            promptfoo test's ``threshold``); otherwise every weighted scorer must pass.
 
     Raises:
         ValidationError: when a field does not hold what it should.
@@ -52,6 +68,8 @@ class TestCase:
     expected: str | None = None
     metadata: dict[str, Any] = field(default_factory=dict, hash=False)
     tags: tuple[str, ...] = ()
+    scorers: tuple[dict[str, Any], ...] = field(default=(), hash=False)
+    threshold: float | None = None
 
     def __post_init__(self) -> None:
         variables = _object(self.variables, "variables")
@@ -64,16 +82,30 @@ class TestCase:
         object.__setattr__(self, "variables", variables)
         object.__setattr__(self, "metadata", _object(self.metadata, "metadata"))
         object.__setattr__(self, "tags", _tags(self.tags))
-        object.__setattr__(self, "id", _case_id(self.id, variables, self.expected))
+        object.__setattr__(self, "scorers", _scorers(self.scorers))
+        object.__setattr__(self, "threshold", _threshold(self.threshold))
+        assertions = self._assertions()
+        object.__setattr__(self, "id", _case_id(self.id, variables, self.expected, assertions))
+
+    def _assertions(self) -> dict[str, Any]:
+        assertions: dict[str, Any] = {}
+        if self.scorers:
+            assertions["scorers"] = [dict(spec) for spec in self.scorers]
+        if self.threshold is not None:
+            assertions["threshold"] = self.threshold
+        return assertions
 
     def to_dict(self) -> dict[str, Any]:
-        """The case as plain JSON: ``{"id", "variables", "expected", "metadata", "tags"}``."""
+        """The case as plain JSON: ``{"id", "variables", "expected", "metadata", "tags"}``,
+        plus ``scorers`` and ``threshold`` when the case has them (absent otherwise, so the
+        content hash of a dataset without assertions is what it always was)."""
         return {
             "id": self.id,
             "variables": self.variables,
             "expected": self.expected,
             "metadata": self.metadata,
             "tags": list(self.tags),
+            **self._assertions(),
         }
 
 
@@ -91,9 +123,37 @@ def _tags(value: Any) -> tuple[str, ...]:
     return tuple(value)
 
 
-def _case_id(value: Any, variables: dict[str, Any], expected: str | None) -> str:
+def _scorers(value: Any) -> tuple[dict[str, Any], ...]:
+    if isinstance(value, (str, Mapping)) or not isinstance(value, (list, tuple)):
+        raise ValidationError("scorers must be a list of scorer specs", reason="bad-case")
+    try:
+        specs = [ScorerSpec.from_dict(raw) for raw in value]
+        build_scorers(specs)
+    except ValidationError as exc:
+        raise ValidationError(f"case scorers: {exc.message}", reason="bad-case") from None
+    return tuple(spec.to_dict() for spec in specs)
+
+
+def _threshold(value: Any) -> float | None:
+    if value is None:
+        return None
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not math.isfinite(value)
+        or not 0.0 <= value <= 1.0
+    ):
+        raise ValidationError(
+            f"threshold must be a number within [0, 1], got {value!r}", reason="bad-case"
+        )
+    return float(value)
+
+
+def _case_id(
+    value: Any, variables: dict[str, Any], expected: str | None, assertions: dict[str, Any]
+) -> str:
     if value == "":
-        return derive_case_id(variables, expected)
+        return derive_case_id(variables, expected, assertions)
     if not isinstance(value, str) or value.strip() != value or len(value) > MAX_ID_LENGTH:
         raise ValidationError(
             f"id must be a string of 1 to {MAX_ID_LENGTH} characters without surrounding spaces",

@@ -22,7 +22,8 @@ from domain.errors import ValidationError
 
 def to_jsonl(cases: Iterable[TestCase]) -> str:
     """One structured JSON object per line: ``id``, ``vars`` and, when set, ``expected``,
-    ``metadata`` and ``tags``. Non-ASCII text is written as is (UTF-8)."""
+    ``metadata``, ``tags``, ``scorers`` and ``threshold``. Non-ASCII text is written as is
+    (UTF-8)."""
     lines = []
     for case in cases:
         row: dict[str, Any] = {"id": case.id, "vars": case.variables}
@@ -32,6 +33,10 @@ def to_jsonl(cases: Iterable[TestCase]) -> str:
             row["metadata"] = case.metadata
         if case.tags:
             row["tags"] = list(case.tags)
+        if case.scorers:
+            row["scorers"] = [dict(spec) for spec in case.scorers]
+        if case.threshold is not None:
+            row["threshold"] = case.threshold
         lines.append(json.dumps(row, ensure_ascii=False, allow_nan=False) + "\n")
     return "".join(lines)
 
@@ -42,7 +47,8 @@ def to_csv(cases: Iterable[TestCase]) -> str:
 
     Raises:
         ValidationError: when CSV cannot carry a case: a variable named like a reserved
-            column, or a tag holding ``;`` or surrounding spaces.
+            column, a tag holding ``;`` or surrounding spaces, or a case with its own
+            scorers or threshold.
     """
     cases = list(cases)
     variables = _unique(name for case in cases for name in case.variables)
@@ -76,6 +82,12 @@ def _check(variables: list[str], cases: list[TestCase]) -> None:
                 reason="not-csv",
             )
     for case in cases:
+        if case.scorers or case.threshold is not None:
+            raise ValidationError(
+                f"case {case.id!r} has its own scorers or threshold, which CSV cannot carry; "
+                "export JSONL instead",
+                reason="not-csv",
+            )
         for tag in case.tags:
             if TAG_SEPARATOR in tag or tag != tag.strip():
                 raise ValidationError(

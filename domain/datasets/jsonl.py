@@ -4,13 +4,15 @@ A row is either *structured*::
 
     {"vars": {"question": "2+2?"}, "expected": "4", "metadata": {...}, "tags": [...], "id": "q1"}
 
-(``variables`` may stand for ``vars``; every key but ``vars`` is optional), or *flat*, the
+(``variables`` may stand for ``vars``; every key but ``vars`` is optional; ``scorers`` and
+``threshold`` give the case its own assertions, see `TestCase`), or *flat*, the
 promptfoo-style convenience for rows without a ``vars``/``variables`` key: every key other
-than ``expected``, ``metadata``, ``tags`` and ``id`` is a variable::
+than ``expected``, ``metadata``, ``tags``, ``id``, ``scorers`` and ``threshold`` is a
+variable::
 
     {"question": "2+2?", "expected": "4"}
 
-So a flat row cannot have variables with those four names; use the structured form for them.
+So a flat row cannot have variables with those six names; use the structured form for them.
 A structured row with any other key is an error rather than silently losing it. Numeric ids
 are taken as their decimal text. Blank lines are skipped; a leading BOM is ignored.
 """
@@ -31,7 +33,7 @@ from domain.datasets.result import (
 from domain.errors import ValidationError
 
 _VARIABLE_KEYS = ("vars", "variables")
-_RESERVED_KEYS = frozenset({"expected", "metadata", "tags", "id"})
+_RESERVED_KEYS = frozenset({"expected", "metadata", "tags", "id", "scorers", "threshold"})
 
 
 def parse_jsonl(
@@ -88,6 +90,8 @@ def _case(line: str) -> tuple[TestCase, bool]:
         expected=_expected(row.get("expected")),
         metadata=_optional_object(row.get("metadata"), "metadata"),
         tags=_tags(row.get("tags")),
+        scorers=_scorers(row.get("scorers")),
+        threshold=row.get("threshold"),
     )
     return case, bool(case_id)
 
@@ -128,6 +132,14 @@ def _tags(value: Any) -> tuple[str, ...]:
         return ()
     if not isinstance(value, list) or not all(isinstance(tag, str) for tag in value):
         raise ValidationError("'tags' is not a list of strings")
+    return tuple(value)
+
+
+def _scorers(value: Any) -> tuple[Any, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise ValidationError(f"'scorers' is not a list of scorer specs but {_json_type(value)}")
     return tuple(value)
 
 

@@ -2,9 +2,10 @@
 
 Build a scorer from a `ScorerSpec` (a registered ``type`` plus JSON-safe ``args``), score a
 `ScoreContext`, and `combine` the weighted scores of a cell. Pure scorers (``needs is None``)
-score directly; ``embedding-cosine`` and ``llm-judge`` split into a request half and a parse
-half so the evaluator can make the model call through the gateway in between; ``python``
-and ``javascript`` (``executes_code``) hand the evaluator a program to run in its sandbox.
+score directly; ``embedding-cosine``, ``llm-judge`` and the model-graded classifiers
+(``model-graded-classify``, ``factuality``, ``model-graded-closedqa``...) split into a request
+half and a parse half so the evaluator can make the model call through the gateway in between;
+``python`` and ``javascript`` (``executes_code``) hand the evaluator a program for its sandbox.
 
 Examples:
     >>> scorer = build_scorer({"type": "icontains", "args": {"value": "paris"}})
@@ -12,7 +13,15 @@ Examples:
     True
 """
 
-from domain.scoring import similarity, structured, text, thresholds  # noqa: F401  (registers)
+from domain.scoring import (  # noqa: F401  (registers)
+    formats,
+    graded,
+    metrics,
+    similarity,
+    structured,
+    text,
+    thresholds,
+)
 from domain.scoring._common import BaseScorer, ReferenceScorer, ScorerArgs
 from domain.scoring.base import (
     EmbeddingScorer,
@@ -34,6 +43,7 @@ from domain.scoring.base import (
 from domain.scoring.code import CodeAssertion, check_code_allowed, code_scorer_names
 from domain.scoring.combine import CellScore, combine
 from domain.scoring.custom import CustomScorer, custom_scorer
+from domain.scoring.graded import EVAL_TYPES, GRADED_PLACEHOLDERS
 from domain.scoring.listing import ScorerArgument, ScorerDescription, describe_scorers
 from domain.scoring.model_based import (
     DEFAULT_JUDGE_TEMPLATE,
@@ -46,6 +56,8 @@ from domain.scoring.structured import find_json, first_number
 
 __all__ = [
     "DEFAULT_JUDGE_TEMPLATE",
+    "EVAL_TYPES",
+    "GRADED_PLACEHOLDERS",
     "JUDGE_PLACEHOLDERS",
     "JUDGE_RESPONSE_FORMAT",
     "JUDGE_SYSTEM_PROMPT",

@@ -125,14 +125,48 @@ class ScorerArgs:
         assert value is not None
         return value
 
-    def text_list(self, key: str) -> list[str]:
-        """A required, non-empty list of non-empty strings."""
-        value = self._get(key, required=True)
+    def integer(
+        self, key: str, *, minimum: int | None = None, maximum: int | None = None
+    ) -> int | None:
+        """An optional whole-number argument within [minimum, maximum]; ``None`` when absent."""
+        value = self._get(key, required=False)
+        if value is _MISSING or value is None:
+            return None
+        if not _finite(value) or not float(value).is_integer():
+            raise self.error(key, f"must be a whole number, got {value!r}")
+        number = int(value)
+        if (minimum is not None and number < minimum) or (maximum is not None and number > maximum):
+            if minimum is not None and maximum is not None:
+                bounds = f"within [{minimum}, {maximum}]"
+            else:
+                bounds = f">= {minimum}" if minimum is not None else f"<= {maximum}"
+            raise self.error(key, f"must be {bounds}, got {number}")
+        return number
+
+    def _strings(self, key: str, value: Any) -> list[str]:
         if not isinstance(value, list) or not value:
             raise self.error(key, f"must be a non-empty list of strings, got {value!r}")
         if not all(isinstance(v, str) and v for v in value):
             raise self.error(key, f"must hold only non-empty strings, got {value!r}")
         return list(value)
+
+    def text_list(self, key: str) -> list[str]:
+        """A required, non-empty list of non-empty strings."""
+        return self._strings(key, self._get(key, required=True))
+
+    def optional_text_list(self, key: str, *, single: bool = False) -> list[str] | None:
+        """An optional non-empty list of non-empty strings; ``None`` when absent.
+
+        With ``single``, one string is accepted too (as a list of one).
+        """
+        value = self._get(key, required=False)
+        if value is _MISSING or value is None:
+            return None
+        if single and isinstance(value, str):
+            if not value:
+                raise self.error(key, "must not be empty")
+            return [value]
+        return self._strings(key, value)
 
     def finish(self) -> None:
         """Refuse arguments nobody read (usually typos)."""
@@ -162,6 +196,7 @@ class BaseScorer:
     def __init__(self, spec: ScorerSpec) -> None:
         self.spec = spec
         self.name = spec.name
+        self.negate = spec.negate
         self.weight = spec.weight
         args = ScorerArgs(spec, declared={a.name for a in self.arguments})
         self.threshold = self._resolve_threshold(args)
@@ -192,13 +227,27 @@ class BaseScorer:
         return self.spec.to_dict()
 
     def result(self, value: float, reason: str) -> Score:
-        """A `Score` of ``value`` (clamped), passed when it reaches the threshold."""
+        """A `Score` of ``value`` (clamped), passed when it reaches the threshold.
+
+        A negated scorer (`ScorerSpec.negate`) gives ``1 - value``, passed exactly when the
+        plain verdict failed.
+        """
         value = clamp01(value)
-        return Score(value=value, passed=value >= self.threshold, reason=reason, name=self.name)
+        return self.decided(value, value >= self.threshold, reason)
 
     def fail(self, reason: str) -> Score:
-        """A zero, failed `Score`."""
+        """A zero, failed `Score`: the scorer could not judge; negation leaves it failed."""
         return Score(value=0.0, passed=False, reason=reason, name=self.name)
+
+    def decided(self, value: float, passed: bool, reason: str) -> Score:
+        """A `Score` of ``value`` (clamped) whose verdict the scorer decided, not the threshold.
+
+        Negation (`ScorerSpec.negate`) inverts it as it does `result`.
+        """
+        value = clamp01(value)
+        if self.negate:
+            return Score(1.0 - value, not passed, f"negated: {reason}", self.name)
+        return Score(value=value, passed=passed, reason=reason, name=self.name)
 
 
 class ReferenceScorer(BaseScorer):

@@ -14,7 +14,7 @@ from domain.errors import ConfigurationError, ValidationError
 Needs = Literal["embedding", "completion", "sandbox"] | None
 CUSTOM_TYPE = "custom"
 _SCORER_NAME = re.compile(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)*")
-_SPEC_KEYS = ("type", "args", "weight", "threshold", "name")
+_SPEC_KEYS = ("type", "args", "weight", "threshold", "name", "negate")
 
 
 def _finite(value: object) -> bool:
@@ -66,6 +66,8 @@ class ScoreContext:
         cost_usd: Price of the model call; ``None`` when the model has no known price.
         tokens: Total tokens of the call; ``None`` when unknown.
         model: The model that produced ``output``.
+        finish_reason: Why the model stopped (``"stop"``, ``"length"``...); ``None`` when
+            the provider did not say.
     """
 
     output: str
@@ -76,6 +78,7 @@ class ScoreContext:
     cost_usd: float | None = None
     tokens: int | None = None
     model: str = ""
+    finish_reason: str | None = None
 
 
 def _json_safe(value: Any, path: str) -> Any:
@@ -99,7 +102,11 @@ class ScorerSpec:
         args: JSON-safe arguments of that scorer, e.g. ``{"pattern": "^yes"}``.
         weight: Weight in the cell's combined score, >= 0; 0 makes the scorer informational.
         threshold: Pass mark within [0, 1]; ``None`` takes the scorer's default.
-        name: Display name; defaults to ``type``.
+        name: Display name; defaults to ``type`` (``not-<type>`` when negated).
+        negate: Invert the verdict (promptfoo's ``not-`` prefix): the value becomes
+            ``1 - value`` and the cell passes exactly when the scorer would have failed. A
+            scorer that cannot judge (no reference, unknown latency, a failed judge call)
+            still fails: inverting "cannot tell" would pass what nobody checked.
 
     Examples:
         >>> spec = ScorerSpec("contains", {"value": "Paris"}, weight=2)
@@ -112,6 +119,7 @@ class ScorerSpec:
     weight: float = 1.0
     threshold: float | None = None
     name: str = ""
+    negate: bool = False
 
     def __post_init__(self) -> None:
         if not isinstance(self.type, str) or not self.type:
@@ -135,20 +143,31 @@ class ScorerSpec:
             object.__setattr__(self, "threshold", float(self.threshold))
         if not isinstance(self.name, str):
             raise ValidationError(f"scorer '{self.type}': name must be a string", field="name")
-        object.__setattr__(self, "name", self.name or self.type)
+        if not isinstance(self.negate, bool):
+            raise ValidationError(
+                f"scorer '{self.type}': negate must be true or false, got {self.negate!r}",
+                field="negate",
+            )
+        object.__setattr__(
+            self, "name", self.name or (f"not-{self.type}" if self.negate else self.type)
+        )
 
     def __hash__(self) -> int:
         return hash(json.dumps(self.to_dict(), sort_keys=True))
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-safe record: ``{"type", "args", "weight", "threshold", "name"}``."""
-        return {
+        """JSON-safe record: ``{"type", "args", "weight", "threshold", "name"}``, plus
+        ``"negate": true`` for a negated scorer (absent otherwise, so older records match)."""
+        record = {
             "type": self.type,
             "args": json.loads(json.dumps(self.args)),
             "weight": self.weight,
             "threshold": self.threshold,
             "name": self.name,
         }
+        if self.negate:
+            record["negate"] = True
+        return record
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ScorerSpec:
@@ -180,6 +199,7 @@ class ScorerSpec:
             weight=1.0 if weight is None else weight,
             threshold=data.get("threshold"),
             name=data.get("name") or "",
+            negate=data.get("negate", False),
         )
 
 
@@ -328,7 +348,13 @@ def build_scorer(spec: ScorerSpec | Mapping[str, Any]) -> Scorer:
     if factory is None:
         known = ", ".join(registered_scorers())
         raise ValidationError(f"unknown scorer '{spec.type}' (known: {known})", field="type")
-    return factory(spec)
+    scorer = factory(spec)
+    if spec.negate and getattr(scorer, "negate", False) is not True:
+        raise ValidationError(
+            f"scorer '{spec.type}' cannot be negated (it does not apply ScorerSpec.negate)",
+            field="negate",
+        )
+    return scorer
 
 
 def build_scorers(specs: Iterable[ScorerSpec | Mapping[str, Any]]) -> list[Scorer]:

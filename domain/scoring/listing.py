@@ -58,7 +58,7 @@ def describe_scorers() -> list[ScorerDescription]:
 
     Examples:
         >>> [d.name for d in describe_scorers()][:2]
-        ['contains', 'contains-all']
+        ['answer-relevance', 'bleu']
     """
     described = []
     for name in registered_scorers():

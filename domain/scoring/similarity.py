@@ -7,6 +7,7 @@ from typing import ClassVar
 
 from domain.scoring._common import CASE_SENSITIVE, STRIP, VALUE, ReferenceScorer, ScorerArgs
 from domain.scoring.base import Score, ScoreContext, register_scorer
+from domain.scoring.listing import ScorerArgument
 
 
 def levenshtein(a: str, b: str) -> int:
@@ -38,7 +39,7 @@ def levenshtein_ratio(a: str, b: str) -> float:
 class _Similarity(ReferenceScorer):
     default_threshold = 0.8
     label: ClassVar[str] = ""
-    arguments = (VALUE, CASE_SENSITIVE, STRIP)
+    arguments: ClassVar[tuple[ScorerArgument, ...]] = (VALUE, CASE_SENSITIVE, STRIP)
 
     def configure(self, args: ScorerArgs) -> None:
         super().configure(args)
@@ -68,13 +69,47 @@ class Levenshtein(_Similarity):
     """Normalised Levenshtein similarity to ``value`` (or the expected answer).
 
     The value is ``1 - edit_distance / max_length``; default threshold 0.8.
-    Args (in the spec): ``value`` (optional), ``case_sensitive`` and ``strip`` (default true).
+    Args (in the spec): ``value`` (optional), ``case_sensitive`` and ``strip`` (default true),
+    ``max_distance`` (optional whole number >= 0): when given, the scorer passes exactly when
+    the edit distance is at most ``max_distance`` (promptfoo's ``threshold`` for this
+    assertion); the value stays the similarity ratio.
     """
 
     label = "levenshtein"
+    arguments = (
+        *_Similarity.arguments,
+        ScorerArgument("max_distance", "integer", "pass iff edit distance <= this (>= 0)"),
+    )
+
+    def configure(self, args: ScorerArgs) -> None:
+        super().configure(args)
+        self.max_distance = args.integer("max_distance", minimum=0)
+        if self.max_distance is not None and self.spec.threshold is not None:
+            raise args.error(
+                "max_distance", "decides the verdict by itself; give it or threshold, not both"
+            )
 
     def ratio(self, a: str, b: str) -> float:
         return levenshtein_ratio(a, b)
+
+    def score(self, ctx: ScoreContext) -> Score:
+        if self.max_distance is None:
+            return super().score(ctx)
+        reference = self.reference(ctx)
+        if reference is None:
+            return self.missing_reference()
+        a, b = self._norm(ctx.output), self._norm(reference)
+        distance = levenshtein(a, b)
+        longest = max(len(a), len(b))
+        value = 1.0 if longest == 0 else 1.0 - distance / longest
+        passed = distance <= self.max_distance
+        relation = "is within" if passed else "exceeds"
+        return self.decided(
+            value,
+            passed,
+            f"levenshtein distance {distance} {relation} max_distance {self.max_distance} "
+            f"(similarity {value:.3f})",
+        )
 
 
 @register_scorer("similarity")

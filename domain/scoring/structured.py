@@ -24,6 +24,7 @@ def _not_json(name: str) -> Any:
 
 
 _DECODER = json.JSONDecoder(parse_constant=_not_json)
+_TOO_DEEP = "the JSON nests too deeply to parse"
 
 
 def find_json(text: str, *, extract: bool = False) -> tuple[bool, Any, str]:
@@ -42,6 +43,8 @@ def find_json(text: str, *, extract: bool = False) -> tuple[bool, Any, str]:
         return True, _DECODER.decode(stripped), ""
     except ValueError as exc:
         error = str(exc)
+    except RecursionError:  # the decoder recurses per level: "[[[[..." must not raise
+        return False, None, _TOO_DEEP
     if extract:
         for i, char in enumerate(stripped):
             if char in "{[":
@@ -49,6 +52,8 @@ def find_json(text: str, *, extract: bool = False) -> tuple[bool, Any, str]:
                     return True, _DECODER.raw_decode(stripped, i)[0], ""
                 except ValueError:
                     continue
+                except RecursionError:
+                    return False, None, _TOO_DEEP
         error = "no JSON object or array found in the output"
     return False, None, error
 
@@ -68,6 +73,41 @@ def first_number(text: str) -> float | None:
         return None
     value = float(match.group(0).replace(",", ""))
     return value if value not in (float("inf"), float("-inf")) else None
+
+
+def schema_validator(args: ScorerArgs, schema: Any) -> Any:
+    """A closed validator for the ``schema`` argument, refused with a clear `ValidationError`."""
+    from jsonschema.exceptions import SchemaError
+
+    if not isinstance(schema, dict | bool):
+        raise args.error("schema", f"must be a JSON Schema object, got {schema!r}")
+    try:
+        return closed_validator(schema)
+    except SchemaError as exc:
+        where = "/".join(str(p) for p in exc.path) or "(root)"
+        raise args.error(
+            "schema", f"is not a valid JSON Schema at {where}: {exc.message}"
+        ) from None
+    except SchemaRefused as exc:
+        raise args.error("schema", f"is refused {exc}") from None
+
+
+def apply_schema(scorer: BaseScorer, validator: Any, instance: Any) -> Score:
+    """``scorer``'s verdict on ``instance`` against a `schema_validator`."""
+    from jsonschema.exceptions import best_match
+    from referencing.exceptions import Unresolvable
+
+    try:
+        worst = best_match(validator.iter_errors(instance))
+    except TimeoutError as exc:
+        return scorer.fail(f"schema could not be applied: {exc}")
+    except Unresolvable as exc:  # a reference the schema does not define
+        return scorer.fail(f"schema could not be applied: unresolvable reference {exc.ref!r}")
+    if worst is None:
+        return scorer.result(1.0, "output matches the schema")
+    return scorer.result(
+        0.0, f"output does not match the schema at {worst.json_path}: {worst.message}"
+    )
 
 
 @register_scorer("is-json")
@@ -102,40 +142,14 @@ class JsonSchema(BaseScorer):
     )
 
     def configure(self, args: ScorerArgs) -> None:
-        from jsonschema.exceptions import SchemaError
-
-        schema = args.raw("schema")
+        self.validator = schema_validator(args, args.raw("schema"))
         self.extract = args.flag("extract", False)
-        if not isinstance(schema, dict | bool):
-            raise args.error("schema", f"must be a JSON Schema object, got {schema!r}")
-        try:
-            self.validator: Any = closed_validator(schema)
-        except SchemaError as exc:
-            where = "/".join(str(p) for p in exc.path) or "(root)"
-            raise args.error(
-                "schema", f"is not a valid JSON Schema at {where}: {exc.message}"
-            ) from None
-        except SchemaRefused as exc:
-            raise args.error("schema", f"is refused {exc}") from None
 
     def score(self, ctx: ScoreContext) -> Score:
-        from jsonschema.exceptions import best_match
-        from referencing.exceptions import Unresolvable
-
         found, instance, error = find_json(ctx.output, extract=self.extract)
         if not found:
             return self.result(0.0, f"output is not valid JSON: {error}")
-        try:
-            worst = best_match(self.validator.iter_errors(instance))
-        except TimeoutError as exc:
-            return self.fail(f"schema could not be applied: {exc}")
-        except Unresolvable as exc:  # a reference the schema does not define
-            return self.fail(f"schema could not be applied: unresolvable reference {exc.ref!r}")
-        if worst is None:
-            return self.result(1.0, "output matches the schema")
-        return self.result(
-            0.0, f"output does not match the schema at {worst.json_path}: {worst.message}"
-        )
+        return apply_schema(self, self.validator, instance)
 
 
 @register_scorer("numeric")

@@ -1,6 +1,6 @@
-"""Operational scorers: latency and cost ceilings.
+"""Operational scorers: latency and cost ceilings, and the model's finish reason.
 
-Their value is ``min(1, ceiling / actual)``: 1.0 within the ceiling, shrinking as the call
+The ceilings' value is ``min(1, ceiling / actual)``: 1.0 within the ceiling, shrinking as the call
 gets slower or dearer, so with the default threshold 1.0 they pass exactly when the call
 stayed within the ceiling. An unknown latency or cost fails: it cannot be shown to hold.
 """
@@ -50,3 +50,22 @@ class Cost(BaseScorer):
         value = _ratio(self.max_usd, ctx.cost_usd)
         relation = "within" if ctx.cost_usd <= self.max_usd else "over"
         return self.result(value, f"cost ${ctx.cost_usd:g} is {relation} ${self.max_usd:g}")
+
+
+@register_scorer("finish-reason")
+class FinishReason(BaseScorer):
+    """The model stopped for the reason ``value`` (e.g. ``stop``, ``length``; any case)."""
+
+    arguments = (
+        ScorerArgument("value", "string", "expected finish reason, e.g. stop", required=True),
+    )
+
+    def configure(self, args: ScorerArgs) -> None:
+        self.value = args.required_text("value", non_empty=True)
+
+    def score(self, ctx: ScoreContext) -> Score:
+        if ctx.finish_reason is None:
+            return self.fail("finish reason unknown")
+        if ctx.finish_reason.casefold() == self.value.casefold():
+            return self.result(1.0, f"finish reason is {ctx.finish_reason!r}")
+        return self.result(0.0, f"finish reason is {ctx.finish_reason!r}, not {self.value!r}")

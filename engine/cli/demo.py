@@ -121,10 +121,12 @@ def _print_outcome(outcome: Any, elapsed: float) -> None:
         _out(f"  {info.error}")
     _out(f"  {'version':<14}{'model':<20}{'pass rate':>10}  {'95% CI':<15}{'cost':>10}")
     for g in report.groups:
-        low, high = g.pass_ci
+        # a suite without assertions (a promptfoo config that only collects outputs) has no
+        # pass rate
+        ci = f"{g.pass_ci[0] * 100:4.0f}–{g.pass_ci[1] * 100:3.0f}%" if g.pass_ci else "   –"
         _out(
             f"  {g.version_name or g.prompt_version[:12]:<14}{g.model:<20}{_pct(g.pass_rate):>10}  "
-            f"{low * 100:4.0f}–{high * 100:3.0f}%     ${g.cost_usd:.4f}"
+            f"{ci:<14}${g.cost_usd:.4f}"
         )
     _out()
     _out("Version 2 vs version 1 (paired, same cases):")

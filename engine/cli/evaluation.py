@@ -45,11 +45,11 @@ def _engine(args: argparse.Namespace, simulator: bool = False) -> Iterator[Engin
 
 
 def _eval(args: argparse.Namespace) -> int:
+    from engine.cli.interop import eval_spec
     from engine.cli.preflight import check_eval_file
-    from engine.evaluation.evalfile import load_eval_file
     from engine.settings import load_settings
 
-    spec = load_eval_file(args.file)
+    spec = eval_spec(args)
     if args.routing is not None:
         spec = replace(spec, routing=args.routing)
     check_eval_file(spec, load_settings())
@@ -229,7 +229,7 @@ def register(subparsers: Any) -> None:
         return parser
 
     evaluate = add(subparsers, "eval", _eval, "run an eval file (prompts × models × dataset)")
-    evaluate.add_argument("file", help="path of the eval YAML file")
+    evaluate.add_argument("file", help="path of the eval YAML file, or of a promptfoo config")
     evaluate.add_argument(
         "--routing",
         choices=ROUTINGS,
@@ -242,6 +242,11 @@ def register(subparsers: Any) -> None:
         action="store_true",
         help="print how long each phase took (start-up, first result, teardown) to stderr",
     )
+
+    from engine.cli import interop
+
+    interop.add_suite_flags(evaluate)
+    interop.register(subparsers, common)
 
     runs = subparsers.add_parser("run", help="evaluation runs: list, show, resume, cancel, report")
     run_sub = runs.add_subparsers(dest="run_command", required=True, metavar="ACTION")

@@ -41,13 +41,19 @@ def _cmd_scorers(args: argparse.Namespace) -> int:
     if args.json:
         _out(json.dumps([d.to_dict() for d in described], indent=2))
         return 0
+    arguments = [arg for scorer in described for arg in scorer.arguments]
+    name_width = max((len(arg.name) for arg in arguments), default=0)
+    type_width = max((len(arg.type) for arg in arguments), default=0)
     for scorer in described:
         _out(f"{scorer.name}: {scorer.description}")
         for arg in scorer.arguments:
             need = "required" if arg.required else "optional"
             if arg.default is not None:
                 need = f"default {json.dumps(arg.default)}"
-            _out(f"    {arg.name:<15} {arg.type:<12} {need:<16} {arg.description}")
+            _out(
+                f"    {arg.name:<{name_width}} {arg.type:<{type_width}} {need:<16} "
+                f"{arg.description}"
+            )
     return 0
 
 
@@ -148,7 +154,8 @@ def main(argv: Sequence[str] | None = None, extra: Sequence[Registrar] = ()) -> 
         return EXIT_CONFIG
     except NexusError as exc:
         _err(f"autoforge: {exc.code}: {exc.message}")
-        return EXIT_ERROR
+        # an imported suite refused for what it cannot bring over: a usage problem, like config
+        return EXIT_CONFIG if exc.details.get("reason") == "unsupported" else EXIT_ERROR
     except Exception as exc:
         if not _lost_redis(exc):
             raise

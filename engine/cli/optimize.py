@@ -112,6 +112,7 @@ def start(engine: Engine, spec: OptimizeFile, *, idempotency_key: str | None = N
         name=spec.name,
         idempotency_key=idempotency_key,
         options=spec.options or None,
+        patience=spec.patience,
     )
 
 

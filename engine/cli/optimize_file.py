@@ -18,6 +18,7 @@
     seed: 0
     concurrency: 32
     options: {merge: true}
+    patience: 3                      # stop after 3 generations without a new best
     simulator: true                  # start the simulated provider for openai/sim-* models
 
 With the prompt's content in the file, that content is the baseline (committed on `main`
@@ -57,6 +58,7 @@ _TOP = {
     "parallel",
     "base",
     "options",
+    "patience",
     "simulator",
 }
 _PROMPT = {"name", "template", "system"}
@@ -94,6 +96,7 @@ class OptimizeFile:
     base: str = "main"
     options: dict[str, Any] = field(default_factory=dict)
     simulator: bool = False
+    patience: int | None = None
 
 
 def load_optimize_file(path: str | Path) -> OptimizeFile:
@@ -147,6 +150,7 @@ def load_optimize_file(path: str | Path) -> OptimizeFile:
         base=_text(data, "base", "main", mistakes),
         options=_options(data.get("options", {}), mistakes),
         simulator=_bool(data, "simulator", mistakes),
+        patience=_int_or_none(data, "patience", mistakes),
     )
     mistakes.check()
     return spec

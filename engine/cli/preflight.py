@@ -11,7 +11,7 @@ from domain.errors import ValidationError
 from domain.evaluation import check_budget
 from domain.llm import Catalogue
 from engine.evaluation.evalfile import EvalFile
-from engine.sdk.evalrun import read_rows
+from engine.sdk.evalrun import eval_rows
 from engine.sdk.evaluations import split_scorers
 from engine.settings import Settings
 
@@ -27,7 +27,7 @@ def check_eval_file(spec: EvalFile, settings: Settings) -> None:
         NotFoundError: a model the catalogue does not list.
     """
     try:
-        read_rows(spec.dataset_path)
+        eval_rows(spec)
     except OSError as exc:
         raise ValidationError(
             f"eval file dataset: cannot read {spec.dataset_path}: {exc.strerror or exc}",

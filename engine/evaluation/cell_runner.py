@@ -10,9 +10,11 @@ from __future__ import annotations
 import asyncio
 import os
 from collections import deque
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
+from domain.datasets import TestCase
 from domain.errors import CodeNotAllowedError, NexusError
 from domain.evaluation import Cell
 from domain.evaluation.rows import ResultRow
@@ -96,9 +98,11 @@ class CellRunner:
         self.scorers: list[Scorer] = [*registered, *context.custom_scorers]
         # isinstance against runtime-checkable protocols is slow: classify once, not per cell.
         self.kinds = [_kind(scorer) for scorer in self.scorers]
-        self.refusal = _code_refusal(context)
+        self._case_scorers: dict[str, tuple[list[Scorer], list[str | None]]] = {}
+        self.refusal = _code_refusal(context.spec.scorers, context.spec.allow_code)
+        self._case_refusals: dict[str, str | None] = {}
         # Each sandboxed program is a fresh interpreter: more at once than cores only queues.
-        self._sandboxes = Slots(max(2, os.cpu_count() or 2)) if "sandbox" in self.kinds else None
+        self._sandboxes = Slots(max(2, os.cpu_count() or 2))
         # Call parameters per prompt version, built once rather than per cell.
         self.params = {
             version: {
@@ -107,6 +111,24 @@ class CellRunner:
             }
             for version, settings in context.settings.items()
         }
+
+    def scorers_of(self, case: TestCase) -> tuple[list[Scorer], list[str | None]]:
+        """The scorers of a cell of ``case`` and their kinds: the run's, then the case's own
+        (built once per case)."""
+        if not case.scorers:
+            return self.scorers, self.kinds
+        built = self._case_scorers.get(case.id)
+        if built is None:
+            own = build_scorers(case.scorers)
+            built = ([*self.scorers, *own], [*self.kinds, *(_kind(s) for s in own)])
+            self._case_scorers[case.id] = built
+        return built
+
+    def _case_refusal(self, case: TestCase) -> str | None:
+        if case.id not in self._case_refusals:
+            allowed = self.context.spec.allow_code
+            self._case_refusals[case.id] = _code_refusal(case.scorers, allowed)
+        return self._case_refusals[case.id]
 
     def route(self, cell: Cell) -> dict[str, Any]:
         """The model fields of ``cell``'s request: its model, or the run's routing rule."""
@@ -136,8 +158,9 @@ class CellRunner:
             "case_id": cell.case_id,
             "repeat": cell.repeat,
         }
-        if self.refusal is not None:  # before the model call: nothing is spent on it
-            return CellOutcome(ResultRow(**key, error=self.refusal))
+        refusal = self.refusal or (self._case_refusal(case) if case.scorers else None)
+        if refusal is not None:  # before the model call: nothing is spent on it
+            return CellOutcome(ResultRow(**key, error=refusal))
         try:
             rendered = ctx.templates[cell.prompt_version].render(case.variables)
         except NexusError as exc:
@@ -186,26 +209,33 @@ class CellRunner:
             cost_usd=answer.cost_usd,
             tokens=answer.usage.prompt_tokens + answer.usage.completion_tokens,
             model=answer.model_used or cell.model,
+            finish_reason=answer.finish_reason,
         )
-        scores, extra_cost, over_budget = await self._score(score_ctx, cell)
+        scorers, kinds = self.scorers_of(case)
+        scores, extra_cost, over_budget = await self._score(score_ctx, cell, scorers, kinds)
         if over_budget:
             return CellOutcome(None, budget_exceeded=True)
         if scores:
             cell_score = combine(
-                [(s, scorer.weight) for s, scorer in zip(scores, self.scorers, strict=True)]
+                [(s, scorer.weight) for s, scorer in zip(scores, scorers, strict=True)]
+            )
+            passed = (
+                cell_score.passed if case.threshold is None else cell_score.value >= case.threshold
             )
             answered.update(
-                passed=cell_score.passed,
+                passed=passed,
                 score=cell_score.value,
                 scores={s.name: s.value for s in scores},
                 reasons={s.name: s.reason for s in scores if not s.passed and s.reason},
             )
         return CellOutcome(ResultRow(**answered, scoring_cost_usd=extra_cost))
 
-    async def _score(self, ctx: ScoreContext, cell: Cell) -> tuple[list[Score], float, bool]:
+    async def _score(
+        self, ctx: ScoreContext, cell: Cell, scorers: list[Scorer], kinds: list[str | None]
+    ) -> tuple[list[Score], float, bool]:
         scores: list[Score] = []
         extra_cost = 0.0
-        for index, (scorer, kind) in enumerate(zip(self.scorers, self.kinds, strict=True)):
+        for index, (scorer, kind) in enumerate(zip(scorers, kinds, strict=True)):
             if kind == "pure":
                 scores.append(cast(PureScorer, scorer).score(ctx))
             elif kind == "sandbox":
@@ -271,10 +301,10 @@ class CellRunner:
         return scorer.parse(ran.answer)
 
 
-def _code_refusal(context: RunContext) -> str | None:
-    """The error of every cell of a run whose code scorers its spec does not allow."""
+def _code_refusal(specs: Sequence[Mapping[str, Any]], allowed: bool) -> str | None:
+    """The error of a cell whose (run's or case's) code scorers its run does not allow."""
     try:
-        check_code_allowed(context.spec.scorers, allowed=context.spec.allow_code, where="this run")
+        check_code_allowed(specs, allowed=allowed, where="this run")
     except CodeNotAllowedError as exc:
         return f"{exc.code}: {exc.message}"
     return None

@@ -270,13 +270,16 @@ class DatasetStore:
 
 
 def case_from_row(row: Mapping[str, Any]) -> TestCase:
-    """A case from a plain row: `vars` or `variables`, `expected`, `metadata`, `tags`, `id`."""
+    """A case from a plain row: `vars` or `variables`, `expected`, `metadata`, `tags`, `id`,
+    `scorers`, `threshold`."""
     return TestCase(
         id=str(row.get("id", "")),
         variables=dict(row.get("vars", row.get("variables", {}))),
         expected=row.get("expected"),
         metadata=dict(row.get("metadata", {})),
         tags=tuple(row.get("tags", ())),
+        scorers=tuple(row.get("scorers", ())),
+        threshold=row.get("threshold"),
     )
 
 

@@ -33,6 +33,7 @@ from typing import Any
 
 import yaml
 
+from domain.datasets import TestCase
 from domain.errors import NexusError, ValidationError
 from domain.evaluation import ROUTINGS
 from domain.scoring import build_scorers
@@ -79,7 +80,7 @@ class EvalFile:
     prompt_name: str
     versions: tuple[PromptVersionSpec, ...]
     models: tuple[str, ...]
-    dataset_path: Path
+    dataset_path: Path | None
     scorers: tuple[dict[str, Any], ...]
     repeats: int = 1
     budget_usd: float | None = None
@@ -89,6 +90,9 @@ class EvalFile:
     cache: bool = True
     routing: str = "fixed"
     extra: dict[str, Any] = field(default_factory=dict)
+    cases: tuple[TestCase, ...] = ()
+    """The cases themselves, for a suite imported from another tool (``dataset_path`` is
+    then ``None``); an eval file always names its dataset file."""
 
 
 class _Mistakes:

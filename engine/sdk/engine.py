@@ -307,6 +307,7 @@ class Engine:
         idempotency_key: str | None = None,
         api_keys: Mapping[str, str] | None = None,
         options: Mapping[str, Any] | None = None,
+        patience: int | None = None,
     ) -> Optimization:
         """Start optimizing a prompt's system message and template on a dataset.
 
@@ -338,6 +339,8 @@ class Engine:
             idempotency_key: The same key returns the same optimization.
             api_keys: Provider → key, used before the environment's.
             options: The optimizer's options (e.g. ``{"merge": True}``).
+            patience: Stop after this many generations without a new best (>= 1); default
+                no such limit.
 
         Returns:
             An `Optimization`; call `wait()` to follow it with a progress bar.
@@ -370,6 +373,7 @@ class Engine:
             idempotency_key=idempotency_key,
             api_keys=api_keys,
             options=options,
+            patience=patience,
         )
 
     def optimization(self, optimization_id: str) -> Optimization:

@@ -92,6 +92,13 @@ def read_rows(path: Path) -> list[dict[str, Any]]:
     return [c.to_dict() for c in parsed.cases]
 
 
+def eval_rows(spec: EvalFile) -> list[dict[str, Any]]:
+    """An eval's dataset rows: its dataset file's, or an imported suite's in-memory cases."""
+    if spec.dataset_path is None:
+        return [case.to_dict() for case in spec.cases]
+    return read_rows(spec.dataset_path)
+
+
 def run_eval(
     engine: Engine,
     *,
@@ -173,7 +180,7 @@ def run_eval_file(engine: Engine, spec: EvalFile, *, progress: bool = True) -> E
         prompt=spec.prompt_name,
         versions=spec.versions,
         dataset=f"{spec.name}-cases",
-        rows=read_rows(spec.dataset_path),
+        rows=eval_rows(spec),
         models=spec.models,
         scorers=spec.scorers,
         repeats=spec.repeats,

@@ -199,6 +199,7 @@ class Evaluations:
             concurrency=concurrency,
             allow_code=allow_code and bool(code_scorer_names(registered)),
         )
+        _check_case_scorers(registered, custom, cases)
         context = self._context("pending", spec, custom, resolved, cases, api_keys or {})
         _check_parameters(context)
         try:
@@ -319,7 +320,7 @@ class Evaluations:
             return
         from actors.provider_gateway import accounts_used
 
-        models = [*context.spec.models, *_scorer_models(context.spec.scorers)]
+        models = [*context.spec.models, *_run_scorer_models(context)]
         for account in accounts_used(context.catalogue, models):
             self._hold_gateway(account)
 
@@ -333,7 +334,7 @@ class Evaluations:
         for model in context.spec.models:
             messages = context.templates[first].render(case.variables).as_dicts()
             client.check(CompletionRequest(model, messages))
-        for model in _scorer_models(context.spec.scorers):
+        for model in _run_scorer_models(context):
             client.check(CompletionRequest(model, [{"role": "user", "content": "x"}]))
 
     def _ensure_accepting(self) -> None:
@@ -398,10 +399,45 @@ def _subset(cases: Sequence[Any], ids: Sequence[str] | None) -> builtins.list[An
     return [c for c in cases if c.id in wanted]
 
 
+def _check_case_scorers(
+    registered: Sequence[dict[str, Any]], custom: Sequence[CustomScorer], cases: Sequence[Any]
+) -> None:
+    """Refuse cases whose own scorers share a name with the run's: scores are keyed by name.
+
+    Raises:
+        ValidationError: ``reason="scorer-name-clash"`` naming the first case and scorer.
+    """
+    run_names = {s["name"] for s in registered} | {s.name for s in custom}
+    for case in cases:
+        for own in case.scorers:
+            if own["name"] in run_names:
+                raise ValidationError(
+                    f"case {case.id!r} has its own scorer named {own['name']!r}, like one of the "
+                    "run's scorers; give one of them a distinct 'name'",
+                    reason="scorer-name-clash",
+                    case=case.id,
+                    scorer=own["name"],
+                )
+
+
+def _run_scorer_models(context: RunContext) -> list[str]:
+    """The models the run's scorers and its cases' own scorers call, each once."""
+    specs = list(context.spec.scorers)
+    seen: set[str] = set()
+    for case in context.cases.values():
+        for own in case.scorers:
+            key = json.dumps(own, sort_keys=True)
+            if key not in seen:
+                seen.add(key)
+                specs.append(own)
+    return list(dict.fromkeys(_scorer_models(specs)))
+
+
 def _scorer_models(scorers: Sequence[dict[str, Any]]) -> list[str]:
     """The models registered scorers call (judges, embeddings)."""
     models: list[str] = []
-    for scorer in build_scorers(scorers):
+    # one at a time: two cases may each have their own scorer of the same name
+    for scorer in (built for spec in scorers for built in build_scorers([spec])):
         for attr in ("judge_model", "model"):
             model = getattr(scorer, attr, None)
             if isinstance(model, str) and model:

@@ -3,11 +3,11 @@
 Models (``sim-small``, ``sim-medium``, ``sim-large``, ``sim-judge``) attempt simple tasks
 in the last user message — arithmetic, string transforms, keyword classification, JSON
 extraction — and succeed with a probability set by their skill and the prompt's quality;
-``sim-judge`` grades answers against expected text; ``sim-reflector`` proposes prompt edits
-from a reflection request. Output rules (decimals, units, casing, prefixes...) are followed
-only when the prompt states or demonstrates them (``_follow``); ``_families`` holds seeded
-task families with hidden rules for optimization benchmarks. See ``_reply`` and ``_judge``
-for the exact rules.
+``sim-judge`` grades answers against expected text (and picks a choice for model-graded
+prompts); ``sim-reflector`` proposes prompt edits from a reflection request. Output rules
+(decimals, units, casing, prefixes...) are followed only when the prompt states or
+demonstrates them (``_follow``); ``_families`` holds seeded task families with hidden rules
+for optimization benchmarks. See ``_reply``, ``_judge`` and ``_graded`` for the exact rules.
 
 Examples:
     >>> from engine.simulator import SimulatorConfig, running_simulator

@@ -3,7 +3,8 @@
 Rules (all deterministic for the same model, messages, temperature, config seed and
 request seed; randomness comes from ``random.Random`` seeded by a blake2b digest):
 
-1. ``sim-judge`` given a prompt with an answer section grades it (see ``_judge``).
+1. ``sim-judge`` given a prompt listing ``Allowed choices:`` picks one (see ``_graded``);
+   given another prompt with an answer section it grades it (see ``_judge``).
 2. Otherwise the LAST user message is matched, in this order, against: JSON extraction,
    sentiment, classification into offered labels, letter counting, reversing, upper/lower
    case, unit conversion, arithmetic. No match: a deterministic sentence built from the
@@ -35,6 +36,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from engine.simulator import _classify, _convert, _extract, _follow, _tasks
+from engine.simulator._graded import grade, is_graded_prompt
 from engine.simulator._judge import is_judge_prompt, judge
 from engine.simulator._models import REFLECTOR, SIMULATED_MODELS, ModelProfile
 from engine.simulator._reflector import reflect
@@ -154,6 +156,8 @@ def simulate_reply(
         return reflect("\n".join([system, *users]))
     if profile.name == "sim-judge":
         prompt = "\n".join([system, *users])
+        if is_graded_prompt(prompt):
+            return grade(prompt)
         if is_judge_prompt(prompt):
             return judge(prompt)
     task = next((t for r in RECOGNISERS if (t := r(user)) is not None), None)

@@ -222,6 +222,24 @@ def test_datasets_import_export_and_reject_bad_rows(users: Users) -> None:
     assert "attachment" in csv.headers["content-disposition"]
     assert csv.text.splitlines()[1] == "c1,1+1?,2"
     _problem(http.get("/v1/datasets/qa/versions/9/export"), 404, "not-found")
+    own = [
+        {
+            "vars": {"question": "hi"},
+            "id": "c2",
+            "scorers": [{"type": "contains", "args": {"value": "sorry"}, "negate": True}],
+            "threshold": 0.5,
+        }
+    ]
+    added = _ok(http.post("/v1/datasets/qa/versions", json={"cases": own}), 201)
+    exported = http.get(f"/v1/datasets/qa/versions/{added['number']}/export")
+    row = json.loads(exported.text)
+    assert row["threshold"] == 0.5 and row["scorers"][0]["name"] == "not-contains"
+    not_csv = http.get(
+        f"/v1/datasets/qa/versions/{added['number']}/export", params={"format": "csv"}
+    )
+    assert not_csv.status_code == 422 and "JSONL" in not_csv.json()["detail"]
+    bad_own = [{"vars": {"question": "hi"}, "scorers": [{"type": "no-such-scorer"}]}]
+    _problem(http.post("/v1/datasets/qa/versions", json={"cases": bad_own}), 422, "validation")
     assert [d["name"] for d in _ok(http.get("/v1/datasets"))["items"]] == ["qa"]
 
 

@@ -256,6 +256,7 @@ BAD_INPUT = [
     ({"budget": 0}, "invalid-budget"),
     ({"budget": -1.5}, "invalid-budget"),
     ({"max_metric_calls": 0}, "invalid-max-metric-calls"),
+    ({"patience": 0}, "invalid-patience"),
     ({"optimizer": "annealing"}, "unknown-optimizer"),
 ]
 

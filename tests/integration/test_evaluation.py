@@ -485,3 +485,59 @@ def test_a_run_whose_start_fails_is_marked_failed_not_left_pending(
         assert runs[0].error is not None and runs[0].error.startswith("internal:")
     finally:
         eng.close()
+
+
+def test_cases_bring_their_own_scorers_negation_and_threshold(inline_engine: Any) -> None:
+    engine = inline_engine
+    anything = {"type": "regex", "args": {"pattern": "."}, "name": "says-something"}
+    judge = {
+        "type": "llm-judge",
+        "args": {"model": "openai/sim-judge", "rubric": "The answer is a number."},
+    }
+    cases = [
+        {"id": "own-pass", "vars": {"question": "What is 2 + 2?"}, "scorers": [anything]},
+        {
+            "id": "own-negated",
+            "vars": {"question": "What is 3 + 3?"},
+            "scorers": [{**anything, "negate": True, "name": "silent"}],
+        },
+        {
+            # One of two equal-weight scorers fails: 0.5 reaches the case's threshold.
+            "id": "own-threshold",
+            "vars": {"question": "What is 4 + 4?"},
+            "scorers": [anything, {**anything, "negate": True, "name": "silent"}],
+            "threshold": 0.5,
+        },
+        {"id": "own-judged", "vars": {"question": "What is 5 + 5?"}, "scorers": [judge]},
+        {"id": "run-only", "vars": {"question": "What is 6 + 6?"}, "expected": "12"},
+    ]
+    engine.datasets.create("own-scorers")
+    engine.datasets.add("own-scorers", cases)
+    with pytest.raises(ValidationError) as clash:
+        engine.evaluate(
+            prompt=PROMPT_NAME,
+            dataset="own-scorers",
+            models=["openai/sim-large"],
+            scorers=[{"type": "numeric", "name": "says-something"}],
+        )
+    assert clash.value.details["reason"] == "scorer-name-clash"
+    run = engine.evaluate(
+        prompt=PROMPT_NAME,
+        dataset="own-scorers",
+        models=["openai/sim-large"],
+        scorers=[{"type": "numeric", "name": "correct"}],
+    )
+    assert run.wait(progress=False, timeout=120).status.value == "completed"
+    rows = {r["case_id"]: r for r in engine.evaluations.runs.result_rows(engine.owner, run.id)}
+    assert set(rows["own-pass"]["scores"]) == {"correct", "says-something"}
+    assert rows["own-pass"]["scores"]["says-something"] == 1.0
+    assert rows["own-negated"]["scores"]["silent"] == 0.0
+    assert rows["own-negated"]["passed"] is False
+    assert "negated:" in rows["own-negated"]["detail"]["reasons"]["silent"]
+    threshold = rows["own-threshold"]
+    assert threshold["scores"]["says-something"] == 1.0 and threshold["scores"]["silent"] == 0.0
+    # The run's `correct` (no expected answer: fails) weighs too: (0 + 1 + 0) / 3 < 0.5.
+    assert threshold["score"] == pytest.approx(1 / 3)
+    assert threshold["passed"] is False
+    assert "llm-judge" in rows["own-judged"]["scores"]
+    assert set(rows["run-only"]["scores"]) == {"correct"}

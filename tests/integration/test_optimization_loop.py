@@ -129,6 +129,7 @@ def test_an_unknown_case_id_is_refused_before_anything_is_stored(engine: Any) ->
         ({"budget": 0}, "invalid-budget"),
         ({"budget": -2.0}, "invalid-budget"),
         ({"max_metric_calls": 0}, "invalid-max-metric-calls"),
+        ({"patience": 0}, "invalid-patience"),
         ({"optimizer": "annealing"}, "unknown-optimizer"),
     ],
 )

@@ -119,3 +119,16 @@ def test_the_example_file_loads() -> None:
 
     assert spec.dataset_path is not None and spec.dataset_path.is_file()
     assert spec.simulator and spec.models
+
+
+def test_patience_is_read_and_checked(tmp_path: Path) -> None:
+    from engine.cli.optimize_file import load_optimize_file
+
+    base = "prompt: qa\ndataset: qa-cases\nmodels: [openai/sim-small]\nscorers: [equals]\n"
+    (tmp_path / "a.yaml").write_text(base + "patience: 3\n")
+    assert load_optimize_file(tmp_path / "a.yaml").patience == 3
+    (tmp_path / "b.yaml").write_text(base)
+    assert load_optimize_file(tmp_path / "b.yaml").patience is None
+    (tmp_path / "c.yaml").write_text(base + "patience: soon\n")
+    with pytest.raises(ValidationError, match="patience"):
+        load_optimize_file(tmp_path / "c.yaml")

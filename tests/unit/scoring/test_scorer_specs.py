@@ -17,18 +17,24 @@ from domain.scoring import (
 )
 
 BUILT_INS = [
+    "answer-relevance",
     "contains",
     "contains-all",
     "contains-any",
+    "context-faithfulness",
+    "context-recall",
     "cost",
     "embedding-cosine",
     "equals",
+    "factuality",
     "icontains",
     "is-json",
     "json-schema",
     "latency",
     "levenshtein",
     "llm-judge",
+    "model-graded-classify",
+    "model-graded-closedqa",
     "numeric",
     "regex",
     "similarity",
@@ -152,7 +158,17 @@ def test_distinct_names_make_duplicates_fine():
     assert [s.name for s in scorers] == ["a", "b"]
 
 
-NEEDS = {"embedding-cosine": "embedding", "llm-judge": "completion"}
+GRADED = [
+    "answer-relevance",
+    "context-faithfulness",
+    "context-recall",
+    "factuality",
+    "model-graded-classify",
+    "model-graded-closedqa",
+]
+NEEDS = {"embedding-cosine": "embedding", "llm-judge": "completion"} | dict.fromkeys(
+    GRADED, "completion"
+)
 SAMPLE_ARGS = {
     "contains-any": {"values": ["a"]},
     "contains-all": {"values": ["a"]},
@@ -162,6 +178,9 @@ SAMPLE_ARGS = {
     "cost": {"max_usd": 1},
     "embedding-cosine": {"model": "m"},
     "llm-judge": {"model": "m", "rubric": "r"},
+    **{name: {"model": "m"} for name in GRADED},
+    "model-graded-classify": {"model": "m", "prompt": "{output}", "choice_strings": ["Y"]},
+    "model-graded-closedqa": {"model": "m", "criteria": "c"},
 }
 
 

@@ -1,5 +1,6 @@
 import pytest
 
+from domain.errors import ValidationError
 from domain.scoring import (
     PureScorer,
     Score,
@@ -61,3 +62,33 @@ def test_similarity_passes_on_identical_text():
 
 def test_similarity_without_reference_fails():
     assert not score("similarity", "text").passed
+
+
+def test_levenshtein_max_distance_decides_the_verdict_by_distance():
+    at_limit = score("levenshtein", "kitten", expected="sitting", max_distance=3)
+    assert at_limit.passed and at_limit.value == pytest.approx(4 / 7)
+    assert at_limit.reason == "levenshtein distance 3 is within max_distance 3 (similarity 0.571)"
+    over = score("levenshtein", "kitten", expected="sitting", max_distance=2)
+    assert not over.passed and over.value == pytest.approx(4 / 7)
+    assert over.reason == "levenshtein distance 3 exceeds max_distance 2 (similarity 0.571)"
+
+
+def test_levenshtein_max_distance_zero_means_identical_after_normalising():
+    assert score("levenshtein", " Paris ", expected="paris", max_distance=0, case_sensitive=False)
+    assert not score("levenshtein", "Paris", expected="paris", max_distance=0).passed
+
+
+@pytest.mark.parametrize("bad", [-1, 1.5, "2", True])
+def test_levenshtein_max_distance_must_be_a_whole_number_at_least_zero(bad):
+    with pytest.raises(ValidationError, match="'max_distance' must be"):
+        build_scorer(ScorerSpec("levenshtein", {"value": "x", "max_distance": bad}))
+
+
+def test_levenshtein_max_distance_and_threshold_do_not_mix():
+    with pytest.raises(ValidationError, match="give it or threshold, not both"):
+        build_scorer(ScorerSpec("levenshtein", {"max_distance": 2}, threshold=0.5))
+
+
+def test_similarity_has_no_max_distance():
+    with pytest.raises(ValidationError, match="unknown argument"):
+        build_scorer(ScorerSpec("similarity", {"max_distance": 2}))

@@ -37,6 +37,12 @@ def test_is_json_extract_finds_fenced_json():
     assert score("is-json", 'Here:\n```json\n{"a": 1}\n```', extract=True).passed
 
 
+@pytest.mark.parametrize("extract", [False, True])
+def test_json_nested_past_the_decoders_depth_fails_instead_of_raising(extract):
+    result = score("is-json", "see: " * extract + "[" * 5000 + "]" * 5000, extract=extract)
+    assert result.reason == "output is not valid JSON: the JSON nests too deeply to parse"
+
+
 def test_json_schema_passes_on_conforming_output():
     result = score("json-schema", '{"name": "Ada", "age": 36}', schema=SCHEMA)
     assert result.passed and result.reason == "output matches the schema"

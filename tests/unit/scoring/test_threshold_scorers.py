@@ -53,3 +53,26 @@ def test_zero_budget_fails_any_cost():
 def test_unknown_cost_fails():
     result = score("cost", ScoreContext(output=""), max_usd=1)
     assert not result.passed and result.reason.startswith("cost unknown")
+
+
+@pytest.mark.parametrize(("reason", "value"), [("stop", "stop"), ("length", "LENGTH")])
+def test_finish_reason_matches_ignoring_case(reason, value):
+    result = score("finish-reason", ScoreContext(output="", finish_reason=reason), value=value)
+    assert (result.value, result.passed) == (1.0, True)
+    assert result.reason == f"finish reason is {reason!r}"
+
+
+def test_other_finish_reason_fails():
+    result = score("finish-reason", ScoreContext(output="", finish_reason="length"), value="stop")
+    assert not result.passed and result.reason == "finish reason is 'length', not 'stop'"
+
+
+def test_unknown_finish_reason_fails():
+    result = score("finish-reason", ScoreContext(output=""), value="stop")
+    assert (result.passed, result.reason) == (False, "finish reason unknown")
+
+
+@pytest.mark.parametrize("args", [{}, {"value": ""}, {"value": 1}])
+def test_finish_reason_needs_a_value(args):
+    with pytest.raises(ValidationError, match="'value'"):
+        build_scorer(ScorerSpec("finish-reason", args))

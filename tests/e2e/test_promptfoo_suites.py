@@ -1,0 +1,103 @@
+"""Real promptfoo configs run end to end with `autoforge eval`, on the simulator."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+ROOT = Path(__file__).resolve().parents[2]
+CORPUS = ROOT / "tests" / "fixtures" / "promptfoo"
+
+
+@pytest.fixture
+def ray_tmp() -> Iterator[Path]:
+    path = Path(tempfile.mkdtemp(prefix="afray-", dir="/tmp"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def autoforge(data: Path, ray_tmp: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("AUTOFORGE_", "RAY_")) and key not in ("DATABASE_URL", "REDIS_URL")
+    }
+    env.update(
+        AUTOFORGE_DATA_DIR=str(data),
+        AUTOFORGE_RAY_NUM_CPUS="1",
+        RAY_TMPDIR=str(ray_tmp),
+        LITELLM_LOCAL_MODEL_COST_MAP="True",
+    )
+    return subprocess.run(
+        [sys.executable, "-m", "api.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+    )
+
+
+def test_corpus_configs_run_on_the_simulator_and_record_results(
+    tmp_path: Path, ray_tmp: Path
+) -> None:
+    # csv tests + file prompts; defaultTest + chat file + $ref + not-runnable js; jsonl tests
+    for name, cells in (("simple-csv", 4), ("simple-test", 10), ("jsonl-test-cases", 2)):
+        config = CORPUS / name / "promptfooconfig.yaml"
+        out = autoforge(
+            tmp_path,
+            ray_tmp,
+            "eval",
+            str(config),
+            "--model-map",
+            "*=openai/sim-small",
+            "--skip-unsupported",
+            "--json",
+        )
+        assert out.returncode in (0, 1), out.stderr
+        summary = json.loads(out.stdout[out.stdout.index("{\n") :])
+        assert summary["status"] == "completed"
+        assert sum(g["n_cells"] for g in summary["report"]["groups"]) == cells
+        listed = autoforge(tmp_path, ray_tmp, "run", "show", summary["run_id"], "--json")
+        assert json.loads(listed.stdout)["recorded_cells"] == cells
+
+
+def test_an_unsupported_construct_refuses_before_any_call(tmp_path: Path, ray_tmp: Path) -> None:
+    config = CORPUS / "simple-test" / "promptfooconfig.yaml"
+    out = autoforge(tmp_path, ray_tmp, "eval", str(config), "--model-map", "*=openai/sim-small")
+    assert out.returncode == 2
+    assert "tests[3].assert[0]" in out.stderr and "Traceback" not in out.stderr
+    assert not (tmp_path / "reports").exists()
+
+
+def test_import_writes_an_eval_file_that_runs(tmp_path: Path, ray_tmp: Path) -> None:
+    config = CORPUS / "csv-metadata" / "promptfooconfig.yaml"
+    out_dir = tmp_path / "kept"
+    made = autoforge(
+        tmp_path,
+        ray_tmp,
+        "import",
+        "promptfoo",
+        str(config),
+        "--out",
+        str(out_dir),
+        "--model-map",
+        "*=openai/sim-small",
+    )
+    assert made.returncode == 0, made.stderr
+    rows = [json.loads(line) for line in (out_dir / "cases.jsonl").read_text().splitlines()]
+    assert len(rows) == 3 and rows[0]["scorers"][0]["type"] == "contains"
+    again = autoforge(tmp_path, ray_tmp, "eval", str(out_dir / "eval.yaml"), "--json")
+    assert again.returncode in (0, 1), again.stderr
+    summary = json.loads(again.stdout[again.stdout.index("{\n") :])
+    assert summary["status"] == "completed"
