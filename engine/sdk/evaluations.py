@@ -197,9 +197,11 @@ class Evaluations:
             params=dict(params or {}),
             routing=routing,
             concurrency=concurrency,
-            allow_code=allow_code and bool(code_scorer_names(registered)),
+            allow_code=allow_code and _runs_code(registered, cases),
         )
         _check_case_scorers(registered, custom, cases)
+        case_specs = [spec for case in cases for spec in case.scorers]
+        check_code_allowed(case_specs, allowed=allow_code, where="a run without allow_code=True")
         context = self._context("pending", spec, custom, resolved, cases, api_keys or {})
         _check_parameters(context)
         try:
@@ -397,6 +399,11 @@ def _subset(cases: Sequence[Any], ids: Sequence[str] | None) -> builtins.list[An
             cases=unknown[:20],
         )
     return [c for c in cases if c.id in wanted]
+
+
+def _runs_code(registered: Sequence[dict[str, Any]], cases: Sequence[Any]) -> bool:
+    """Whether the run's scorers or its cases' own scorers run code."""
+    return bool(code_scorer_names([*registered, *(s for c in cases for s in c.scorers)]))
 
 
 def _check_case_scorers(
