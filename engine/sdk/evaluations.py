@@ -414,7 +414,7 @@ def _check_case_scorers(
     Raises:
         ValidationError: ``reason="scorer-name-clash"`` naming the first case and scorer.
     """
-    run_names = {s["name"] for s in registered} | {s.name for s in custom}
+    run_names = {s.get("name") or s["type"] for s in registered} | {s.name for s in custom}
     for case in cases:
         for own in case.scorers:
             if own["name"] in run_names:

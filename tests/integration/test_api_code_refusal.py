@@ -100,3 +100,22 @@ def test_an_optimization_with_a_code_scorer_is_refused_and_not_stored(client: Te
 def test_the_same_run_without_the_code_scorer_starts(client: TestClient) -> None:
     body = {"prompt": "qa", "dataset": "cases", "models": ["openai/sim-small"]}
     assert client.post("/v1/runs", json={**body, "scorers": ["icontains"]}).status_code == 202
+
+
+def test_a_case_with_its_own_code_scorer_is_refused_as_json_and_as_an_upload(
+    client: TestClient,
+) -> None:
+    versions = "/v1/datasets/cases/versions"
+    before = _count(client, versions)
+    case = {"vars": {"q": "x"}, "expected": "x", "scorers": [{**PYTHON, "name": "own"}]}
+    _refused(client.post(versions, json={"cases": [case]}), "'own'")
+    row = '{"vars": {"q": "y"}, "scorers": [{"type": "javascript", "args": {"expression": "1"}}]}'
+    upload = client.post(
+        "/v1/datasets/cases/import",
+        content=f'{{"vars": {{"q": "z"}}}}\n{row}\n',
+        headers={"Content-Type": "application/x-ndjson"},
+    )
+    _refused(upload, "'javascript'")
+    assert _count(client, versions) == before
+    plain = {"vars": {"q": "x"}, "scorers": [{"type": "icontains", "args": {"value": "x"}}]}
+    assert client.post(versions, json={"cases": [plain]}).status_code == 201

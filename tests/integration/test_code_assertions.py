@@ -236,3 +236,27 @@ def test_an_evaluator_refuses_code_in_a_run_that_does_not_allow_it(inline_engine
     outcome = asyncio.run(CellRunner(context, client).run(cell))
     assert outcome.row is not None and outcome.row.output is None
     assert str(outcome.row.error).startswith("code-not-allowed: scorer(s) 'py-equals' run code")
+
+
+def test_a_cases_own_code_scorer_runs_only_with_allow_code(inline_engine: Any) -> None:
+    own = {"type": "python", "name": "own", "args": {"expression": "len(output) > 0"}}
+    inline_engine.datasets.create("own-code")
+    inline_engine.datasets.add("own-code", [{"vars": {"question": "2+2?"}, "scorers": [own]}])
+    common = {"prompt": PROMPT_NAME, "dataset": "own-code", "models": ["openai/sim-small"]}
+    with pytest.raises(CodeNotAllowedError, match="'own' run code"):
+        inline_engine.evaluate(**common)
+    run = inline_engine.evaluate(**common, allow_code=True)
+    assert run.wait(progress=False, timeout=120).status.value == "completed"
+    assert run.info().spec.allow_code is True
+    (record,) = run.records()
+    assert record.scores == {"own": 1.0} and record.passed
+    service = inline_engine.evaluations
+    spec = replace(run.info().spec, allow_code=False)
+    versions = [inline_engine.prompts.show(spec.prompt_id, v) for v in spec.prompt_versions]
+    cases = service.datasets.cases(inline_engine.owner, spec.dataset_version_id)
+    context = service._context(run.id, spec, (), versions, cases, {})
+    client = LLMClient(context.catalogue, links=lambda _account: None)  # never called
+    cell = Cell(spec.prompt_versions[0], spec.models[0], spec.case_ids[0], 0)
+    outcome = asyncio.run(CellRunner(context, client).run(cell))
+    assert outcome.row is not None
+    assert str(outcome.row.error).startswith("code-not-allowed: scorer(s) 'own' run code")
