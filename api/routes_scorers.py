@@ -25,7 +25,10 @@ class ScorerOut(BaseModel):
 
     name: str = Field(examples=["regex"])
     description: str
-    needs: str | None = Field(description="a model call it makes: embedding or completion")
+    needs: str | None = Field(
+        description="what it waits for: a model call (embedding, completion) or the sandbox "
+        "(sandbox: it runs code, which only SDK and CLI runs allow)"
+    )
     arguments: list[ScorerArgumentOut]
 
 

@@ -260,3 +260,33 @@ def test_a_cases_own_code_scorer_runs_only_with_allow_code(inline_engine: Any) -
     outcome = asyncio.run(CellRunner(context, client).run(cell))
     assert outcome.row is not None
     assert str(outcome.row.error).startswith("code-not-allowed: scorer(s) 'own' run code")
+
+
+@pytest.mark.slow
+def test_a_ray_evaluator_runs_code_assertions_too(
+    ray_cluster: dict[str, Any],
+    redis_url: str,
+    simulator: Any,
+    tmp_path: Path,
+) -> None:
+    from engine import Engine
+
+    with Engine(data_dir=tmp_path / "ray", redis_url=redis_url) as eng:
+        assert eng.runtime.executor == "ray"
+        eng.use_catalogue(simulator_catalogue(simulator.api_base, max_concurrency=64))
+        eng.prompts.create(PROMPT_NAME, V1["template"], message=V1["message"])
+        eng.datasets.create("demo")
+        eng.datasets.add("demo", demo_cases(4))
+        js = {"type": "javascript", "name": "js", "args": {"expression": "output.length > 0"}}
+        run = eng.evaluate(
+            prompt=PROMPT_NAME,
+            dataset="demo",
+            models=["openai/sim-small"],
+            scorers=[PYTHON_EQUALS, EQUALS, *([js] if shutil.which("node") else [])],
+            allow_code=True,
+        )
+        assert run.wait(progress=False, timeout=180).status.value == "completed"
+        records = run.records()
+        assert len(records) == 4 and all(r.error is None for r in records)
+        assert [r.scores["py-equals"] for r in records] == [r.scores["equals"] for r in records]
+        assert all(r.scores.get("js", 1.0) == 1.0 for r in records)
