@@ -193,24 +193,29 @@ async def run_program(
 
     Returns:
         The program's answer, or a failure: ``timed out after N s``, ``ran out of memory``,
-        ``node is not installed``, ``wrote more than N bytes``, ``exited with code N: …``.
+        ``node is not installed``, ``wrote more than N bytes``, ``used more than N s of CPU
+        time`` (threads add up), ``exited with code N and no answer: …``.
     """
     command = _command(language, memory_bytes)
     if command is None:
         return SandboxResult(failure="node is not installed")
     payload = json.dumps(request).encode()
     limit_mb = memory_bytes // (1024 * 1024)
+    cpu_s = math.ceil(timeout_s) + 1
     with tempfile.TemporaryDirectory(prefix="af-sandbox-") as tmp:
-        process = await asyncio.create_subprocess_exec(
-            *command,
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            cwd=tmp,
-            env=child_env(tmp),
-            preexec_fn=_limits(memory_bytes, math.ceil(timeout_s) + 1),
-            start_new_session=True,  # its own process group: a timeout kills its children too
-        )
+        try:
+            process = await asyncio.create_subprocess_exec(
+                *command,
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+                cwd=tmp,
+                env=child_env(tmp),
+                preexec_fn=_limits(memory_bytes, cpu_s),
+                start_new_session=True,  # its own process group: a timeout kills its children
+            )
+        except OSError as exc:  # no process at all (fork refused, too many open files)
+            return SandboxResult(failure=f"could not start {language}: {exc.strerror or exc}")
         try:
             stdout, stderr, code = await asyncio.wait_for(
                 _exchange(process, payload, max_output_bytes), timeout_s
@@ -228,6 +233,8 @@ async def run_program(
     if answer is not None:
         return SandboxResult(answer=answer)
     text = err.decode("utf-8", "replace")
+    if code == -signal.SIGXCPU:
+        return SandboxResult(failure=f"used more than {cpu_s} s of CPU time")
     if _out_of_memory(text, code):
         how = f"; killed by {signal.Signals(-code).name}" if code < 0 else ""
         return SandboxResult(failure=f"ran out of memory (limit {limit_mb} MiB{how})")
