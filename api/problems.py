@@ -35,6 +35,7 @@ TITLES = {
     "malformed-request": "Request is malformed",
     "unauthorized": "Authentication required",
     "forbidden": "Forbidden",
+    "code-not-allowed": "Code execution not allowed",
     "not-found": "Resource not found",
     "method-not-allowed": "Method not allowed",
     "conflict": "Conflict",

@@ -22,9 +22,10 @@ from starlette.requests import HTTPConnection
 from api.openapi import AUTHENTICATED, api_router, problem_responses
 from api.problems import Problem, ValidationProblem, nexus_error_handler, problem_response
 from api.routes_datasets import DatasetName, dataset_version_out, version_location
-from api.schemas import DatasetVersionOut
+from api.schemas import DatasetVersionOut, refuse_case_code
 from api.services import UserEngine
 from domain.errors import ValidationError
+from engine.evaluation.datasets import parse_dataset
 from engine.sdk import Format
 
 router = api_router(
@@ -141,7 +142,7 @@ async def read_upload(request: Request) -> Upload:
     response_model=DatasetVersionOut,
     openapi_extra={"requestBody": REQUEST_BODY},
     responses={
-        **problem_responses(404, 409),
+        **problem_responses(403, 404, 409),
         415: {"model": Problem, "description": "Neither JSONL nor CSV"},
         422: {
             "model": ValidationProblem,
@@ -158,7 +159,13 @@ def import_cases(
     skip_bad: Annotated[bool, Query(description="Store the good rows, list the bad.")] = False,
     note: Annotated[str, Query(max_length=1000, description="Kept with the version.")] = "",
 ) -> DatasetVersionOut:
-    """Import a JSONL or CSV file as the next version, creating a missing dataset."""
+    """Import a JSONL or CSV file as the next version, creating a missing dataset.
+
+    A row whose own scorers run code (`python`, `javascript`) is refused with 403
+    `code-not-allowed`, before anything is stored.
+    """
+    # The good rows are what would be stored; bad ones are refused below, line by line.
+    refuse_case_code(parse_dataset(upload.text, upload.format, skip_bad=True).cases)
     version = engine.datasets.import_text(
         dataset, upload.text, upload.format, skip_bad=skip_bad, note=note, create=True
     )

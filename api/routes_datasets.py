@@ -14,7 +14,7 @@ from fastapi import Path, Query, Response, status
 
 from api.openapi import AUTHENTICATED, api_router, problem_responses
 from api.pagination import Page, PageDep, paginate
-from api.schemas import CasesIn, DatasetIn, DatasetOut, DatasetVersionOut
+from api.schemas import CasesIn, DatasetIn, DatasetOut, DatasetVersionOut, refuse_case_code
 from api.services import UserEngine
 from domain.errors import ValidationError
 from engine.sdk import DatasetInfo, VersionInfo
@@ -81,12 +81,17 @@ def get_dataset(dataset: DatasetName, engine: UserEngine) -> DatasetOut:
     "/{dataset}/versions",
     status_code=status.HTTP_201_CREATED,
     response_model=DatasetVersionOut,
-    responses=problem_responses(404, 409),
+    responses=problem_responses(403, 404, 409),
 )
 def add_version(
     dataset: DatasetName, body: CasesIn, engine: UserEngine, response: Response
 ) -> DatasetVersionOut:
-    """Store cases given as JSON as the next immutable version."""
+    """Store cases given as JSON as the next immutable version.
+
+    A case whose own scorers run code (`python`, `javascript`) is refused with 403
+    `code-not-allowed`.
+    """
+    refuse_case_code(body.cases)
     cases = [case.model_dump() for case in body.cases]
     version = engine.datasets.add(dataset, cases, note=body.note)
     response.headers["Location"] = version_location(version)

@@ -19,7 +19,7 @@ from api.openapi import AUTHENTICATED, api_router, problem_responses
 from api.pagination import Page, PageDep, encode_cursor, paginate
 from api.routes_run_results import MEDIA_TYPES, REPORT_CSP
 from api.routes_runs import IdempotencyKey, stored_keys
-from api.schemas import ResumeIn
+from api.schemas import ResumeIn, remote_scorers
 from api.schemas_optimizations import (
     CandidateOut,
     OptimizationIn,
@@ -62,7 +62,10 @@ def _accepted(optimization: Any, response: Response) -> OptimizationOut:
 
 
 @router.post(
-    "", status_code=status.HTTP_202_ACCEPTED, response_model=OptimizationOut, responses=CHANGES
+    "",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=OptimizationOut,
+    responses={**CHANGES, **problem_responses(403)},
 )
 def start_optimization(
     body: OptimizationIn,
@@ -75,13 +78,15 @@ def start_optimization(
 
     Everything is checked before any call (scorers, split, models, budget, optimizer);
     candidates are commits on branch `opt/{id}` of the prompt. Calls use the caller's stored
-    provider keys where the model's account needs one.
+    provider keys where the model's account needs one. Code assertions are refused (403
+    `code-not-allowed`).
     """
+    scorers = remote_scorers(body.scorers)
     optimization = engine.optimize(
         body.prompt,
         body.dataset,
         body.models,
-        [s if isinstance(s, str) else s.model_dump() for s in body.scorers],
+        scorers,
         optimizer=body.optimizer,
         reflection_model=body.reflection_model,
         max_metric_calls=body.max_metric_calls,

@@ -14,7 +14,15 @@ from fastapi import Header, Path, Query, Response, status
 
 from api.openapi import AUTHENTICATED, api_router, problem_responses
 from api.pagination import Page, PageDep, paginate
-from api.schemas import ComparisonOut, ProgressOut, ResumeIn, RunIn, RunOut, RunSpecOut
+from api.schemas import (
+    ComparisonOut,
+    ProgressOut,
+    ResumeIn,
+    RunIn,
+    RunOut,
+    RunSpecOut,
+    remote_scorers,
+)
 from api.services import ApiServices, ServicesDep, UserEngine
 from api.streams import RUN_ID_PATTERN
 from engine.reports import to_json
@@ -80,7 +88,12 @@ def _accepted(run: Run, response: Response) -> RunOut:
     return run_out(run.info())
 
 
-@router.post("", status_code=status.HTTP_202_ACCEPTED, response_model=RunOut, responses=CHANGES)
+@router.post(
+    "",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=RunOut,
+    responses={**CHANGES, **problem_responses(403)},
+)
 def start_run(
     body: RunIn,
     engine: UserEngine,
@@ -91,15 +104,18 @@ def start_run(
     """Validate and start a run; an `Idempotency-Key` replay returns the same run.
 
     Calls use the caller's stored provider keys (`/v1/provider-keys`) where the model's
-    account needs one, else the server's configured key.
+    account needs one, else the server's configured key. Code assertions (`python`,
+    `javascript` scorers) are refused with 403 `code-not-allowed`: they run only from the SDK
+    and CLI.
     """
+    scorers = remote_scorers(body.scorers)
     run = engine.evaluate(
         prompt=body.prompt,
         versions=body.versions,
         dataset=body.dataset,
         dataset_version=body.dataset_version,
         models=body.models,
-        scorers=[s if isinstance(s, str) else s.model_dump() for s in body.scorers],
+        scorers=scorers,
         repeats=body.repeats,
         budget=body.budget,
         seed=body.seed,

@@ -26,7 +26,8 @@ class ScorerOut(BaseModel):
     name: str = Field(examples=["regex"])
     description: str
     needs: str | None = Field(
-        description="a model call it makes: embedding, completion or moderation"
+        description="what it waits for: a model call (embedding, completion, moderation) or the "
+        "sandbox (sandbox: it runs code, which only SDK and CLI runs allow)"
     )
     arguments: list[ScorerArgumentOut]
 

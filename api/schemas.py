@@ -6,9 +6,12 @@ Responses are allow-lists: a field not declared here never reaches a client (a c
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from domain.scoring import check_code_allowed
 
 VERSION_ID = "9bc1d2e3f4a5" + "0" * 52
 PROMPT_ID = "prm_4c1f0a9e2b7d"
@@ -272,6 +275,33 @@ class DatasetVersionOut(BaseModel):
     note: str
     created_at: str
     skipped: list[RowErrorOut] = Field(default_factory=list)
+
+
+def remote_scorers(scorers: list[str | ScorerIn]) -> list[str | dict[str, Any]]:
+    """A request's scorers as the SDK takes them, refusing code assertions (``python``,
+    ``javascript``): a program sent over HTTP never runs.
+
+    Raises:
+        CodeNotAllowedError: problem type ``code-not-allowed`` (403), before anything is stored.
+    """
+    specs = [s if isinstance(s, str) else s.model_dump() for s in scorers]
+    check_code_allowed(specs, allowed=False, where="the HTTP API")
+    return specs
+
+
+def refuse_case_code(cases: Iterable[Any]) -> None:
+    """Refuse cases (`CaseIn`s or parsed `TestCase`s) whose own scorers run code: a case
+    stored over HTTP must never bring a program into a run that allows code.
+
+    Raises:
+        CodeNotAllowedError: problem type ``code-not-allowed`` (403), before anything is stored.
+    """
+    specs = [
+        spec.model_dump() if isinstance(spec, BaseModel) else spec
+        for case in cases
+        for spec in case.scorers
+    ]
+    check_code_allowed(specs, allowed=False, where="the HTTP API")
 
 
 class RunIn(BaseModel):

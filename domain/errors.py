@@ -78,6 +78,14 @@ class ProviderError(NexusError):
         self.retryable = retryable
 
 
+class CodeNotAllowedError(NexusError):
+    """A scorer that runs a program (``python``, ``javascript``) where code may not run: over
+    the HTTP API, or in a run not started with ``allow_code=True`` (the SDK or CLI)."""
+
+    code = "code-not-allowed"
+    status = 403
+
+
 class ServiceUnavailableError(NexusError):
     code = "service-unavailable"
     status = 503

@@ -103,6 +103,8 @@ class RunSpec:
         routing: one of `ROUTINGS`; a routed run has one group per prompt version (its
             cells' model is `routed_model`) and records the model each call used.
         concurrency: calls in flight at once, kept by a resume that names none.
+        allow_code: whether code-running scorers (``python``, ``javascript``) may run; set
+            only by the SDK and CLI for scorers their user supplied, never over HTTP.
     """
 
     prompt_id: str
@@ -118,6 +120,7 @@ class RunSpec:
     params: dict[str, Any] = field(default_factory=dict)
     routing: str = "fixed"
     concurrency: int = DEFAULT_CONCURRENCY
+    allow_code: bool = False
 
     def __post_init__(self) -> None:
         check_routing(self.routing)
@@ -173,6 +176,8 @@ class RunSpec:
             "params": dict(self.params),
             "routing": self.routing,
             "concurrency": self.concurrency,
+            # Emitted only when set: a run without code keeps the record it always had.
+            **({"allow_code": True} if self.allow_code else {}),
         }
 
     @classmethod
@@ -191,6 +196,7 @@ class RunSpec:
             params=dict(data.get("params", {})),
             routing=str(data.get("routing", "fixed")),
             concurrency=int(data.get("concurrency", DEFAULT_CONCURRENCY)),
+            allow_code=data.get("allow_code") is True,
         )
 
 

@@ -5,7 +5,8 @@ Build a scorer from a `ScorerSpec` (a registered ``type`` plus JSON-safe ``args`
 score directly; ``embedding-cosine``, ``llm-judge``, ``moderation`` and the model-graded
 classifiers (``model-graded-classify``, ``factuality``, ``model-graded-closedqa``...) split
 into a request half and a parse half so the evaluator can make the model call through the
-gateway in between.
+gateway in between; ``python`` and ``javascript`` (``executes_code``) hand the evaluator a
+program for its sandbox.
 
 Examples:
     >>> scorer = build_scorer({"type": "icontains", "args": {"value": "paris"}})
@@ -29,6 +30,7 @@ from domain.scoring.base import (
     ModerationScorer,
     Needs,
     PureScorer,
+    SandboxScorer,
     Score,
     ScoreContext,
     Scorer,
@@ -36,9 +38,11 @@ from domain.scoring.base import (
     ScorerSpec,
     build_scorer,
     build_scorers,
+    executes_code,
     register_scorer,
     registered_scorers,
 )
+from domain.scoring.code import CodeAssertion, check_code_allowed, code_scorer_names
 from domain.scoring.combine import CellScore, combine
 from domain.scoring.custom import CustomScorer, custom_scorer
 from domain.scoring.graded import EVAL_TYPES, GRADED_PLACEHOLDERS
@@ -64,6 +68,7 @@ __all__ = [
     "JUDGE_SYSTEM_PROMPT",
     "BaseScorer",
     "CellScore",
+    "CodeAssertion",
     "CustomScorer",
     "EmbeddingScorer",
     "JudgeScorer",
@@ -71,6 +76,7 @@ __all__ = [
     "Needs",
     "PureScorer",
     "ReferenceScorer",
+    "SandboxScorer",
     "Score",
     "ScoreContext",
     "Scorer",
@@ -81,9 +87,12 @@ __all__ = [
     "ScorerSpec",
     "build_scorer",
     "build_scorers",
+    "check_code_allowed",
+    "code_scorer_names",
     "combine",
     "custom_scorer",
     "describe_scorers",
+    "executes_code",
     "find_json",
     "first_number",
     "levenshtein",

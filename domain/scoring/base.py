@@ -11,7 +11,7 @@ from typing import Any, Literal, Protocol, TypeVar, runtime_checkable
 
 from domain.errors import ConfigurationError, ValidationError
 
-Needs = Literal["embedding", "completion", "moderation"] | None
+Needs = Literal["embedding", "completion", "moderation", "sandbox"] | None
 CUSTOM_TYPE = "custom"
 _SCORER_NAME = re.compile(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)*")
 _SPEC_KEYS = ("type", "args", "weight", "threshold", "name", "negate")
@@ -292,6 +292,34 @@ class JudgeScorer(Scorer, Protocol):
     def parse(self, text: str) -> Score: ...
 
 
+@runtime_checkable
+class SandboxScorer(Scorer, Protocol):
+    """A scorer running a user's program (``needs == "sandbox"``, ``executes_code``).
+
+    The evaluator runs `request`'s payload in the ``language``'s sandbox, bounded by
+    ``timeout_s`` and ``memory_bytes``, and hands the program's JSON answer to `parse`, or
+    the sandbox's reason (timeout, memory, missing runtime) to `failed`.
+    """
+
+    @property
+    def executes_code(self) -> bool: ...
+
+    @property
+    def language(self) -> str: ...
+
+    @property
+    def timeout_s(self) -> float: ...
+
+    @property
+    def memory_bytes(self) -> int: ...
+
+    def request(self, ctx: ScoreContext) -> dict[str, Any]: ...
+
+    def parse(self, answer: Mapping[str, Any]) -> Score: ...
+
+    def failed(self, reason: str) -> Score: ...
+
+
 ScorerFactory = Callable[[ScorerSpec], Scorer]
 F = TypeVar("F", bound=ScorerFactory)
 _REGISTRY: dict[str, ScorerFactory] = {}
@@ -321,6 +349,12 @@ def register_scorer(name: str) -> Callable[[F], F]:
 def registered_scorers() -> list[str]:
     """Names of every registered scorer, sorted."""
     return sorted(_REGISTRY)
+
+
+def executes_code(scorer_type: str) -> bool:
+    """Whether the registered scorer ``scorer_type`` runs a user's program (an unknown type
+    does not: building it fails anyway)."""
+    return bool(getattr(_REGISTRY.get(scorer_type), "executes_code", False))
 
 
 def build_scorer(spec: ScorerSpec | Mapping[str, Any]) -> Scorer:

@@ -40,7 +40,7 @@ def check_eval_file(spec: EvalFile, settings: Settings) -> None:
             reason="bad-eval-file",
             field="dataset",
         ) from None
-    split_scorers(spec.scorers)
+    split_scorers(spec.scorers, allow_code=True, base_dir=spec.path.parent)  # the user's file
     if spec.budget_usd is not None:
         check_budget(spec.budget_usd)
     catalogue = _catalogue(settings, spec.simulator)

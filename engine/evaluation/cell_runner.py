@@ -8,12 +8,14 @@ budget refusal is reported so the scheduler can stop the run without recording t
 from __future__ import annotations
 
 import asyncio
+import os
 from collections import deque
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
 from domain.datasets import TestCase
-from domain.errors import NexusError
+from domain.errors import CodeNotAllowedError, NexusError
 from domain.evaluation import Cell
 from domain.evaluation.rows import ResultRow
 from domain.scoring import (
@@ -21,13 +23,16 @@ from domain.scoring import (
     JudgeScorer,
     ModerationScorer,
     PureScorer,
+    SandboxScorer,
     Score,
     ScoreContext,
     Scorer,
     build_scorers,
+    check_code_allowed,
     combine,
 )
 from engine.evaluation.context import RunContext
+from engine.evaluation.sandbox import run_program
 from engine.llm import CompletionRequest, LLMClient
 
 # A run's routing names (`domain.evaluation.ROUTINGS`) → the LLM client's.
@@ -95,6 +100,10 @@ class CellRunner:
         # isinstance against runtime-checkable protocols is slow: classify once, not per cell.
         self.kinds = [_kind(scorer) for scorer in self.scorers]
         self._case_scorers: dict[str, tuple[list[Scorer], list[str | None]]] = {}
+        self.refusal = _code_refusal(context.spec.scorers, context.spec.allow_code)
+        self._case_refusals: dict[str, str | None] = {}
+        # Each sandboxed program is a fresh interpreter: more at once than cores only queues.
+        self._sandboxes = Slots(max(2, os.cpu_count() or 2))
         # Call parameters per prompt version, built once rather than per cell.
         self.params = {
             version: {
@@ -115,6 +124,12 @@ class CellRunner:
             built = ([*self.scorers, *own], [*self.kinds, *(_kind(s) for s in own)])
             self._case_scorers[case.id] = built
         return built
+
+    def _case_refusal(self, case: TestCase) -> str | None:
+        if case.id not in self._case_refusals:
+            allowed = self.context.spec.allow_code
+            self._case_refusals[case.id] = _code_refusal(case.scorers, allowed)
+        return self._case_refusals[case.id]
 
     def route(self, cell: Cell) -> dict[str, Any]:
         """The model fields of ``cell``'s request: its model, or the run's routing rule."""
@@ -144,6 +159,9 @@ class CellRunner:
             "case_id": cell.case_id,
             "repeat": cell.repeat,
         }
+        refusal = self.refusal or (self._case_refusal(case) if case.scorers else None)
+        if refusal is not None:  # before the model call: nothing is spent on it
+            return CellOutcome(ResultRow(**key, error=refusal))
         try:
             rendered = ctx.templates[cell.prompt_version].render(case.variables)
         except NexusError as exc:
@@ -224,6 +242,8 @@ class CellRunner:
         for index, (scorer, kind) in enumerate(zip(scorers, kinds, strict=True)):
             if kind == "pure":
                 scores.append(cast(PureScorer, scorer).score(ctx))
+            elif kind == "sandbox":
+                scores.append(await self._run_program(cast(SandboxScorer, scorer), ctx))
             elif kind == "judge":
                 judge = cast(JudgeScorer, scorer)
                 judged = await self.client.complete(
@@ -294,8 +314,32 @@ class CellRunner:
             return Score(0.0, False, failed, scorer.name), 0.0
         return scorer.from_result(verdict.categories, verdict.category_scores), verdict.cost_usd
 
+    async def _run_program(self, scorer: SandboxScorer, ctx: ScoreContext) -> Score:
+        assert self._sandboxes is not None
+        async with self._sandboxes:  # the program's timeout starts once it has a slot
+            ran = await run_program(
+                scorer.language,
+                scorer.request(ctx),
+                timeout_s=scorer.timeout_s,
+                memory_bytes=scorer.memory_bytes,
+            )
+        if ran.answer is None:
+            return scorer.failed(ran.failure or "gave no answer")
+        return scorer.parse(ran.answer)
+
+
+def _code_refusal(specs: Sequence[Mapping[str, Any]], allowed: bool) -> str | None:
+    """The error of a cell whose (run's or case's) code scorers its run does not allow."""
+    try:
+        check_code_allowed(specs, allowed=allowed, where="this run")
+    except CodeNotAllowedError as exc:
+        return f"{exc.code}: {exc.message}"
+    return None
+
 
 def _kind(scorer: Scorer) -> str | None:
+    if isinstance(scorer, SandboxScorer) and scorer.needs == "sandbox":
+        return "sandbox"
     if isinstance(scorer, PureScorer) and scorer.needs is None:
         return "pure"
     if isinstance(scorer, JudgeScorer):

@@ -12,6 +12,8 @@
     dataset: cases.jsonl            # JSONL or CSV, relative to this file
     scorers:
       - type: numeric
+      - type: python                # runs code: the file is read now, relative to this one
+        args: {file: "file://checks.py:get_assert"}
     repeats: 1
     budget_usd: 1.0
     seed: 0
@@ -35,6 +37,7 @@ from domain.datasets import TestCase
 from domain.errors import NexusError, ValidationError
 from domain.evaluation import ROUTINGS
 from domain.scoring import build_scorers
+from engine.evaluation.code_files import read_code_file
 
 _TOP = {
     "name",
@@ -166,7 +169,7 @@ def load_eval_file(path: str | Path) -> EvalFile:
     if not isinstance(scorers, list) or not all(isinstance(s, dict) for s in scorers):
         mistakes.add("scorers", "must be a list of scorer mappings")
     else:
-        _check_scorers(scorers, mistakes)
+        scorers = _check_scorers(scorers, source.parent, mistakes)
     routing = data.get("routing", "fixed")
     if routing not in ROUTINGS:
         mistakes.add("routing", f"must be one of {', '.join(ROUTINGS)}, got {routing!r}")
@@ -194,12 +197,20 @@ def load_eval_file(path: str | Path) -> EvalFile:
     )
 
 
-def _check_scorers(scorers: list[dict[str, Any]], mistakes: _Mistakes) -> None:
+def _check_scorers(
+    scorers: list[dict[str, Any]], base: Path, mistakes: _Mistakes
+) -> list[dict[str, Any]]:
+    """The scorers, each code assertion's ``file`` read (relative to the eval file)."""
+    read: list[dict[str, Any]] = []
     for index, raw in enumerate(scorers):
         try:
-            build_scorers([raw])
+            spec = read_code_file(raw, base)
+            build_scorers([spec])
         except NexusError as exc:
             mistakes.add(f"scorers[{index}]", exc.message)
+            spec = raw
+        read.append(spec)
+    return read
 
 
 def _version(raw: Any, index: int, mistakes: _Mistakes) -> PromptVersionSpec | None:

@@ -219,6 +219,7 @@ class Engine:
         api_keys: Mapping[str, str] | None = None,
         routing: str = "fixed",
         cases: Sequence[str] | None = None,
+        allow_code: bool = False,
     ) -> Run:
         """Start a run of prompt version(s) × model(s) × dataset × repeats.
 
@@ -242,6 +243,10 @@ class Engine:
             routing: ``"fixed"`` calls every model; ``"cheapest"`` or ``"lowest-latency"``
                 routes each call to one of ``models`` by that rule (`domain.llm.routing`).
             cases: Case ids: run only these cases of the dataset version; default all.
+            allow_code: Let code assertions (``python``, ``javascript`` scorers) run, each
+                call in a subprocess bounded in time and memory; their ``file`` argument
+                (``"file://checks.py:get_assert"``) is read now, from the working directory.
+                Only for code you wrote: the HTTP API never sets it.
 
         Returns:
             A `Run`; call `run.wait()` to follow it with a progress bar.
@@ -249,6 +254,7 @@ class Engine:
         Raises:
             ValidationError: unknown prompt version or scorer, empty dataset, invalid regex
                 or JSON schema, budget <= 0, unknown case id: all before any provider call.
+            CodeNotAllowedError: a code assertion without ``allow_code=True``.
         """
         return self.evaluations.evaluate(
             prompt=prompt,
@@ -268,6 +274,7 @@ class Engine:
             api_keys=api_keys,
             routing=routing,
             cases=cases,
+            allow_code=allow_code,
         )
 
     @cached_property

@@ -117,8 +117,11 @@ def run_eval(
     report_dir: Path | None = None,
     name: str = "",
     routing: str = "fixed",
+    allow_code: bool = False,
 ) -> EvalOutcome:
-    """Ensure inputs, evaluate, wait with a progress bar, compare first vs last version."""
+    """Ensure inputs, evaluate, wait with a progress bar, compare first vs last version.
+
+    ``allow_code`` lets the run's code assertions run (see `Engine.evaluate`)."""
     ids = ensure_prompt_versions(engine, prompt, versions)
     number = ensure_dataset(engine, dataset, rows)
     run = engine.evaluate(
@@ -135,6 +138,7 @@ def run_eval(
         cache=cache,
         name=name,
         routing=routing,
+        allow_code=allow_code,
     )
     run.wait(progress=progress)
     unique = list(dict.fromkeys(ids))
@@ -167,7 +171,10 @@ def first_vs_last(
 
 
 def run_eval_file(engine: Engine, spec: EvalFile, *, progress: bool = True) -> EvalOutcome:
-    """`autoforge eval FILE`: the file's prompt versions × models on its dataset."""
+    """`autoforge eval FILE`: the file's prompt versions × models on its dataset.
+
+    The file is the user's own, so its code assertions may run (their files were read when
+    it was loaded, relative to it)."""
     return run_eval(
         engine,
         prompt=spec.prompt_name,
@@ -184,6 +191,7 @@ def run_eval_file(engine: Engine, spec: EvalFile, *, progress: bool = True) -> E
         progress=progress,
         name=spec.name,
         routing=spec.routing,
+        allow_code=True,
     )
 
 

@@ -10,14 +10,23 @@ import builtins
 import hashlib
 import json
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from domain.errors import ConfigurationError, ConflictError, NotFoundError, ValidationError
 from domain.evaluation import RunSpec, RunStatus, check_budget, check_concurrency
 from domain.evaluation.failure import error_of
 from domain.llm import Catalogue, ProviderAccount, check_generation_params
-from domain.scoring import CustomScorer, ScorerSpec, build_scorers, custom_scorer
+from domain.scoring import (
+    CustomScorer,
+    ScorerSpec,
+    build_scorers,
+    check_code_allowed,
+    code_scorer_names,
+    custom_scorer,
+)
 from engine.aio import run_sync
+from engine.evaluation.code_files import read_code_file
 from engine.evaluation.context import RunContext
 from engine.evaluation.datasets import DatasetStore
 from engine.evaluation.runs import RunInfo, RunStore
@@ -39,9 +48,18 @@ def catalogue_key(catalogue: Catalogue) -> str:
 
 
 def split_scorers(
-    scorers: Sequence[ScorerInput],
+    scorers: Sequence[ScorerInput], *, allow_code: bool = False, base_dir: Path | None = None
 ) -> tuple[tuple[dict[str, Any], ...], tuple[CustomScorer, ...]]:
-    """Registered scorer records (rebuildable by name) and custom Python scorers."""
+    """Registered scorer records (rebuildable by name) and custom Python scorers.
+
+    Code assertions (``python``, ``javascript``) are refused unless ``allow_code``; with it,
+    a ``file`` argument is read here (relative to ``base_dir``, default the working
+    directory) into the spec's ``source``.
+
+    Raises:
+        CodeNotAllowedError: a code assertion without ``allow_code``.
+        ValidationError: an invalid spec, or a code file that cannot be read.
+    """
     registered: list[dict[str, Any]] = []
     custom: list[CustomScorer] = []
     for item in scorers:
@@ -57,6 +75,10 @@ def split_scorers(
             custom.append(custom_scorer(item))
         else:
             raise ValidationError(f"not a scorer: {item!r}", reason="unknown-scorer")
+    check_code_allowed(registered, allowed=allow_code, where="a run without allow_code=True")
+    if allow_code:
+        base = base_dir or Path.cwd()
+        registered = [read_code_file(spec, base) for spec in registered]
     build_scorers(registered)  # validates types, args, regexes and schemas now
     return tuple(registered), tuple(custom)
 
@@ -141,6 +163,7 @@ class Evaluations:
         api_keys: Mapping[str, str] | None = None,
         routing: str = "fixed",
         cases: Sequence[str] | None = None,
+        allow_code: bool = False,
     ) -> Run:
         """Validate and start a run; returns at once with a `Run` handle.
 
@@ -150,9 +173,11 @@ class Evaluations:
         ``"lowest-latency"`` sends each call to one of ``models`` chosen by that rule (one
         group per version; each result records the model used); ``"fixed"`` calls them all.
         ``cases`` (case ids) runs a subset of the dataset version's cases, in dataset order.
+        ``allow_code`` lets ``python``/``javascript`` scorers run (the caller supplied them:
+        never set it for scorers a remote user sent).
         """
         self._ensure_accepting()
-        registered, custom = split_scorers(scorers)
+        registered, custom = split_scorers(scorers, allow_code=allow_code)
         prompt_info = self.prompts.get(prompt)
         refs = list(versions) if versions else ["main"]
         resolved = [self.prompts.show(prompt, ref) for ref in refs]
@@ -172,8 +197,11 @@ class Evaluations:
             params=dict(params or {}),
             routing=routing,
             concurrency=concurrency,
+            allow_code=allow_code and _runs_code(registered, cases),
         )
         _check_case_scorers(registered, custom, cases)
+        case_specs = [spec for case in cases for spec in case.scorers]
+        check_code_allowed(case_specs, allowed=allow_code, where="a run without allow_code=True")
         context = self._context("pending", spec, custom, resolved, cases, api_keys or {})
         _check_parameters(context)
         try:
@@ -373,6 +401,11 @@ def _subset(cases: Sequence[Any], ids: Sequence[str] | None) -> builtins.list[An
     return [c for c in cases if c.id in wanted]
 
 
+def _runs_code(registered: Sequence[dict[str, Any]], cases: Sequence[Any]) -> bool:
+    """Whether the run's scorers or its cases' own scorers run code."""
+    return bool(code_scorer_names([*registered, *(s for c in cases for s in c.scorers)]))
+
+
 def _check_case_scorers(
     registered: Sequence[dict[str, Any]], custom: Sequence[CustomScorer], cases: Sequence[Any]
 ) -> None:
@@ -381,7 +414,7 @@ def _check_case_scorers(
     Raises:
         ValidationError: ``reason="scorer-name-clash"`` naming the first case and scorer.
     """
-    run_names = {s["name"] for s in registered} | {s.name for s in custom}
+    run_names = {s.get("name") or s["type"] for s in registered} | {s.name for s in custom}
     for case in cases:
         for own in case.scorers:
             if own["name"] in run_names:

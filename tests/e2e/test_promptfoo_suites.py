@@ -51,7 +51,8 @@ def autoforge(data: Path, ray_tmp: Path, *args: str) -> subprocess.CompletedProc
 def test_corpus_configs_run_on_the_simulator_and_record_results(
     tmp_path: Path, ray_tmp: Path
 ) -> None:
-    # csv tests + file prompts; defaultTest + chat file + $ref + not-runnable js; jsonl tests
+    # csv tests + file prompts; defaultTest + chat file + $ref + inline python/javascript
+    # assertions (code assertions: the CLI's run allows them); jsonl tests
     for name, cells in (("simple-csv", 4), ("simple-test", 10), ("jsonl-test-cases", 2)):
         config = CORPUS / name / "promptfooconfig.yaml"
         out = autoforge(
@@ -73,10 +74,10 @@ def test_corpus_configs_run_on_the_simulator_and_record_results(
 
 
 def test_an_unsupported_construct_refuses_before_any_call(tmp_path: Path, ray_tmp: Path) -> None:
-    config = CORPUS / "simple-test" / "promptfooconfig.yaml"
+    config = CORPUS / "json-output" / "promptfooconfig.yaml"
     out = autoforge(tmp_path, ray_tmp, "eval", str(config), "--model-map", "*=openai/sim-small")
     assert out.returncode == 2
-    assert "tests[3].assert[0]" in out.stderr and "Traceback" not in out.stderr
+    assert "tests[1].assert[2]" in out.stderr and "Traceback" not in out.stderr
     assert not (tmp_path / "reports").exists()
 
 

@@ -36,14 +36,24 @@ def test_a_native_eval_file_is_still_read_as_one() -> None:
 
 
 def test_unsupported_constructs_refuse_unless_skipped(capsys: pytest.CaptureFixture[str]) -> None:
-    config = str(CORPUS / "simple-test" / "promptfooconfig.yaml")
+    config = str(CORPUS / "json-output" / "promptfooconfig.yaml")
     with pytest.raises(ValidationError) as refused:
         eval_spec(parse_args(["eval", config, "--model-map", "*=openai/sim-small"]))
     assert refused.value.details["reason"] == "unsupported"
-    assert "tests[3].assert[0]" in refused.value.message
+    assert "tests[1].assert[2]" in refused.value.message
     args = parse_args(["eval", config, "--model-map", "*=m", "--skip-unsupported"])
-    assert len(eval_spec(args).cases) == 5
+    assert len(eval_spec(args).cases) == 2
     assert "skipped 2 unsupported construct(s)" in capsys.readouterr().err
+
+
+def test_inline_code_assertions_come_over_as_python_and_javascript_scorers() -> None:
+    config = str(CORPUS / "simple-test" / "promptfooconfig.yaml")
+    spec = eval_spec(parse_args(["eval", config, "--model-map", "*=openai/sim-small"]))
+    code = [s for case in spec.cases for s in case.scorers if s["type"] in ("python", "javascript")]
+    assert [(s["type"], s["args"]) for s in code] == [
+        ("javascript", {"expression": "output.startsWith('Ahoy')"}),
+        ("python", {"expression": "max(0, len(output) - 300)"}),
+    ]
 
 
 def test_a_suite_with_no_prompt_left_is_refused() -> None:
