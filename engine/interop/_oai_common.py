@@ -104,19 +104,20 @@ def chat_as_text(messages: Sequence[Mapping[str, Any]]) -> str:
 @dataclasses.dataclass(frozen=True)
 class ChatParts:
     """A sample's chat split into what the imported template renders: the leading system
-    message(s), the few-shot turns in between (as a transcript) and the final user turn."""
+    message(s), the few-shot turns in between (as a transcript) and the final user turn
+    (``None`` for a chat of system messages only, sent as it is)."""
 
     system: str | None
     history: str
-    input: str
+    input: str | None
 
 
 def split_chat(messages: object, where: str) -> ChatParts:
     """Split a chat input.
 
     Raises:
-        ValueError: the chat is not a list of ``{role, content}`` ending with a user turn
-            (the message says what and where).
+        ValueError: the chat is not a list of ``{role, content}`` ending with a user turn,
+            nor system messages only (the message says what and where).
     """
     if not isinstance(messages, list) or not messages:
         raise ValueError(f"{where}: input must be a string or a non-empty list of messages")
@@ -129,6 +130,8 @@ def split_chat(messages: object, where: str) -> ChatParts:
             raise ValueError(
                 f"{where}[{index}]: a message is {{role: system|user|assistant, content: str}}"
             )
+    if all(m["role"] == "system" and not m.get("name") for m in messages):
+        return ChatParts("\n\n".join(m["content"] for m in messages), "", None)
     last = messages[-1]
     if last["role"] != "user" or last.get("name"):
         raise ValueError(f"{where}: the chat does not end with a user message")
@@ -143,8 +146,9 @@ def split_chat(messages: object, where: str) -> ChatParts:
     return ChatParts(system, history + "\n" if history else "", last["content"])
 
 
-def chat_messages(*, system: bool, history: bool) -> tuple[dict[str, str], ...]:
+def chat_messages(*, system: bool, history: bool, user: bool = True) -> tuple[dict[str, str], ...]:
     """The one chat template every sample renders through."""
-    user = ("{{history}}" if history else "") + "{{input}}"
     head = ({"role": "system", "content": "{{system}}"},) if system else ()
-    return (*head, {"role": "user", "content": user})
+    if not user:
+        return head
+    return (*head, {"role": "user", "content": ("{{history}}" if history else "") + "{{input}}"})

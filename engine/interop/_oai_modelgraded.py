@@ -41,6 +41,8 @@ def modelgraded_scorers(
         )
     path = _spec_path(name, registry_dir, modelgraded_dir)
     spec = _read_spec(path)
+    if isinstance(spec.get(name), dict) and "prompt" not in spec:
+        spec = spec[name]  # the registry's newer layout: ``<name>: {prompt: ...}``
     skipped = [
         Unsupported(f"{path.name}.{key}", f"modelgraded spec key {key!r}")
         for key in sorted(set(spec) - _SPEC_KEYS)
@@ -96,7 +98,16 @@ def modelgraded_scorers(
         scores = {c: v / top for c, v in scores.items()} if top > 1 else scores
     if isinstance(scores, dict):
         base["choice_scores"] = {str(k): float(v) for k, v in scores.items()}
-    combos = _combinations(args.get("modelgraded_spec_args") or spec.get("args") or {})
+    given = args.get("modelgraded_spec_args")
+    combos = _combinations(given or spec.get("args") or {})
+    fields = set(_FIELD.findall(prompt))
+    odd = sorted(k for k in given or {} if k not in fields) if isinstance(given, dict) else []
+    skipped += [
+        Unsupported(f"{where}.args.modelgraded_spec_args.{key}", f"{key!r} is not in the prompt")
+        for key in odd
+    ]
+    if "criteria" in fields and any("criteria" not in values for _, values in combos):
+        return [], [*skipped, Unsupported(f"{path.name}.prompt", "{criteria} is given no value")]
     specs = []
     for label, values in combos:
         text = prompt

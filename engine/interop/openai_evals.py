@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -298,13 +298,16 @@ class _Import:
         messages = common.chat_messages(
             system=any(p.system is not None for p in parts),
             history=any(p.history for p in parts),
+            user=any(p.input is not None for p in parts),
         )
         return PromptVersionSpec(None, messages, "imported from OpenAI Evals", settings)
 
     def _cases(
         self, samples: Sequence[_Sample], chat: bool, per_case: dict[int, list[dict[str, Any]]]
     ) -> list[TestCase]:
-        cases = []
+        cases: list[TestCase] = []
+        ids: set[str] = set()
+        mixed = chat and _mixes_system_only_chats(samples)
         for sample in samples:
             variables: dict[str, Any] = dict(sample.rest)
             if chat:
@@ -314,23 +317,29 @@ class _Import:
                     where, _, what = str(exc).partition(": ")
                     self.skip(where, what)
                     continue
+                if mixed and sample.parts.input is None:
+                    self.skip(f"samples[{sample.index}].input", _SYSTEM_ONLY_AMONG_USER_CHATS)
+                    sample.parts = None
+                    continue
                 variables.update(
                     system=sample.parts.system or "",
                     history=sample.parts.history,
-                    input=sample.parts.input,
+                    input=sample.parts.input or "",
                     transcript=common.chat_as_text(sample.chat),
                 )
             else:
                 variables["input"] = sample.input
             expected = sample.ideals[0] if len(sample.ideals) == 1 else _joined(sample.ideals)
-            cases.append(
-                common.make_case(
-                    variables,
-                    expected,
-                    per_case.get(sample.index, ()),
-                    {"source": f"samples[{sample.index}]", "ideal": sample.ideals},
-                )
+            case = common.make_case(
+                variables,
+                expected,
+                per_case.get(sample.index, ()),
+                {"source": f"samples[{sample.index}]", "ideal": sample.ideals},
             )
+            if case.id in ids:  # a repeated sample runs again, as it does in OpenAI Evals
+                case = replace(case, id=f"{case.id}-{sample.index}")
+            ids.add(case.id)
+            cases.append(case)
         return cases
 
     def _scorers(
@@ -353,6 +362,23 @@ class _Import:
         scoring = basic_scoring(cls, args, [(s.index, s.ideals) for s in samples], self.where)
         self.unsupported.extend(scoring.unsupported)
         return scoring.run_wide, scoring.per_case
+
+
+_SYSTEM_ONLY_AMONG_USER_CHATS = (
+    "a chat of system messages only, where other samples end with a user message"
+)
+
+
+def _mixes_system_only_chats(samples: Sequence[_Sample]) -> bool:
+    ends = {
+        isinstance(s.input, list)
+        and bool(s.input)
+        and all(
+            isinstance(m, dict) and m.get("role") == "system" and not m.get("name") for m in s.input
+        )
+        for s in samples
+    }
+    return len(ends) > 1
 
 
 @dataclass

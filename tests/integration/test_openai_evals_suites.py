@@ -41,6 +41,10 @@ def _mentions(output: str, expected: str) -> bool:
     return expected.lower() in output.lower()
 
 
+def _includes(output: str, expected: str) -> bool:
+    return expected in output
+
+
 Check = Callable[[str, str], bool]
 
 
@@ -49,6 +53,14 @@ Check = Callable[[str, str], bool]
     [
         ("evals/agent-tool-routing.yaml", "openai-evals", {"match": _starts}),
         ("evals/arabic-literature-qa.yaml", "openai-evals", {"match": _starts}),
+        ("evals/time-zone-conversion.yaml", "openai-evals", {"match": _starts}),
+        ("evals/simple_math.yaml", "openai-evals", {"includes": _includes}),
+        # one sample is there twice: both run
+        (
+            "evals/chinese_ancient_masterpieces_dynasty.yaml",
+            "openai-evals",
+            {"includes": _includes},
+        ),
         (
             "api/capitals-string-check.json",
             "openai-evals-api",

@@ -256,6 +256,43 @@ def test_few_shot_samples_are_spliced_before_the_final_turn(tmp_path: Path) -> N
     assert case.variables["input"] == "cat" and not suite.unsupported
 
 
+def test_a_chat_of_system_messages_only_is_sent_as_it_is(tmp_path: Path) -> None:
+    chat = [{"role": "system", "content": "Solve it: 2+2?"}]
+    path = _registry(tmp_path, [{"input": chat, "ideal": "4"}])
+
+    suite = load_suite(path, "openai-evals", SIM)
+
+    (version,) = suite.versions
+    (case,) = suite.cases
+    rendered = Template.from_messages(version.messages).render(case.variables).as_dicts()
+    assert rendered == [{"role": "system", "content": "Solve it: 2+2?"}]
+    assert not suite.unsupported
+
+
+def test_a_system_only_chat_among_chats_ending_with_a_user_turn_is_reported(
+    tmp_path: Path,
+) -> None:
+    rows = [
+        {"input": [{"role": "system", "content": "Solve it: 2+2?"}], "ideal": "4"},
+        {"input": [{"role": "user", "content": "Solve it: 3+3?"}], "ideal": "6"},
+    ]
+    suite = load_suite(_registry(tmp_path, rows), "openai-evals", SIM)
+
+    assert [c.variables["input"] for c in suite.cases] == ["Solve it: 3+3?"]
+    assert [u.where for u in suite.unsupported] == ["samples[0].input"]
+
+
+def test_a_repeated_sample_is_a_case_of_its_own(tmp_path: Path) -> None:
+    row = {"input": "Capital of France?", "ideal": "Paris"}
+    path = _registry(tmp_path, [row, {"input": "Capital of Japan?", "ideal": "Tokyo"}, row])
+
+    suite = load_suite(path, "openai-evals", SIM)
+
+    first, _, third = suite.cases
+    assert third.id == f"{first.id}-2" and third.variables == first.variables
+    assert len(eval_rows(suite.to_eval_file())) == 3
+
+
 def test_an_unknown_class_or_argument_is_reported_not_dropped(tmp_path: Path) -> None:
     path = _registry(tmp_path, [{"input": "q", "ideal": "a"}], MATCH, {"n_samples": 3})
     odd = _registry(tmp_path, [{"input": "q", "ideal": "a"}], "my.module:Custom", name="odd")
@@ -313,6 +350,26 @@ def test_a_chat_input_reaches_the_judge_as_its_transcript(tmp_path: Path) -> Non
     suite = _graded(tmp_path, {"modelgraded_spec": "fact"}, [{"input": chat, "ideal": "Sh."}])
     assert "[Question]: {transcript}" in suite.scorers[0]["args"]["prompt"]
     assert suite.cases[0].variables["transcript"] == "Be brief.\nUser: Hamlet?"
+
+
+def test_a_spec_in_the_registrys_newer_layout_is_read_under_its_name(tmp_path: Path) -> None:
+    args = {"modelgraded_spec": "translation", "modelgraded_spec_args": {"language": "Urdu"}}
+    (scorer,) = _graded(tmp_path, args).scorers
+    assert scorer["args"]["prompt"].startswith("You are comparing the submitted translation")
+    assert "from Urdu to English" in scorer["args"]["prompt"]
+    assert scorer["args"]["choice_strings"] == ["Y", "N"]
+    build_scorer(scorer)
+
+
+def test_a_spec_argument_the_prompt_does_not_use_is_reported_not_dropped(tmp_path: Path) -> None:
+    typo = {"crtieria": "relevance: Is it from the text?"}  # coqa-ex.yaml has this typo
+    suite = _graded(tmp_path, {"modelgraded_spec": "closedqa", "modelgraded_spec_args": typo})
+
+    assert suite.scorers == ()
+    assert [(u.where, u.what) for u in suite.unsupported] == [
+        ("my-eval.dev.v0.args.modelgraded_spec_args.crtieria", "'crtieria' is not in the prompt"),
+        ("closedqa.yaml.prompt", "{criteria} is given no value"),
+    ]
 
 
 def test_metaeval_multicomp_and_a_missing_spec_are_reported(tmp_path: Path) -> None:
@@ -512,6 +569,24 @@ CORPUS_OUTCOMES = [
     ("evals/agent-tool-routing.yaml", "openai-evals", 12),
     ("evals/agent-tool-abstention.yaml", "openai-evals", 12),
     ("evals/arabic-literature-qa.yaml", "openai-evals", 4),
+    ("evals/time-zone-conversion.yaml", "openai-evals", 8),
+    ("evals/algebra-word-problems.yaml", "openai-evals", 6),
+    ("evals/thirty_six_stratagems.yaml", "openai-evals", 36),
+    ("evals/chinese_ancient_masterpieces_dynasty.yaml", "openai-evals", 16),
+    ("evals/simple_math.yaml", "openai-evals", 15),
+    ("evals/finance.yaml", "openai-evals", 5),
+    ("evals/icelandic-inflection-easy.yaml", "openai-evals", 10),
+    ("evals/logic.yaml", "openai-evals", 10),
+    ("evals/coqa-ex.yaml", "openai-evals", 5),
+    ("evals/coqa-ex.yaml#coqa-fact", "openai-evals", 9),
+    ("evals/coqa-ex.yaml#coqa-fact-expl", "openai-evals", 9),
+    ("evals/coqa-ex.yaml#coqa-closedqa-correct", "openai-evals", 9),
+    ("evals/coqa-ex.yaml#coqa-closedqa-relevance", "openai-evals", 9),
+    ("evals/coqa-ex.yaml#coqa-closedqa-conciseness", "openai-evals", 9),
+    ("evals/iqbal-poetry-translation.yaml", "openai-evals", 20),
+    ("evals/iqbal-poetry-translation.yaml#translation-meta", "openai-evals", 15),
+    ("evals/arithmetic-expression.yaml", "openai-evals", 15),
+    ("evals/arithmetic-expression.yaml#arithmetic-expression-meta", "openai-evals", "not-found"),
     ("evals/agent-pre-action-control.yaml", "openai-evals", "lfs-pointer"),
     ("evals/NumScreen-Match.yaml", "openai-evals", "lfs-pointer"),
     ("evals/Kaomoji_recognition.yaml", "openai-evals", "lfs-pointer"),
