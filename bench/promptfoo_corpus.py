@@ -3,7 +3,7 @@
     PYTHONPATH=. .venv/bin/python bench/promptfoo_corpus.py > /tmp/table.md
 
 Each config is imported, then run with ``autoforge eval CONFIG --model-map '*=openai/sim-small'
---skip-unsupported --json`` in a fresh data directory (a subprocess per config, as a user
+--grader openai/sim-judge --skip-unsupported --json`` in a fresh data directory (a subprocess per config, as a user
 runs it). The table says whether it imported, whether it ran (cells, pass rate) and what was
 skipped. It goes into docs/interop.md.
 """
@@ -22,6 +22,7 @@ from engine.interop import ModelMap, load_suite
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "tests" / "fixtures" / "promptfoo"
 MAP = "*=openai/sim-small"
+GRADER = "openai/sim-judge"
 
 
 def run(config: Path, data_dir: Path) -> tuple[str, str]:
@@ -32,7 +33,8 @@ def run(config: Path, data_dir: Path) -> tuple[str, str]:
         LITELLM_LOCAL_MODEL_COST_MAP="True",
         PYTHONPATH=str(ROOT),
     )
-    args = ["eval", config.name, "--model-map", MAP, "--skip-unsupported", "--json"]
+    args = ["eval", config.name, "--model-map", MAP, "--grader", GRADER]
+    args += ["--skip-unsupported", "--json"]
     done = subprocess.run(
         [sys.executable, "-m", "api.cli", *args],
         env=env,
@@ -54,7 +56,7 @@ def run(config: Path, data_dir: Path) -> tuple[str, str]:
 
 
 def main() -> int:
-    model_map = ModelMap.parse([MAP])
+    model_map = ModelMap.parse([MAP], grader=GRADER)
     print("| config | imported | ran | skipped (unsupported) |")  # noqa: T201
     print("|---|---|---|---|")  # noqa: T201
     for config in sorted(CORPUS.glob("*/promptfooconfig.yaml")):
