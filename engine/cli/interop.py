@@ -108,16 +108,16 @@ def imported_eval(suite: ImportedSuite, args: argparse.Namespace) -> EvalFile:
 
 
 def _parsed(path: Path) -> Any:
-    import yaml
+    """The file's JSON/YAML value for detection; ``None`` when it is neither (then
+    `load_eval_file` says what is wrong with it)."""
+    from engine.interop.promptfoo_text import read_structured
 
     try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise ValidationError(f"eval file {path} not found", reason="not-found") from None
-    try:
-        return json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
-    except (json.JSONDecodeError, yaml.YAMLError):
-        return None  # load_eval_file reports it
+        return read_structured(path)
+    except ValidationError as exc:
+        if exc.details.get("reason") == "not-found":
+            raise ValidationError(f"eval file {path} not found", reason="not-found") from None
+        return None
 
 
 def import_suite(args: argparse.Namespace) -> int:
