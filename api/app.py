@@ -94,9 +94,7 @@ def base_app(
         behind_serve: Serve's proxy echoes `X-Request-ID` itself; do not add a second one.
     """
     metrics = RequestMetrics()
-    middleware = [
-        Middleware(EdgeMiddleware, echo_request_id=not behind_serve, metrics=metrics)
-    ]
+    middleware = [Middleware(EdgeMiddleware, echo_request_id=not behind_serve, metrics=metrics)]
     if api.cors_allow_origins:
         middleware.append(
             Middleware(

@@ -24,7 +24,7 @@ log = get_logger(__name__)
 RECENT_RUNS = 10
 """Newest runs shown one by one (with every working run) and in the recent hit ratio."""
 MAX_LIVE_RUNS = 100
-"""Working runs whose streams are read per scrape (three Redis commands each)."""
+"""Working runs whose streams are read per scrape (three XLENs each, one round trip)."""
 OUTCOMES = ("passed", "failed", "errored", "ungraded")
 _RUN = ["run_id", "status"]
 
@@ -50,7 +50,9 @@ class EngineCollector(Collector):
 
     def collect(self) -> Iterator[Metric]:
         up = GaugeMetricFamily(
-            "autoforge_metrics_source_up", "1 if the source answered this scrape.", labels=["source"]
+            "autoforge_metrics_source_up",
+            "1 if the source answered this scrape.",
+            labels=["source"],
         )
         shown: list[RunTotals] = []
         try:
@@ -75,26 +77,25 @@ class EngineCollector(Collector):
     def _live_metrics(self, shown: list[RunTotals]) -> Iterator[Metric]:
         live = [run for run in shown if run.active][:MAX_LIVE_RUNS]
         metrics = {
-            "results": GaugeMetricFamily(
-                "autoforge_run_results_stream_entries",
-                "Entries in a working run's results stream (trimmed when it stops).",
+            "unrecorded": GaugeMetricFamily(
+                "autoforge_run_recorder_lag_entries",
+                "Results a working run's evaluators streamed that are not yet in the database.",
                 labels=["run_id"],
             ),
             "events": GaugeMetricFamily(
                 "autoforge_run_events_stream_entries",
-                "Entries in a working run's event stream.",
+                "Entries in a working run's event stream (capped at 10,000).",
                 labels=["run_id"],
             ),
-            "lag": GaugeMetricFamily(
-                "autoforge_run_recorder_lag_entries",
-                "Results streamed by evaluators and not yet in the database.",
+            "dead_letters": GaugeMetricFamily(
+                "autoforge_run_dead_letters",
+                "Results of a working run the recorder could not store.",
                 labels=["run_id"],
             ),
         }
         for run in run_streams(self._redis, [run.run_id for run in live]):
-            metrics["results"].add_metric([run.run_id], run.results_entries)
-            metrics["events"].add_metric([run.run_id], run.events_entries)
-            metrics["lag"].add_metric([run.run_id], run.unrecorded)
+            for name, family in metrics.items():
+                family.add_metric([run.run_id], getattr(run, name))
         yield from metrics.values()
         yield from _ledger_metrics(account_usage(self._redis, list(self._accounts())))
 
@@ -140,7 +141,9 @@ def _recorded_metrics(all_runs: list[RunTotals]) -> Iterator[Metric]:
 
 def _status_metrics(by_status: dict[str, ModelTotals]) -> Iterator[Metric]:
     cells = CounterMetricFamily(
-        "autoforge_cells_recorded", "Cells in the database, by their run's status.", labels=["run_status"]
+        "autoforge_cells_recorded",
+        "Cells in the database, by their run's status.",
+        labels=["run_status"],
     )
     outcomes = CounterMetricFamily(
         "autoforge_cell_outcomes",
@@ -151,7 +154,9 @@ def _status_metrics(by_status: dict[str, ModelTotals]) -> Iterator[Metric]:
         "autoforge_cache_hits", "Cells answered from the response cache.", labels=["run_status"]
     )
     spent = CounterMetricFamily(
-        "autoforge_spent_usd", "USD the recorded cells cost, scoring included.", labels=["run_status"]
+        "autoforge_spent_usd",
+        "USD the recorded cells cost, scoring included.",
+        labels=["run_status"],
     )
     for status, totals in sorted(by_status.items()):
         cells.add_metric([status], totals.cells)
@@ -187,7 +192,9 @@ def _run_metrics(shown: list[RunTotals]) -> Iterator[Metric]:
     recorded = GaugeMetricFamily(
         "autoforge_run_cells_recorded", "Cells of the run in the database.", labels=_RUN
     )
-    planned = GaugeMetricFamily("autoforge_run_cells_planned", "Cells the run asks for.", labels=_RUN)
+    planned = GaugeMetricFamily(
+        "autoforge_run_cells_planned", "Cells the run asks for.", labels=_RUN
+    )
     remaining = GaugeMetricFamily(
         "autoforge_run_cells_remaining",
         "Cells of a working run not yet recorded: its queue depth.",

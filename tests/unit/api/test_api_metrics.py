@@ -97,7 +97,9 @@ def test_a_wrong_method_keeps_the_template() -> None:
     assert counts == {_key(method="DELETE", route="/v1/prompts/{name}", status_class="4xx"): 1.0}
 
 
-@pytest.mark.parametrize(("status", "label"), [(200, "2xx"), (304, "3xx"), (429, "4xx"), (503, "5xx")])
+@pytest.mark.parametrize(
+    ("status", "label"), [(200, "2xx"), (304, "3xx"), (429, "4xx"), (503, "5xx")]
+)
 def test_status_class(status: int, label: str) -> None:
     assert status_class(status) == label
 
