@@ -169,6 +169,31 @@ def test_metrics_refuse_a_user_token_and_no_token(api: Api) -> None:
         assert "AUTOFORGE_METRICS_TOKEN" in response.json()["detail"]
 
 
+def test_the_sdk_serves_the_engine_metrics(api: Api, two_runs: tuple[Any, Any]) -> None:
+    first, second = two_runs
+    families = {f.name: f for f in text_string_to_metric_families(api.engine.metrics_text())}
+    recorded = {
+        tuple(s.labels.values()): s.value for s in families["autoforge_run_cells_recorded"].samples
+    }
+    assert recorded[(first.id, "completed")] == recorded[(second.id, "completed")] == CASES
+    assert "autoforge_api_requests" not in families  # the API's own stay in the API
+
+
+@pytest.mark.parametrize(("setting", "status"), [("off", 404), ("public", 200)])
+def test_the_operator_setting_removes_or_opens_the_route(
+    api: Api, two_runs: tuple[Any, Any], setting: str, status: int
+) -> None:
+    settings = SETTINGS.model_copy(update={"metrics": setting})
+    services = ApiServices.from_runtime(api.engine.runtime, api=settings)
+    with TestClient(create_app(services), client=("10.9.9.9", 40000)) as client:
+        response = client.get("/metrics")
+    services.close()
+    assert response.status_code == status
+    if status == 200:  # without an engine: no ledger accounts, the runs all the same
+        assert f'autoforge_run_cells_recorded{{run_id="{two_runs[1].id}"' in response.text
+        assert "autoforge_account_calls_total{" not in response.text
+
+
 def test_health_stays_open(api: Api) -> None:
     assert api.client.get("/health").status_code == 200
 
