@@ -179,6 +179,25 @@ def test_the_sdk_serves_the_engine_metrics(api: Api, two_runs: tuple[Any, Any]) 
     assert "autoforge_api_requests" not in families  # the API's own stay in the API
 
 
+def test_a_stopped_runs_results_are_read_once(api: Api, two_runs: tuple[Any, Any]) -> None:
+    from sqlalchemy import event
+
+    db = api.engine.runtime.db
+    statements: list[str] = []
+
+    def note(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement)
+
+    api.engine.metrics_text()  # reads whatever changed since the last scrape
+    event.listen(db, "before_cursor_execute", note)
+    try:
+        text = api.engine.metrics_text()
+    finally:
+        event.remove(db, "before_cursor_execute", note)
+    assert f'run_id="{two_runs[0].id}"' in text
+    assert statements and not any("FROM results" in s for s in statements)
+
+
 @pytest.mark.parametrize(("setting", "status"), [("off", 404), ("public", 200)])
 def test_the_operator_setting_removes_or_opens_the_route(
     api: Api, two_runs: tuple[Any, Any], setting: str, status: int
