@@ -213,6 +213,22 @@ def test_the_operator_setting_removes_or_opens_the_route(
         assert "autoforge_account_calls_total{" not in response.text
 
 
+def test_the_grafana_dashboard_asks_only_for_metrics_we_serve(api: Api) -> None:
+    import json
+    import re
+
+    response = api.client.get("/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
+    served = set()
+    for family in text_string_to_metric_families(response.text):
+        served |= {family.name + suffix for suffix in ("", "_total", "_bucket", "_sum", "_count")}
+    docs = Path(__file__).resolve().parents[2] / "docs"
+    dashboard = json.loads((docs / "grafana-autoforge.json").read_text())
+    exprs = [t["expr"] for p in dashboard["panels"] for t in p.get("targets", [])]
+    asked = {name for expr in exprs for name in re.findall(r"autoforge_[a-z_]+", expr)}
+    assert len(asked) >= 15
+    assert asked <= served, asked - served
+
+
 def test_health_stays_open(api: Api) -> None:
     assert api.client.get("/health").status_code == 200
 
