@@ -1,6 +1,6 @@
 """The API's own metrics: request latency, count and in-flight, by route template.
 
-Labels name the route's template (`/v1/prompts/{name}`), never the raw path, and a path no
+Labels name the route's template (`/v1/prompts/{prompt}`), never the raw path, and a path no
 route matched is `<unmatched>`: otherwise every scanned URL would become a time series.
 """
 
