@@ -128,6 +128,7 @@ def _recorded_metrics(all_runs: list[RunTotals]) -> Iterator[Metric]:
     for status, count in sorted(counts.items()):
         runs.add_metric([status], count)
     yield runs
+    yield from _totals_metrics(overall)
     yield from _status_metrics(by_status)
     ratio = "Cache hits per recorded cell (the results' `cached` column)"
     yield GaugeMetricFamily("autoforge_cache_hit_ratio", f"{ratio}, every run.", hit_ratio(overall))
@@ -139,32 +140,43 @@ def _recorded_metrics(all_runs: list[RunTotals]) -> Iterator[Metric]:
     yield from _model_metrics(by_model)
 
 
-def _status_metrics(by_status: dict[str, ModelTotals]) -> Iterator[Metric]:
-    cells = CounterMetricFamily(
-        "autoforge_cells_recorded",
-        "Cells in the database, by their run's status.",
-        labels=["run_status"],
-    )
+def _totals_metrics(overall: ModelTotals) -> Iterator[Metric]:
+    # No run-status label on counters: a run that completes would move its cells from one
+    # series to another, which `rate()` reads as a reset and a burst.
+    cells = CounterMetricFamily("autoforge_cells_recorded", "Cells in the database.")
+    cells.add_metric([], overall.cells)
     outcomes = CounterMetricFamily(
         "autoforge_cell_outcomes",
         "Recorded cells by outcome (errored: the call or scoring failed; ungraded: no verdict).",
+        labels=["outcome"],
+    )
+    for outcome in OUTCOMES:
+        outcomes.add_metric([outcome], getattr(overall, outcome))
+    hits = CounterMetricFamily("autoforge_cache_hits", "Cells answered from the response cache.")
+    hits.add_metric([], overall.cached)
+    spent = CounterMetricFamily(
+        "autoforge_spent_usd", "USD the recorded cells cost, scoring included."
+    )
+    spent.add_metric([], overall.cost_usd + overall.scoring_cost_usd)
+    yield from (cells, outcomes, hits, spent)
+
+
+def _status_metrics(by_status: dict[str, ModelTotals]) -> Iterator[Metric]:
+    cells = GaugeMetricFamily(
+        "autoforge_cells_by_run_status",
+        "Recorded cells by their run's status and their outcome.",
         labels=["run_status", "outcome"],
     )
-    hits = CounterMetricFamily(
-        "autoforge_cache_hits", "Cells answered from the response cache.", labels=["run_status"]
-    )
-    spent = CounterMetricFamily(
-        "autoforge_spent_usd",
-        "USD the recorded cells cost, scoring included.",
+    spent = GaugeMetricFamily(
+        "autoforge_spent_by_run_status_usd",
+        "USD the recorded cells cost, by their run's status.",
         labels=["run_status"],
     )
     for status, totals in sorted(by_status.items()):
-        cells.add_metric([status], totals.cells)
-        hits.add_metric([status], totals.cached)
         spent.add_metric([status], totals.cost_usd + totals.scoring_cost_usd)
         for outcome in OUTCOMES:
-            outcomes.add_metric([status, outcome], getattr(totals, outcome))
-    yield from (cells, outcomes, hits, spent)
+            cells.add_metric([status, outcome], getattr(totals, outcome))
+    yield from (cells, spent)
 
 
 def _model_metrics(by_model: dict[str, ModelTotals]) -> Iterator[Metric]:

@@ -104,8 +104,8 @@ def test_scrape_matches_the_runs_known_counts(api: Api, two_runs: tuple[Any, Any
         metrics["autoforge_run_cache_hit_ratio"][_labels(run_id=first.id, status="completed")]
         == 0.0
     )
-    assert metrics["autoforge_cells_recorded_total"] == {_labels(run_status="completed"): 2 * CASES}
-    assert metrics["autoforge_cache_hits_total"] == {_labels(run_status="completed"): CASES}
+    assert metrics["autoforge_cells_recorded_total"] == {(): 2 * CASES}
+    assert metrics["autoforge_cache_hits_total"] == {(): CASES}
     assert metrics["autoforge_cache_hit_ratio"][()] == 0.5
     assert metrics["autoforge_recent_runs_cache_hit_ratio"][()] == 0.5
     assert metrics["autoforge_runs"] == {_labels(status="completed"): 2}
@@ -121,11 +121,14 @@ def test_scrape_matches_the_runs_known_counts(api: Api, two_runs: tuple[Any, Any
     scraped = {dict(k)["outcome"]: v for k, v in outcomes.items()}
     assert scraped == expected
     assert sum(scraped.values()) == 2 * CASES
+    by_status = metrics["autoforge_cells_by_run_status"]
+    assert {dict(k)["outcome"]: v for k, v in by_status.items()} == expected
+    assert {dict(k)["run_status"] for k in by_status} == {"completed"}
 
     spent = sum(r.spent_usd for r in records)
-    assert metrics["autoforge_spent_usd_total"][_labels(run_status="completed")] == pytest.approx(
-        spent
-    )
+    assert metrics["autoforge_spent_usd_total"][()] == pytest.approx(spent)
+    by_run_status = metrics["autoforge_spent_by_run_status_usd"]
+    assert by_run_status == {_labels(run_status="completed"): pytest.approx(spent)}
     # Only the first run reached the provider: the gateway's ledger and the latency sample.
     latency = metrics["autoforge_provider_latency_seconds_count"][_labels(model=MODEL)]
     assert latency == CASES - expected["errored"]
@@ -278,4 +281,6 @@ def test_a_working_run_shows_its_queue_depth_and_streams(slow_api: Api) -> None:
     assert _labels(run_id=run.id) not in after.get("autoforge_run_cells_remaining", {})
     assert after["autoforge_runs"] == {_labels(status="cancelled"): 1}
     stopped = after["autoforge_run_cells_recorded"][_labels(run_id=run.id, status="cancelled")]
-    assert after["autoforge_cells_recorded_total"] == {_labels(run_status="cancelled"): stopped}
+    assert after["autoforge_cells_recorded_total"] == {(): stopped}
+    # The counter only grew while the run went from running to cancelled.
+    assert stopped >= recorded
