@@ -132,3 +132,9 @@ def test_a_short_metrics_token_is_refused() -> None:
 
     with pytest.raises(ValidationError, match="METRICS_TOKEN must be at least 32"):
         _api(metrics_token="short")
+
+
+def test_the_metrics_token_is_redacted() -> None:
+    shown = _api(metrics_token=TOKEN).redacted()
+    assert shown["metrics_token"] == "***"
+    assert TOKEN not in str(shown)
