@@ -174,8 +174,11 @@ def _wire(app: FastAPI, services: ApiServices) -> None:
 
 
 def _serve_metrics(app: FastAPI, services: ApiServices) -> None:
-    if services.api.metrics == "off":
+    api = services.api
+    if api.metrics == "off":
         return
+    if api.metrics == "token" and api.metrics_token is None and api.auth_mode != "none":
+        log.warning("/metrics refuses every caller until AUTOFORGE_METRICS_TOKEN is set")
     redis = sync_redis(services.redis_url)
     services.on_close.append(redis.close)
     engine = services.engine
