@@ -22,6 +22,7 @@ from api import (
     keys,
     routes_dataset_import,
     routes_datasets,
+    routes_metrics,
     routes_models,
     routes_optimizations,
     routes_prompt_refs,
@@ -34,6 +35,7 @@ from api import (
 )
 from api.auth import build_authenticator
 from api.config import ApiSettings
+from api.metrics import RequestMetrics
 from api.middleware import REQUEST_ID_HEADER, BodyLimitMiddleware, EdgeMiddleware
 from api.openapi import install_openapi, problem_responses
 from api.problems import install_problem_handlers
@@ -41,7 +43,8 @@ from api.ratelimit import UserRateLimiter
 from api.services import ApiServices
 from domain.errors import ValidationError
 from engine.logs import get_logger
-from engine.redis_client import async_redis
+from engine.metrics import EngineCollector
+from engine.redis_client import async_redis, sync_redis
 
 log = get_logger(__name__)
 
@@ -90,7 +93,8 @@ def base_app(
     Args:
         behind_serve: Serve's proxy echoes `X-Request-ID` itself; do not add a second one.
     """
-    middleware = [Middleware(EdgeMiddleware, echo_request_id=not behind_serve)]
+    metrics = RequestMetrics()
+    middleware = [Middleware(EdgeMiddleware, echo_request_id=not behind_serve, metrics=metrics)]
     if api.cors_allow_origins:
         middleware.append(
             Middleware(
@@ -127,6 +131,7 @@ def base_app(
         openapi_url="/openapi.json" if api.docs_enabled else None,
         responses=problem_responses(500),
     )
+    app.state.metrics = metrics
     install_problem_handlers(app)
     install_openapi(app)
     return app
@@ -168,6 +173,23 @@ def _wire(app: FastAPI, services: ApiServices) -> None:
     app.include_router(health.router)
 
 
+def _serve_metrics(app: FastAPI, services: ApiServices) -> None:
+    api = services.api
+    if api.metrics == "off":
+        return
+    if api.metrics == "token" and api.metrics_token is None and api.auth_mode != "none":
+        log.warning("/metrics refuses every caller until AUTOFORGE_METRICS_TOKEN is set")
+    redis = sync_redis(services.redis_url)
+    services.on_close.append(redis.close)
+    engine = services.engine
+
+    def accounts() -> list[str]:
+        return [account.name for account in engine.catalogue.accounts] if engine else []
+
+    app.state.metrics.registry.register(EngineCollector(services.db, redis, accounts))
+    app.include_router(routes_metrics.router)
+
+
 def create_app(
     services: ApiServices, *, include_streams: bool = True, behind_serve: bool = False
 ) -> FastAPI:
@@ -190,6 +212,7 @@ def create_app(
         behind_serve=behind_serve,
     )
     _wire(app, services)
+    _serve_metrics(app, services)
     app.include_router(keys.router)
     if services.engine is not None:
         for router in RESOURCE_ROUTERS:

@@ -70,6 +70,10 @@ class ApiSettings(BaseSettings):
     # Peers whose `X-Forwarded-For` names the client (a reverse proxy you run); anyone else's
     # header is ignored, since a client can write it.
     trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # `/metrics` spans every user's runs and spend: `token` serves it to the bearer of
+    # `metrics_token` (and to loopback callers when auth is off), `public` to anyone.
+    metrics: Literal["public", "token", "off"] = _env("metrics", "token")
+    metrics_token: SecretStr | None = _env("metrics_token")
 
     @field_validator("cors_allow_origins", "trusted_proxies", "auth_allowed_azp", mode="before")
     @classmethod
@@ -100,15 +104,19 @@ class ApiSettings(BaseSettings):
                 )
         if self.auth_mode == "jwks" and not (self.auth_jwks_url and self.auth_issuer):
             raise ValueError("jwks auth needs AUTOFORGE_AUTH_JWKS_URL and AUTOFORGE_AUTH_ISSUER")
+        token = self.metrics_token.get_secret_value() if self.metrics_token else None
+        if token is not None and len(token) < 32:
+            raise ValueError("AUTOFORGE_METRICS_TOKEN must be at least 32 characters")
         if self.environment == "production" and self.auth_mode == "none":
             if self.host not in LOOPBACK:
                 raise ValueError("auth_mode=none is only allowed when the API binds to loopback")
         return self
 
     def redacted(self) -> dict[str, Any]:
-        """The settings as plain values, the HS256 secret replaced by `***`."""
+        """The settings as plain values, the secrets replaced by `***`."""
         shown = self.model_dump(mode="json")
         shown["auth_hs256_secret"] = "***" if self.auth_hs256_secret else None
+        shown["metrics_token"] = "***" if self.metrics_token else None
         return shown
 
 

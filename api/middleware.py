@@ -6,6 +6,7 @@ Pure ASGI (not `BaseHTTPMiddleware`) so streamed responses and WebSockets pass u
 from __future__ import annotations
 
 import re
+import time
 import traceback
 import uuid
 from typing import Any
@@ -14,6 +15,7 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.metrics import RequestMetrics
 from api.problems import problem_response
 from api.ratelimit import RateLimitState
 from api.scope import RATE_LIMIT, REQUEST_ID, request_state, route_path
@@ -48,16 +50,20 @@ def incoming_request_id(scope: Scope) -> str | None:
 
 class EdgeMiddleware:
     """Request id (accepted or generated, bound into logs, echoed), security and rate-limit
-    headers on every response, and a 500 problem for anything unexpected.
+    headers on every response, a 500 problem for anything unexpected, and request metrics.
 
     Args:
         echo_request_id: add `X-Request-ID` to responses; off behind Serve's proxy, which
             already sets the header on requests and echoes it on responses.
+        metrics: where HTTP requests are counted and timed (WebSockets are not).
     """
 
-    def __init__(self, app: ASGIApp, echo_request_id: bool = True) -> None:
+    def __init__(
+        self, app: ASGIApp, echo_request_id: bool = True, metrics: RequestMetrics | None = None
+    ) -> None:
         self.app = app
         self.echo_request_id = echo_request_id
+        self.metrics = metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
@@ -70,7 +76,35 @@ class EdgeMiddleware:
             if scope["type"] == "websocket":
                 await self.app(scope, receive, send)
                 return
-            await self._http(scope, receive, send, state, request_id)
+            if self.metrics is None:
+                await self._http(scope, receive, send, state, request_id)
+                return
+            await self._measured(scope, receive, send, state, request_id, self.metrics)
+
+    async def _measured(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        state: Any,
+        request_id: str,
+        metrics: RequestMetrics,
+    ) -> None:
+        status = 500  # what the client sees when the app fails before it answers
+
+        async def noted_send(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        metrics.in_flight.inc()
+        began = time.perf_counter()
+        try:
+            await self._http(scope, receive, noted_send, state, request_id)
+        finally:
+            metrics.in_flight.dec()
+            metrics.observe(scope, status, time.perf_counter() - began)
 
     async def _http(
         self, scope: Scope, receive: Receive, send: Send, state: Any, request_id: str

@@ -23,7 +23,7 @@ from engine.ray_runtime import NAMESPACE
 from engine.settings import redact_url
 
 HOLDER_NAME = "serve-secrets"
-SECRET_FIELDS = frozenset({"auth_hs256_secret"})
+SECRET_FIELDS = frozenset({"auth_hs256_secret", "metrics_token"})
 # Plain for a file or a local socket; secret once they carry a password or an auth token.
 URL_FIELDS = frozenset({"database_url", "redis_url"})
 MASTER_KEYS = "secret_keys"

@@ -233,8 +233,10 @@ def replica_overrides(
     shown = settings.model_dump(mode="json", exclude={"ray_address"})
     if api is not None:
         shown.update(api.model_dump(mode="json", exclude={"host", "port"}))
-        if api.auth_hs256_secret is not None:
-            shown["auth_hs256_secret"] = api.auth_hs256_secret.get_secret_value()
+        for name in ("auth_hs256_secret", "metrics_token"):
+            secret = getattr(api, name)
+            if secret is not None:
+                shown[name] = secret.get_secret_value()
     shown.update(database_url=settings.effective_database_url, redis_url=redis_url)
     return shown
 

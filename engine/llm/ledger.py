@@ -48,6 +48,11 @@ def user_model_scope(user_id: str, model: str) -> str:
     return f"{user_scope(user_id)}:model:{model}"
 
 
+def usage_key(account: str, scope: str = "account") -> str:
+    """The Redis hash of ``account``'s totals in ``scope``."""
+    return f"af:usage:{account}:{scope}"
+
+
 def _deltas(record: UsageRecord) -> dict[str, float]:
     return {
         "calls": 1,
@@ -160,7 +165,7 @@ class RedisUsageStore:
 
     def __init__(self, redis: Any, account: str) -> None:
         self._redis = redis
-        self._prefix = f"af:usage:{account}:"
+        self._prefix = usage_key(account, "")
         self._apply = redis.register_script(_APPLY)
 
     async def apply(self, records: Iterable[UsageRecord]) -> int:

@@ -459,6 +459,42 @@ class Engine:
         (``AUTOFORGE_TIMINGS=1`` or `engine.timings.enable`); empty otherwise."""
         return timings.snapshot()
 
+    def metrics_text(self) -> str:
+        """The engine's Prometheus metrics in the text exposition format: runs, cells and
+        their outcomes, cache hit rates, spend, provider usage, queue depth and recorder lag,
+        read now from the database and Redis (every owner's runs, as `GET /metrics`).
+
+        Returns:
+            The exposition text; `prometheus_client.parser` reads it back.
+
+        Examples:
+            >>> engine = Engine(simulator=True)  # doctest: +SKIP
+            >>> "autoforge_cache_hit_ratio" in engine.metrics_text()  # doctest: +SKIP
+            True
+        """
+        from prometheus_client import generate_latest
+
+        registry = self._shared.client("metrics", self._metrics_registry)
+        return generate_latest(registry).decode()
+
+    def _metrics_registry(self) -> Any:
+        from prometheus_client import CollectorRegistry
+
+        from engine.metrics import EngineCollector
+        from engine.redis_client import sync_redis
+
+        if self.runtime.redis_url is None:
+            raise RuntimeError("runtime not started")
+        redis = sync_redis(self.runtime.redis_url)
+        self._shared.stack.callback(redis.close)
+        registry = CollectorRegistry()
+
+        def accounts() -> list[str]:
+            return [account.name for account in self.catalogue.accounts]
+
+        registry.register(EngineCollector(self._db(), redis, accounts))
+        return registry
+
     def warm(self) -> None:
         """Create the actor pool (scheduler, evaluators, recorder) now rather than in the
         first `evaluate`, and the gateways of a catalogue file's accounts; a no-op when this

@@ -60,16 +60,21 @@ def test_replicas_run_their_actors_on_ray_whatever_the_server_says(
 
 def test_secrets_are_split_from_what_is_bound() -> None:
     settings = Settings()
-    api = ApiSettings(auth_mode="hs256", auth_hs256_secret="k" * 40)  # type: ignore[arg-type]
+    api = ApiSettings(
+        auth_mode="hs256",
+        auth_hs256_secret="k" * 40,  # type: ignore[arg-type]
+        metrics_token="m" * 40,  # type: ignore[arg-type]
+    )
     turso = "sqlite+libsql://db.turso.io?secure=true&authToken=tok-123"
     overrides = {
         **hosting.replica_overrides(settings, "redis://:pw-9@h:6379/0", api),
         "database_url": turso,
     }
     plain, secrets = split_secrets(overrides)
-    assert not any(s in str(plain) for s in ("k" * 40, "pw-9", "tok-123"))
+    assert not any(s in str(plain) for s in ("k" * 40, "m" * 40, "pw-9", "tok-123"))
     assert secrets == {
         "auth_hs256_secret": "k" * 40,
+        "metrics_token": "m" * 40,
         "redis_url": "redis://:pw-9@h:6379/0",
         "database_url": turso,
     }
@@ -80,6 +85,8 @@ def test_secrets_are_split_from_what_is_bound() -> None:
     assert replica.auth_mode == "hs256"
     assert replica.auth_hs256_secret is not None
     assert replica.auth_hs256_secret.get_secret_value() == "k" * 40
+    assert replica.metrics_token is not None
+    assert replica.metrics_token.get_secret_value() == "m" * 40
 
 
 def test_master_keys_survive_the_hand_over_with_the_current_key_first() -> None:
