@@ -4,8 +4,8 @@
 
 Each config is imported, then run with ``autoforge eval CONFIG --model-map
 '*=openai/sim-small' --grader openai/sim-judge --skip-unsupported --json`` in a fresh data
-directory (a subprocess per config, as a user runs it). The table says whether it imported, whether it ran (cells, pass rate) and what was
-skipped. It goes into docs/interop.md.
+directory (a subprocess per config, as a user runs it). The table says whether it imported,
+whether it ran (cells, pass rate) and what was skipped. It goes into docs/interop.md.
 """
 
 from __future__ import annotations
