@@ -20,9 +20,11 @@ from domain.feedback.effective import (
     with_feedback,
 )
 from domain.feedback.event import Feedback, Verdict
+from domain.feedback.report import FeedbackReport
 
 __all__ = [
     "Feedback",
+    "FeedbackReport",
     "FeedbackSummary",
     "JudgeAlignment",
     "Verdict",
