@@ -285,6 +285,14 @@ class Run:
         """Every feedback given on this run's cells, oldest first."""
         return self._service.feedback.for_run(self._service.owner, self.id)
 
+    def feedback_page(
+        self, *, after: tuple[str, str] | None = None, limit: int = 50
+    ) -> list[tuple[tuple[str, str], Feedback]]:
+        """Up to ``limit`` feedback after the cursor ``after`` (created at, id), oldest first,
+        each with its cursor: a page of `feedbacks`."""
+        self.info()  # another owner's run is not found
+        return self._service.feedback.page(self.id, after=after, limit=limit)
+
     def summary(self) -> Report:
         """The report maths over every recorded result, versions named ``v3 (production)``;
         a person's override counts instead of the scorers' verdict and score."""
