@@ -20,7 +20,7 @@ from domain.feedback.effective import (
     with_feedback,
 )
 from domain.feedback.event import Feedback, Verdict
-from domain.feedback.report import FeedbackReport
+from domain.feedback.report import FeedbackReport, feedback_report
 
 __all__ = [
     "Feedback",
@@ -32,6 +32,7 @@ __all__ = [
     "cohen_kappa",
     "confusion_matrix",
     "effective",
+    "feedback_report",
     "judge_alignment",
     "judge_thresholds",
     "summarize_feedback",

@@ -9,14 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from domain.errors import ServiceUnavailableError
-from domain.feedback import (
-    FeedbackReport,
-    as_effective,
-    judge_alignment,
-    judge_thresholds,
-    summarize_feedback,
-    with_feedback,
-)
+from domain.feedback import FeedbackReport, as_effective, feedback_report, with_feedback
 from domain.reports import Comparison, Report, compare, summarize
 from engine.evaluation import streams
 from engine.evaluation.runs import CellFilters, CellKey, RunInfo
@@ -302,13 +295,7 @@ class Run:
         """What feedback changed (cells overridden, pass rate before and after) and how far
         each ``llm-judge`` scorer agrees with people's verdicts."""
         records = self._service.runs.results(self._service.owner, self.id)
-        feedbacks = self.feedbacks()
-        marked = with_feedback(records, feedbacks)
-        judges = judge_thresholds(self.info().spec.scorers)
-        return FeedbackReport(
-            summarize_feedback(marked, feedbacks),
-            tuple(judge_alignment(records, feedbacks, judges)),
-        )
+        return feedback_report(records, self.feedbacks(), self.info().spec.scorers)
 
     def version_names(self) -> dict[str, str]:
         """How a person names each of the run's prompt versions (``v3 (production)``)."""
