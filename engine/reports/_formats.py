@@ -24,11 +24,11 @@ def render(
     """``report`` (and ``comparison``) as JSON, Markdown or one self-contained HTML page.
 
     JSON holds the report (and ``feedback`` under ``"feedback"``); ``title`` heads the HTML
-    page; Markdown adds the feedback section when anyone gave feedback.
+    page; Markdown and HTML add the feedback section when anyone gave feedback.
     """
     if fmt == "json":
         return to_json(report, feedback=feedback)
     if fmt == "html":
-        return to_html(report, comparison, title=title)
+        return to_html(report, comparison, title=title, feedback=feedback)
     text = to_markdown(report, feedback=feedback)
     return text if comparison is None else f"{text}\n\n{to_markdown(comparison)}"
