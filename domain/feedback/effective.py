@@ -65,7 +65,8 @@ def with_feedback(
 
 def as_effective(cell: ResultRecord) -> ResultRecord:
     """``cell`` with its effective verdict and score in place of the scorers' (what a report
-    of the effective pass rate summarises)."""
+    of the effective pass rate summarises). An errored cell still counts as failed there, as
+    reports count every errored cell, whatever a person said of it."""
     if not cell.overridden:
         return cell
     return replace(cell, passed=cell.effective_passed, score=cell.effective_score)
