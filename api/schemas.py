@@ -478,6 +478,11 @@ class ReportOut(BaseModel):
         description="The first failed cells: case, variables, expected, output and reasons.",
     )
     n_failed: int = 0
+    feedback: dict[str, Any] | None = Field(
+        default=None,
+        description="People's feedback: `summary` (cells overridden, pass rate before and "
+        "after) and `judges` (each llm-judge's agreement, kappa and confusion matrix).",
+    )
 
 
 class CaseChangeOut(BaseModel):
