@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 from domain.scoring import check_code_allowed
 
@@ -445,6 +445,23 @@ class CellOut(BaseModel):
     scoring_cost_usd: float = Field(description="What judge and embedding calls cost.")
     variables: dict[str, Any] = Field(description="The case's template variables.")
     expected: str | None = Field(description="The case's expected output.")
+    overridden: bool = Field(
+        default=False, description="Whether a person's feedback overrides verdict or score."
+    )
+    override_passed: bool | None = Field(default=None, description="The person's verdict.")
+    override_score: float | None = Field(default=None, description="The person's score.")
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def effective_passed(self) -> bool | None:
+        """The verdict that counts: a person's override, else the scorers'."""
+        return self.override_passed if self.override_passed is not None else self.passed
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def effective_score(self) -> float | None:
+        """The score that counts: a person's override, else the scorers'."""
+        return self.override_score if self.override_score is not None else self.score
 
 
 class ReportOut(BaseModel):
@@ -461,6 +478,11 @@ class ReportOut(BaseModel):
         description="The first failed cells: case, variables, expected, output and reasons.",
     )
     n_failed: int = 0
+    feedback: dict[str, Any] | None = Field(
+        default=None,
+        description="People's feedback: `summary` (cells overridden, pass rate before and "
+        "after) and `judges` (each llm-judge's agreement, kappa and confusion matrix).",
+    )
 
 
 class CaseChangeOut(BaseModel):

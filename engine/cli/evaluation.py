@@ -4,6 +4,7 @@ Examples:
     autoforge eval examples/arithmetic/eval.yaml
     autoforge eval examples/arithmetic/eval.yaml --fail-under 0.8 --junit junit.xml
     autoforge run list
+    autoforge run feedback run_1234 c1 --verdict fail --comment 'wrong capital'
     autoforge run resume run_1234 && autoforge run report run_1234 --format html > r.html
     autoforge dataset import qa-cases cases.jsonl
 """
@@ -191,13 +192,49 @@ def _run_cancel(args: argparse.Namespace) -> int:
 
 
 def _run_report(args: argparse.Namespace) -> int:
+    from domain.feedback import as_effective, feedback_report, with_feedback
     from domain.reports import summarize
+    from engine.evaluation.feedback import FeedbackStore
     from engine.evaluation.runs import RunStore
     from engine.reports import render
 
     with open_database() as db:
-        records = RunStore(db).results(args.owner, args.run)
-    _out(render(summarize(records), args.format, title=f"Run {args.run}"))
+        store = RunStore(db)
+        records = store.results(args.owner, args.run)
+        feedbacks = FeedbackStore(db, store).for_run(args.owner, args.run)
+        scorers = store.get(args.owner, args.run).spec.scorers
+    effective = [as_effective(r) for r in with_feedback(records, feedbacks)]
+    feedback = feedback_report(records, feedbacks, scorers)
+    _out(render(summarize(effective), args.format, title=f"Run {args.run}", feedback=feedback))
+    return 0
+
+
+def _run_feedback(args: argparse.Namespace) -> int:
+    from engine.evaluation.feedback import FeedbackStore
+    from engine.evaluation.runs import RunStore
+
+    with open_database() as db:
+        given = FeedbackStore(db, RunStore(db)).add(
+            args.owner,
+            args.run,
+            args.case,
+            version=args.version,
+            model=args.model,
+            repeat=args.repeat,
+            verdict=args.verdict,
+            score=args.score,
+            correction=args.correction,
+            comment=args.comment,
+            tags=tuple(args.tag),
+        )
+    if args.json:
+        _out(json.dumps(given.to_dict(), indent=2))
+    else:
+        said = given.verdict or ("comment" if given.score is None else f"score {given.score:g}")
+        _out(
+            f"{given.run_id} {given.case_id} #{given.repeat} ({given.prompt_version[:12]},"
+            f" {given.model}): {said} recorded"
+        )
     return 0
 
 
@@ -278,7 +315,9 @@ def register(subparsers: Any) -> None:
     interop.add_suite_flags(evaluate)
     interop.register(subparsers, common)
 
-    runs = subparsers.add_parser("run", help="evaluation runs: list, show, resume, cancel, report")
+    runs = subparsers.add_parser(
+        "run", help="evaluation runs: list, show, resume, cancel, feedback, report"
+    )
     run_sub = runs.add_subparsers(dest="run_command", required=True, metavar="ACTION")
     add(run_sub, "list", _run_list, "recent runs").add_argument("--limit", type=int, default=20)
     for name, handler, text in (
@@ -294,6 +333,17 @@ def register(subparsers: Any) -> None:
     resume.add_argument(
         "--concurrency", type=int, default=None, help="calls in flight at once (default: the run's)"
     )
+    feedback = add(run_sub, "feedback", _run_feedback, "give feedback on one recorded cell")
+    feedback.add_argument("run")
+    feedback.add_argument("case", help="the cell's case id")
+    feedback.add_argument("--verdict", choices=("pass", "fail"), default=None)
+    feedback.add_argument("--score", type=float, default=None, help="a score within [0, 1]")
+    feedback.add_argument("--comment", default=None)
+    feedback.add_argument("--correction", default=None, help="what the output should have been")
+    feedback.add_argument("--tag", action="append", default=[], help="a label (repeatable)")
+    feedback.add_argument("--version", default=None, help="prompt version id or prefix")
+    feedback.add_argument("--model", default=None, help="the cell's model")
+    feedback.add_argument("--repeat", type=int, default=0)
     report = add(run_sub, "report", _run_report, "print a run's report")
     report.add_argument("run")
     report.add_argument("--format", choices=("markdown", "json", "html"), default="markdown")

@@ -1,5 +1,5 @@
-"""SQLAlchemy Core tables of the evaluation context (schema lives in migrations 0003, 0005
-and 0006)."""
+"""SQLAlchemy Core tables of the evaluation context (schema lives in migrations 0003, 0005,
+0006 and 0008)."""
 
 from __future__ import annotations
 
@@ -79,4 +79,22 @@ results = Table(
     Column("cached", Boolean, nullable=False),
     Column("detail", Text, nullable=False),
     Column("recorded_at", String(40), nullable=False),
+)
+
+cell_feedback = Table(
+    "cell_feedback",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("run_id", String(64), nullable=False),
+    Column("prompt_version", String(64), nullable=False),
+    Column("model", String(200), nullable=False),
+    Column("case_id", String(256), nullable=False),
+    Column("repeat", Integer, nullable=False),
+    Column("author", String(200), nullable=False),
+    Column("verdict", String(10)),
+    Column("score", Float),
+    Column("correction", Text),
+    Column("comment", Text),
+    Column("tags", Text, nullable=False),
+    Column("created_at", String(40), nullable=False),
 )

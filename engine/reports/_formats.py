@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
+from domain.feedback import FeedbackReport
 from domain.reports import Comparison, Report
 from engine.reports._html import to_html
 from engine.reports._json import to_json
@@ -13,15 +14,21 @@ ReportFormat = Literal["json", "markdown", "html"]
 
 
 def render(
-    report: Report, fmt: ReportFormat, comparison: Comparison | None = None, *, title: str
+    report: Report,
+    fmt: ReportFormat,
+    comparison: Comparison | None = None,
+    *,
+    title: str,
+    feedback: FeedbackReport | None = None,
 ) -> str:
     """``report`` (and ``comparison``) as JSON, Markdown or one self-contained HTML page.
 
-    JSON holds the report only; ``title`` heads the HTML page.
+    JSON holds the report (and ``feedback`` under ``"feedback"``); ``title`` heads the HTML
+    page; Markdown and HTML add the feedback section when anyone gave feedback.
     """
     if fmt == "json":
-        return to_json(report)
+        return to_json(report, feedback=feedback)
     if fmt == "html":
-        return to_html(report, comparison, title=title)
-    text = to_markdown(report)
+        return to_html(report, comparison, title=title, feedback=feedback)
+    text = to_markdown(report, feedback=feedback)
     return text if comparison is None else f"{text}\n\n{to_markdown(comparison)}"

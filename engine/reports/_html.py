@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from domain.feedback import FeedbackReport
 from domain.reports import CaseChange, Comparison, Report, format_p
 from engine.reports._failed import FAILED_COLUMNS, failed_case_row, failed_note
+from engine.reports._feedback import feedback_lines
 from engine.reports._format import (
     DASH,
     SUMMARY_COLUMNS,
@@ -41,12 +43,20 @@ max-width:480px;font-size:12px}
 """.strip()
 
 
+def _feedback(feedback: FeedbackReport | None) -> list[str]:
+    lines = [] if feedback is None else feedback_lines(feedback, str)
+    if not lines:
+        return []
+    return ["<h2>Human feedback</h2>", f"<pre>{esc(chr(10).join(lines[3:]))}</pre>"]
+
+
 def to_html(
     report: Report,
     comparison: Comparison | None = None,
     *,
     title: str = "Evaluation report",
     max_cases: int = CASE_LIMIT,
+    feedback: FeedbackReport | None = None,
 ) -> str:
     """Render a report, and optionally a comparison, as one self-contained HTML file.
 
@@ -61,6 +71,8 @@ def to_html(
         comparison: A comparison to show below it.
         title: The page title.
         max_cases: The most regressed (and improved) cases shown.
+        feedback: People's feedback on the cells: overrides and judge alignment, shown as
+            text under the summary when anyone gave feedback.
 
     Examples:
         >>> Path("report.html").write_text(to_html(summarize(results)))  # doctest: +SKIP
@@ -71,6 +83,7 @@ def to_html(
         f"{esc(', '.join(report.run_ids)) or DASH}</p>",
         "<h2>Summary</h2>",
         _table(SUMMARY_COLUMNS, [summary_row(group) for group in report.groups]),
+        *_feedback(feedback),
         "<h2>Charts</h2>",
         f'<div class="charts">{_charts(report)}</div>',
         *_errors(report),

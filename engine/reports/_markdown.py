@@ -5,8 +5,10 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from domain.feedback import FeedbackReport
 from domain.reports import CaseChange, Comparison, Report, format_p
 from engine.reports._failed import FAILED_COLUMNS, failed_case_row, failed_note
+from engine.reports._feedback import feedback_lines
 from engine.reports._format import (
     DASH,
     SUMMARY_COLUMNS,
@@ -25,7 +27,12 @@ CASE_LIMIT = 50
 _MARKUP = re.compile(r"[|`\\]|<(?=[A-Za-z/!?])|&(?=#?\w+;)")
 
 
-def to_markdown(item: Report | Comparison, *, max_cases: int = CASE_LIMIT) -> str:
+def to_markdown(
+    item: Report | Comparison,
+    *,
+    max_cases: int = CASE_LIMIT,
+    feedback: FeedbackReport | None = None,
+) -> str:
     """Render a report (a summary table and its errors) or a comparison (the verdict, a
     metrics table, and the regressed and improved cases) as Markdown.
 
@@ -35,13 +42,16 @@ def to_markdown(item: Report | Comparison, *, max_cases: int = CASE_LIMIT) -> st
     Args:
         item: What to render.
         max_cases: The most regressed (and improved) cases listed.
+        feedback: People's feedback on the report's cells (a section when there is any).
 
     Examples:
         >>> print(to_markdown(summarize(results)))  # doctest: +SKIP
         | Prompt version | Model | Cells | ...
     """
     if isinstance(item, Report):
-        return _report(item)
+        text = _report(item)
+        extra = [] if feedback is None else feedback_lines(feedback, _cell)
+        return text + "\n".join(extra) + "\n" if extra else text
     return _comparison(item, max_cases)
 
 

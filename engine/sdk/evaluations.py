@@ -29,6 +29,7 @@ from engine.aio import run_sync
 from engine.evaluation.code_files import read_code_file
 from engine.evaluation.context import RunContext
 from engine.evaluation.datasets import DatasetStore
+from engine.evaluation.feedback import FeedbackStore
 from engine.evaluation.runs import RunInfo, RunStore
 from engine.sdk.run import Run
 
@@ -124,6 +125,7 @@ class Evaluations:
         self.prompts = prompts
         self.datasets = DatasetStore(db)
         self.runs = RunStore(db)
+        self.feedback = FeedbackStore(db, self.runs)
         self.redis = redis
         self._catalogue = catalogue
         self._scheduler = scheduler

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from domain.errors import ServiceUnavailableError
+from domain.feedback import FeedbackReport, as_effective, feedback_report, with_feedback
 from domain.reports import Comparison, Report, compare, summarize
 from engine.evaluation import streams
 from engine.evaluation.runs import CellFilters, CellKey, RunInfo
@@ -18,7 +19,9 @@ STALL_S = 5.0
 
 if TYPE_CHECKING:
     from actors.scheduler_client import SchedulerClient
+    from domain.feedback import Feedback, Verdict
     from domain.reports import ResultRecord
+    from engine.evaluation.feedback import FeedbackStore
     from engine.evaluation.runs import RunStore
     from engine.sdk.prompts import Prompts
 
@@ -28,6 +31,7 @@ class RunService(Protocol):
 
     owner: str
     runs: RunStore
+    feedback: FeedbackStore
     prompts: Prompts
     redis: Any
 
@@ -194,25 +198,104 @@ class Run:
                 "(or use records() for plain objects)",
                 reason="missing-extra",
             ) from None
-        rows = [dict(r.__dict__) for r in self.records()]
+        rows = [
+            {
+                **r.__dict__,
+                "effective_passed": r.effective_passed,
+                "effective_score": r.effective_score,
+            }
+            for r in self.records()
+        ]
         return pd.DataFrame(rows)
 
     def cells(
         self, filters: CellFilters | None = None, *, after: CellKey | None = None, limit: int = 50
     ) -> list[ResultRecord]:
         """Up to ``limit`` recorded cells after ``after`` that pass ``filters``, in key order
-        (repeat, case, prompt version, model): a page of the results, filtered in the DB."""
-        return self._service.runs.cells(
+        (repeat, case, prompt version, model): a page of the results, filtered in the DB
+        (``passed`` filters the scorers' verdict), each with its people's overrides."""
+        cells = self._service.runs.cells(
             self._service.owner, self.id, filters, after=after, limit=limit
         )
+        return with_feedback(cells, self.feedbacks()) if cells else cells
 
     def records(self) -> list[ResultRecord]:
-        """Recorded results as `ResultRecord`s."""
-        return self._service.runs.results(self._service.owner, self.id)
+        """Recorded results as `ResultRecord`s: the scorers' ``passed`` and ``score``, and
+        next to them ``overridden``, ``effective_passed`` and ``effective_score`` (a
+        person's latest override, see `feedback`)."""
+        records = self._service.runs.results(self._service.owner, self.id)
+        return with_feedback(records, self.feedbacks()) if records else records
+
+    def feedback(
+        self,
+        case_id: str,
+        *,
+        version: str | None = None,
+        model: str | None = None,
+        repeat: int = 0,
+        verdict: Verdict | None = None,
+        score: float | None = None,
+        correction: str | None = None,
+        comment: str | None = None,
+        tags: Sequence[str] = (),
+    ) -> Feedback:
+        """Record your feedback on one recorded cell; results are never changed, and the
+        latest verdict or score given overrides the scorers' in `records` and the report.
+
+        Args:
+            case_id: The cell's case.
+            version: Its prompt version id (or a prefix); needed when the run has several.
+            model: Its model; needed when the run has several.
+            repeat: Its repeat index.
+            verdict: ``"pass"`` or ``"fail"`` (alone, it also stands for a score of 1 or 0).
+            score: A score within [0, 1].
+            correction: What the output should have been.
+            comment: Free text (changes no verdict).
+            tags: Short labels.
+
+        Raises:
+            NotFoundError: no such recorded cell in this run.
+            ValidationError: bad values, nothing to say, or an ambiguous cell.
+
+        Examples:
+            >>> run.feedback("c1", verdict="fail", comment="wrong capital")  # doctest: +SKIP
+        """
+        return self._service.feedback.add(
+            self._service.owner,
+            self.id,
+            case_id,
+            version=version,
+            model=model,
+            repeat=repeat,
+            verdict=verdict,
+            score=score,
+            correction=correction,
+            comment=comment,
+            tags=tags,
+        )
+
+    def feedbacks(self) -> list[Feedback]:
+        """Every feedback given on this run's cells, oldest first."""
+        return self._service.feedback.for_run(self._service.owner, self.id)
+
+    def feedback_page(
+        self, *, after: tuple[str, str] | None = None, limit: int = 50
+    ) -> list[tuple[tuple[str, str], Feedback]]:
+        """Up to ``limit`` feedback after the cursor ``after`` (created at, id), oldest first,
+        each with its cursor: a page of `feedbacks`."""
+        self.info()  # another owner's run is not found
+        return self._service.feedback.page(self.id, after=after, limit=limit)
 
     def summary(self) -> Report:
-        """The report maths over every recorded result, versions named ``v3 (production)``."""
-        return summarize(self.records(), self.version_names())
+        """The report maths over every recorded result, versions named ``v3 (production)``;
+        a person's override counts instead of the scorers' verdict and score."""
+        return summarize([as_effective(r) for r in self.records()], self.version_names())
+
+    def feedback_report(self) -> FeedbackReport:
+        """What feedback changed (cells overridden, pass rate before and after) and how far
+        each ``llm-judge`` scorer agrees with people's verdicts."""
+        records = self._service.runs.results(self._service.owner, self.id)
+        return feedback_report(records, self.feedbacks(), self.info().spec.scorers)
 
     def version_names(self) -> dict[str, str]:
         """How a person names each of the run's prompt versions (``v3 (production)``)."""
@@ -227,7 +310,9 @@ class Run:
         """The run's report as JSON, Markdown or one self-contained HTML page."""
         from engine.reports import render
 
-        return render(self.summary(), fmt, comparison, title=f"Run {self.id}")
+        return render(
+            self.summary(), fmt, comparison, title=f"Run {self.id}", feedback=self.feedback_report()
+        )
 
     def save_report(self, path: str | Path, comparison: Comparison | None = None) -> Path:
         """Write the HTML report to `path`; returns the path."""
