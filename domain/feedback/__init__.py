@@ -1,5 +1,5 @@
-"""Human feedback on a run's cells: verdicts, score overrides, corrections, comments, and how
-far a judge scorer agrees with the humans.
+"""Human feedback on a run's cells: verdicts, score overrides, corrections, comments, how far a
+judge scorer agrees with the humans, and corrections turned into test cases.
 
 Feedback is append-only; the latest override of a cell wins over its automatic verdict and
 score, and comment-only feedback changes nothing.
@@ -12,6 +12,7 @@ from domain.feedback.alignment import (
     judge_alignment,
     judge_thresholds,
 )
+from domain.feedback.corrections import PROVENANCE, cases_from_corrections, with_cases
 from domain.feedback.effective import (
     FeedbackSummary,
     as_effective,
@@ -27,8 +28,10 @@ __all__ = [
     "FeedbackReport",
     "FeedbackSummary",
     "JudgeAlignment",
+    "PROVENANCE",
     "Verdict",
     "as_effective",
+    "cases_from_corrections",
     "cohen_kappa",
     "confusion_matrix",
     "effective",
@@ -36,5 +39,6 @@ __all__ = [
     "judge_alignment",
     "judge_thresholds",
     "summarize_feedback",
+    "with_cases",
     "with_feedback",
 ]
