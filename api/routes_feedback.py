@@ -1,16 +1,19 @@
 """`/v1/runs/{id}/feedback`: people's verdicts, scores, corrections and comments on a run's
-cells. Append-only; another user's run is 404 like every run route."""
+cells, and `/v1/runs/{id}/corrections`: the corrections as a new dataset version.
+Append-only; another user's run is 404 like every run route."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from fastapi import status
+from fastapi import Response, status
 
 from api.openapi import AUTHENTICATED, api_router, problem_responses
 from api.pagination import Page, PageDep, paginate
+from api.routes_datasets import dataset_version_out, version_location
 from api.routes_runs import RunId
-from api.schemas_feedback import FeedbackIn, FeedbackOut
+from api.schemas import DatasetVersionOut
+from api.schemas_feedback import CorrectionsIn, FeedbackIn, FeedbackOut
 from api.services import UserEngine
 from domain.errors import ValidationError
 from domain.feedback import Feedback
@@ -63,3 +66,20 @@ def list_feedback(run_id: RunId, engine: UserEngine, page: PageDep) -> Page[Feed
     return paginate(
         rows, page.limit, lambda row: {"after": list(row[0])}, lambda row: feedback_out(row[1])
     )
+
+
+@router.post(
+    "/{run_id}/corrections",
+    status_code=status.HTTP_201_CREATED,
+    response_model=DatasetVersionOut,
+    responses=problem_responses(404, 409),
+)
+def corrections_to_dataset(
+    run_id: RunId, body: CorrectionsIn, engine: UserEngine, response: Response
+) -> DatasetVersionOut:
+    """Add the run's corrected outputs (and picked failing cases) to a dataset as a new version."""
+    version = engine.run(run_id).corrections_to_dataset(
+        body.dataset, include_failed=tuple(body.include_failed), note=body.note
+    )
+    response.headers["Location"] = version_location(version)
+    return dataset_version_out(version)

@@ -57,3 +57,24 @@ class FeedbackOut(BaseModel):
     correction: str | None
     comment: str | None
     tags: list[str]
+
+
+class CorrectionsIn(BaseModel):
+    """Turn a run's corrections (and failing cases picked by id) into a new dataset version."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"dataset": "qa-cases", "include_failed": ["c7"]}]},
+    )
+
+    dataset: str = Field(
+        min_length=1,
+        max_length=200,
+        description="The dataset's name (created when missing) or id.",
+    )
+    include_failed: list[str] = Field(
+        default_factory=list,
+        max_length=1000,
+        description="Ids of failing cases to add too (their expected output as it is).",
+    )
+    note: str = Field(default="", max_length=2000)

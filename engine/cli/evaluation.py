@@ -5,6 +5,7 @@ Examples:
     autoforge eval examples/arithmetic/eval.yaml --fail-under 0.8 --junit junit.xml
     autoforge run list
     autoforge run feedback run_1234 c1 --verdict fail --comment 'wrong capital'
+    autoforge run corrections run_1234 --dataset qa-cases --include-failed c7
     autoforge run resume run_1234 && autoforge run report run_1234 --format html > r.html
     autoforge dataset import qa-cases cases.jsonl
 """
@@ -238,6 +239,32 @@ def _run_feedback(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_corrections(args: argparse.Namespace) -> int:
+    from engine.evaluation.corrections import corrections_to_dataset
+    from engine.evaluation.datasets import DatasetStore
+    from engine.evaluation.feedback import FeedbackStore
+    from engine.evaluation.runs import RunStore
+
+    with open_database() as db:
+        version = corrections_to_dataset(
+            FeedbackStore(db, RunStore(db)),
+            DatasetStore(db),
+            args.owner,
+            args.run,
+            args.dataset,
+            include_failed=tuple(args.include_failed),
+            note=args.note,
+        )
+    if args.json:
+        _out(json.dumps({**version.__dict__, "skipped": []}))
+    else:
+        _out(
+            f"{args.dataset} v{version.number}: {version.case_count} cases "
+            f"(sha256 {version.content_hash[:12]}) from run {args.run}"
+        )
+    return 0
+
+
 @contextmanager
 def _datasets(args: argparse.Namespace) -> Iterator[Any]:
     from engine.evaluation.datasets import DatasetStore
@@ -316,7 +343,7 @@ def register(subparsers: Any) -> None:
     interop.register(subparsers, common)
 
     runs = subparsers.add_parser(
-        "run", help="evaluation runs: list, show, resume, cancel, feedback, report"
+        "run", help="evaluation runs: list, show, resume, cancel, feedback, corrections, report"
     )
     run_sub = runs.add_subparsers(dest="run_command", required=True, metavar="ACTION")
     add(run_sub, "list", _run_list, "recent runs").add_argument("--limit", type=int, default=20)
@@ -344,6 +371,22 @@ def register(subparsers: Any) -> None:
     feedback.add_argument("--version", default=None, help="prompt version id or prefix")
     feedback.add_argument("--model", default=None, help="the cell's model")
     feedback.add_argument("--repeat", type=int, default=0)
+    corrections = add(
+        run_sub, "corrections", _run_corrections, "add a run's corrections to a dataset version"
+    )
+    corrections.add_argument("run")
+    corrections.add_argument(
+        "--dataset", required=True, help="dataset name (created when missing) or id"
+    )
+    corrections.add_argument(
+        "--include-failed",
+        action="extend",
+        nargs="+",
+        default=[],
+        metavar="CASE",
+        help="failing case ids to add too (their expected output as it is)",
+    )
+    corrections.add_argument("--note", default="", help="the new version's note")
     report = add(run_sub, "report", _run_report, "print a run's report")
     report.add_argument("run")
     report.add_argument("--format", choices=("markdown", "json", "html"), default="markdown")

@@ -12,6 +12,7 @@ from domain.errors import ServiceUnavailableError
 from domain.feedback import FeedbackReport, as_effective, feedback_report, with_feedback
 from domain.reports import Comparison, Report, compare, summarize
 from engine.evaluation import streams
+from engine.evaluation.corrections import corrections_to_dataset
 from engine.evaluation.runs import CellFilters, CellKey, RunInfo
 
 STALL_S = 5.0
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
     from actors.scheduler_client import SchedulerClient
     from domain.feedback import Feedback, Verdict
     from domain.reports import ResultRecord
+    from engine.evaluation.datasets import DatasetStore, VersionInfo
     from engine.evaluation.feedback import FeedbackStore
     from engine.evaluation.runs import RunStore
     from engine.sdk.prompts import Prompts
@@ -32,6 +34,7 @@ class RunService(Protocol):
     owner: str
     runs: RunStore
     feedback: FeedbackStore
+    datasets: DatasetStore
     prompts: Prompts
     redis: Any
 
@@ -277,6 +280,47 @@ class Run:
     def feedbacks(self) -> list[Feedback]:
         """Every feedback given on this run's cells, oldest first."""
         return self._service.feedback.for_run(self._service.owner, self.id)
+
+    def corrections_to_dataset(
+        self, dataset: str, *, include_failed: Sequence[str] = (), note: str = ""
+    ) -> VersionInfo:
+        """Add the run's corrected outputs (and the failing cases you pick) to ``dataset`` as
+        its next immutable version; no version is ever changed.
+
+        Each corrected case gets its cell's variables, its latest correction as ``expected``
+        and ``metadata["provenance"]`` (run, prompt version, model, case, repeat, author,
+        feedback time). The new version is the dataset's latest cases with a case of the same
+        id replaced (its tags, scorers and other metadata kept) and the others appended; a
+        dataset name that does not exist yet is created.
+
+        Args:
+            dataset: The dataset's name (created when missing) or id.
+            include_failed: Ids of failing cases to add too: their correction when they have
+                one, else their expected output as it is.
+            note: The version's note (default: ``corrections from run <id>``).
+
+        Returns:
+            The new dataset version.
+
+        Raises:
+            NotFoundError: no such run, or no such dataset id.
+            ValidationError: nothing to add (``nothing-to-add``), or a picked case is not in
+                the run or did not fail.
+
+        Examples:
+            >>> run.feedback("c1", verdict="fail", correction="Paris")          # doctest: +SKIP
+            >>> run.corrections_to_dataset("qa-cases").number                  # doctest: +SKIP
+            2
+        """
+        return corrections_to_dataset(
+            self._service.feedback,
+            self._service.datasets,
+            self._service.owner,
+            self.id,
+            dataset,
+            include_failed=include_failed,
+            note=note,
+        )
 
     def feedback_page(
         self, *, after: tuple[str, str] | None = None, limit: int = 50
