@@ -49,7 +49,7 @@ def _operations(schema: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, An
 
 def test_every_resource_is_mounted_once(schema: dict[str, Any]) -> None:
     operations = [(method, path) for path, method, _ in _operations(schema)]
-    assert len(operations) == len(set(operations)) == 35  # 15 + 7 + 8 + 2 (feedback) + 2 + 1
+    assert len(operations) == len(set(operations)) == 36  # 15 + 7 + 8 + 3 (feedback) + 2 + 1
 
 
 def test_every_operation_has_a_summary_and_documented_errors(schema: dict[str, Any]) -> None:
