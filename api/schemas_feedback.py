@@ -4,7 +4,7 @@ Python."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -72,7 +72,7 @@ class CorrectionsIn(BaseModel):
         max_length=200,
         description="The dataset's name (created when missing) or id.",
     )
-    include_failed: list[str] = Field(
+    include_failed: list[Annotated[str, Field(min_length=1, max_length=256)]] = Field(
         default_factory=list,
         max_length=1000,
         description="Ids of failing cases to add too (their expected output as it is).",
