@@ -20,14 +20,18 @@ def feedback_lines(report: FeedbackReport, cell: Any) -> list[str]:
         "",
         "**Human feedback**",
         "",
-        f"- {s.n_overridden:,} cells overridden ({s.n_feedback:,} feedback on"
-        f" {s.n_cells_with_feedback:,} cells)",
+        f"- {_cells(s.n_overridden)} overridden ({s.n_feedback:,} feedback on"
+        f" {_cells(s.n_cells_with_feedback)})",
         f"- effective pass rate {pct(s.effective_pass_rate)}"
         f" (scorers alone: {pct(s.automatic_pass_rate)}); the table above counts the overrides",
     ]
     for judge in report.judges:
         lines += ["", *_alignment(judge, cell)]
     return lines
+
+
+def _cells(n: int) -> str:
+    return f"{n:,} cell{'' if n == 1 else 's'}"
 
 
 def _alignment(judge: JudgeAlignment, cell: Any) -> list[str]:

@@ -44,7 +44,7 @@ def test_feedback_overrides_the_report_from_the_database_alone(tmp_path: Path) -
     report = ok(data, "run", "report", run_id, "--format", "json").json()
     assert report["groups"][0]["pass_rate"] == 0.5
     assert report["feedback"]["summary"]["n_overridden"] == 1
-    assert "1 cells overridden" in ok(data, "run", "report", run_id).stdout
+    assert "1 cell overridden" in ok(data, "run", "report", run_id).stdout
     assert started_nothing(data)
 
 
