@@ -40,6 +40,8 @@ class OptimizationConfig:
         base: The ref the optimization starts from.
         options: The strategy's options.
         patience: Generations without a new best before stopping; None = no limit.
+        allow_code: Its runs may execute code assertions (``python``/``javascript``): set
+            only by the SDK and CLI, whose user supplied them; never over HTTP.
     """
 
     prompt_id: str
@@ -59,12 +61,13 @@ class OptimizationConfig:
     base: str = "main"
     options: dict[str, Any] = field(default_factory=dict)
     patience: int | None = None
+    allow_code: bool = False
 
     def __post_init__(self) -> None:
         check_config(self)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        record = {
             "prompt_id": self.prompt_id,
             "prompt_name": self.prompt_name,
             "dataset_version_id": self.dataset_version_id,
@@ -83,6 +86,9 @@ class OptimizationConfig:
             "options": dict(self.options),
             "patience": self.patience,
         }
+        if self.allow_code:  # only when set: older records read the same
+            record["allow_code"] = True
+        return record
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> OptimizationConfig:
@@ -105,6 +111,7 @@ class OptimizationConfig:
             base=data.get("base", "main"),
             options=dict(data.get("options") or {}),
             patience=data.get("patience"),
+            allow_code=bool(data.get("allow_code", False)),
         )
 
 

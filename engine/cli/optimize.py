@@ -113,6 +113,7 @@ def start(engine: Engine, spec: OptimizeFile, *, idempotency_key: str | None = N
         idempotency_key=idempotency_key,
         options=spec.options or None,
         patience=spec.patience,
+        allow_code=True,  # the file is the user's own: its code assertions may run
     )
 
 

@@ -36,6 +36,7 @@ import yaml
 
 from domain.errors import NexusError, ValidationError
 from domain.scoring import build_scorers
+from engine.evaluation.code_files import read_code_file
 from engine.evaluation.evalfile import PromptVersionSpec, _float_or_none, _int, _Mistakes
 
 KIND, REASON = "optimize file", "bad-optimize-file"
@@ -127,7 +128,7 @@ def load_optimize_file(path: str | Path) -> OptimizeFile:
     models = data.get("models")
     if not isinstance(models, list) or not models or not all(isinstance(m, str) for m in models):
         mistakes.add("models", "needs a list of model names")
-    scorers = _scorers(data.get("scorers", []), mistakes)
+    scorers = _scorers(data.get("scorers", []), source.parent, mistakes)
     spec = OptimizeFile(
         path=source,
         name=name,
@@ -194,16 +195,21 @@ def _dataset(raw: Any, source: Path, name: str, mistakes: _Mistakes) -> tuple[st
     return f"{name}-cases", path.resolve()
 
 
-def _scorers(raw: Any, mistakes: _Mistakes) -> tuple[str | dict[str, Any], ...]:
+def _scorers(raw: Any, base: Path, mistakes: _Mistakes) -> tuple[str | dict[str, Any], ...]:
+    """The scorers, each code assertion's ``file`` read (relative to the optimize file)."""
     if not isinstance(raw, list) or not all(isinstance(s, str | dict) for s in raw):
         mistakes.add("scorers", "must be a list of scorer names or mappings")
         return ()
+    read: list[str | dict[str, Any]] = []
     for index, item in enumerate(raw):
         try:
-            build_scorers([{"type": item} if isinstance(item, str) else item])
+            spec = {"type": item} if isinstance(item, str) else read_code_file(item, base)
+            build_scorers([spec])
+            read.append(item if isinstance(item, str) else spec)
         except NexusError as exc:
             mistakes.add(f"scorers[{index}]", exc.message)
-    return tuple(raw)
+            read.append(item)
+    return tuple(read)
 
 
 def _split(raw: Any, mistakes: _Mistakes) -> tuple[float, float, float]:

@@ -678,6 +678,7 @@ class OptimizationLoop:
                 name=f"{self.state.id} {candidate.id} {phase}",
                 idempotency_key=f"{self.state.id}:{key}",
                 api_keys=self.api_keys,
+                allow_code=config.allow_code,
             )
         except ConflictError as exc:
             # A resume with another budget or concurrency: the step's run exists already.

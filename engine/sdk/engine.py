@@ -308,6 +308,7 @@ class Engine:
         api_keys: Mapping[str, str] | None = None,
         options: Mapping[str, Any] | None = None,
         patience: int | None = None,
+        allow_code: bool = False,
     ) -> Optimization:
         """Start optimizing a prompt's system message and template on a dataset.
 
@@ -341,6 +342,8 @@ class Engine:
             options: The optimizer's options (e.g. ``{"merge": True}``).
             patience: Stop after this many generations without a new best (>= 1); default
                 no such limit.
+            allow_code: Let its runs execute ``python``/``javascript`` scorers you supplied
+                (see `evaluate`); recorded, so a resume runs them too.
 
         Returns:
             An `Optimization`; call `wait()` to follow it with a progress bar.
@@ -374,6 +377,7 @@ class Engine:
             api_keys=api_keys,
             options=options,
             patience=patience,
+            allow_code=allow_code,
         )
 
     def optimization(self, optimization_id: str) -> Optimization:

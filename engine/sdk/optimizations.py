@@ -270,6 +270,7 @@ class Optimizations:
         api_keys: Mapping[str, str] | None = None,
         options: Mapping[str, Any] | None = None,
         patience: int | None = None,
+        allow_code: bool = False,
     ) -> Optimization:
         """Validate everything, store the optimization, start its loop; see `Engine.optimize`."""
         engine = self.engine
@@ -289,7 +290,7 @@ class Optimizations:
                 "an optimization needs at least one scorer to tell better from worse",
                 reason="no-scorer",
             )
-        registered, custom = split_scorers(scorers)
+        registered, custom = split_scorers(scorers, allow_code=allow_code)
         if custom:
             raise ValidationError(
                 "an optimization takes registered scorers only (names or specs): a Python "
@@ -325,6 +326,7 @@ class Optimizations:
             base=base,
             options=strategy_options,
             patience=patience,
+            allow_code=allow_code,
         )
         optimization_id = new_optimization_id()
         branch = branch_name(optimization_id)

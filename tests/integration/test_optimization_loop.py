@@ -207,6 +207,39 @@ def test_another_owners_optimization_is_not_found(engine: Any) -> None:
     assert opt.id in [o.id for o in engine.optimizations()]
 
 
+def test_code_assertions_optimize_only_when_the_caller_allows_code(engine: Any) -> None:
+    from domain.errors import CodeNotAllowedError
+
+    # Passes when the answer holds the expected number: the program sees the case's context.
+    check = {
+        "type": "python",
+        "args": {"expression": "context['expected'] in output"},
+        "name": "holds-answer",
+    }
+    before = len(engine.optimizations(limit=500))
+    with pytest.raises(CodeNotAllowedError):
+        engine.optimize(PROMPT, "sums", ["openai/sim-small"], [check], optimizer="random")
+    assert len(engine.optimizations(limit=500)) == before  # refused before anything is stored
+    opt = engine.optimize(
+        PROMPT,
+        "sums",
+        ["openai/sim-small"],
+        [check],
+        optimizer="random",
+        max_metric_calls=12,
+        minibatch=2,
+        seed=9,
+        allow_code=True,
+    )
+    info = opt.wait(progress=False, timeout=120)
+    assert info.status == "completed", info.error
+    runs = [r for r in engine.runs(limit=500) if r.name.startswith(opt.id)]
+    assert runs and all(r.spec.allow_code for r in runs)
+    records = [rec for r in runs for rec in engine.run(r.id).records()]
+    assert records and all(rec.error is None for rec in records)
+    assert {name for rec in records for name in rec.scores} == {"holds-answer"}
+
+
 # -- the random optimizer end to end ----------------------------------------------------------
 
 

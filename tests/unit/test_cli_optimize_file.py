@@ -132,3 +132,22 @@ def test_patience_is_read_and_checked(tmp_path: Path) -> None:
     (tmp_path / "c.yaml").write_text(base + "patience: soon\n")
     with pytest.raises(ValidationError, match="patience"):
         load_optimize_file(tmp_path / "c.yaml")
+
+
+def test_a_code_assertion_file_is_read_relative_to_the_optimize_file(tmp_path: Path) -> None:
+    (tmp_path / "checks.py").write_text("def get_assert(output, context):\n    return True\n")
+    (tmp_path / "opt.yaml").write_text(
+        "prompt: qa\ndataset: qa-cases\nmodels: [openai/sim-small]\n"
+        "scorers: [equals, {type: python, args: {file: 'file://checks.py:get_assert'}}]\n"
+    )
+    spec = load_optimize_file(tmp_path / "opt.yaml")
+    assert spec.scorers[0] == "equals"
+    code = spec.scorers[1]
+    assert isinstance(code, dict) and "def get_assert" in code["args"]["source"]
+    assert "file" not in code["args"]
+    (tmp_path / "bad.yaml").write_text(
+        "prompt: qa\ndataset: qa-cases\nmodels: [openai/sim-small]\n"
+        "scorers: [{type: python, args: {file: 'file://missing.py'}}]\n"
+    )
+    with pytest.raises(ValidationError, match="scorers\\[0\\]"):
+        load_optimize_file(tmp_path / "bad.yaml")
