@@ -81,6 +81,19 @@ class Slots:
 
 
 @dataclass(frozen=True)
+class Scoring:
+    """How the cells of one case are scored, worked out once per case (not per cell)."""
+
+    scorers: list[Scorer]
+    kinds: list[str | None]
+    """Each scorer's kind: isinstance against runtime-checkable protocols is slow."""
+    logprobs: bool
+    """A scorer reads the answer's logprobs (perplexity): the call asks for them."""
+    refusal: str | None
+    """The cells' error when the run does not allow the code scorers they have."""
+
+
+@dataclass(frozen=True)
 class CellOutcome:
     """A result row to record, or `budget_exceeded` when the cell was not attempted."""
 
@@ -96,12 +109,11 @@ class CellRunner:
         self.client = client
         self._slots = None if slots is None else Slots(slots)
         registered = build_scorers(context.spec.scorers)
-        self.scorers: list[Scorer] = [*registered, *context.custom_scorers]
-        # isinstance against runtime-checkable protocols is slow: classify once, not per cell.
-        self.kinds = [_kind(scorer) for scorer in self.scorers]
-        self._case_scorers: dict[str, tuple[list[Scorer], list[str | None]]] = {}
-        self.refusal = _code_refusal(context.spec.scorers, context.spec.allow_code)
-        self._case_refusals: dict[str, str | None] = {}
+        self.scoring = _scoring(
+            [*registered, *context.custom_scorers],
+            _code_refusal(context.spec.scorers, context.spec.allow_code),
+        )
+        self._case_scoring: dict[str, Scoring] = {}
         # Each sandboxed program is a fresh interpreter: more at once than cores only queues.
         self._sandboxes = Slots(max(2, os.cpu_count() or 2))
         # Call parameters per prompt version, built once rather than per cell.
@@ -113,23 +125,18 @@ class CellRunner:
             for version, settings in context.settings.items()
         }
 
-    def scorers_of(self, case: TestCase) -> tuple[list[Scorer], list[str | None]]:
-        """The scorers of a cell of ``case`` and their kinds: the run's, then the case's own
-        (built once per case)."""
+    def scoring_of(self, case: TestCase) -> Scoring:
+        """How a cell of ``case`` is scored: the run's scorers, then the case's own (built
+        once per case)."""
         if not case.scorers:
-            return self.scorers, self.kinds
-        built = self._case_scorers.get(case.id)
+            return self.scoring
+        built = self._case_scoring.get(case.id)
         if built is None:
-            own = build_scorers(case.scorers)
-            built = ([*self.scorers, *own], [*self.kinds, *(_kind(s) for s in own)])
-            self._case_scorers[case.id] = built
+            run = self.scoring
+            own = _code_refusal(case.scorers, self.context.spec.allow_code)
+            built = _scoring([*run.scorers, *build_scorers(case.scorers)], run.refusal or own)
+            self._case_scoring[case.id] = built
         return built
-
-    def _case_refusal(self, case: TestCase) -> str | None:
-        if case.id not in self._case_refusals:
-            allowed = self.context.spec.allow_code
-            self._case_refusals[case.id] = _code_refusal(case.scorers, allowed)
-        return self._case_refusals[case.id]
 
     def route(self, cell: Cell) -> dict[str, Any]:
         """The model fields of ``cell``'s request: its model, or the run's routing rule."""
@@ -159,17 +166,16 @@ class CellRunner:
             "case_id": cell.case_id,
             "repeat": cell.repeat,
         }
-        refusal = self.refusal or (self._case_refusal(case) if case.scorers else None)
-        if refusal is not None:  # before the model call: nothing is spent on it
-            return CellOutcome(ResultRow(**key, error=refusal))
+        scoring = self.scoring_of(case)
+        if scoring.refusal is not None:  # before the model call: nothing is spent on it
+            return CellOutcome(ResultRow(**key, error=scoring.refusal))
         try:
             rendered = ctx.templates[cell.prompt_version].render(case.variables)
         except NexusError as exc:
             return CellOutcome(ResultRow(**key, error=f"render: {exc.message}"))
         params = dict(self.params[cell.prompt_version])
         params.setdefault("seed", ctx.spec.seed + cell.repeat)
-        scorers, kinds = self.scorers_of(case)
-        if any(getattr(s, "wants_logprobs", False) for s in scorers):
+        if scoring.logprobs:
             params.setdefault("logprobs", True)  # the perplexity scorer reads them
         answer = await self.client.complete(
             CompletionRequest(
@@ -216,12 +222,12 @@ class CellRunner:
             finish_reason=answer.finish_reason,
             logprobs=answer.logprobs,
         )
-        scores, extra_cost, over_budget = await self._score(score_ctx, cell, scorers, kinds)
+        scores, extra_cost, over_budget = await self._score(score_ctx, cell, scoring)
         if over_budget:
             return CellOutcome(None, budget_exceeded=True)
         if scores:
             cell_score = combine(
-                [(s, scorer.weight) for s, scorer in zip(scores, scorers, strict=True)]
+                [(s, scorer.weight) for s, scorer in zip(scores, scoring.scorers, strict=True)]
             )
             passed = (
                 cell_score.passed if case.threshold is None else cell_score.value >= case.threshold
@@ -235,11 +241,11 @@ class CellRunner:
         return CellOutcome(ResultRow(**answered, scoring_cost_usd=extra_cost))
 
     async def _score(
-        self, ctx: ScoreContext, cell: Cell, scorers: list[Scorer], kinds: list[str | None]
+        self, ctx: ScoreContext, cell: Cell, scoring: Scoring
     ) -> tuple[list[Score], float, bool]:
         scores: list[Score] = []
         extra_cost = 0.0
-        for index, (scorer, kind) in enumerate(zip(scorers, kinds, strict=True)):
+        for index, (scorer, kind) in enumerate(zip(scoring.scorers, scoring.kinds, strict=True)):
             if kind == "pure":
                 scores.append(cast(PureScorer, scorer).score(ctx))
             elif kind == "sandbox":
@@ -315,7 +321,6 @@ class CellRunner:
         return scorer.from_result(verdict.categories, verdict.category_scores), verdict.cost_usd
 
     async def _run_program(self, scorer: SandboxScorer, ctx: ScoreContext) -> Score:
-        assert self._sandboxes is not None
         async with self._sandboxes:  # the program's timeout starts once it has a slot
             ran = await run_program(
                 scorer.language,
@@ -326,6 +331,15 @@ class CellRunner:
         if ran.answer is None:
             return scorer.failed(ran.failure or "gave no answer")
         return scorer.parse(ran.answer)
+
+
+def _scoring(scorers: list[Scorer], refusal: str | None) -> Scoring:
+    return Scoring(
+        scorers=scorers,
+        kinds=[_kind(s) for s in scorers],
+        logprobs=any(getattr(s, "wants_logprobs", False) for s in scorers),
+        refusal=refusal,
+    )
 
 
 def _code_refusal(specs: Sequence[Mapping[str, Any]], allowed: bool) -> str | None:
