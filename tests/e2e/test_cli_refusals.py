@@ -3,52 +3,16 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
-import sys
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.e2e.cli import autoforge
 from tests.e2e.serving import free_port
 
 pytestmark = [pytest.mark.e2e]
 
 HS256 = {"AUTOFORGE_AUTH_MODE": "hs256", "AUTOFORGE_AUTH_HS256_SECRET": "p" * 40}
-
-
-@pytest.fixture
-def ray_tmp() -> Iterator[Path]:
-    path = Path(tempfile.mkdtemp(prefix="afray-", dir="/tmp"))
-    yield path
-    shutil.rmtree(path, ignore_errors=True)
-
-
-def autoforge(
-    data: Path, ray_tmp: Path, *args: str, **env: str
-) -> subprocess.CompletedProcess[str]:
-    clean = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("AUTOFORGE_", "RAY_")) and key not in ("DATABASE_URL", "REDIS_URL")
-    }
-    clean.update(
-        AUTOFORGE_DATA_DIR=str(data),
-        AUTOFORGE_RAY_NUM_CPUS="1",
-        RAY_TMPDIR=str(ray_tmp),
-        LITELLM_LOCAL_MODEL_COST_MAP="True",
-        **env,
-    )
-    return subprocess.run(
-        [sys.executable, "-m", "api.cli", *args],
-        env=clean,
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
 
 
 def test_a_malformed_azp_allow_list_is_one_settings_line(tmp_path: Path, ray_tmp: Path) -> None:

@@ -3,49 +3,18 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
-import sys
-import tempfile
-from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 
 import pytest
+
+from tests.e2e.cli import autoforge as run_autoforge
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[2]
 CORPUS = ROOT / "tests" / "fixtures" / "promptfoo"
-
-
-@pytest.fixture
-def ray_tmp() -> Iterator[Path]:
-    path = Path(tempfile.mkdtemp(prefix="afray-", dir="/tmp"))
-    yield path
-    shutil.rmtree(path, ignore_errors=True)
-
-
-def autoforge(data: Path, ray_tmp: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("AUTOFORGE_", "RAY_")) and key not in ("DATABASE_URL", "REDIS_URL")
-    }
-    env.update(
-        AUTOFORGE_DATA_DIR=str(data),
-        AUTOFORGE_RAY_NUM_CPUS="1",
-        RAY_TMPDIR=str(ray_tmp),
-        LITELLM_LOCAL_MODEL_COST_MAP="True",
-    )
-    return subprocess.run(
-        [sys.executable, "-m", "api.cli", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=ROOT,
-    )
+autoforge = partial(run_autoforge, timeout=300, cwd=ROOT)
 
 
 def test_corpus_configs_run_on_the_simulator_and_record_results(

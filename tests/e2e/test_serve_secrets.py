@@ -10,12 +10,9 @@ from __future__ import annotations
 
 import base64
 import os
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -32,14 +29,6 @@ MASTER_KEY = base64.b64encode(b"master-key-canary-32-bytes-long!").decode()
 PROVIDER_KEY = "sk-provider-canary-0123456789"
 STORED_KEY = "sk-stored-canary-0123456789abcd"  # a user's key: only its ciphertext is stored
 CANARIES = (HS256_SECRET, MASTER_KEY, PROVIDER_KEY, STORED_KEY)
-
-
-@pytest.fixture
-def ray_tmp() -> Iterator[Path]:
-    # Short: Ray's unix socket paths under it must stay below the 108-byte limit.
-    path = Path(tempfile.mkdtemp(prefix="afray-", dir="/tmp"))
-    yield path
-    shutil.rmtree(path, ignore_errors=True)
 
 
 def _serve_env(data: Path, ray_tmp: Path, port: int) -> dict[str, str]:

@@ -16,19 +16,16 @@ from api.auth import create_token
 from api.config import ApiSettings
 from engine.cli.demo_data import demo_cases
 from tests.e2e.serving import free_port, wait_until_up
-from tests.e2e.test_serve_secrets import _serve_env, ray_tmp
+from tests.e2e.test_serve_secrets import _serve_env
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 SECRET = "serve-simulator-" + "s" * 32
 
 
-__all__ = ["ray_tmp"]  # its short Ray temp dir (unix socket paths are limited to 108 bytes)
-
-
 def test_serve_with_the_simulator_runs_an_evaluation_offline(
     tmp_path: Path,
-    ray_tmp: Path,  # noqa: F811 (the fixture imported above)
+    ray_tmp: Path,
 ) -> None:
     port = free_port()
     env = _serve_env(tmp_path / "data", ray_tmp, port)
