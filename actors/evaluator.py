@@ -17,6 +17,7 @@ from actors.gateway_links import ray_links
 from actors.remote import actor_class, is_ray_error
 from domain.errors import NexusError, ServiceUnavailableError
 from domain.evaluation import Cell
+from engine import tracing
 from engine.evaluation import streams
 from engine.llm.gateways import LinkFactory
 from engine.logs import get_logger
@@ -69,6 +70,7 @@ class Evaluator:
         from engine.evaluation.retries import RetryCounter
         from engine.redis_client import async_redis
 
+        tracing.configure("autoforge-evaluator")
         self.redis_url = redis_url
         self._links = links
         self.redis: Any = async_redis(redis_url, decode_responses=True)

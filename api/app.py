@@ -43,6 +43,7 @@ from api.problems import install_problem_handlers
 from api.ratelimit import UserRateLimiter
 from api.services import ApiServices
 from domain.errors import ValidationError
+from engine import tracing
 from engine.logs import get_logger
 from engine.metrics import EngineCollector
 from engine.redis_client import async_redis, sync_redis
@@ -206,6 +207,7 @@ def create_app(
             Serve hosts them in their own deployment instead.
         behind_serve: hosted by a Ray Serve replica (its proxy owns `X-Request-ID`).
     """
+    tracing.configure("autoforge-api")
     app = base_app(
         services.api,
         title="AutoForge Nexus API",

@@ -15,10 +15,11 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.metrics import RequestMetrics
+from api.metrics import RequestMetrics, route_template
 from api.problems import problem_response
 from api.ratelimit import RateLimitState
 from api.scope import RATE_LIMIT, REQUEST_ID, request_state, route_path
+from engine import tracing
 from engine.logs import bound, get_logger
 
 log = get_logger(__name__)
@@ -76,10 +77,37 @@ class EdgeMiddleware:
             if scope["type"] == "websocket":
                 await self.app(scope, receive, send)
                 return
-            if self.metrics is None:
-                await self._http(scope, receive, send, state, request_id)
-                return
+            if tracing.enabled():
+                await self._traced(scope, receive, send, state, request_id)
+            else:
+                await self._served(scope, receive, send, state, request_id)
+
+    async def _served(
+        self, scope: Scope, receive: Receive, send: Send, state: Any, request_id: str
+    ) -> None:
+        if self.metrics is None:
+            await self._http(scope, receive, send, state, request_id)
+        else:
             await self._measured(scope, receive, send, state, request_id, self.metrics)
+
+    async def _traced(
+        self, scope: Scope, receive: Receive, send: Send, state: Any, request_id: str
+    ) -> None:
+        method, path = scope.get("method", ""), route_path(scope)
+        with tracing.server_span(f"{method} {path}", Headers(scope=scope)) as span:
+
+            async def noted_send(message: Message) -> None:
+                if message["type"] == "http.response.start":
+                    tracing.mark(span, **{"http.response.status_code": int(message["status"])})
+                await send(message)
+
+            try:
+                await self._served(scope, receive, noted_send, state, request_id)
+            finally:
+                if span is not None:  # named by the route that served it: ids are attributes
+                    span.update_name(f"{method} {route_template(scope)}")
+                attributes = {"http.request.method": method, "url.path": path}
+                tracing.mark(span, **attributes, **{"autoforge.request_id": request_id})
 
     async def _measured(
         self,

@@ -31,6 +31,7 @@ from domain.scoring import (
     check_code_allowed,
     combine,
 )
+from engine import tracing
 from engine.evaluation.context import RunContext
 from engine.evaluation.sandbox import run_program
 from engine.llm import CompletionRequest, LLMClient
@@ -157,6 +158,26 @@ class CellRunner:
             return await self._run(cell)
 
     async def _run(self, cell: Cell) -> CellOutcome:
+        if not tracing.enabled():
+            return await self._work(cell)
+        attributes = {
+            "autoforge.run_id": self.context.run_id,
+            "autoforge.case_id": cell.case_id,
+            "autoforge.prompt_version": cell.prompt_version,
+            "autoforge.model": cell.model,
+            "autoforge.repeat": cell.repeat,
+        }
+        with tracing.span("cell", attributes, parent=self.context.traceparent) as span:
+            outcome = await self._work(cell)
+            row = outcome.row
+            if row is None:
+                tracing.mark(span, **{"autoforge.budget_exceeded": True})
+            else:
+                marks = {"cached": row.cached, "passed": row.passed, "errored": row.errored}
+                tracing.mark(span, **{f"autoforge.{k}": v for k, v in marks.items()})
+            return outcome
+
+    async def _work(self, cell: Cell) -> CellOutcome:
         ctx = self.context
         case = ctx.cases[cell.case_id]
         key: dict[str, Any] = {

@@ -33,6 +33,8 @@ class RunContext:
     api_keys: dict[str, str] = field(default_factory=dict, repr=False)
     """The owner's stored provider keys as ``{env var: key}`` for the accounts that need
     them; they override the process environment. Never recorded or logged."""
+    traceparent: str | None = None
+    """The run's span (W3C trace context) its cells' spans hang under, when tracing is on."""
 
     @property
     def client_key(self) -> str:

@@ -25,11 +25,19 @@ from domain.llm import (
     next_model,
     should_retry,
 )
+from engine import tracing
 from engine.llm.failures import Failure, failure_of
 from engine.llm.leases import LeasePool
 from engine.llm.plan import Plan
 from engine.llm.prices import Prices
 from engine.llm.provider import Answer
+
+CLIENT = tracing.SpanKind.CLIENT
+
+
+def _call_attributes(spec: ModelSpec, account: ProviderAccount) -> dict[str, str]:
+    return {"gen_ai.request.model": spec.name, "autoforge.account": account.name}
+
 
 Send = Callable[[ModelSpec, ProviderAccount], Awaitable[Answer]]
 """Makes one provider request for a model on its account."""
@@ -168,7 +176,16 @@ class Attempts:
         permit = await pool.permit(tokens)
         started = time.monotonic()
         try:
-            answer = await send(spec, account)
+            # After the permit: the span times the call, not the wait for a slot.
+            attributes = _call_attributes(spec, account)
+            with tracing.span("provider.call", attributes, kind=CLIENT) as span:
+                try:
+                    answer = await send(spec, account)
+                except Exception as exc:
+                    if span is not None:  # the kind only: an exception's text is not shown
+                        tracing.mark(span, **{"autoforge.outcome": failure_of(exc).outcome.kind})
+                    raise
+                tracing.mark(span, **{"autoforge.outcome": "ok"})
         except asyncio.CancelledError:
             pool.done(permit, 0)
             raise

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from engine import timings
+from engine import timings, tracing
 from engine.runtime import Runtime
 from engine.settings import Settings, load_settings
 
@@ -97,6 +97,7 @@ class Engine:
             if address is not None:
                 overrides["ray_address"] = address
             settings = load_settings(**overrides)
+        tracing.configure("autoforge")
         self.owner = owner
         self._owns_runtime = True
         self._shared = _Shared(settings, Runtime(settings, serves_control=True).start())

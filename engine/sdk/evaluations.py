@@ -25,6 +25,7 @@ from domain.scoring import (
     code_scorer_names,
     custom_scorer,
 )
+from engine import tracing
 from engine.aio import run_sync
 from engine.evaluation.code_files import read_code_file
 from engine.evaluation.context import RunContext
@@ -455,9 +456,12 @@ def _scorer_models(scorers: Sequence[dict[str, Any]]) -> list[str]:
 
 
 def _with_run_id(context: RunContext, run_id: str) -> RunContext:
+    """``context`` for run ``run_id``, under a span of its start (its cells' parent)."""
     from dataclasses import replace
 
-    return replace(context, run_id=run_id)
+    ids = {"autoforge.run_id": run_id, "autoforge.prompt_id": context.spec.prompt_id}
+    with tracing.span("run", ids):
+        return replace(context, run_id=run_id, traceparent=tracing.traceparent())
 
 
 def _check_picklable(scorers: tuple[Any, ...]) -> None:
