@@ -36,6 +36,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--error-rate", type=float, default=0.0, help="fraction answered 5xx")
     parser.add_argument("--timeout-rate", type=float, default=0.0, help="fraction that hang")
     parser.add_argument("--timeout-hang-s", type=float, default=30.0)
+    parser.add_argument(
+        "--stream-piece-ms", type=float, default=0.0, help="pause between streamed pieces"
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--exit-with-parent", action="store_true", help=argparse.SUPPRESS)
     return parser
@@ -89,7 +92,8 @@ def main(argv: list[str] | None = None) -> int:
 
     Args:
         argv: Flags (``--host --port --latency-ms --jitter-ms --rpm --tpm --window-s
-            --error-rate --timeout-rate --timeout-hang-s --seed``); defaults to ``sys.argv[1:]``.
+            --error-rate --timeout-rate --timeout-hang-s --stream-piece-ms --seed``);
+            defaults to ``sys.argv[1:]``.
 
     Returns:
         The exit code: 0 after a clean stop, 2 for invalid flags, 1 if the port can't be bound.
@@ -115,6 +119,7 @@ def serve_with(args: argparse.Namespace) -> int:
             error_rate=args.error_rate,
             timeout_rate=args.timeout_rate,
             timeout_hang_s=args.timeout_hang_s,
+            stream_piece_ms=args.stream_piece_ms,
             seed=args.seed,
         )
     except ValidationError as exc:

@@ -176,9 +176,13 @@ class LLMClient:
         # Learnt per run and asked model: a run's prompts make its answers alike in length.
         seen_as = (request.run_id, request.model)
 
+        on_delta = request.on_delta
+
         async def send(spec: ModelSpec, account: ProviderAccount) -> provider.Answer:
+            if on_delta is not None:
+                await on_delta(None)  # this attempt starts the answer afresh
             return await provider.complete(
-                spec, account, self._key_of(account), request.messages, params
+                spec, account, self._key_of(account), request.messages, params, on_delta
             )
 
         key_params = params

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from domain.llm import ProviderAccount
@@ -84,6 +84,67 @@ async def post(
         raise TimeoutError(f"no answer from {url} within {account.timeout_s} s") from None
     except aiohttp.ClientError as exc:
         raise ProviderConnectionError(f"Connection error: {exc}") from None
+
+
+Deltas = Callable[[str | None], Awaitable[None]]
+"""Hears each piece of a streamed answer's text; None: an attempt starts over (a retry)."""
+
+
+async def stream_chat(
+    account: ProviderAccount, api_key: str | None, body: dict[str, Any], on_delta: Deltas
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """POST a chat completion with ``stream: true``, hand each text delta to ``on_delta``
+    as it arrives, and return the whole answer shaped like a non-streamed one."""
+    import aiohttp
+
+    url, timeout = _target(str(account.api_base), "/chat/completions", account.timeout_s)
+    headers = {"Authorization": f"Bearer {api_key}"} if api_key else None
+    body = {**body, "stream": True, "stream_options": {"include_usage": True}}
+    try:
+        async with _session().post(url, json=body, headers=headers, timeout=timeout) as reply:
+            got = {k.lower(): v for k, v in reply.headers.items()}
+            if reply.status >= 400:
+                raw = await reply.read()
+                raise ProviderHTTPError(reply.status, _error_message(raw, reply.status), got)
+            answer = _Streamed()
+            async for line in reply.content:
+                if line.startswith(b"data:"):
+                    text = answer.take(line[5:].strip())
+                    if text:
+                        await on_delta(text)
+            return answer.whole(), got
+    except TimeoutError:
+        raise TimeoutError(f"no answer from {url} within {account.timeout_s} s") from None
+    except aiohttp.ClientError as exc:
+        raise ProviderConnectionError(f"Connection error: {exc}") from None
+
+
+class _Streamed:
+    """A streamed completion's chunks, summed into one answer."""
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+        self.finish_reason: str | None = None
+        self.usage: dict[str, Any] = {}
+
+    def take(self, data: bytes) -> str | None:
+        if data == b"[DONE]":
+            return None
+        chunk = json.loads(data)
+        self.usage = chunk.get("usage") or self.usage
+        choices = chunk.get("choices") or []
+        if not choices:
+            return None
+        self.finish_reason = choices[0].get("finish_reason") or self.finish_reason
+        text = (choices[0].get("delta") or {}).get("content")
+        if text:
+            self.parts.append(text)
+        return text or None
+
+    def whole(self) -> dict[str, Any]:
+        message = {"role": "assistant", "content": "".join(self.parts)}
+        choice = {"message": message, "finish_reason": self.finish_reason}
+        return {"choices": [choice], "usage": self.usage}
 
 
 _targets: dict[tuple[str, str, float], tuple[Any, Any]] = {}

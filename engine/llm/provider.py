@@ -113,15 +113,16 @@ async def complete(
     api_key: str | None,
     messages: Sequence[Mapping[str, Any]],
     params: Mapping[str, Any],
+    on_delta: openai_http.Deltas | None = None,
 ) -> Answer:
-    """One chat completion request, no retries (the client retries, with permits)."""
+    """One chat completion request, no retries (the client retries, with permits); with
+    ``on_delta`` the answer is streamed and each piece of text handed to it on arrival."""
     if openai_http.applies_to(account):
-        data, headers = await openai_http.post(
-            account,
-            api_key,
-            "/chat/completions",
-            openai_http.chat_body(spec.name, messages, params),
-        )
+        body = openai_http.chat_body(spec.name, messages, params)
+        if on_delta is None:
+            data, headers = await openai_http.post(account, api_key, "/chat/completions", body)
+        else:
+            data, headers = await openai_http.stream_chat(account, api_key, body, on_delta)
         choice = data["choices"][0]
         usage = data.get("usage") or {}
         return Answer(
@@ -134,6 +135,8 @@ async def complete(
             headers=headers,
         )
     litellm = litellm_module()
+    if on_delta is not None:
+        return await _litellm_streamed(litellm, spec, account, api_key, messages, params, on_delta)
     response = await litellm.acompletion(
         model=spec.name,
         messages=list(messages),
@@ -149,6 +152,40 @@ async def complete(
         logprobs=_logprobs(getattr(choice, "logprobs", None)),
         headers=_headers(response),
     )
+
+
+async def _litellm_streamed(
+    litellm: Any,
+    spec: ModelSpec,
+    account: ProviderAccount,
+    api_key: str | None,
+    messages: Sequence[Mapping[str, Any]],
+    params: Mapping[str, Any],
+    on_delta: openai_http.Deltas,
+) -> Answer:
+    stream = await litellm.acompletion(
+        model=spec.name,
+        messages=list(messages),
+        num_retries=0,
+        stream=True,
+        stream_options={"include_usage": True},
+        **_endpoint(account, api_key),
+        **params,
+    )
+    parts: list[str] = []
+    usage: Any = None
+    finish_reason = None
+    async for chunk in stream:
+        usage = getattr(chunk, "usage", None) or usage
+        if not chunk.choices:
+            continue
+        choice = chunk.choices[0]
+        finish_reason = getattr(choice, "finish_reason", None) or finish_reason
+        text = getattr(choice.delta, "content", None)
+        if text:
+            parts.append(text)
+            await on_delta(text)
+    return Answer(usage=_usage(usage), content="".join(parts), finish_reason=finish_reason)
 
 
 def _logprobs(raw: Any) -> tuple[float, ...] | None:

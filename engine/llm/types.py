@@ -7,7 +7,7 @@ client, so they pickle across Ray and serialise to JSON for the response cache.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -41,6 +41,9 @@ class CompletionRequest:
         min_skill: Least `ModelSpec.skill` for ``cheapest-that-qualifies``.
         tags: Tags a routed model must carry.
         fallback: Fallback chain overriding the catalogue's for the chosen model.
+        on_delta: Stream the answer: each piece of text is handed to it as it arrives, and
+            None when an attempt starts (a retry or a fallback: what came before is void).
+            A cached answer is not streamed. Not for calls that cross a process.
 
     Examples:
         >>> CompletionRequest("openai/sim-small", [{"role": "user", "content": "hi"}]).cache
@@ -60,6 +63,9 @@ class CompletionRequest:
     min_skill: float = 0.0
     tags: tuple[str, ...] = ()
     fallback: FallbackPolicy | None = None
+    on_delta: Callable[[str | None], Awaitable[None]] | None = field(
+        default=None, repr=False, compare=False
+    )
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,8 @@ class SimulatorConfig:
         timeout_rate: Fraction of admitted requests that hang ``timeout_hang_s`` first
             (drawn after errors: when both rates sum above 1, timeouts get the remainder).
         timeout_hang_s: How long a "timed out" request hangs before answering normally.
+        stream_piece_ms: Pause between the pieces of a streamed answer (after the latency,
+            which is the time to the first piece).
         seed: Seed of every random choice (answers, injected faults, jitter).
         api_key: When set, `/v1` requests must carry ``Authorization: Bearer <api_key>``
             and others get 401 ``invalid_api_key``, as a real provider answers (in-process
@@ -49,6 +51,7 @@ class SimulatorConfig:
     error_rate: float = 0.0
     timeout_rate: float = 0.0
     timeout_hang_s: float = 30.0
+    stream_piece_ms: float = 0.0
     seed: int = 0
     api_key: str | None = field(default=None, repr=False)
 
@@ -64,7 +67,7 @@ def _problems(config: SimulatorConfig) -> list[str]:
     problems = []
     if not 0 <= config.port <= 65535:
         problems.append(f"port must be in [0, 65535], got {config.port}")
-    for name in ("latency_ms", "jitter_ms", "timeout_hang_s"):
+    for name in ("latency_ms", "jitter_ms", "timeout_hang_s", "stream_piece_ms"):
         value = getattr(config, name)
         if value < 0:
             problems.append(f"{name} must be >= 0, got {value}")

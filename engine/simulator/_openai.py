@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 CREATED = 1_700_000_000
@@ -67,17 +68,24 @@ def chat_completion(
     }
 
 
-def chat_stream(completion: dict[str, Any], include_usage: bool) -> bytes:
-    """The whole server-sent-event body of a streamed completion (one content chunk each)."""
+_PIECE = re.compile(r"\s*\S+\s*")
+
+
+def chat_stream(completion: dict[str, Any], include_usage: bool) -> list[bytes]:
+    """The server-sent events of a streamed completion: each choice's content a word at a
+    time (a word and the space after it, as a tokenizer's pieces arrive), then its finish."""
     head = {k: completion[k] for k in ("id", "created", "model", "system_fingerprint")}
     head["object"] = "chat.completion.chunk"
     events = []
     for choice in completion["choices"]:
         index, content = choice["index"], choice["message"]["content"]
-        for delta, finish in (
-            ({"role": "assistant", "content": content}, None),
+        pieces = _PIECE.findall(content) or [content]
+        deltas: list[tuple[dict[str, Any], str | None]] = [
+            ({"role": "assistant", "content": pieces[0]}, None),
+            *(({"content": piece}, None) for piece in pieces[1:]),
             ({}, choice["finish_reason"]),
-        ):
+        ]
+        for delta, finish in deltas:
             chunk = {
                 **head,
                 "choices": [
@@ -87,8 +95,7 @@ def chat_stream(completion: dict[str, Any], include_usage: bool) -> bytes:
             events.append(chunk)
     if include_usage:
         events.append({**head, "choices": [], "usage": completion["usage"]})
-    lines = [b"data: " + dumps(e) + b"\n\n" for e in events]
-    return b"".join(lines) + b"data: [DONE]\n\n"
+    return [b"data: " + dumps(e) + b"\n\n" for e in events] + [b"data: [DONE]\n\n"]
 
 
 def embeddings(model: str, vectors: list[Any], tokens: int) -> dict[str, Any]:

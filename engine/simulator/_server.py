@@ -198,7 +198,21 @@ class Simulator:
             return _json(status, _openai.server_error(status), headers), headers
         return None, headers
 
-    async def _chat(self, request: web.BaseRequest) -> web.Response:
+    async def _stream(
+        self, request: web.BaseRequest, events: list[bytes], headers: dict[str, str]
+    ) -> web.StreamResponse:
+        """Send ``events`` one write each, ``stream_piece_ms`` apart."""
+        response = web.StreamResponse(headers={**headers, "Content-Type": "text/event-stream"})
+        await response.prepare(request)
+        pause = self.config.stream_piece_ms / 1000
+        for i, event in enumerate(events):
+            if pause and i:
+                await asyncio.sleep(pause)
+            await response.write(event)
+        await response.write_eof()
+        return response
+
+    async def _chat(self, request: web.BaseRequest) -> web.StreamResponse:
         arrived = time.time()
         chat = parse_chat(parse_body(await request.read()))
         self._stats.by_model[chat.profile.name] += 1
@@ -221,8 +235,8 @@ class Simulator:
             [token_logprobs(content) for content, _ in choices] if chat.logprobs else None,
         )
         if chat.stream:
-            sse = _openai.chat_stream(completion, chat.include_usage)
-            return web.Response(body=sse, headers=headers, content_type="text/event-stream")
+            events = _openai.chat_stream(completion, chat.include_usage)
+            return await self._stream(request, events, headers)
         return _json(200, _openai.dumps(completion), headers)
 
     def _reply(self, chat: ChatRequest, index: int) -> tuple[str, str]:

@@ -341,3 +341,27 @@ async def test_latency_is_the_provider_call_and_waits_are_queue_time(redis_url: 
     assert queued[-1] >= 200  # the last pair waited for five pairs before it
     assert all(r.latency_ms + r.queue_ms <= wall_ms + 1 for r in results)
     assert hit.cached and hit.queue_ms == 0 and hit.latency_ms < 45
+
+
+async def test_a_streamed_answer_arrives_in_pieces_that_make_the_whole(
+    redis_url: str, sim: Simulator
+) -> None:
+    client = LLMClient(
+        simulator_catalogue(sim.api_base, name=_name()), redis_url=redis_url, links=local_links()
+    )
+    heard: list[str | None] = []
+
+    async def on_delta(text: str | None) -> None:
+        heard.append(text)
+
+    messages = [{"role": "user", "content": "Write a sentence about tides. " + _name()}]
+    request = CompletionRequest("openai/sim-small", messages, cache=False, on_delta=on_delta)
+    streamed = await client.complete(request)
+    plain = await client.complete(CompletionRequest("openai/sim-small", messages, cache=False))
+    await client.aclose()
+    assert streamed.ok and streamed.content == plain.content
+    assert heard[0] is None and None not in heard[1:]  # one attempt, announced before it
+    pieces = [t for t in heard if t is not None]
+    assert "".join(pieces) == streamed.content and len(pieces) == len(plain.content.split()) > 1
+    assert streamed.usage.completion_tokens == plain.usage.completion_tokens > 0
+    assert streamed.cost_usd == pytest.approx(plain.cost_usd)

@@ -128,6 +128,14 @@ def test_streaming_sends_server_sent_events(sim: Simulator) -> None:
     events = [line[6:] for line in response.text.splitlines() if line.startswith("data: ")]
     assert response.headers["content-type"].startswith("text/event-stream")
     assert events[-1] == "[DONE]" and "usage" in json.loads(events[-2])
+    plain = httpx.post(f"{sim.api_base}/chat/completions", json=chat("Reverse the word hello"))
+    whole = plain.json()["choices"][0]["message"]["content"]
+    pieces = [
+        c["choices"][0]["delta"].get("content")
+        for c in map(json.loads, events[:-2])
+        if c["choices"] and c["choices"][0]["delta"].get("content")
+    ]
+    assert "".join(pieces) == whole and len(pieces) == len(whole.split())
 
 
 def test_stats_count_and_reset() -> None:
