@@ -32,7 +32,7 @@ from engine.simulator._requests import (
 )
 from engine.simulator._stats import Stats, credential_fingerprint, last_user_text
 
-Handler = Callable[[web.BaseRequest], Awaitable[web.Response]]
+Handler = Callable[[web.BaseRequest], Awaitable[web.StreamResponse]]
 
 
 def _json(status: int, body: bytes, headers: dict[str, str] | None = None) -> web.Response:
