@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
+from domain.datasets import TestCase
 from domain.errors import NotFoundError
 from domain.feedback import cases_from_corrections, with_cases
 from engine.evaluation.datasets import DatasetStore, VersionInfo
@@ -24,11 +25,8 @@ def corrections_to_dataset(
     include_failed: Iterable[str] = (),
     note: str = "",
 ) -> VersionInfo:
-    """Store the latest version of ``dataset`` joined with the run's corrected cases (see
-    `domain.feedback.cases_from_corrections` and `with_cases`) as its next version.
-
-    A dataset named ``dataset`` that does not exist is created (its first version holds the
-    new cases alone); a dataset id is never created. No version is ever changed.
+    """Add the run's corrected cases (`domain.feedback.cases_from_corrections`) to
+    ``dataset`` as its next version (`add_to_dataset`).
 
     Raises:
         NotFoundError: no such run of ``owner``, or ``dataset`` is the id of none of theirs.
@@ -40,6 +38,23 @@ def corrections_to_dataset(
     added = cases_from_corrections(
         records, feedbacks, include_failed=include_failed, picked_by=owner
     )
+    message = note or f"corrections from run {run_id}"
+    return add_to_dataset(datasets, owner, dataset, added, message)
+
+
+def add_to_dataset(
+    datasets: DatasetStore, owner: str, dataset: str, cases: Sequence[TestCase], note: str
+) -> VersionInfo:
+    """Store the latest version of ``dataset`` joined with ``cases`` (a case of the same id
+    replaced, the others appended: `domain.feedback.with_cases`) as its next version.
+
+    A dataset named ``dataset`` that does not exist is created (its first version holds the
+    new cases alone); a dataset id is never created. No version is ever changed.
+
+    Raises:
+        NotFoundError: ``dataset`` is the id of none of ``owner``'s datasets.
+        ConflictError: the dataset got a new version meanwhile (retry).
+    """
     try:
         info = datasets.get(owner, dataset)
     except NotFoundError:
@@ -51,5 +66,4 @@ def corrections_to_dataset(
     if info.latest_version:
         latest = datasets.version(owner, info.id, info.latest_version)
         base = datasets.cases(owner, latest.id)
-    message = note or f"corrections from run {run_id}"
-    return datasets.add_version(owner, info.id, with_cases(base, added), note=message)
+    return datasets.add_version(owner, info.id, with_cases(base, cases), note=note)

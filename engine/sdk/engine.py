@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from engine.sdk.datasets import Datasets
     from engine.sdk.evaluations import Evaluations, ScorerInput
     from engine.sdk.optimizations import Optimization, OptimizationInfo, Optimizations
+    from engine.sdk.playground import Playground, Playgrounds
     from engine.sdk.prompts import Prompts
     from engine.sdk.run import Run
     from engine.simulator import SimulatorConfig
@@ -412,6 +413,38 @@ class Engine:
         return self.optimizations_service.resume(
             optimization_id, concurrency=concurrency, budget=budget, api_keys=api_keys
         )
+
+    @cached_property
+    def playgrounds(self) -> Playgrounds:
+        """Playground sessions: `create`, `get`, `list` (see `playground`)."""
+        from engine.sdk.playground import Playgrounds
+
+        return Playgrounds(self)
+
+    def playground(
+        self,
+        prompt: str,
+        models: Sequence[str],
+        *,
+        version: str = "main",
+        params: Mapping[str, Any] | None = None,
+    ) -> Playground:
+        """A new playground session: try ``prompt`` at ``version`` on ``models`` turn by
+        turn, answers streamed as they come; keep every turn, save one as a test case, or
+        commit an edited template and go on with it.
+
+        Args:
+            prompt: The prompt's name or id.
+            models: 1 to 8 catalogue models, asked at once on every turn.
+            version: A branch, label, ``v3`` or version id.
+            params: Call parameters over the version's settings (``temperature``, …).
+
+        Examples:
+            >>> pg = engine.playground("qa", ["openai/sim-small", "openai/sim-large"])
+            >>> turn = pg.run({"q": "2+2?"}, on_token=lambda model, text: None)
+            >>> [a.content for a in turn.answers]                           # doctest: +SKIP
+        """
+        return self.playgrounds.create(prompt, models, version=version, params=params)
 
     def scorers(self) -> list[ScorerDescription]:
         """The registered scorers a run may name, with their arguments (name, type, required,

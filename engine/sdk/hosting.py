@@ -101,3 +101,25 @@ class OwnerWorksRuns:
     def progress(self, run_id: str) -> dict[str, Any] | None:
         del run_id  # the owner's counters are not reachable from here
         return None
+
+
+def call_gateways(engine: Any) -> tuple[Any, Any]:
+    """Where calls an engine makes outside its runs (reflections, playground turns) take
+    their permits, and what runs them: the named gateway actors with Ray; the inline
+    executor's own gateways, on its loop, when ``engine`` works its runs inline (so these
+    calls share the runs' limits); else in-process gateways of the caller's loop (a guest of
+    an inline owner: limits then hold within it only)."""
+    runtime = engine.runtime
+    if runtime.executor == "ray":
+        from actors.gateway_links import ray_links
+
+        return ray_links(runtime.redis_url), None
+    from actors.inline_scheduler import InlineScheduler
+
+    scheduler = engine.evaluations.scheduler()
+    if isinstance(scheduler, InlineScheduler):
+        host = scheduler.host()
+        return host.links, host.call
+    from actors.gateway_links import local_links
+
+    return local_links(runtime.redis_url), None

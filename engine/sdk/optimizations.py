@@ -33,6 +33,7 @@ from engine.optimization import alive_key, branch_name, stream_key
 from engine.optimization.loop import OptimizationLoop, content_of, works_here
 from engine.optimization.store import OptimizationRow, OptimizationStore, new_optimization_id
 from engine.sdk.evaluations import split_scorers
+from engine.sdk.hosting import call_gateways
 from engine.sdk.run import _progress_bar
 from engine.store_util import utc_now_iso
 
@@ -408,7 +409,7 @@ class Optimizations:
         state = self.store.load(self.owner, optimization_id)
         assert state.config is not None
         strategy = load_strategy(state.config.optimizer, state.config.options)
-        links, call_on = self._gateways()
+        links, call_on = call_gateways(self.engine)
         loop = OptimizationLoop(
             engine=self.engine,
             links=links,
@@ -426,26 +427,6 @@ class Optimizations:
                 f"optimization {optimization_id} is already being worked",
                 reason="optimization-running",
             )
-
-    def _gateways(self) -> tuple[Any, Any]:
-        """Where reflection calls go, and what runs them: the named gateway actors with Ray;
-        the inline executor's own gateways, on its loop, when this engine works its runs
-        inline (so reflection calls share the runs' limits); else in-process gateways of
-        this loop (a guest of an inline owner: limits then hold within it only)."""
-        runtime = self.engine.runtime
-        if runtime.executor == "ray":
-            from actors.gateway_links import ray_links
-
-            return ray_links(runtime.redis_url), None
-        from actors.inline_scheduler import InlineScheduler
-
-        scheduler = self.engine.evaluations.scheduler()
-        if isinstance(scheduler, InlineScheduler):
-            host = scheduler.host()
-            return host.links, host.call
-        from actors.gateway_links import local_links
-
-        return local_links(runtime.redis_url), None
 
     # -- reads -----------------------------------------------------------------------------
 
