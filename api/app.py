@@ -26,12 +26,14 @@ from api import (
     routes_metrics,
     routes_models,
     routes_optimizations,
+    routes_playground,
     routes_prompt_refs,
     routes_prompts,
     routes_run_results,
     routes_runs,
     routes_scorers,
     stream_optimizations,
+    stream_playground,
     streams,
 )
 from api.auth import build_authenticator
@@ -68,11 +70,12 @@ RESOURCE_ROUTERS = (
     routes_run_results.router,
     routes_feedback.router,
     routes_optimizations.router,
+    routes_playground.router,
     routes_models.router,
     routes_scorers.router,
 )
 """Routers of the `/v1` resources; they need the engine, so they are served where one is."""
-STREAM_ROUTERS = (streams.router, stream_optimizations.router)
+STREAM_ROUTERS = (streams.router, stream_optimizations.router, stream_playground.router)
 """Routers of `/v1/streams`: they read Redis and ask an ownership hook, no engine."""
 
 

@@ -65,6 +65,28 @@ class OptimizationStoreOwners:
         return await anyio.to_thread.run_sync(owns_optimization, self.db, user_id, optimization_id)
 
 
+def owns_playground(db: DbEngine, user_id: str, session_id: str) -> bool:
+    """Whether ``session_id`` is a playground session of ``user_id``."""
+    from engine.playground.store import PlaygroundStore
+
+    try:
+        PlaygroundStore(db).get(user_id, session_id)
+    except NotFoundError:
+        return False
+    return True
+
+
+@dataclass(frozen=True)
+class StoreOwners:
+    """An ownership hook asking a store: ``owns(db, user id, resource id)``."""
+
+    db: DbEngine
+    owns: Callable[[DbEngine, str, str], bool]
+
+    async def __call__(self, user_id: str, resource_id: str) -> bool:
+        return await anyio.to_thread.run_sync(self.owns, self.db, user_id, resource_id)
+
+
 @dataclass(frozen=True)
 class StaticRunOwners:
     """An ownership hook from a fixed ``run id -> user id`` map (demos and tests)."""
@@ -87,6 +109,7 @@ class ApiServices:
         api: the API's settings (bind address, auth, rate limits, CORS, body limit).
         run_owner: decides who may follow a run's events.
         optimization_owner: decides who may follow an optimization's events.
+        playground_owner: decides who may follow a playground session's events.
         engine: the SDK facade for resource routers (prompts, datasets, runs).
     """
 
@@ -97,6 +120,7 @@ class ApiServices:
     api: ApiSettings = field(default_factory=ApiSettings)
     run_owner: RunOwnership = deny_all_runs
     optimization_owner: RunOwnership = deny_all_runs
+    playground_owner: RunOwnership = deny_all_runs
     engine: Engine | None = None
     on_close: list[Callable[[], None]] = field(default_factory=list)
 
@@ -111,6 +135,7 @@ class ApiServices:
             raise RuntimeError("runtime not started")
         kwargs.setdefault("run_owner", RunStoreOwners(runtime.db))
         kwargs.setdefault("optimization_owner", OptimizationStoreOwners(runtime.db))
+        kwargs.setdefault("playground_owner", StoreOwners(runtime.db, owns_playground))
         return cls(settings=runtime.settings, db=runtime.db, redis_url=runtime.redis_url, **kwargs)
 
     @property
