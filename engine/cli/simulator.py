@@ -36,6 +36,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--error-rate", type=float, default=0.0, help="fraction answered 5xx")
     parser.add_argument("--timeout-rate", type=float, default=0.0, help="fraction that hang")
     parser.add_argument("--timeout-hang-s", type=float, default=30.0)
+    parser.add_argument(
+        "--tool-error-rate",
+        type=float,
+        default=0.0,
+        help="fraction of tool calls with malformed arguments (bad JSON or schema)",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--exit-with-parent", action="store_true", help=argparse.SUPPRESS)
     return parser
@@ -89,7 +95,8 @@ def main(argv: list[str] | None = None) -> int:
 
     Args:
         argv: Flags (``--host --port --latency-ms --jitter-ms --rpm --tpm --window-s
-            --error-rate --timeout-rate --timeout-hang-s --seed``); defaults to ``sys.argv[1:]``.
+            --error-rate --timeout-rate --timeout-hang-s --tool-error-rate --seed``);
+            defaults to ``sys.argv[1:]``.
 
     Returns:
         The exit code: 0 after a clean stop, 2 for invalid flags, 1 if the port can't be bound.
@@ -115,6 +122,7 @@ def serve_with(args: argparse.Namespace) -> int:
             error_rate=args.error_rate,
             timeout_rate=args.timeout_rate,
             timeout_hang_s=args.timeout_hang_s,
+            tool_error_rate=args.tool_error_rate,
             seed=args.seed,
         )
     except ValidationError as exc:

@@ -45,9 +45,12 @@ def chat_completion(
     choices: list[tuple[str, str]],
     use: dict[str, int],
     logprobs: list[list[dict[str, Any]]] | None = None,
+    tool_calls: list[list[dict[str, Any]] | None] | None = None,
 ) -> dict[str, Any]:
-    """A ``chat.completion`` object; ``choices`` holds (content, finish_reason) pairs and
-    ``logprobs`` (when asked for) each choice's ``logprobs.content``."""
+    """A ``chat.completion`` object; ``choices`` holds (content, finish_reason) pairs,
+    ``logprobs`` (when asked for) each choice's ``logprobs.content`` and ``tool_calls``
+    each choice's ``message.tool_calls`` (``None``: a text answer; its content is then
+    sent as null, as OpenAI does)."""
     return {
         "id": id_,
         "object": "chat.completion",
@@ -57,7 +60,7 @@ def chat_completion(
         "choices": [
             {
                 "index": i,
-                "message": {"role": "assistant", "content": content, "refusal": None},
+                "message": _message(content, None if tool_calls is None else tool_calls[i]),
                 "logprobs": None if logprobs is None else {"content": logprobs[i], "refusal": None},
                 "finish_reason": finish,
             }
@@ -67,6 +70,12 @@ def chat_completion(
     }
 
 
+def _message(content: str, calls: list[dict[str, Any]] | None) -> dict[str, Any]:
+    if calls is None:
+        return {"role": "assistant", "content": content, "refusal": None}
+    return {"role": "assistant", "content": None, "refusal": None, "tool_calls": calls}
+
+
 def chat_stream(completion: dict[str, Any], include_usage: bool) -> bytes:
     """The whole server-sent-event body of a streamed completion (one content chunk each)."""
     head = {k: completion[k] for k in ("id", "created", "model", "system_fingerprint")}
@@ -74,8 +83,13 @@ def chat_stream(completion: dict[str, Any], include_usage: bool) -> bytes:
     events = []
     for choice in completion["choices"]:
         index, content = choice["index"], choice["message"]["content"]
+        first: dict[str, Any] = {"role": "assistant", "content": content}
+        if "tool_calls" in choice["message"]:
+            first["tool_calls"] = [
+                {"index": n, **call} for n, call in enumerate(choice["message"]["tool_calls"])
+            ]
         for delta, finish in (
-            ({"role": "assistant", "content": content}, None),
+            (first, None),
             ({}, choice["finish_reason"]),
         ):
             chunk = {
