@@ -121,8 +121,10 @@ def _additional_properties(
             yield ValidationError(f"Additional properties are not allowed ({listed} unexpected)")
 
 
-DEFAULT_STEPS = 200_000
-"""Keyword evaluations one `within_steps` validation may make (~0.5 s of CPU here)."""
+DEFAULT_STEPS = 50_000
+"""Keyword evaluations one `within_steps` validation may make. Measured here: ~6 µs a step
+on a valid instance (1,000 objects of 10 properties take 23,000 steps, 0.13 s), ~33 µs when
+every ``anyOf`` branch fails and builds its errors: at most ~1.7 s of one evaluator's CPU."""
 
 
 class TooManySteps(TimeoutError):
