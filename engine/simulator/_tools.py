@@ -163,8 +163,11 @@ class Values:
     """Values for a schema, drawn from a user message and a seeded stream."""
 
     def __init__(self, user: str, rng: random.Random) -> None:
-        self.words = [w for w in _WORD.findall(user) if w.lower() not in _STOP] or ["value"]
-        self.capitalised = [w for w in self.words if w[0].isupper()] or self.words
+        found = _WORD.findall(user)
+        self.words = [w for w in found if w.lower() not in _STOP] or ["value"]
+        # A name in the sentence, not the capital that starts it ("What", "Please").
+        names = [w for w in found[1:] if w[0].isupper() and w.lower() not in _STOP]
+        self.capitalised = names or self.words
         self.numbers = [float(n) for n in _NUMBER.findall(user)]
         self.lower_text = user.lower()
         self.rng = rng
