@@ -415,6 +415,18 @@ class RunOut(BaseModel):
     progress: ProgressOut | None = Field(default=None, description="While the run is worked.")
 
 
+class ToolCallOut(BaseModel):
+    """One function call a model asked for: its arguments raw, and parsed when they are JSON."""
+
+    id: str = Field(description="The provider's call id (empty when it gave none).")
+    name: str = Field(description="The function called.")
+    arguments: str = Field(description="The arguments exactly as the model wrote them.")
+    parsed: Any = Field(default=None, description="The arguments parsed, when strict JSON.")
+    parse_error: str | None = Field(
+        default=None, description="Why the arguments are not JSON; null when they are."
+    )
+
+
 class CellOut(BaseModel):
     """One recorded cell: a prompt version × model × case × repeat, with its case.
 
@@ -443,6 +455,12 @@ class CellOut(BaseModel):
     attempts: int
     model_used: str | None
     scoring_cost_usd: float = Field(description="What judge and embedding calls cost.")
+    finish_reason: str | None = Field(
+        default=None, description="Why the model stopped: stop, length, tool_calls..."
+    )
+    tool_calls: list[ToolCallOut] = Field(
+        default_factory=list, description="The function calls in the model's answer, in order."
+    )
     variables: dict[str, Any] = Field(description="The case's template variables.")
     expected: str | None = Field(description="The case's expected output.")
     overridden: bool = Field(

@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
+from domain.llm.tool_calls import ToolCall, tool_calls_from_dicts
+
 CELL_KEY_FIELDS = ("run_id", "prompt_version", "model", "case_id", "repeat")
 
 
@@ -43,6 +45,10 @@ class ResultRow:
         attempts: Provider requests made for the cell's call.
         model_used: The model that answered, ``None`` when none did.
         scoring_cost_usd: What judge and embedding calls cost to score the cell.
+        finish_reason: Why the model stopped (``"stop"``, ``"length"``, ``"tool_calls"``...),
+            ``None`` when it did not say or did not answer.
+        tool_calls: The function calls in the model's answer, in its order; the output is
+            then its text, often empty.
     """
 
     run_id: str
@@ -66,6 +72,8 @@ class ResultRow:
     attempts: int = 0
     model_used: str | None = None
     scoring_cost_usd: float = 0.0
+    finish_reason: str | None = None
+    tool_calls: tuple[ToolCall, ...] = field(default=(), hash=False)
 
     @property
     def key(self) -> tuple[str, str, str, int]:
@@ -90,12 +98,15 @@ class ResultRow:
     def to_dict(self) -> dict[str, Any]:
         """The row as JSON-ready values (the stream payload)."""
         if type(self) is not ResultRow:  # a subclass may hold nested values: copy them deep
-            return asdict(self)
+            values = asdict(self)
+            values["tool_calls"] = [call.to_dict() for call in self.tool_calls]
+            return values
         # Not `dataclasses.asdict`: its recursive deep copy was ~3% of an evaluator's CPU
-        # per cell; a row's only containers are its two flat mappings, copied here.
+        # per cell; a row's only containers are its two flat mappings and its tool calls.
         values = {name: getattr(self, name) for name in _ROW_FIELDS}
         values["scores"] = dict(self.scores)
         values["reasons"] = dict(self.reasons)
+        values["tool_calls"] = [call.to_dict() for call in self.tool_calls]
         return values
 
     @classmethod
@@ -123,6 +134,9 @@ class ResultRow:
                 if name in values:
                     values[name] = float(values[name])
             values["scoring_cost_usd"] = float(values.get("scoring_cost_usd", 0.0))
+            values["tool_calls"] = tool_calls_from_dicts(values.get("tool_calls"))
+            if "finish_reason" in values:
+                values["finish_reason"] = str(values["finish_reason"])
         except (TypeError, ValueError) as exc:
             raise ValueError(f"result with a malformed field: {exc}") from None
         values["cached"] = bool(values.get("cached", False))

@@ -33,6 +33,7 @@ from domain.llm.routing import (
     qualifies,
 )
 from domain.llm.specs import FallbackPolicy, ModelSpec, ProviderAccount, RetryPolicy
+from domain.llm.tool_calls import ToolCall, parse_arguments, tool_calls_from_dicts
 
 __all__ = [
     "DEFAULT_COMPLETION_TOKENS",
@@ -55,6 +56,7 @@ __all__ = [
     "RateLimiter",
     "RetryPolicy",
     "TokenBucket",
+    "ToolCall",
     "Usage",
     "Wait",
     "backoff_delay",
@@ -68,9 +70,11 @@ __all__ = [
     "fixed",
     "lowest_latency",
     "next_model",
+    "parse_arguments",
     "parse_duration",
     "provider_pause",
     "qualifies",
     "retry_after",
     "should_retry",
+    "tool_calls_from_dicts",
 ]

@@ -6,6 +6,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from domain.llm.tool_calls import ToolCall
 from domain.reports.records import ResultRecord
 
 MAX_FAILED_CASES = 50
@@ -24,6 +25,7 @@ class FailedCase:
         expected: The case's expected output, if any.
         output: What the model answered, ``None`` when the call failed.
         reasons: Why each failing scorer said so, by name; the error, for an errored cell.
+        tool_calls: The function calls in the model's answer.
     """
 
     prompt_version: str
@@ -34,6 +36,7 @@ class FailedCase:
     expected: str | None = None
     output: str | None = None
     reasons: Mapping[str, str] = field(default_factory=dict, hash=False)
+    tool_calls: tuple[ToolCall, ...] = field(default=(), hash=False)
 
 
 def failed_cases(
@@ -54,6 +57,7 @@ def failed_cases(
             expected=r.expected,
             output=r.output,
             reasons={"error": r.error} if r.error is not None else dict(r.reasons),
+            tool_calls=r.tool_calls,
         )
         for r in failed[:limit]
     )

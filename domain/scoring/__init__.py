@@ -22,6 +22,7 @@ from domain.scoring import (  # noqa: F401  (registers)
     structured,
     text,
     thresholds,
+    tools,
 )
 from domain.scoring._common import BaseScorer, ReferenceScorer, ScorerArgs
 from domain.scoring.base import (

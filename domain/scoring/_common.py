@@ -70,6 +70,11 @@ class ScorerArgs:
         """A required argument of any JSON type."""
         return self._get(key, required=True)
 
+    def optional_raw(self, key: str) -> Any:
+        """An optional argument of any JSON type; ``None`` when absent."""
+        value = self._get(key, required=False)
+        return None if value is _MISSING else value
+
     def text(self, key: str, *, required: bool = True, non_empty: bool = False) -> str | None:
         """A string argument; ``None`` when optional and absent."""
         value = self._get(key, required)

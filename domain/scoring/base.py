@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, TypeVar, runtime_checkable
 
 from domain.errors import ConfigurationError, ValidationError
+from domain.llm.tool_calls import ToolCall
 
 Needs = Literal["embedding", "completion", "moderation", "sandbox"] | None
 CUSTOM_TYPE = "custom"
@@ -70,6 +71,8 @@ class ScoreContext:
             the provider did not say.
         logprobs: Log-probability of each token of ``output``; ``None`` unless a scorer of
             the cell asked for them (``wants_logprobs``) and the provider gave them.
+        tool_calls: The function calls in the model's answer, in its order.
+        tools: The tools the call offered (its ``tools`` parameter, OpenAI format).
     """
 
     output: str
@@ -82,6 +85,8 @@ class ScoreContext:
     model: str = ""
     finish_reason: str | None = None
     logprobs: tuple[float, ...] | None = None
+    tool_calls: tuple[ToolCall, ...] = ()
+    tools: tuple[Mapping[str, Any], ...] = ()
 
 
 def _json_safe(value: Any, path: str) -> Any:

@@ -9,7 +9,9 @@ registry refuses every retrieval; ``pattern`` and ``patternProperties`` match th
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
 
@@ -119,16 +121,61 @@ def _additional_properties(
             yield ValidationError(f"Additional properties are not allowed ({listed} unexpected)")
 
 
+DEFAULT_STEPS = 50_000
+"""Keyword evaluations one `within_steps` validation may make. Measured here: ~6 µs a step
+on a valid instance (1,000 objects of 10 properties take 23,000 steps, 0.13 s), ~33 µs when
+every ``anyOf`` branch fails and builds its errors: at most ~1.7 s of one evaluator's CPU."""
+
+
+class TooManySteps(TimeoutError):
+    """A validation took more keyword evaluations than its budget allowed."""
+
+
+class _Steps(threading.local):
+    left: int | None = None
+
+
+_steps = _Steps()
+
+
+@contextmanager
+def within_steps(limit: int = DEFAULT_STEPS) -> Iterator[None]:
+    """Bound the validations run inside to ``limit`` keyword evaluations in all.
+
+    In-schema references can make a small schema expand exponentially (each ``anyOf``
+    branch referring to the next level twice): no pattern is slow, yet validation never
+    ends. Beyond the budget a keyword raises `TooManySteps` (a `TimeoutError`).
+    """
+    previous, _steps.left = _steps.left, limit
+    try:
+        yield
+    finally:
+        _steps.left = previous
+
+
+def _counted(keyword: Callable[..., Any]) -> Callable[..., Any]:
+    def check(validator: Any, value: Any, instance: Any, schema: Any) -> Any:
+        left = _steps.left
+        if left is not None:
+            if left <= 0:
+                raise TooManySteps("the schema took too many steps to apply")
+            _steps.left = left - 1
+        return keyword(validator, value, instance, schema)
+
+    return check
+
+
 @lru_cache(maxsize=16)
 def _bounded(cls: Any) -> Any:
     from jsonschema.validators import extend
 
     keywords = {
+        **cls.VALIDATORS,
         "pattern": _pattern,
         "patternProperties": _pattern_properties,
         "additionalProperties": _additional_properties,
     }
-    return extend(cls, {k: v for k, v in keywords.items() if k in cls.VALIDATORS})
+    return extend(cls, {k: _counted(v) for k, v in keywords.items() if k in cls.VALIDATORS})
 
 
 def _refuse(uri: str) -> Any:

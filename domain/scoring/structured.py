@@ -8,7 +8,7 @@ from typing import Any
 
 from domain.scoring._common import BaseScorer, ScorerArgs, clip
 from domain.scoring.base import Score, ScoreContext, register_scorer
-from domain.scoring.json_schema import SchemaRefused, closed_validator
+from domain.scoring.json_schema import SchemaRefused, closed_validator, within_steps
 from domain.scoring.listing import ScorerArgument
 
 EXTRACT = ScorerArgument("extract", "boolean", "find the JSON inside the output", default=False)
@@ -98,9 +98,12 @@ def apply_schema(scorer: BaseScorer, validator: Any, instance: Any) -> Score:
     from referencing.exceptions import Unresolvable
 
     try:
-        worst = best_match(validator.iter_errors(instance))
+        with within_steps():
+            worst = best_match(validator.iter_errors(instance))
     except TimeoutError as exc:
         return scorer.fail(f"schema could not be applied: {exc}")
+    except RecursionError:  # a reference cycle: "#" referring to itself
+        return scorer.fail("schema could not be applied: its references recurse without end")
     except Unresolvable as exc:  # a reference the schema does not define
         return scorer.fail(f"schema could not be applied: unresolvable reference {exc.ref!r}")
     if worst is None:

@@ -39,6 +39,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--stream-piece-ms", type=float, default=0.0, help="pause between streamed pieces"
     )
+    parser.add_argument(
+        "--tool-error-rate",
+        type=float,
+        default=0.0,
+        help="fraction of tool calls with malformed arguments (bad JSON or schema)",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--exit-with-parent", action="store_true", help=argparse.SUPPRESS)
     return parser
@@ -92,7 +98,8 @@ def main(argv: list[str] | None = None) -> int:
 
     Args:
         argv: Flags (``--host --port --latency-ms --jitter-ms --rpm --tpm --window-s
-            --error-rate --timeout-rate --timeout-hang-s --stream-piece-ms --seed``);
+            --error-rate --timeout-rate --timeout-hang-s --stream-piece-ms --tool-error-rate
+            --seed``);
             defaults to ``sys.argv[1:]``.
 
     Returns:
@@ -120,6 +127,7 @@ def serve_with(args: argparse.Namespace) -> int:
             timeout_rate=args.timeout_rate,
             timeout_hang_s=args.timeout_hang_s,
             stream_piece_ms=args.stream_piece_ms,
+            tool_error_rate=args.tool_error_rate,
             seed=args.seed,
         )
     except ValidationError as exc:

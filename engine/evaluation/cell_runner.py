@@ -228,11 +228,15 @@ class CellRunner:
             else f"{answer.error.kind}: {answer.error.message}",
             "attempts": answer.attempts,
             "model_used": answer.model_used,
+            "finish_reason": answer.finish_reason,
+            "tool_calls": answer.tool_calls,
         }
-        if answer.error is not None or answer.content is None:
+        if answer.error is not None or (answer.content is None and not answer.tool_calls):
             return CellOutcome(ResultRow(**answered))
+        output = answer.content or ""
+        answered["output"] = output
         score_ctx = ScoreContext(
-            output=answer.content,
+            output=output,
             expected=case.expected,
             variables=case.variables,
             metadata=case.metadata,
@@ -242,6 +246,8 @@ class CellRunner:
             model=answer.model_used or cell.model,
             finish_reason=answer.finish_reason,
             logprobs=answer.logprobs,
+            tool_calls=answer.tool_calls,
+            tools=_offered_tools(params),
         )
         scores, extra_cost, over_budget = await self._score(score_ctx, cell, scoring)
         if over_budget:
@@ -384,6 +390,13 @@ def _kind(scorer: Scorer) -> str | None:
     if isinstance(scorer, ModerationScorer):
         return "moderation"
     return None
+
+
+def _offered_tools(params: Mapping[str, Any]) -> tuple[Mapping[str, Any], ...]:
+    tools = params.get("tools")
+    return (
+        tuple(t for t in tools if isinstance(t, Mapping)) if isinstance(tools, list | tuple) else ()
+    )
 
 
 def _call_id(run_id: str, cell: Cell) -> str:

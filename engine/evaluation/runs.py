@@ -16,6 +16,7 @@ from domain.errors import ConflictError, NotFoundError
 from domain.evaluation import RunSpec, RunStatus, check_transition
 from domain.evaluation.failure import stored_error
 from domain.evaluation.rows import ResultRow
+from domain.llm import tool_calls_from_dicts
 from domain.reports import ResultRecord
 from engine.evaluation.datasets import case_from_row
 from engine.evaluation.tables import dataset_cases, results, runs
@@ -27,8 +28,18 @@ T = TypeVar("T")
 OUTAGE_BACKOFF_S = (0.1, 2.0)
 """First and longest wait between two attempts while the database takes no write."""
 
-DETAIL_FIELDS = ("reasons", "attempts", "model_used", "scoring_cost_usd")
-"""`ResultRow` fields kept in the ``detail`` JSON column rather than a column of their own."""
+DETAIL_FIELDS = (
+    "reasons",
+    "attempts",
+    "model_used",
+    "scoring_cost_usd",
+    "finish_reason",
+    "tool_calls",
+)
+"""`ResultRow` fields kept in the ``detail`` JSON column rather than a column of their own.
+
+Tool calls live here, not in a column: they are read with their cell, never filtered or
+summed in SQL, and older rows simply lack the key (no migration, no backfill)."""
 
 
 @dataclass(frozen=True)
@@ -360,10 +371,12 @@ def to_record(row: Mapping[str, Any], case: TestCase | None = None) -> ResultRec
     detail = row["detail"]
     detail = json.loads(detail) if isinstance(detail, str) else detail
     scores = row["scores"]
+    extra = {name: detail[name] for name in DETAIL_FIELDS if detail.get(name) is not None}
+    extra["tool_calls"] = tool_calls_from_dicts(extra.get("tool_calls"))
     return ResultRecord(
         **{name: row[name] for name in _COLUMNS if name not in ("scores", "detail")},
         scores=json.loads(scores) if isinstance(scores, str) else scores,
-        **{name: detail[name] for name in DETAIL_FIELDS if detail.get(name) is not None},
+        **extra,
         variables={} if case is None else case.variables,
         expected=None if case is None else case.expected,
     )

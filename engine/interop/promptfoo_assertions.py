@@ -179,6 +179,15 @@ def _moderation(raw: dict[str, Any], graders: Graders, _base: Path) -> dict[str,
     return args
 
 
+def _tool_f1(raw: dict[str, Any], _g: Graders, _base: Path) -> dict[str, Any]:
+    # promptfoo's value: the expected tool names, a list or a comma-separated string.
+    value = _value(raw)
+    if value is None:
+        raise _Skip("tool-call-f1 assertion without a value (the expected tools)")
+    names = value if isinstance(value, list) else str(value).split(",")
+    return {"expected": [str(n).strip() for n in names if str(n).strip()]}
+
+
 def _levenshtein(raw: dict[str, Any], _g: Graders, _base: Path) -> dict[str, Any]:
     args: dict[str, Any] = {"value": str(_value(raw))}
     args["max_distance"] = int(raw.get("threshold", 5))
@@ -215,6 +224,8 @@ _BUILDERS: dict[str, tuple[str, Builder]] = {
     "javascript": ("javascript", _code("javascript")),
     "perplexity": ("perplexity", _ceiling("max")),
     "moderation": ("moderation", _moderation),
+    "is-valid-openai-tools-call": ("is-valid-openai-tools-call", lambda _r, _g, _b: {}),
+    "tool-call-f1": ("tool-call-f1", _tool_f1),
 }
 _OWN_THRESHOLD = {"levenshtein", "similar", "llm-rubric", "latency", "cost", "perplexity"}
 

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from domain.llm import ModelSpec, ProviderAccount, Usage
+from domain.llm import ModelSpec, ProviderAccount, ToolCall, Usage
 from engine.llm import openai_http
 from engine.llm.failures import plain_headers
 
@@ -82,6 +82,7 @@ class Answer:
     finish_reason: str | None = None
     logprobs: tuple[float, ...] | None = None
     """Log-probability of each answer token, when the request asked for ``logprobs``."""
+    tool_calls: tuple[ToolCall, ...] = ()
     vectors: list[list[float]] = field(default_factory=list)
     flagged: bool = False
     categories: dict[str, bool] = field(default_factory=dict)
@@ -125,13 +126,15 @@ async def complete(
             data, headers = await openai_http.stream_chat(account, api_key, body, on_delta)
         choice = data["choices"][0]
         usage = data.get("usage") or {}
+        message = choice.get("message") or {}
         return Answer(
             usage=Usage(
                 int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0)
             ),
-            content=(choice.get("message") or {}).get("content"),
+            content=message.get("content"),
             finish_reason=choice.get("finish_reason"),
             logprobs=_logprobs(choice.get("logprobs")),
+            tool_calls=tool_calls_of(message.get("tool_calls")),
             headers=headers,
         )
     litellm = litellm_module()
@@ -150,6 +153,7 @@ async def complete(
         content=getattr(choice.message, "content", None),
         finish_reason=getattr(choice, "finish_reason", None),
         logprobs=_logprobs(getattr(choice, "logprobs", None)),
+        tool_calls=tool_calls_of(getattr(choice.message, "tool_calls", None)),
         headers=_headers(response),
     )
 
@@ -186,6 +190,24 @@ async def _litellm_streamed(
             parts.append(text)
             await on_delta(text)
     return Answer(usage=_usage(usage), content="".join(parts), finish_reason=finish_reason)
+
+
+def _field(item: Any, name: str) -> Any:
+    return item.get(name) if isinstance(item, Mapping) else getattr(item, name, None)
+
+
+def tool_calls_of(raw: Any) -> tuple[ToolCall, ...]:
+    """The ``message.tool_calls`` of a choice (dicts, or LiteLLM's objects) as plain
+    `ToolCall`s: LiteLLM's objects stay in this process."""
+    if not raw:
+        return ()
+    calls = []
+    for item in raw:
+        function = _field(item, "function")
+        name = _field(function, "name") if function is not None else None
+        arguments = _field(function, "arguments") if function is not None else None
+        calls.append(ToolCall.of(_field(item, "id"), name, arguments))
+    return tuple(calls)
 
 
 def _logprobs(raw: Any) -> tuple[float, ...] | None:

@@ -57,6 +57,7 @@ def completion_result(
         fallback_model=used if used is not None and used != plan.primary.name else None,
         error=_error(walk),
         logprobs=answer.logprobs if answer else None,
+        tool_calls=answer.tool_calls if answer else (),
     )
 
 

@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from domain.llm import FallbackPolicy, Usage
+from domain.llm import FallbackPolicy, ToolCall, Usage, tool_calls_from_dicts
 
 Routing = Literal["fixed", "cheapest-that-qualifies", "lowest-latency"]
 ROUTINGS: tuple[str, ...] = ("fixed", "cheapest-that-qualifies", "lowest-latency")
@@ -111,6 +111,8 @@ class CompletionResult:
         error: Why there is no answer, or ``None``.
         logprobs: Log-probability of each token of ``content``, when the request's params
             asked for ``logprobs`` and the provider gave them.
+        tool_calls: The function calls of the first choice, in the model's order (its
+            ``finish_reason`` is then usually ``"tool_calls"`` and ``content`` often None).
     """
 
     call_id: str
@@ -128,6 +130,7 @@ class CompletionResult:
     fallback_model: str | None = None
     error: CallError | None = None
     logprobs: tuple[float, ...] | None = None
+    tool_calls: tuple[ToolCall, ...] = field(default=(), hash=False)
 
     @property
     def ok(self) -> bool:
@@ -145,6 +148,8 @@ class CompletionResult:
         }
         if self.logprobs is not None:
             entry["logprobs"] = list(self.logprobs)
+        if self.tool_calls:
+            entry["tool_calls"] = [call.to_dict() for call in self.tool_calls]
         return entry
 
     @classmethod
@@ -164,6 +169,7 @@ class CompletionResult:
             cached=True,
             fallback_model=data["fallback_model"],
             logprobs=None if data.get("logprobs") is None else tuple(data["logprobs"]),
+            tool_calls=tool_calls_from_dicts(data.get("tool_calls")),
         )
 
 

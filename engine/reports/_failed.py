@@ -23,9 +23,21 @@ def failed_case_row(case: FailedCase) -> list[str]:
         case.case_id if case.repeat == 0 else f"{case.case_id} #{case.repeat}",
         clip(variables, VARIABLES_LIMIT) if case.variables else DASH,
         clip(case.expected, TEXT_LIMIT),
-        clip(case.output, TEXT_LIMIT),
+        _answer(case),
         clip(reasons, REASONS_LIMIT) if reasons else DASH,
     ]
+
+
+def _answer(case: FailedCase) -> str:
+    """The output, then each tool call as ``name(arguments)`` (malformed ones flagged)."""
+    calls = [
+        f"{call.name}({call.arguments})" + ("" if call.ok else " [malformed]")
+        for call in case.tool_calls
+    ]
+    if not calls:
+        return clip(case.output, TEXT_LIMIT)
+    text = "; ".join([case.output, *calls] if case.output else calls)
+    return clip(text, TEXT_LIMIT + REASONS_LIMIT)
 
 
 def failed_note(report: Report) -> str:

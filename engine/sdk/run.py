@@ -204,6 +204,7 @@ class Run:
         rows = [
             {
                 **r.__dict__,
+                "tool_calls": [call.to_dict() for call in r.tool_calls],
                 "effective_passed": r.effective_passed,
                 "effective_score": r.effective_score,
             }

@@ -28,6 +28,8 @@ class SimulatorConfig:
         timeout_hang_s: How long a "timed out" request hangs before answering normally.
         stream_piece_ms: Pause between the pieces of a streamed answer (after the latency,
             which is the time to the first piece).
+        tool_error_rate: Fraction of tool calls (answers to requests offering ``tools``)
+            whose arguments are malformed: invalid JSON or JSON breaking the tool's schema.
         seed: Seed of every random choice (answers, injected faults, jitter).
         api_key: When set, `/v1` requests must carry ``Authorization: Bearer <api_key>``
             and others get 401 ``invalid_api_key``, as a real provider answers (in-process
@@ -52,6 +54,7 @@ class SimulatorConfig:
     timeout_rate: float = 0.0
     timeout_hang_s: float = 30.0
     stream_piece_ms: float = 0.0
+    tool_error_rate: float = 0.0
     seed: int = 0
     api_key: str | None = field(default=None, repr=False)
 
@@ -77,7 +80,7 @@ def _problems(config: SimulatorConfig) -> list[str]:
         value = getattr(config, name)
         if value is not None and value <= 0:
             problems.append(f"{name} must be > 0 or None (unlimited), got {value}")
-    for name in ("error_rate", "timeout_rate"):
+    for name in ("error_rate", "timeout_rate", "tool_error_rate"):
         value = getattr(config, name)
         if not 0.0 <= value <= 1.0:
             problems.append(f"{name} must be within [0, 1], got {value}")

@@ -46,9 +46,12 @@ def chat_completion(
     choices: list[tuple[str, str]],
     use: dict[str, int],
     logprobs: list[list[dict[str, Any]]] | None = None,
+    tool_calls: list[list[dict[str, Any]] | None] | None = None,
 ) -> dict[str, Any]:
-    """A ``chat.completion`` object; ``choices`` holds (content, finish_reason) pairs and
-    ``logprobs`` (when asked for) each choice's ``logprobs.content``."""
+    """A ``chat.completion`` object; ``choices`` holds (content, finish_reason) pairs,
+    ``logprobs`` (when asked for) each choice's ``logprobs.content`` and ``tool_calls``
+    each choice's ``message.tool_calls`` (``None``: a text answer; its content is then
+    sent as null, as OpenAI does)."""
     return {
         "id": id_,
         "object": "chat.completion",
@@ -58,7 +61,7 @@ def chat_completion(
         "choices": [
             {
                 "index": i,
-                "message": {"role": "assistant", "content": content, "refusal": None},
+                "message": _message(content, None if tool_calls is None else tool_calls[i]),
                 "logprobs": None if logprobs is None else {"content": logprobs[i], "refusal": None},
                 "finish_reason": finish,
             }
@@ -68,20 +71,32 @@ def chat_completion(
     }
 
 
+def _message(content: str, calls: list[dict[str, Any]] | None) -> dict[str, Any]:
+    if calls is None:
+        return {"role": "assistant", "content": content, "refusal": None}
+    return {"role": "assistant", "content": None, "refusal": None, "tool_calls": calls}
+
+
 _PIECE = re.compile(r"\s*\S+\s*")
 
 
 def chat_stream(completion: dict[str, Any], include_usage: bool) -> list[bytes]:
     """The server-sent events of a streamed completion: each choice's content a word at a
-    time (a word and the space after it, as a tokenizer's pieces arrive), then its finish."""
+    time (a word and the space after it, as a tokenizer's pieces arrive), its tool calls
+    whole in the first chunk, then its finish."""
     head = {k: completion[k] for k in ("id", "created", "model", "system_fingerprint")}
     head["object"] = "chat.completion.chunk"
     events = []
     for choice in completion["choices"]:
         index, content = choice["index"], choice["message"]["content"]
-        pieces = _PIECE.findall(content) or [content]
+        pieces = (_PIECE.findall(content) or [content]) if content is not None else [None]
+        first: dict[str, Any] = {"role": "assistant", "content": pieces[0]}
+        if "tool_calls" in choice["message"]:
+            first["tool_calls"] = [
+                {"index": n, **call} for n, call in enumerate(choice["message"]["tool_calls"])
+            ]
         deltas: list[tuple[dict[str, Any], str | None]] = [
-            ({"role": "assistant", "content": pieces[0]}, None),
+            (first, None),
             *(({"content": piece}, None) for piece in pieces[1:]),
             ({}, choice["finish_reason"]),
         ]

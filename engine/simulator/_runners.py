@@ -92,6 +92,8 @@ def config_argv(config: SimulatorConfig) -> list[str]:
         str(config.timeout_rate),
         "--timeout-hang-s",
         str(config.timeout_hang_s),
+        "--tool-error-rate",
+        str(config.tool_error_rate),
         "--seed",
         str(config.seed),
         "--window-s",

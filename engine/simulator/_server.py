@@ -31,6 +31,7 @@ from engine.simulator._requests import (
     parse_moderations,
 )
 from engine.simulator._stats import Stats, credential_fingerprint, last_user_text
+from engine.simulator._tools import OfferedTool, SimulatedCall, parse_tools, simulate_call
 
 Handler = Callable[[web.BaseRequest], Awaitable[web.StreamResponse]]
 
@@ -214,15 +215,22 @@ class Simulator:
 
     async def _chat(self, request: web.BaseRequest) -> web.StreamResponse:
         arrived = time.time()
-        chat = parse_chat(parse_body(await request.read()))
+        body = parse_body(await request.read())
+        chat = parse_chat(body)
+        tools, tool_choice = parse_tools(body)
         self._stats.by_model[chat.profile.name] += 1
         early, headers = await self._admit(chat.token_budget, chat.profile.latency_factor)
         status = 200 if early is None else early.status
         self._stats.log_chat(arrived, chat.profile.name, last_user_text(chat.messages), status)
         if early is not None:
             return early
-        choices = [self._reply(chat, i) for i in range(chat.n)]
+        calls = [self._tool_call(chat, tools, tool_choice, i) for i in range(chat.n)]
+        choices = [
+            ("", "tool_calls") if call is not None else self._reply(chat, i)
+            for i, call in enumerate(calls)
+        ]
         completion_tokens = sum(estimate_tokens(content) for content, _ in choices)
+        completion_tokens += sum(estimate_tokens(c.arguments) for c in calls if c is not None)
         self._stats.tokens_in += chat.prompt_tokens
         self._stats.tokens_out += completion_tokens
         self._counter += 1
@@ -233,11 +241,29 @@ class Simulator:
             choices,
             _openai.usage(chat.prompt_tokens, completion_tokens),
             [token_logprobs(content) for content, _ in choices] if chat.logprobs else None,
+            [None if c is None else [c.wire()] for c in calls] if tools else None,
         )
         if chat.stream:
             events = _openai.chat_stream(completion, chat.include_usage)
             return await self._stream(request, events, headers)
         return _json(200, _openai.dumps(completion), headers)
+
+    def _tool_call(
+        self, chat: ChatRequest, tools: tuple[OfferedTool, ...], choice: Any, index: int
+    ) -> SimulatedCall | None:
+        call = simulate_call(
+            tools,
+            choice,
+            chat.messages,
+            model=chat.profile.name,
+            seed=self.config.seed + index,
+            request_seed=chat.seed,
+            error_rate=self.config.tool_error_rate,
+        )
+        if call is not None:
+            self._stats.tool_calls += 1
+            self._stats.malformed_tool_calls += call.malformed
+        return call
 
     def _reply(self, chat: ChatRequest, index: int) -> tuple[str, str]:
         """One choice as (content, finish_reason); choice 0 is what ``n=1`` would get."""

@@ -48,6 +48,8 @@ class Stats:
         self.rate_limited = 0
         self.injected_errors = 0
         self.injected_timeouts = 0
+        self.tool_calls = 0
+        self.malformed_tool_calls = 0
         self.tokens_in = 0
         self.tokens_out = 0
         self.chat_log: deque[tuple[float, str, int]] = deque(maxlen=REQUEST_LOG_CAP)
@@ -115,6 +117,8 @@ class Stats:
             "rate_limited": self.rate_limited,
             "injected_errors": self.injected_errors,
             "injected_timeouts": self.injected_timeouts,
+            "tool_calls": self.tool_calls,
+            "malformed_tool_calls": self.malformed_tool_calls,
             "tokens_in": self.tokens_in,
             "tokens_out": self.tokens_out,
             "max_in_flight": self.max_in_flight,

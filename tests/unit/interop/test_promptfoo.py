@@ -585,3 +585,32 @@ def test_perplexity_and_moderation_map_their_promptfoo_arguments(tmp_path: Path)
     }
     assert negated["negate"] is True and negated["args"]["model"] == "openai/sim-moderation"
     assert where(suite) == {"tests[0].assert[3]": "assertion type 'perplexity' without a threshold"}
+
+
+def test_tool_call_assertions_map_to_the_tool_scorers(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """
+        prompts: ['{{q}}']
+        providers: [openai:gpt-4o]
+        tests:
+          - vars: {q: x}
+            assert:
+              - {type: is-valid-openai-tools-call}
+              - {type: tool-call-f1, value: [get_weather, search], threshold: 0.8}
+              - {type: tool-call-f1, value: 'get_weather, book', metric: by_string}
+              - {type: not-is-valid-openai-tools-call, metric: invalid}
+              - {type: tool-call-f1, metric: no_value}
+        """,
+    )
+    suite = load(path)
+    mapped = {s["name"]: s for s in suite.cases[0].scorers}
+    assert mapped["is-valid-openai-tools-call"]["type"] == "is-valid-openai-tools-call"
+    assert mapped["is-valid-openai-tools-call"]["args"] == {}
+    assert mapped["tool-call-f1"]["args"] == {"expected": ["get_weather", "search"]}
+    assert mapped["tool-call-f1"]["threshold"] == 0.8
+    assert mapped["by-string"]["args"] == {"expected": ["get_weather", "book"]}
+    assert mapped["invalid"]["negate"] is True
+    assert where(suite) == {
+        "tests[0].assert[4]": "tool-call-f1 assertion without a value (the expected tools)"
+    }

@@ -44,6 +44,6 @@ def test_the_readme_scorer_table_names_every_builtin_scorer() -> None:
     readme = (Path(__file__).resolve().parents[3] / "README.md").read_text(encoding="utf-8")
     table = readme.split("| scorer types | pass when |", 1)[1].split("\n\n", 1)[0]
     first_cells = [row.split("|")[1] for row in table.splitlines() if row.startswith("| `")]
-    named = {name for cell in first_cells for name in re.findall(r"`([a-z-]+)`", cell)}
+    named = {name for cell in first_cells for name in re.findall(r"`([a-z][a-z0-9-]*)`", cell)}
     builtin = {n for n in registered_scorers() if not n.startswith("test-")}
     assert named == builtin
