@@ -107,6 +107,10 @@ def build_parser(extra: Sequence[Registrar] = ()) -> argparse.ArgumentParser:
 
     register_optimize_commands(sub)
 
+    from engine.cli.playground import register as register_playground_commands
+
+    register_playground_commands(sub)
+
     from engine.cli.engine_commands import register as register_engine_commands
 
     register_engine_commands(sub)
