@@ -392,6 +392,37 @@ def test_the_run_event_stream_answers_its_owner_only(
     _problem(users.bob.get(url), 404, "not-found")
 
 
+def test_a_playground_turn_streams_over_a_websocket_through_serve(
+    api: Api, users: Users, evaluation: dict[str, Any]
+) -> None:
+    from websockets.sync.client import connect
+
+    body = {"prompt": "qa-assistant", "models": [SMALL, LARGE]}
+    session = _ok(users.alice.post("/v1/playground", json=body), 201)
+    url = api.base.replace("http", "ws", 1) + session["events"]
+    headers = {"Authorization": users.alice.headers["Authorization"]}
+    events: list[dict[str, Any]] = []
+    with connect(url, additional_headers=headers, open_timeout=10) as ws:
+        case = demo_cases(1)[0]
+        turn = users.alice.post(
+            f"/v1/playground/{session['id']}/turns", json={"variables": case["vars"]}
+        )
+        _ok(turn, 202)
+        while not events or events[-1]["event"] != "turn.done":
+            events.append(json.loads(ws.recv(timeout=30)))
+    done = _ok(users.alice.get(turn.headers["Location"]))
+    assert done["status"] == "done" and [a["model"] for a in done["answers"]] == [SMALL, LARGE]
+    for answer in done["answers"]:
+        pieces = [
+            e["data"]["text"]
+            for e in events
+            if e["event"] == "delta" and e["data"]["model"] == answer["model"]
+        ]
+        assert pieces and "".join(pieces) == answer["content"]
+    _problem(users.bob.get(f"/v1/playground/{session['id']}"), 404, "not-found")
+    _problem(users.bob.get(f"/v1/streams/playground/{session['id']}/events"), 404, "not-found")
+
+
 def test_models_show_limits_and_usage_but_no_secrets(
     users: Users, evaluation: dict[str, Any]
 ) -> None:
@@ -449,7 +480,7 @@ def test_another_users_resources_are_not_found(users: Users, evaluation: dict[st
 def test_generated_requests_get_documented_answers(api: Api) -> None:
     schema = schemathesis.openapi.from_url(f"{api.base}/openapi.json")
     token = create_token(api.settings, f"fuzz-{uuid.uuid4().hex[:6]}")
-    resources = ("/v1/prompts", "/v1/datasets", "/v1/runs", "/v1/models")
+    resources = ("/v1/prompts", "/v1/datasets", "/v1/runs", "/v1/models", "/v1/playground")
     operations = [
         operation
         for operation in (result.ok() for result in schema.get_all_operations())
