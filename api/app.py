@@ -31,9 +31,11 @@ from api import (
     routes_run_results,
     routes_runs,
     routes_scorers,
+    routes_workspaces,
     stream_optimizations,
     streams,
 )
+from api.acting import WORKSPACE_HEADER
 from api.auth import build_authenticator
 from api.config import ApiSettings
 from api.metrics import RequestMetrics
@@ -109,6 +111,7 @@ def base_app(
                     "Idempotency-Key",
                     "Last-Event-ID",
                     REQUEST_ID_HEADER,
+                    WORKSPACE_HEADER,
                 ],
                 expose_headers=[
                     REQUEST_ID_HEADER,
@@ -216,6 +219,7 @@ def create_app(
     _wire(app, services)
     _serve_metrics(app, services)
     app.include_router(keys.router)
+    app.include_router(routes_workspaces.router)
     if services.engine is not None:
         for router in RESOURCE_ROUTERS:
             app.include_router(router)

@@ -32,6 +32,7 @@ class RunService(Protocol):
     """What a `Run` needs of the evaluation service that made it (`Evaluations`)."""
 
     owner: str
+    user: str
     runs: RunStore
     feedback: FeedbackStore
     datasets: DatasetStore
@@ -273,6 +274,7 @@ class Run:
             verdict=verdict,
             score=score,
             correction=correction,
+            author=self._service.user,
             comment=comment,
             tags=tags,
         )
