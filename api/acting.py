@@ -10,7 +10,8 @@ Each dependency below carries the permission it checks (`permission_of`), so the
 document and the permission-matrix test read it from the routes themselves.
 """
 
-
+# No `from __future__ import annotations`: the dependencies below are closures whose
+# `Annotated[..., Depends(check)]` names a local, which FastAPI cannot resolve from a string.
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
