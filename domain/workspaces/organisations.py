@@ -27,10 +27,11 @@ class OrganisationClaim:
 
 
 def role_of_org_role(org_role: str) -> Role:
-    """Our role for an identity provider's organisation role."""
-    if org_role in ORG_ROLES:
-        return ORG_ROLES[org_role]
+    """Our role for an identity provider's organisation role (``org:admin``, or ``admin`` as
+    Clerk's v2 tokens write it)."""
     name = org_role.removeprefix("org:")
+    if f"org:{name}" in ORG_ROLES:
+        return ORG_ROLES[f"org:{name}"]
     return next((role for role in ROLES if role == name), "viewer")
 
 
