@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
-from fastapi.routing import APIRoute
+from fastapi.routing import APIRoute, iter_route_contexts
 
 from api.problems import PROBLEM_MEDIA_TYPE, Problem, ValidationProblem, problem_body
 from domain.workspaces import GRANTS, ROLES
@@ -132,10 +132,11 @@ def _route_permissions(app: FastAPI) -> dict[tuple[str, str], str]:
                 return inner
         return None
 
-    for route in app.routes:
+    for context in iter_route_contexts(app.routes):
+        route = context.original_route
         if isinstance(route, APIRoute) and (permission := walk(route.dependant)) is not None:
-            for method in route.methods or ():
-                found[(route.path_format, method)] = permission
+            for method in context.methods or ():
+                found[(str(context.path_format), method)] = permission
     return found
 
 
