@@ -161,7 +161,7 @@ def test_roles_do_what_the_table_says_on_real_resources(api: Api, team: Team) ->
     report = member["viewer"]("GET", f"/v1/runs/{run_id}/report")
     assert report.status_code == 200, report.text
     history = member["viewer"]("GET", "/v1/prompts/qa/versions").json()["items"]
-    assert history  # the version's author is the editor, recorded in the event log
+    assert [v["author"] for v in history] == [team.members["editor"]]  # a user, not the team
     key = member["editor"]("PUT", "/v1/provider-keys/openai", json={"api_key": "sk-test-123456789"})
     assert key.status_code == 403
     key = member["owner"]("PUT", "/v1/provider-keys/openai", json={"api_key": "sk-test-123456789"})
