@@ -28,6 +28,7 @@ from engine.sdk import Engine, Workspaces
 from engine.workspaces import WorkspaceStore
 
 WORKSPACE_HEADER = "X-Autoforge-Workspace"
+_PERSONAL_CACHE = 100_000
 AUTHENTICATED = "authenticated"
 """The `permission_of` a route that needs a signed-in caller but no role in the request's
 workspace (listing and creating workspaces)."""
@@ -80,7 +81,16 @@ async def resolve(
     workspaces = workspaces_for(conn, user)
     if chosen is None:
         chosen = workspaces.organisation.workspace_id if workspaces.organisation else user.id
+    seen: set[str] = conn.app.state.personal_workspaces
+    if chosen == user.id and user.id in seen:
+        # A personal workspace's only member is its owner, for good: no database round trip
+        # (and thread hop) on the common request once its row is known to exist.
+        return Acting(user, user.id, "owner")
     workspace, role = await anyio.to_thread.run_sync(workspaces.require, chosen, permission)
+    if workspace.kind == "personal":
+        if len(seen) >= _PERSONAL_CACHE:
+            seen.clear()
+        seen.add(user.id)
     return Acting(user, workspace.id, role)
 
 

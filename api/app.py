@@ -173,6 +173,7 @@ def _wire(app: FastAPI, services: ApiServices) -> None:
     settings = services.api
     app.state.services = services
     app.state.authenticator = build_authenticator(settings)
+    app.state.personal_workspaces = set()  # users whose personal workspace exists (api.acting)
     if settings.auth_mode == "jwks" and not settings.auth_allowed_azp:
         log.warning("jwks auth without AUTOFORGE_AUTH_ALLOWED_AZP accepts any authorized party")
     app.include_router(health.router)
