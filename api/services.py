@@ -25,7 +25,8 @@ if TYPE_CHECKING:
     from engine.runtime import Runtime
 
 RunOwnership = Callable[[str, str], Awaitable[bool]]
-"""``await owns(user_id, run_id)``: does this run belong to this user?"""
+"""``await owns(workspace_id, run_id)``: is this run in this workspace (a personal
+workspace's id is its user's id)?"""
 
 
 async def deny_all_runs(user_id: str, run_id: str) -> bool:  # noqa: ARG001

@@ -69,6 +69,9 @@ def test_upgrading_from_0008_puts_every_row_in_its_owners_personal_workspace(
     assert [w.id for w, _ in Workspaces(WorkspaceStore(db), "ann").list()] == ["ann"]
     with pytest.raises(NotFoundError):
         Workspaces(WorkspaceStore(db), "ann").get("user_2bob")
+    command.downgrade(_alembic_config(db), "0008")
+    assert not {"workspaces", "workspace_members"} & set(inspect(db).get_table_names())
+    assert _owned_rows(db) == before
     db.dispose()
 
 
