@@ -72,6 +72,11 @@ class WorkspaceStore:
 
     def _sync_organisation(self, user_id: str, claim: OrganisationClaim) -> Workspace:
         workspace_id = claim.workspace_id
+        with self.db.connect() as conn:
+            workspace = self._workspace(conn, workspace_id)
+            known = workspace is not None and self._role(conn, workspace_id, user_id) == claim.role
+        if workspace is not None and known:
+            return workspace  # the common request: nothing to write, no write lock taken
         with self.db.begin() as conn:
             workspace = self._workspace(conn, workspace_id)
             if workspace is None:
