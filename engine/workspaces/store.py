@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from domain.errors import ConflictError, NotFoundError
+from domain.errors import ConflictError, NotFoundError, ValidationError
 from domain.workspaces import (
     Member,
     OrganisationClaim,
@@ -20,6 +20,7 @@ from domain.workspaces import (
     check_managed,
     check_name,
     check_owner_kept,
+    is_shared_id,
     parse_role,
 )
 from engine.store_util import is_unique_violation, new_id, unique_as_conflict, utc_now_iso
@@ -39,7 +40,16 @@ class WorkspaceStore:
         self.db = db
 
     def ensure_personal(self, user_id: str) -> Workspace:
-        """The personal workspace of ``user_id`` (id = the user id), made on first sight."""
+        """The personal workspace of ``user_id`` (id = the user id), made on first sight.
+
+        Raises:
+            ValidationError: ``user_id`` is in the shared workspaces' namespace (``ws_…``).
+        """
+        if is_shared_id(user_id):
+            raise ValidationError(
+                "a user id may not start with 'ws_' (shared workspaces' ids do)",
+                reason="bad-user-id",
+            )
         with self.db.connect() as conn:
             found = self._workspace(conn, user_id)
         if found is not None:

@@ -9,7 +9,7 @@ import pytest
 from alembic import command
 from sqlalchemy import Engine, inspect, select, text
 
-from domain.errors import ConflictError, ForbiddenError, NotFoundError
+from domain.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
 from domain.evaluation import RunSpec
 from domain.workspaces import OrganisationClaim
 from engine.db import SCHEMA_HEAD, _alembic_config, create_db_engine, migrate
@@ -111,6 +111,8 @@ def test_membership_rules(migrated_db: Engine) -> None:
     assert gone.value.details["reason"] == "unknown-member"
     with pytest.raises(ConflictError):
         ann.add_member("ann", "bob", "viewer")  # personal workspaces have one member
+    with pytest.raises(ValidationError):
+        Workspaces(store, team.id).list()  # no user may have a shared workspace's id
 
 
 def test_an_organisation_is_entered_only_with_a_token_active_in_it(migrated_db: Engine) -> None:
