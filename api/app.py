@@ -32,10 +32,12 @@ from api import (
     routes_run_results,
     routes_runs,
     routes_scorers,
+    routes_workspaces,
     stream_optimizations,
     stream_playground,
     streams,
 )
+from api.acting import WORKSPACE_HEADER
 from api.auth import build_authenticator
 from api.config import ApiSettings
 from api.metrics import RequestMetrics
@@ -113,6 +115,7 @@ def base_app(
                     "Idempotency-Key",
                     "Last-Event-ID",
                     REQUEST_ID_HEADER,
+                    WORKSPACE_HEADER,
                 ],
                 expose_headers=[
                     REQUEST_ID_HEADER,
@@ -174,6 +177,7 @@ def _wire(app: FastAPI, services: ApiServices) -> None:
     settings = services.api
     app.state.services = services
     app.state.authenticator = build_authenticator(settings)
+    app.state.personal_workspaces = set()  # users whose personal workspace exists (api.acting)
     if settings.auth_mode == "jwks" and not settings.auth_allowed_azp:
         log.warning("jwks auth without AUTOFORGE_AUTH_ALLOWED_AZP accepts any authorized party")
     app.include_router(health.router)
@@ -221,6 +225,7 @@ def create_app(
     _wire(app, services)
     _serve_metrics(app, services)
     app.include_router(keys.router)
+    app.include_router(routes_workspaces.router)
     if services.engine is not None:
         for router in RESOURCE_ROUTERS:
             app.include_router(router)

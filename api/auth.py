@@ -29,6 +29,7 @@ from api.ratelimit import (
     refuse_blocked_address,
 )
 from domain.errors import AuthError, ConfigurationError, ServiceUnavailableError
+from domain.workspaces import is_shared_id
 
 LOCAL_USER = "local"
 DEFAULT_ISSUER = "autoforge-nexus"
@@ -63,10 +64,13 @@ class Authenticator(Protocol):
 
 
 def is_user_id(value: object) -> bool:
-    """1 to 200 characters, none of them control, bidi or otherwise invisible."""
+    """1 to 200 characters, none of them control, bidi or otherwise invisible, and not in
+    the namespace of shared workspaces (``ws_…``): a user's id is their personal workspace's
+    id, which must never name another workspace."""
     return (
         isinstance(value, str)
         and 0 < len(value) <= 200
+        and not is_shared_id(value)
         and not any(unicodedata.category(char) in _UNSAFE_CATEGORIES for char in value)
     )
 
@@ -242,7 +246,8 @@ def create_token(settings: ApiSettings, user_id: str, ttl_seconds: int = 3600) -
         raise ConfigurationError(f"a token lives 1 to {MAX_TTL_SECONDS} seconds")
     if not is_user_id(user_id):
         raise ConfigurationError(
-            "a user id is 1 to 200 characters, without control or bidi characters"
+            "a user id is 1 to 200 characters, without control or bidi characters,"
+            " and does not start with 'ws_'"
         )
     now = int(time.time())
     claims: dict[str, Any] = {

@@ -1,5 +1,6 @@
-"""`/v1/provider-keys`: the caller's own model-provider API keys, write-only but for the
-last 4 characters. Another user's key is simply not found (404, never 403)."""
+"""`/v1/provider-keys`: the model-provider API keys of the caller's workspace (runs there use
+them), write-only but for the last 4 characters. Any member sees which are stored; only an
+owner stores or deletes one. Another workspace's key is simply not found (404)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Annotated
 from fastapi import Path, Response, status
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
-from api.auth import CurrentUser
+from api.acting import KeyManager, ReadingMember
 from api.openapi import AUTHENTICATED, api_router, problem_responses
 from api.pagination import Page, PageDep, paginate
 from api.services import KeyStoreDep
@@ -73,10 +74,14 @@ class ProviderKeyOut(BaseModel):
 
 
 @router.get("", response_model=Page[ProviderKeyOut])
-def list_provider_keys(user: CurrentUser, keys: KeyStoreDep, page: PageDep) -> Page[ProviderKeyOut]:
-    """List your stored provider keys (last 4 characters only)."""
+def list_provider_keys(
+    acting: ReadingMember, keys: KeyStoreDep, page: PageDep
+) -> Page[ProviderKeyOut]:
+    """List the workspace's stored provider keys (last 4 characters only)."""
     after = page.position.get("after") if page.position else None
-    rows = keys.list(user.id, after=str(after) if after is not None else None, limit=page.limit + 1)
+    rows = keys.list(
+        acting.workspace_id, after=str(after) if after is not None else None, limit=page.limit + 1
+    )
     return paginate(rows, page.limit, lambda row: {"after": row.provider}, ProviderKeyOut.of)
 
 
@@ -89,12 +94,12 @@ def list_provider_keys(user: CurrentUser, keys: KeyStoreDep, page: PageDep) -> P
 def put_provider_key(
     provider: ProviderName,
     body: ProviderKeyIn,
-    user: CurrentUser,
+    acting: KeyManager,
     keys: KeyStoreDep,
     response: Response,
 ) -> ProviderKeyOut:
-    """Store or replace your key for a provider (201 when new, 200 when replaced)."""
-    info, created = keys.put(user.id, provider, body.api_key.get_secret_value())
+    """Store or replace the workspace's key for a provider (201 when new, 200 when replaced)."""
+    info, created = keys.put(acting.workspace_id, provider, body.api_key.get_secret_value())
     if created:
         response.status_code = status.HTTP_201_CREATED
     return ProviderKeyOut.of(info)
@@ -102,15 +107,15 @@ def put_provider_key(
 
 @router.get("/{provider}", response_model=ProviderKeyOut, responses=problem_responses(404))
 def get_provider_key(
-    provider: ProviderName, user: CurrentUser, keys: KeyStoreDep
+    provider: ProviderName, acting: ReadingMember, keys: KeyStoreDep
 ) -> ProviderKeyOut:
-    """Show your key for a provider (last 4 characters only)."""
-    return ProviderKeyOut.of(keys.get(user.id, provider))
+    """Show the workspace's key for a provider (last 4 characters only)."""
+    return ProviderKeyOut.of(keys.get(acting.workspace_id, provider))
 
 
 @router.delete(
     "/{provider}", status_code=status.HTTP_204_NO_CONTENT, responses=problem_responses(404)
 )
-def delete_provider_key(provider: ProviderName, user: CurrentUser, keys: KeyStoreDep) -> None:
-    """Delete your key for a provider."""
-    keys.delete(user.id, provider)
+def delete_provider_key(provider: ProviderName, acting: KeyManager, keys: KeyStoreDep) -> None:
+    """Delete the workspace's key for a provider."""
+    keys.delete(acting.workspace_id, provider)

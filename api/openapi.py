@@ -12,9 +12,10 @@ from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
-from fastapi.routing import APIRoute
+from fastapi.routing import APIRoute, iter_route_contexts
 
 from api.problems import PROBLEM_MEDIA_TYPE, Problem, ValidationProblem, problem_body
+from domain.workspaces import GRANTS, ROLES
 
 _EXAMPLES: dict[int, tuple[str, str, dict[str, Any]]] = {
     400: ("malformed-request", "the body is not valid JSON", {}),
@@ -43,8 +44,8 @@ _EXAMPLES: dict[int, tuple[str, str, dict[str, Any]]] = {
 _DESCRIPTIONS = {
     400: "Malformed request (e.g. unparsable JSON)",
     401: "Missing or invalid bearer token",
-    403: "Not allowed",
-    404: "Not found (also for resources of other users)",
+    403: "Your role in the workspace lacks the permission",
+    404: "Not found (also for other workspaces and their resources)",
     409: "Conflict",
     413: "Request body too large",
     422: "Invalid parameters or body",
@@ -103,10 +104,12 @@ def install_openapi(app: FastAPI) -> None:
         if app.openapi_schema is None:
             schema = build()
             body_errors = problem_responses(400, 413)
-            for item in schema.get("paths", {}).values():
-                for operation in item.values():
+            permissions = _route_permissions(app)
+            for path, item in schema.get("paths", {}).items():
+                for method, operation in item.items():
                     if not isinstance(operation, dict):
                         continue
+                    _document_permission(operation, permissions.get((path, method.upper())))
                     responses = operation.setdefault("responses", {})
                     if "requestBody" in operation:
                         _document_body_errors(responses, body_errors)
@@ -116,10 +119,44 @@ def install_openapi(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
+def _route_permissions(app: FastAPI) -> dict[tuple[str, str], str]:
+    # A workspace dependency carries the permission it checks (`api.acting`).
+    found: dict[tuple[str, str], str] = {}
+
+    def walk(dependant: Any) -> str | None:
+        for dependency in dependant.dependencies:
+            permission = getattr(dependency.call, "permission", None)
+            if isinstance(permission, str):
+                return permission
+            if (inner := walk(dependency)) is not None:
+                return inner
+        return None
+
+    for context in iter_route_contexts(app.routes):
+        route = context.original_route
+        if isinstance(route, APIRoute) and (permission := walk(route.dependant)) is not None:
+            for method in context.methods or ():
+                found[(str(context.path_format), method)] = permission
+    return found
+
+
+def _document_permission(operation: dict[str, Any], permission: str | None) -> None:
+    if permission is None:
+        return
+    operation["x-autoforge-permission"] = permission
+    if permission in GRANTS["owner"]:
+        roles = ", ".join(role for role in ROLES if permission in GRANTS[role])
+        note = f"Needs `{permission}` in the workspace (roles: {roles})."
+        operation["description"] = f"{operation.get('description', '')}\n\n{note}".strip()
+        # Every workspace route can answer 403 (role) and 404 (not a member).
+        _document_body_errors(operation.setdefault("responses", {}), problem_responses(403, 404))
+
+
 def _document_body_errors(
     responses: dict[str, Any], errors: dict[int | str, dict[str, Any]]
 ) -> None:
-    # Any route that reads a body can answer 400 (unparsable) and 413 (too large).
+    # Any route that reads a body can answer 400 (unparsable) and 413 (too large); the same
+    # filing serves other errors every route of a kind can answer.
     for status, entry in errors.items():
         example = entry["content"]["application/json"]["example"]
         responses.setdefault(

@@ -19,11 +19,11 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 from starlette.requests import HTTPConnection
 
+from api.acting import DatasetWriter
 from api.openapi import AUTHENTICATED, api_router, problem_responses
 from api.problems import Problem, ValidationProblem, nexus_error_handler, problem_response
 from api.routes_datasets import DatasetName, dataset_version_out, version_location
 from api.schemas import DatasetVersionOut, refuse_case_code
-from api.services import UserEngine
 from domain.errors import ValidationError
 from engine.evaluation.datasets import parse_dataset
 from engine.sdk import Format
@@ -153,7 +153,7 @@ async def read_upload(request: Request) -> Upload:
 )
 def import_cases(
     dataset: DatasetName,
-    engine: UserEngine,
+    engine: DatasetWriter,
     upload: Annotated[Upload, Depends(read_upload)],
     response: Response,
     skip_bad: Annotated[bool, Query(description="Store the good rows, list the bad.")] = False,

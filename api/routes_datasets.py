@@ -12,10 +12,10 @@ from typing import Annotated, Literal
 
 from fastapi import Path, Query, Response, status
 
+from api.acting import DatasetWriter, Reader
 from api.openapi import AUTHENTICATED, api_router, problem_responses
 from api.pagination import Page, PageDep, paginate
 from api.schemas import CasesIn, DatasetIn, DatasetOut, DatasetVersionOut, refuse_case_code
-from api.services import UserEngine
 from domain.errors import ValidationError
 from engine.sdk import DatasetInfo, VersionInfo
 
@@ -56,7 +56,7 @@ def version_location(version: VersionInfo) -> str:
     response_model=DatasetOut,
     responses=problem_responses(409),
 )
-def create_dataset(body: DatasetIn, engine: UserEngine, response: Response) -> DatasetOut:
+def create_dataset(body: DatasetIn, engine: DatasetWriter, response: Response) -> DatasetOut:
     """Create an empty dataset (409 if the name is taken)."""
     info = engine.datasets.create(body.name, body.description)
     response.headers["Location"] = f"/v1/datasets/{info.id}"
@@ -64,7 +64,7 @@ def create_dataset(body: DatasetIn, engine: UserEngine, response: Response) -> D
 
 
 @router.get("", response_model=Page[DatasetOut])
-def list_datasets(engine: UserEngine, page: PageDep) -> Page[DatasetOut]:
+def list_datasets(engine: Reader, page: PageDep) -> Page[DatasetOut]:
     """List your datasets, ordered by name."""
     after = page.position.get("after") if page.position else None
     rows = engine.datasets.list(limit=page.limit + 1, after=None if after is None else str(after))
@@ -72,7 +72,7 @@ def list_datasets(engine: UserEngine, page: PageDep) -> Page[DatasetOut]:
 
 
 @router.get("/{dataset}", response_model=DatasetOut, responses=NOT_FOUND)
-def get_dataset(dataset: DatasetName, engine: UserEngine) -> DatasetOut:
+def get_dataset(dataset: DatasetName, engine: Reader) -> DatasetOut:
     """Show a dataset and its latest version number."""
     return dataset_out(engine.datasets.get(dataset))
 
@@ -84,7 +84,7 @@ def get_dataset(dataset: DatasetName, engine: UserEngine) -> DatasetOut:
     responses=problem_responses(403, 404, 409),
 )
 def add_version(
-    dataset: DatasetName, body: CasesIn, engine: UserEngine, response: Response
+    dataset: DatasetName, body: CasesIn, engine: DatasetWriter, response: Response
 ) -> DatasetVersionOut:
     """Store cases given as JSON as the next immutable version.
 
@@ -99,9 +99,7 @@ def add_version(
 
 
 @router.get("/{dataset}/versions", response_model=Page[DatasetVersionOut], responses=NOT_FOUND)
-def list_versions(
-    dataset: DatasetName, engine: UserEngine, page: PageDep
-) -> Page[DatasetVersionOut]:
+def list_versions(dataset: DatasetName, engine: Reader, page: PageDep) -> Page[DatasetVersionOut]:
     """List a dataset's versions, oldest first."""
     after = _number_cursor(page.position.get("after") if page.position else None)
     rows = [v for v in engine.datasets.versions(dataset) if v.number > after]
@@ -127,7 +125,7 @@ def list_versions(
 def export_version(
     dataset: DatasetName,
     number: VersionNumber,
-    engine: UserEngine,
+    engine: Reader,
     fmt: Annotated[
         Literal["jsonl", "csv"], Query(alias="format", description="The file format.")
     ] = "jsonl",

@@ -8,13 +8,13 @@ from typing import Any
 
 from fastapi import Response, status
 
+from api.acting import DatasetWriter, FeedbackWriter, Reader
 from api.openapi import AUTHENTICATED, api_router, problem_responses
 from api.pagination import Page, PageDep, paginate
 from api.routes_datasets import dataset_version_out, version_location
 from api.routes_runs import RunId
 from api.schemas import DatasetVersionOut
 from api.schemas_feedback import CorrectionsIn, FeedbackIn, FeedbackOut
-from api.services import UserEngine
 from domain.errors import ValidationError
 from domain.feedback import Feedback
 
@@ -50,7 +50,7 @@ def feedback_cursor(position: dict[str, Any] | None) -> tuple[str, str] | None:
     response_model=FeedbackOut,
     responses=problem_responses(404),
 )
-def add_feedback(run_id: RunId, body: FeedbackIn, engine: UserEngine) -> FeedbackOut:
+def add_feedback(run_id: RunId, body: FeedbackIn, engine: FeedbackWriter) -> FeedbackOut:
     """Give feedback on one recorded cell; the latest verdict or score overrides the scorers'."""
     return feedback_out(engine.run(run_id).feedback(**body.keywords()))
 
@@ -58,7 +58,7 @@ def add_feedback(run_id: RunId, body: FeedbackIn, engine: UserEngine) -> Feedbac
 @router.get(
     "/{run_id}/feedback", response_model=Page[FeedbackOut], responses=problem_responses(404)
 )
-def list_feedback(run_id: RunId, engine: UserEngine, page: PageDep) -> Page[FeedbackOut]:
+def list_feedback(run_id: RunId, engine: Reader, page: PageDep) -> Page[FeedbackOut]:
     """List the feedback given on a run's cells, oldest first."""
     rows = engine.run(run_id).feedback_page(
         after=feedback_cursor(page.position), limit=page.limit + 1
@@ -75,7 +75,7 @@ def list_feedback(run_id: RunId, engine: UserEngine, page: PageDep) -> Page[Feed
     responses=problem_responses(404, 409),
 )
 def corrections_to_dataset(
-    run_id: RunId, body: CorrectionsIn, engine: UserEngine, response: Response
+    run_id: RunId, body: CorrectionsIn, engine: DatasetWriter, response: Response
 ) -> DatasetVersionOut:
     """Add the run's corrected outputs (and picked failing cases) to a dataset as a new version."""
     version = engine.run(run_id).corrections_to_dataset(

@@ -10,8 +10,8 @@ from __future__ import annotations
 from fastapi import Request
 from pydantic import BaseModel, Field
 
+from api.acting import Reader
 from api.openapi import AUTHENTICATED, api_router, problem_responses
-from api.services import UserEngine
 from engine.llm import RedisUsageStore
 from engine.llm.ledger import user_model_scope, user_scope
 
@@ -101,13 +101,13 @@ router = api_router(
 
 
 @router.get("", response_model=CatalogueOut)
-def list_models(engine: UserEngine) -> CatalogueOut:
+def list_models(engine: Reader) -> CatalogueOut:
     """List the models you may evaluate, with prices and their accounts' limits."""
     return CatalogueOut.model_validate(engine.catalogue.to_dict())
 
 
 @router.get("/usage", response_model=UsageOut)
-async def model_usage(request: Request, engine: UserEngine) -> UsageOut:
+async def model_usage(request: Request, engine: Reader) -> UsageOut:
     """Show your calls, tokens and cost per provider account and model, judge and embedding
     calls included (the gateways' ledger; other users' usage is never shown)."""
     catalogue = engine.catalogue

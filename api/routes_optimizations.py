@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 from fastapi import Path, Query, Response, status
 from fastapi.responses import HTMLResponse
 
+from api.acting import OptimizationWriter, Reader
 from api.openapi import AUTHENTICATED, api_router, problem_responses
 from api.pagination import Page, PageDep, encode_cursor, paginate
 from api.routes_run_results import MEDIA_TYPES, REPORT_CSP
@@ -28,7 +29,7 @@ from api.schemas_optimizations import (
     PromoteIn,
     PromotionOut,
 )
-from api.services import ServicesDep, UserEngine
+from api.services import ServicesDep
 from api.streams import RUN_ID_PATTERN
 from domain.errors import ValidationError
 
@@ -69,7 +70,7 @@ def _accepted(optimization: Any, response: Response) -> OptimizationOut:
 )
 def start_optimization(
     body: OptimizationIn,
-    engine: UserEngine,
+    engine: OptimizationWriter,
     services: ServicesDep,
     response: Response,
     idempotency_key: IdempotencyKey = None,
@@ -108,7 +109,7 @@ def start_optimization(
 
 
 @router.get("", response_model=Page[OptimizationOut])
-def list_optimizations(engine: UserEngine, page: PageDep) -> Page[OptimizationOut]:
+def list_optimizations(engine: Reader, page: PageDep) -> Page[OptimizationOut]:
     """List your optimizations, newest first."""
     before = page.position.get("before") if page.position else None
     rows = engine.optimizations(
@@ -118,7 +119,7 @@ def list_optimizations(engine: UserEngine, page: PageDep) -> Page[OptimizationOu
 
 
 @router.get("/{optimization_id}", response_model=OptimizationOut, responses=NOT_FOUND)
-def get_optimization(optimization_id: OptimizationId, engine: UserEngine) -> OptimizationOut:
+def get_optimization(optimization_id: OptimizationId, engine: Reader) -> OptimizationOut:
     """Show an optimization: status, calls, best score, front size, cost."""
     return optimization_out(engine.optimization(optimization_id).info)
 
@@ -126,7 +127,7 @@ def get_optimization(optimization_id: OptimizationId, engine: UserEngine) -> Opt
 @router.get("/{optimization_id}/candidates", response_model=Page[CandidateOut], responses=NOT_FOUND)
 def list_candidates(
     optimization_id: OptimizationId,
-    engine: UserEngine,
+    engine: Reader,
     page: PageDep,
     front: Annotated[bool, Query(description="Only the Pareto front's members.")] = False,
 ) -> Page[CandidateOut]:
@@ -158,7 +159,7 @@ def _offset(position: dict[str, Any] | None) -> int:
     responses=CHANGES,
 )
 def cancel_optimization(
-    optimization_id: OptimizationId, engine: UserEngine, response: Response
+    optimization_id: OptimizationId, engine: OptimizationWriter, response: Response
 ) -> OptimizationOut:
     """Stop an optimization: no new candidate is proposed; evaluations in flight finish."""
     return _accepted(engine.optimization(optimization_id).cancel(), response)
@@ -172,7 +173,7 @@ def cancel_optimization(
 )
 def resume_optimization(
     optimization_id: OptimizationId,
-    engine: UserEngine,
+    engine: OptimizationWriter,
     services: ServicesDep,
     response: Response,
     body: ResumeIn | None = None,
@@ -192,7 +193,7 @@ def resume_optimization(
 
 @router.post("/{optimization_id}/promote", response_model=PromotionOut, responses=CHANGES)
 def promote_optimization(
-    optimization_id: OptimizationId, engine: UserEngine, body: PromoteIn | None = None
+    optimization_id: OptimizationId, engine: OptimizationWriter, body: PromoteIn | None = None
 ) -> PromotionOut:
     """Move a label to the best candidate only if it is significantly better on the test split.
 
@@ -221,7 +222,7 @@ def promote_optimization(
 )
 def optimization_report(
     optimization_id: OptimizationId,
-    engine: UserEngine,
+    engine: Reader,
     fmt: Annotated[
         Literal["json", "markdown", "html"], Query(alias="format", description="How to render.")
     ] = "json",

@@ -1,7 +1,8 @@
 """`/v1/playground`: sessions that try one prompt version on given variables across several
-models. A turn answers 202 at once and streams every model's answer, piece by piece, on
-`/v1/streams/playground/{id}/events`; its result is at `.../turns/{n}` when done. Another
-user's session is 404."""
+models. Reading needs any member; sessions and turns need `runs.write` (they call models),
+saving a case `datasets.write`, committing `prompts.write`. A turn answers 202 at once and
+streams every model's answer, piece by piece, on `/v1/streams/playground/{id}/events`; its
+result is at `.../turns/{n}` when done. A session of another workspace is 404."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Annotated
 
 from fastapi import Path, Response, status
 
+from api.acting import DatasetWriter, PromptWriter, Reader, RunWriter
 from api.openapi import AUTHENTICATED, api_router, problem_responses
 from api.pagination import Page, PageDep, paginate
 from api.routes_datasets import dataset_version_out, version_location
@@ -23,7 +25,6 @@ from api.schemas_playground import (
     TurnIn,
     TurnOut,
 )
-from api.services import UserEngine
 from domain.errors import ValidationError
 from domain.playground import PlaygroundSession, Turn
 
@@ -56,7 +57,7 @@ def turn_location(turn: Turn) -> str:
     response_model=SessionOut,
     responses=problem_responses(404),
 )
-def create_session(body: SessionIn, engine: UserEngine, response: Response) -> SessionOut:
+def create_session(body: SessionIn, engine: RunWriter, response: Response) -> SessionOut:
     """Start a playground session on a prompt version and 1 to 8 models."""
     pg = engine.playground(body.prompt, body.models, version=body.version, params=body.params)
     response.headers["Location"] = f"/v1/playground/{pg.id}"
@@ -64,7 +65,7 @@ def create_session(body: SessionIn, engine: UserEngine, response: Response) -> S
 
 
 @router.get("", response_model=Page[SessionOut])
-def list_sessions(engine: UserEngine, page: PageDep) -> Page[SessionOut]:
+def list_sessions(engine: Reader, page: PageDep) -> Page[SessionOut]:
     """List your playground sessions, newest first."""
     after = page.position.get("after") if page.position else None
     if after is not None and not isinstance(after, str):
@@ -74,7 +75,7 @@ def list_sessions(engine: UserEngine, page: PageDep) -> Page[SessionOut]:
 
 
 @router.get("/{session_id}", response_model=SessionOut, responses=problem_responses(404))
-def get_session(session_id: SessionId, engine: UserEngine) -> SessionOut:
+def get_session(session_id: SessionId, engine: Reader) -> SessionOut:
     """A playground session."""
     return session_out(engine.playgrounds.get(session_id).info)
 
@@ -86,7 +87,7 @@ def get_session(session_id: SessionId, engine: UserEngine) -> SessionOut:
     responses=problem_responses(404, 409),
 )
 def start_turn(
-    session_id: SessionId, body: TurnIn, engine: UserEngine, response: Response
+    session_id: SessionId, body: TurnIn, engine: RunWriter, response: Response
 ) -> TurnOut:
     """Start a turn: 202 at once; the answers stream on the session's events (409 while
     another turn of the session runs)."""
@@ -96,7 +97,7 @@ def start_turn(
 
 
 @router.get("/{session_id}/turns", response_model=list[TurnOut], responses=problem_responses(404))
-def list_turns(session_id: SessionId, engine: UserEngine) -> list[TurnOut]:
+def list_turns(session_id: SessionId, engine: Reader) -> list[TurnOut]:
     """The session's history: every turn, oldest first."""
     return [turn_out(t) for t in engine.playgrounds.get(session_id).history()]
 
@@ -104,7 +105,7 @@ def list_turns(session_id: SessionId, engine: UserEngine) -> list[TurnOut]:
 @router.get(
     "/{session_id}/turns/{number}", response_model=TurnOut, responses=problem_responses(404)
 )
-def get_turn(session_id: SessionId, number: TurnNumber, engine: UserEngine) -> TurnOut:
+def get_turn(session_id: SessionId, number: TurnNumber, engine: Reader) -> TurnOut:
     """One turn (poll it, or follow the events, until `status` is `done`)."""
     return turn_out(engine.playgrounds.get(session_id).turn(number))
 
@@ -119,7 +120,7 @@ def save_case(
     session_id: SessionId,
     number: TurnNumber,
     body: SaveCaseIn,
-    engine: UserEngine,
+    engine: DatasetWriter,
     response: Response,
 ) -> DatasetVersionOut:
     """Save a turn (a model's answer, or your corrected `expected`) as a test case."""
@@ -137,7 +138,7 @@ def save_case(
     responses=problem_responses(404, 409),
 )
 def commit_from_session(
-    session_id: SessionId, body: SessionCommitIn, engine: UserEngine, response: Response
+    session_id: SessionId, body: SessionCommitIn, engine: PromptWriter, response: Response
 ) -> VersionOut:
     """Commit an edited template to the session's prompt; the next turns use it."""
     version = engine.playgrounds.get(session_id).commit(

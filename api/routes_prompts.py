@@ -12,10 +12,10 @@ from typing import Annotated, Any
 
 from fastapi import Path, Query, Response, status
 
+from api.acting import PromptWriter, Reader
 from api.openapi import AUTHENTICATED, api_router, problem_responses
 from api.pagination import Page, PageDep, paginate
 from api.schemas import CommitIn, DiffOut, PromptIn, PromptOut, RevertIn, TemplateIn, VersionOut
-from api.services import UserEngine
 from engine.sdk import PromptInfo, PromptVersion
 
 router = api_router(
@@ -63,7 +63,7 @@ def version_location(version: PromptVersion) -> str:
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=PromptOut, responses=CHANGES)
-def create_prompt(body: PromptIn, engine: UserEngine, response: Response) -> PromptOut:
+def create_prompt(body: PromptIn, engine: PromptWriter, response: Response) -> PromptOut:
     """Create a prompt with its first version on `main` (409 if the name is taken)."""
     info = engine.prompts.create(
         body.name,
@@ -80,7 +80,7 @@ def create_prompt(body: PromptIn, engine: UserEngine, response: Response) -> Pro
 
 @router.get("", response_model=Page[PromptOut])
 def list_prompts(
-    engine: UserEngine,
+    engine: Reader,
     page: PageDep,
     q: Annotated[str, Query(max_length=200, description="Part of the name.")] = "",
     tag: Annotated[str | None, Query(max_length=64, description="Only with this tag.")] = None,
@@ -99,7 +99,7 @@ def list_prompts(
 
 
 @router.get("/{prompt}", response_model=PromptOut, responses=NOT_FOUND)
-def get_prompt(prompt: PromptName, engine: UserEngine) -> PromptOut:
+def get_prompt(prompt: PromptName, engine: Reader) -> PromptOut:
     """Show a prompt's details, branches and labels."""
     return prompt_out(engine.prompts.get(prompt))
 
@@ -111,7 +111,7 @@ def get_prompt(prompt: PromptName, engine: UserEngine) -> PromptOut:
     responses=CHANGES,
 )
 def commit_version(
-    prompt: PromptName, body: CommitIn, engine: UserEngine, response: Response
+    prompt: PromptName, body: CommitIn, engine: PromptWriter, response: Response
 ) -> VersionOut:
     """Commit a new version on a branch (a stale `parent` is a 409 conflict)."""
     version = engine.prompts.commit(
@@ -130,7 +130,7 @@ def commit_version(
 @router.get("/{prompt}/versions", response_model=Page[VersionOut], responses=NOT_FOUND)
 def log_versions(
     prompt: PromptName,
-    engine: UserEngine,
+    engine: Reader,
     page: PageDep,
     ref: Annotated[str, Query(min_length=1, max_length=200, description="Start here.")] = "main",
 ) -> Page[VersionOut]:
@@ -143,7 +143,7 @@ def log_versions(
 
 
 @router.get("/{prompt}/versions/{ref:path}", response_model=VersionOut, responses=NOT_FOUND)
-def show_version(prompt: PromptName, ref: Ref, engine: UserEngine) -> VersionOut:
+def show_version(prompt: PromptName, ref: Ref, engine: Reader) -> VersionOut:
     """Show the version a ref names (branch, label, v3, id or id prefix; ~N goes back)."""
     return version_out(engine.prompts.show(prompt, ref))
 
@@ -151,7 +151,7 @@ def show_version(prompt: PromptName, ref: Ref, engine: UserEngine) -> VersionOut
 @router.get("/{prompt}/diff", response_model=DiffOut, responses=NOT_FOUND)
 def diff_versions(
     prompt: PromptName,
-    engine: UserEngine,
+    engine: Reader,
     from_: Annotated[str, Query(alias="from", min_length=1, description="The older ref.")],
     to: Annotated[str, Query(min_length=1, description="The newer ref.")] = "main",
     context: Annotated[int, Query(ge=0, le=100, description="Lines of context.")] = 3,
@@ -174,7 +174,7 @@ def diff_versions(
     responses=CHANGES,
 )
 def revert_version(
-    prompt: PromptName, body: RevertIn, engine: UserEngine, response: Response
+    prompt: PromptName, body: RevertIn, engine: PromptWriter, response: Response
 ) -> VersionOut:
     """Commit a new version with the content of an older ref (history is kept)."""
     version = engine.prompts.revert(

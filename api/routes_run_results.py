@@ -9,11 +9,11 @@ from typing import Annotated, Any, Literal
 from fastapi import Depends, Query, Response
 from fastapi.responses import HTMLResponse
 
+from api.acting import Reader
 from api.openapi import AUTHENTICATED, api_router, problem_responses
 from api.pagination import Page, PageDep, paginate
 from api.routes_runs import NOT_FOUND, RunId
 from api.schemas import CellOut, ReportOut
-from api.services import UserEngine
 from domain.errors import ValidationError
 from domain.reports import ResultRecord
 from engine.sdk import CellFilters, CellKey, cell_key
@@ -72,7 +72,7 @@ def cell_out(cell: ResultRecord) -> CellOut:
 @router.get("/{run_id}/cells", response_model=Page[CellOut], responses=NOT_FOUND)
 def list_cells(
     run_id: RunId,
-    engine: UserEngine,
+    engine: Reader,
     page: PageDep,
     filters: Annotated[CellFilters, Depends(cell_filters)],
 ) -> Page[CellOut]:
@@ -98,7 +98,7 @@ def list_cells(
 )
 def run_report(
     run_id: RunId,
-    engine: UserEngine,
+    engine: Reader,
     fmt: Annotated[
         Literal["json", "markdown", "html"], Query(alias="format", description="How to render.")
     ] = "json",

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 from fastapi import Header, Path, Query, Response, status
 
+from api.acting import Reader, RunWriter
 from api.openapi import AUTHENTICATED, api_router, problem_responses
 from api.pagination import Page, PageDep, paginate
 from api.schemas import (
@@ -23,7 +24,7 @@ from api.schemas import (
     RunSpecOut,
     remote_scorers,
 )
-from api.services import ApiServices, ServicesDep, UserEngine
+from api.services import ApiServices, ServicesDep
 from api.streams import RUN_ID_PATTERN
 from engine.reports import to_json
 from engine.sdk import Run, RunInfo
@@ -96,7 +97,7 @@ def _accepted(run: Run, response: Response) -> RunOut:
 )
 def start_run(
     body: RunIn,
-    engine: UserEngine,
+    engine: RunWriter,
     services: ServicesDep,
     response: Response,
     idempotency_key: IdempotencyKey = None,
@@ -130,7 +131,7 @@ def start_run(
 
 
 @router.get("", response_model=Page[RunOut])
-def list_runs(engine: UserEngine, page: PageDep) -> Page[RunOut]:
+def list_runs(engine: Reader, page: PageDep) -> Page[RunOut]:
     """List your runs, newest first."""
     before = page.position.get("before") if page.position else None
     rows = engine.runs(limit=page.limit + 1, before=None if before is None else str(before))
@@ -139,7 +140,7 @@ def list_runs(engine: UserEngine, page: PageDep) -> Page[RunOut]:
 
 @router.get("/compare", response_model=ComparisonOut, responses=NOT_FOUND)
 def compare_runs(
-    engine: UserEngine,
+    engine: Reader,
     a: Annotated[str, Query(pattern=RUN_ID_PATTERN, description="The baseline run.")],
     b: Annotated[str, Query(pattern=RUN_ID_PATTERN, description="The candidate run.")],
 ) -> ComparisonOut:
@@ -148,7 +149,7 @@ def compare_runs(
 
 
 @router.get("/{run_id}", response_model=RunOut, responses=NOT_FOUND)
-def get_run(run_id: RunId, engine: UserEngine) -> RunOut:
+def get_run(run_id: RunId, engine: Reader) -> RunOut:
     """Show a run: status, cells recorded and, while it is worked, live progress."""
     run = engine.run(run_id)
     info = run.info()
@@ -162,7 +163,7 @@ def get_run(run_id: RunId, engine: UserEngine) -> RunOut:
     response_model=RunOut,
     responses=CHANGES,
 )
-def cancel_run(run_id: RunId, engine: UserEngine, response: Response) -> RunOut:
+def cancel_run(run_id: RunId, engine: RunWriter, response: Response) -> RunOut:
     """Stop a run: nothing new is dispatched; cells in flight finish and are recorded."""
     return _accepted(engine.run(run_id).cancel(), response)
 
@@ -175,7 +176,7 @@ def cancel_run(run_id: RunId, engine: UserEngine, response: Response) -> RunOut:
 )
 def resume_run(
     run_id: RunId,
-    engine: UserEngine,
+    engine: RunWriter,
     services: ServicesDep,
     response: Response,
     body: ResumeIn | None = None,

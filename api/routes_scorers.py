@@ -6,8 +6,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from api.acting import Reader
 from api.openapi import AUTHENTICATED, api_router, problem_responses
-from api.services import UserEngine
 
 
 class ScorerArgumentOut(BaseModel):
@@ -46,6 +46,6 @@ router = api_router(
 
 
 @router.get("", response_model=ScorersOut)
-def list_scorers(engine: UserEngine) -> ScorersOut:
+def list_scorers(engine: Reader) -> ScorersOut:
     """List the scorers a run may use, with their arguments."""
     return ScorersOut.model_validate({"items": [s.to_dict() for s in engine.scorers()]})

@@ -15,7 +15,6 @@ from fastapi import Depends
 from sqlalchemy import Engine as DbEngine
 from starlette.requests import HTTPConnection
 
-from api.auth import CurrentUser
 from api.config import ApiSettings
 from domain.errors import NotFoundError, ServiceUnavailableError
 from engine.keys import Keyring, ProviderKeyStore
@@ -26,7 +25,8 @@ if TYPE_CHECKING:
     from engine.runtime import Runtime
 
 RunOwnership = Callable[[str, str], Awaitable[bool]]
-"""``await owns(user_id, run_id)``: does this run belong to this user?"""
+"""``await owns(workspace_id, run_id)``: is this run in this workspace (a personal
+workspace's id is its user's id)?"""
 
 
 async def deny_all_runs(user_id: str, run_id: str) -> bool:  # noqa: ARG001
@@ -188,13 +188,8 @@ async def sdk_engine(conn: HTTPConnection) -> Engine:
     return engine
 
 
-async def user_engine(user: CurrentUser, engine: Annotated[Engine, Depends(sdk_engine)]) -> Engine:
-    """The SDK acting as the authenticated caller: it sees and changes only their data."""
-    return engine.as_owner(user.id)
-
-
 ServicesDep = Annotated[ApiServices, Depends(services_dep)]
 KeyStoreDep = Annotated[ProviderKeyStore, Depends(key_store)]
 EngineDep = Annotated[Engine, Depends(sdk_engine)]
-UserEngine = Annotated[Engine, Depends(user_engine)]
-"""The SDK as the caller (authenticated, rate-limited, owner-scoped): what resource routes use."""
+# Resource routes take the SDK in the caller's workspace from `api.acting` (`Reader`,
+# `PromptWriter`, ...): each names the permission it needs.

@@ -14,6 +14,7 @@ from fastapi import Depends, Path, Request
 from fastapi.responses import StreamingResponse
 from starlette.websockets import WebSocket
 
+from api.acting import StreamReader
 from api.auth import StreamUser
 from api.openapi import AUTHENTICATED, api_router, problem_responses
 from api.services import ServicesDep
@@ -39,10 +40,11 @@ def events_key(optimization_id: str) -> str:
 
 
 async def owned_optimization(
-    optimization_id: OptimizationId, user: StreamUser, services: ServicesDep
+    optimization_id: OptimizationId, acting: StreamReader, services: ServicesDep
 ) -> str:
-    """The id, if the caller owns that optimization (else 404, whether it exists or not)."""
-    if not await services.optimization_owner(user.id, optimization_id):
+    """The id, if the optimization is in the caller's workspace (else 404, whether it exists
+    or not)."""
+    if not await services.optimization_owner(acting.workspace_id, optimization_id):
         raise NotFoundError("no such optimization", optimization_id=optimization_id)
     return optimization_id
 

@@ -15,6 +15,7 @@ from fastapi import Depends, Path, Request
 from fastapi.responses import StreamingResponse
 from starlette.websockets import WebSocket
 
+from api.acting import StreamReader
 from api.auth import StreamUser
 from api.openapi import AUTHENTICATED, api_router, problem_responses
 from api.services import ServicesDep
@@ -39,9 +40,10 @@ def events_key(session_id: str) -> str:
     return key(session_id)
 
 
-async def owned_session(session_id: SessionId, user: StreamUser, services: ServicesDep) -> str:
-    """The id, if the caller owns that session (else 404, whether it exists or not)."""
-    if not await services.playground_owner(user.id, session_id):
+async def owned_session(session_id: SessionId, acting: StreamReader, services: ServicesDep) -> str:
+    """The id, if the session is in the caller's workspace (else 404, whether it exists or
+    not)."""
+    if not await services.playground_owner(acting.workspace_id, session_id):
         raise NotFoundError("no such playground session", session=session_id)
     return session_id
 

@@ -28,6 +28,7 @@ from fastapi import Depends, Header, Path, Query, Request
 from fastapi.responses import StreamingResponse
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from api.acting import StreamReader
 from api.auth import StreamUser, User
 from api.openapi import AUTHENTICATED, api_router, problem_responses
 from api.services import ServicesDep
@@ -70,9 +71,10 @@ async def start_after(  # async: no thread-pool hop (see api.services)
     return value
 
 
-async def owned_run(run_id: RunId, user: StreamUser, services: ServicesDep) -> str:
-    """The run id, if the caller owns that run (else 404, whether it exists or not)."""
-    if not await services.run_owner(user.id, run_id):
+async def owned_run(run_id: RunId, acting: StreamReader, services: ServicesDep) -> str:
+    """The run id, if the run is in the caller's workspace (else 404, whether it exists or
+    not)."""
+    if not await services.run_owner(acting.workspace_id, run_id):
         raise NotFoundError("no such run", run_id=run_id)
     return run_id
 

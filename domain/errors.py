@@ -89,3 +89,10 @@ class CodeNotAllowedError(NexusError):
 class ServiceUnavailableError(NexusError):
     code = "service-unavailable"
     status = 503
+
+
+class ForbiddenError(NexusError):
+    """The caller is a member of the workspace but their role lacks the permission."""
+
+    code = "forbidden"
+    status = 403

@@ -39,9 +39,11 @@ class FeedbackStore:
         correction: str | None = None,
         comment: str | None = None,
         tags: Sequence[str] = (),
+        author: str | None = None,
     ) -> Feedback:
         """Record feedback on the one recorded cell that ``case_id``, ``repeat`` and (when
         the run has several) ``version`` (an id or its prefix) and ``model`` name.
+        ``author`` (default: ``owner``) is the user who gives it, ``owner`` the run's workspace.
 
         Raises:
             NotFoundError: no such run of ``owner``, or no such recorded cell.
@@ -55,7 +57,7 @@ class FeedbackStore:
             model=asked_model,
             case_id=case_id,
             repeat=repeat,
-            author=owner,
+            author=owner if author is None else author,
             created_at=utc_now_iso(),
             verdict=verdict,
             score=score,

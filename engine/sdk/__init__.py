@@ -25,6 +25,7 @@ if TYPE_CHECKING:
         owns_optimization,
     )
     from engine.sdk.run import Run
+    from engine.sdk.workspaces import Workspaces
 
 _HOMES = {
     "DEFAULT_OWNER": "engine.sdk.engine",
@@ -45,6 +46,7 @@ _HOMES = {
     "Optimization": "engine.sdk.optimizations",
     "OptimizationInfo": "engine.sdk.optimizations",
     "owns_optimization": "engine.sdk.optimizations",
+    "Workspaces": "engine.sdk.workspaces",
 }
 
 __all__ = [
@@ -63,6 +65,7 @@ __all__ = [
     "Run",
     "RunInfo",
     "VersionInfo",
+    "Workspaces",
     "cell_key",
     "owns_optimization",
     "owns_run",

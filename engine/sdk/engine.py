@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from engine.sdk.playground import Playground, Playgrounds
     from engine.sdk.prompts import Prompts
     from engine.sdk.run import Run
+    from engine.sdk.workspaces import Workspaces
     from engine.simulator import SimulatorConfig
 
 DEFAULT_OWNER = "local"
@@ -79,6 +80,8 @@ class Engine:
             `engine.executor`).
         settings: explicit settings; read from the environment when omitted.
         owner: the user every call acts as (the API passes the authenticated user).
+        workspace: the workspace to act in (``owner`` must be a member); default the
+            user's personal workspace, whose id is the user's id. See `in_workspace`.
         simulator: start the simulated provider in-process and add its `openai/sim-*`
             models to the catalogue (True, or a `SimulatorConfig`).
         **overrides: individual settings, e.g. `data_dir=...`.
@@ -90,6 +93,7 @@ class Engine:
         *,
         settings: Settings | None = None,
         owner: str = DEFAULT_OWNER,
+        workspace: str | None = None,
         simulator: bool | SimulatorConfig = False,
         **overrides: Any,
     ) -> None:
@@ -100,9 +104,12 @@ class Engine:
             settings = load_settings(**overrides)
         tracing.configure("autoforge")
         self.owner = owner
+        self.user = owner
         self._owns_runtime = True
         self._shared = _Shared(settings, Runtime(settings, serves_control=True).start())
         try:
+            if workspace is not None:
+                self.owner = self.workspaces.get(workspace).id
             self._serve_joiners()
             if simulator:
                 from engine.simulator import SimulatorConfig, running_simulator
@@ -116,21 +123,44 @@ class Engine:
             raise
 
     @classmethod
-    def _view(cls, shared: _Shared, owner: str) -> Engine:
+    def _view(cls, shared: _Shared, owner: str, user: str) -> Engine:
         view = cls.__new__(cls)
         view._shared = shared
         view.owner = owner
+        view.user = user
         view._owns_runtime = False
         return view
 
-    def as_owner(self, owner: str) -> Engine:
-        """A view of this engine acting as `owner` (the API uses one per request user).
+    def as_owner(self, owner: str, user: str | None = None) -> Engine:
+        """A view of this engine acting in workspace `owner` as `user` (default: `owner`,
+        i.e. a user in their personal workspace); the API uses one per request, after it
+        checked the user's role there.
 
         The view shares the runtime, catalogue and actors, and builds its own services (a
         fresh object: nothing of another owner's view carries over); closing it closes
-        nothing.
+        nothing. Rows are stored under `owner`; feedback and prompt events name `user`.
         """
-        return Engine._view(self._shared, owner)
+        return Engine._view(self._shared, owner, owner if user is None else user)
+
+    def in_workspace(self, workspace: str) -> Engine:
+        """A view of this engine acting in `workspace` as the same user.
+
+        Raises:
+            NotFoundError: the user is not a member of `workspace`.
+
+        Examples:
+            >>> team = engine.workspaces.create("qa team")                  # doctest: +SKIP
+            >>> engine.in_workspace(team.id).prompts.create("greeter", "Hi {{name}}")
+        """
+        return Engine._view(self._shared, self.workspaces.get(workspace).id, self.user)
+
+    @cached_property
+    def workspaces(self) -> Workspaces:
+        """The user's workspaces and their members: list, create, add_member, set_role..."""
+        from engine.sdk.workspaces import Workspaces
+        from engine.workspaces import WorkspaceStore
+
+        return Workspaces(WorkspaceStore(self._db()), self.user)
 
     @property
     def settings(self) -> Settings:
@@ -174,7 +204,7 @@ class Engine:
         commands = self._shared.client(
             "prompt-shards", lambda: prompt_commands(self.runtime, self.settings)
         )
-        return Prompts(db=self._db(), owner=self.owner, shards=commands)
+        return Prompts(db=self._db(), owner=self.owner, shards=commands, actor=self.user)
 
     @cached_property
     def datasets(self) -> Datasets:
@@ -199,6 +229,7 @@ class Engine:
             redis=rt.redis,
             budgets=self._budgets if rt.redis_url else None,
             hold_gateway=self._hold_gateway if rt.owner_served is None else None,
+            user=self.user,
         )
 
     def evaluate(

@@ -121,8 +121,10 @@ class Evaluations:
         redis: Any,
         budgets: Callable[[], BudgetStore] | None = None,
         hold_gateway: Callable[[ProviderAccount], None] | None = None,
+        user: str | None = None,
     ) -> None:
         self.owner = owner
+        self.user = owner if user is None else user
         self.prompts = prompts
         self.datasets = DatasetStore(db)
         self.runs = RunStore(db)

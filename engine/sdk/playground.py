@@ -116,8 +116,8 @@ class Playground:
         """
         number = turn.number if isinstance(turn, Turn) else turn
         stored = self.turn(number)
-        owner = self._service.owner
-        case = case_from_turn(stored, model, expected=expected, saved_by=owner, case_id=case_id)
+        owner, user = self._service.owner, self._service.user
+        case = case_from_turn(stored, model, expected=expected, saved_by=user, case_id=case_id)
         note = f"playground {self.id} turn {number} ({model})"
         return add_to_dataset(self._service.engine.datasets.store, owner, dataset, [case], note)
 
@@ -151,6 +151,8 @@ class Playgrounds:
         """``engine``: the owner's `Engine` (its prompts, datasets, catalogue, runtime)."""
         self.engine = engine
         self.owner: str = engine.owner
+        self.user: str = engine.user
+        """Who acts: authors turns and saved cases (the owner is the workspace)."""
         self.store = PlaygroundStore(engine.runtime.db)
 
     def create(
@@ -185,7 +187,7 @@ class Playgrounds:
             prompt_version=found.id,
             models=chosen,
             params=dict(params or {}),
-            created_by=self.owner,
+            created_by=self.user,
         )
         return Playground(self, session.id)
 
@@ -199,7 +201,7 @@ class Playgrounds:
         return self.store.list(self.owner, limit=limit, after=after)
 
     def begin(self, session_id: str, variables: Mapping[str, Any]) -> Turn:
-        return self.store.start_turn(self.owner, session_id, check_variables(variables), self.owner)
+        return self.store.start_turn(self.owner, session_id, check_variables(variables), self.user)
 
     def work(
         self,

@@ -19,6 +19,7 @@ class PromptWrites:
     """Commands on one owner's prompts (mixed into :class:`~engine.prompts.Prompts`)."""
 
     owner: str
+    actor: str
     _queries: PromptQueries
     _shards: CommandExecutor
 
@@ -58,7 +59,7 @@ class PromptWrites:
         """
         command = cmd.CreatePrompt(
             owner=self.owner,
-            actor=self.owner,
+            actor=self.actor,
             prompt_id=new_id(),
             name=name,
             template=as_template(template, system),
@@ -314,5 +315,5 @@ class PromptWrites:
 
     def _send(self, kind: type[cmd.Command], prompt: str, **fields: Any) -> cmd.CommandReply:
         prompt_id = self._queries.prompt_id(prompt)
-        command = kind(owner=self.owner, actor=self.owner, prompt_id=prompt_id, **fields)
+        command = kind(owner=self.owner, actor=self.actor, prompt_id=prompt_id, **fields)
         return self._shards.execute(command)

@@ -34,9 +34,12 @@ class Prompts(PromptReads, PromptWrites):
         ...     print(engine.prompts.diff("greeter", p.head, "production").to_text())
     """
 
-    def __init__(self, *, db: DbEngine, owner: str, shards: CommandExecutor) -> None:
+    def __init__(
+        self, *, db: DbEngine, owner: str, shards: CommandExecutor, actor: str | None = None
+    ) -> None:
         self._db = db
         self.owner = owner
+        self.actor = owner if actor is None else actor
         self._queries = PromptQueries(db, owner)
         self._shards = shards
 

@@ -32,6 +32,7 @@ class RunService(Protocol):
     """What a `Run` needs of the evaluation service that made it (`Evaluations`)."""
 
     owner: str
+    user: str
     runs: RunStore
     feedback: FeedbackStore
     datasets: DatasetStore
@@ -274,6 +275,7 @@ class Run:
             verdict=verdict,
             score=score,
             correction=correction,
+            author=self._service.user,
             comment=comment,
             tags=tags,
         )

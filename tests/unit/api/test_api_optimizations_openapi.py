@@ -90,7 +90,8 @@ def test_every_operation_has_a_summary_documented_errors_and_examples(
 
 def test_a_start_takes_an_idempotency_key_and_answers_202(schema: dict[str, Any]) -> None:
     start = _operations(schema)[("post", PREFIX)]
-    assert [p["name"] for p in start["parameters"]] == ["Idempotency-Key"]
+    names = [p["name"] for p in start["parameters"]]
+    assert sorted(names) == ["Idempotency-Key", "X-Autoforge-Workspace"]
     assert "202" in start["responses"] and "409" in start["responses"]
 
 
