@@ -17,7 +17,7 @@ from domain.errors import ConfigurationError, ServiceUnavailableError
 from engine.data_dir import private_file
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
-SCHEMA_HEAD = "0008"
+SCHEMA_HEAD = "0010"
 """The newest revision in ``migrations/versions`` (a unit test checks it is Alembic's head)."""
 
 

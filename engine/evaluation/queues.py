@@ -1,0 +1,823 @@
+"""Annotation queues in the database, scoped by owner like runs and their feedback.
+
+`next` claims an item with a lease: a claim row ``(queue, position, annotator, expires_at)``
+inserted by one guarded statement that holds only while the item's open slots
+(``remaining`` = answers still needed) exceed the live claims of other annotators. SQLite
+runs a write statement under the database's write lock with the newest snapshot, so two
+annotators racing for the last slot cannot both win: the loser's insert matches no row and
+it looks again. A claim lapses after ``lease_s`` (an annotator who walked away frees the
+slot); an annotator holds one claim per queue, and asking again returns it.
+"""
+
+from __future__ import annotations
+
+import builtins
+import json
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from sqlalchemy import Connection, Engine, func, insert, select, text, tuple_
+
+from domain.annotation import (
+    Agreement,
+    AnnotatorProgress,
+    Answer,
+    Choice,
+    Item,
+    ItemKind,
+    Progress,
+    Queue,
+    QueueFilter,
+    Tally,
+    agreement,
+    check_annotator,
+    deal,
+    pair_cells,
+    select_cells,
+    tally,
+)
+from domain.errors import ConflictError, NotFoundError, ValidationError
+from domain.feedback import Feedback, Verdict, judge_thresholds
+from domain.reports import ResultRecord
+from domain.scoring import build_scorer
+from engine.evaluation.datasets import case_from_row
+from engine.evaluation.feedback import insert_feedback
+from engine.evaluation.queue_tables import (
+    annotation_answers,
+    annotation_assignments,
+    annotation_items,
+    annotation_queues,
+)
+from engine.evaluation.runs import RunInfo, RunStore, to_record
+from engine.evaluation.tables import dataset_cases, results
+from engine.store_util import new_id, utc_now_iso
+
+LEASE_S = 600.0
+"""How long a claimed item stays reserved for its annotator without an answer."""
+CLAIM_ATTEMPTS = 8
+Publish = Callable[[str, dict[str, Any]], None]
+"""``publish(queue_id, event)``: hands a progress event to the queue's live stream."""
+
+
+def stream_key(queue_id: str) -> str:
+    """The Redis stream of a queue's live progress events.
+
+    Examples:
+        >>> stream_key("q_1")
+        'af:queue:q_1:events'
+    """
+    return f"af:queue:{queue_id}:events"
+
+
+@dataclass(frozen=True)
+class QueueItem:
+    """An item as an annotator sees it: the item and its cell(s), each with its case.
+
+    Attributes:
+        queue_id: The queue.
+        item: The item (position, cell key, pairwise sides and order).
+        cells: The item's cell; a pairwise item's two, side A then side B.
+    """
+
+    queue_id: str
+    item: Item
+    cells: tuple[ResultRecord, ...]
+
+    @property
+    def left(self) -> ResultRecord:
+        """A pairwise item's cell shown on the left."""
+        return self.cells[1] if self.item.swapped else self.cells[0]
+
+    @property
+    def right(self) -> ResultRecord:
+        """A pairwise item's cell shown on the right."""
+        return self.cells[0] if self.item.swapped else self.cells[1]
+
+
+def pass_marks(scorers: Sequence[Mapping[str, Any]]) -> dict[str, float]:
+    """Scorer name → pass mark of a run's registered scorers (a spec that no longer builds
+    is left out)."""
+    marks = {}
+    for record in scorers:
+        try:
+            scorer = build_scorer(record)
+        except Exception:  # an old spec that no longer builds just gives no mark
+            continue
+        marks[scorer.name] = float(scorer.threshold)
+    return marks
+
+
+_OPEN = text(
+    "SELECT i.position FROM annotation_items AS i "
+    "WHERE i.queue_id = :q AND i.remaining > 0 AND i.assigned = 0 "
+    "AND NOT EXISTS (SELECT 1 FROM annotation_answers AS w WHERE w.queue_id = :q "
+    "AND w.position = i.position AND w.annotator = :a) "
+    "AND i.remaining > (SELECT count(*) FROM annotation_claims AS c WHERE c.queue_id = :q "
+    "AND c.position = i.position AND c.annotator != :a AND c.expires_at > :now) "
+    "ORDER BY i.position LIMIT 1"
+)
+_ASSIGNED = text(
+    "SELECT s.position FROM annotation_assignments AS s "
+    "JOIN annotation_items AS i ON i.queue_id = s.queue_id AND i.position = s.position "
+    "WHERE s.queue_id = :q AND s.annotator = :a AND i.remaining > 0 "
+    "AND NOT EXISTS (SELECT 1 FROM annotation_answers AS w WHERE w.queue_id = :q "
+    "AND w.position = s.position AND w.annotator = :a) "
+    "AND i.remaining > (SELECT count(*) FROM annotation_claims AS c WHERE c.queue_id = :q "
+    "AND c.position = s.position AND c.annotator != :a AND c.expires_at > :now) "
+    "ORDER BY s.position LIMIT 1"
+)
+_HELD = text(
+    "SELECT c.position FROM annotation_claims AS c "
+    "JOIN annotation_items AS i ON i.queue_id = c.queue_id AND i.position = c.position "
+    "WHERE c.queue_id = :q AND c.annotator = :a AND c.expires_at > :now AND i.remaining > 0 "
+    "LIMIT 1"
+)
+_CLAIM = text(
+    "INSERT INTO annotation_claims (queue_id, position, annotator, expires_at) "
+    "SELECT :q, :p, :a, :until WHERE "
+    "(SELECT remaining FROM annotation_items WHERE queue_id = :q AND position = :p) > "
+    "(SELECT count(*) FROM annotation_claims WHERE queue_id = :q AND position = :p "
+    "AND annotator != :a AND expires_at > :now) "
+    "AND NOT EXISTS (SELECT 1 FROM annotation_answers WHERE queue_id = :q "
+    "AND position = :p AND annotator = :a) "
+    "ON CONFLICT (queue_id, position, annotator) DO UPDATE SET expires_at = excluded.expires_at"
+)
+_RELEASE_OTHERS = text(
+    "DELETE FROM annotation_claims WHERE queue_id = :q AND annotator = :a AND position != :p"
+)
+_RELEASE = text(
+    "DELETE FROM annotation_claims WHERE queue_id = :q AND annotator = :a AND position = :p"
+)
+_TAKE_SLOT = text(
+    "UPDATE annotation_items SET remaining = remaining - 1 "
+    "WHERE queue_id = :q AND position = :p AND remaining > "
+    "(SELECT count(*) FROM annotation_claims WHERE queue_id = :q AND position = :p "
+    "AND annotator != :a AND expires_at > :now)"
+)
+
+
+class QueueStore:
+    """Annotation queues of runs; only the runs' owner makes, reads or works them.
+
+    Args:
+        db: The database.
+        runs: The run store (owner checks, recorded cells).
+        publish: Where progress events go (a Redis stream), when anywhere.
+        lease_s: How long a claim holds.
+        clock: Seconds since the epoch (a fake one in tests of lapsing claims).
+    """
+
+    def __init__(
+        self,
+        db: Engine,
+        runs: RunStore,
+        *,
+        publish: Publish | None = None,
+        lease_s: float = LEASE_S,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.db = db
+        self.runs = runs
+        self.publish = publish
+        self.lease_s = lease_s
+        self.clock = clock
+        self._datasets: dict[str, str] = {}
+
+    def create(
+        self,
+        owner: str,
+        run_ids: Sequence[str],
+        *,
+        name: str = "",
+        where: QueueFilter | None = None,
+        kind: ItemKind = "single",
+        versions: Sequence[str] = (),
+        assignees: Sequence[str] = (),
+        annotators_per_item: int = 1,
+        seed: int = 0,
+    ) -> Queue:
+        """Make a queue of the recorded cells of ``run_ids`` that ``where`` selects.
+
+        Raises:
+            NotFoundError: a run is not one of ``owner``'s.
+            ValidationError: bad settings, unknown versions, or no cell matches.
+        """
+        queue = Queue(
+            id=new_id("q"),
+            name=name,
+            run_ids=tuple(run_ids),
+            filter=where or QueueFilter(),
+            kind=kind,
+            versions=tuple(versions),
+            assignees=tuple(assignees),
+            annotators_per_item=annotators_per_item,
+            seed=seed,
+            created_by=owner,
+            created_at=utc_now_iso(),
+        )
+        infos = [self.runs.get(owner, run_id) for run_id in queue.run_ids]
+        items = self._items(owner, queue, infos)
+        queue = replace(queue, versions=_versions_of(queue, items), item_count=len(items))
+        dealt = deal(len(items), queue.assignees, queue.annotators_per_item)
+        with self.db.begin() as conn:
+            conn.execute(insert(annotation_queues).values(**_queue_row(owner, queue)))
+            conn.execute(
+                insert(annotation_items),
+                [_item_row(queue, item, bool(dealt[item.position])) for item in items],
+            )
+            assigned = [
+                {"queue_id": queue.id, "position": n, "annotator": who}
+                for n, names in enumerate(dealt)
+                for who in names
+            ]
+            if assigned:
+                conn.execute(insert(annotation_assignments), assigned)
+        return queue
+
+    def _items(self, owner: str, queue: Queue, infos: list[RunInfo]) -> list[Item]:
+        scorers = [record for info in infos for record in info.spec.scorers]
+        marks, judges = pass_marks(scorers), judge_thresholds(scorers)
+        if queue.kind == "single":
+            cells = self.runs.results(owner, infos[0].id)
+            return select_cells(cells, queue.filter, marks=marks, judges=judges, seed=queue.seed)
+        if len(infos) == 2:
+            a, b = (self.runs.results(owner, info.id) for info in infos)
+            for info in infos:
+                if len(info.spec.prompt_versions) != 1:
+                    raise ValidationError(
+                        f"run {info.id} holds several prompt versions: make a pairwise queue "
+                        "of that one run, naming two of its versions",
+                        field="runs",
+                        reason="bad-runs",
+                    )
+            same_models = set(infos[0].spec.models) == set(infos[1].spec.models)
+            single_models = len(infos[0].spec.models) == len(infos[1].spec.models) == 1
+            if not (same_models or single_models):
+                raise ValidationError(
+                    "the two runs must call the same models, or one model each",
+                    field="runs",
+                    reason="bad-runs",
+                )
+            return pair_cells(
+                a, b, queue.filter, marks=marks, judges=judges, seed=queue.seed,
+                match_model=same_models,
+            )  # fmt: skip
+        first, second = _two_versions(infos[0], queue.versions)
+        cells = self.runs.results(owner, infos[0].id)
+        return pair_cells(
+            [c for c in cells if c.prompt_version == first],
+            [c for c in cells if c.prompt_version == second],
+            queue.filter,
+            marks=marks,
+            judges=judges,
+            seed=queue.seed,
+            match_model=True,
+        )
+
+    def get(self, owner: str | None, queue_id: str) -> Queue:
+        """A queue; ``owner=None`` for trusted internal callers only.
+
+        Raises:
+            NotFoundError: no such queue of ``owner``.
+        """
+        query = select(annotation_queues).where(annotation_queues.c.id == queue_id)
+        if owner is not None:
+            query = query.where(annotation_queues.c.owner == owner)
+        with self.db.connect() as conn:
+            row = conn.execute(query).mappings().first()
+        if row is None:
+            raise NotFoundError(f"queue {queue_id!r} not found", reason="unknown-queue")
+        return _queue(dict(row))
+
+    def list(
+        self, owner: str, *, after: tuple[str, str] | None = None, limit: int = 50
+    ) -> builtins.list[tuple[tuple[str, str], Queue]]:
+        """``owner``'s queues, newest first, each with its cursor (created at, id)."""
+        key = tuple_(annotation_queues.c.created_at, annotation_queues.c.id)
+        query = select(annotation_queues).where(annotation_queues.c.owner == owner)
+        if after is not None:
+            query = query.where(key < tuple_(*after))
+        query = query.order_by(*(c.desc() for c in key.clauses)).limit(limit)
+        with self.db.connect() as conn:
+            rows = conn.execute(query).mappings().all()
+        return [((row["created_at"], row["id"]), _queue(dict(row))) for row in rows]
+
+    def items(self, owner: str, queue_id: str) -> builtins.list[Item]:
+        """Every item of a queue, in position order (with each pairwise item's order)."""
+        self.get(owner, queue_id)
+        with self.db.connect() as conn:
+            rows = conn.execute(
+                select(annotation_items)
+                .where(annotation_items.c.queue_id == queue_id)
+                .order_by(annotation_items.c.position)
+            ).mappings()
+            return [_item(dict(row)) for row in rows]
+
+    def item(self, owner: str, queue_id: str, position: int) -> QueueItem:
+        """One item with its cell(s).
+
+        Raises:
+            NotFoundError: no such queue of ``owner``, or no such item.
+        """
+        queue = self.get(owner, queue_id)
+        with self.db.connect() as conn:
+            return self._view(conn, queue, position)
+
+    def next(self, owner: str, queue_id: str, annotator: str) -> QueueItem | None:
+        """Claim the next item for ``annotator``: the one they hold, else the first item
+        assigned to them (or, in a queue without assignees, to nobody) that they neither
+        answered nor skipped and that still needs answers no other live claim reserves.
+
+        Returns:
+            The item, or ``None`` when nothing is left for them.
+
+        Raises:
+            NotFoundError: no such queue of ``owner``.
+            ValidationError: ``annotator`` is not one of the queue's assignees.
+        """
+        queue = self.get(owner, queue_id)
+        _may_work(queue, annotator)
+        find = _ASSIGNED if queue.assignees else _OPEN
+        with self.db.connect() as conn:
+            for _ in range(CLAIM_ATTEMPTS):
+                now = self.clock()
+                params = {"q": queue.id, "a": annotator, "now": now}
+                position = conn.execute(_HELD, params).scalar()
+                if position is None:
+                    position = conn.execute(find, params).scalar()
+                conn.rollback()  # end the read: the claim must see the newest snapshot
+                if position is None:
+                    return None
+                claim = {**params, "p": position, "until": now + self.lease_s}
+                with conn.begin():
+                    if conn.execute(_CLAIM, claim).rowcount == 1:
+                        conn.execute(_RELEASE_OTHERS, claim)
+                        return self._view(conn, queue, int(position))
+        raise ConflictError(
+            "the queue is too busy to claim an item now; ask again", reason="claim-contended"
+        )
+
+    def submit(
+        self,
+        owner: str,
+        queue_id: str,
+        position: int,
+        annotator: str,
+        *,
+        verdict: Verdict | None = None,
+        score: float | None = None,
+        correction: str | None = None,
+        comment: str | None = None,
+        tags: Sequence[str] = (),
+        choice: Choice | None = None,
+    ) -> Answer:
+        """Answer an item: a single item's verdict and/or score (with an optional correction,
+        comment and tags) is recorded as feedback on its cell, as `Run.feedback` records it;
+        a pairwise item's ``choice`` (``left``, ``right`` or ``tie``, as shown) is kept
+        with the queue. The answer and the feedback are written together or not at all.
+
+        Raises:
+            NotFoundError: no such queue of ``owner``, or no such item.
+            ValidationError: bad values, a missing verdict/score (single) or choice
+                (pairwise), or ``annotator`` may not work this item.
+            ConflictError: already answered or skipped (``already-answered``), or the item
+                has every answer it needs or other annotators hold its open slots
+                (``item-taken``).
+        """
+        queue = self.get(owner, queue_id)
+        _may_work(queue, annotator)
+        now = utc_now_iso()
+        with self.db.connect() as conn:
+            view = self._view(conn, queue, position)
+            conn.rollback()
+        _check_assigned(self.db, queue, position, annotator)
+        feedback = _feedback(queue, view, annotator, now, verdict, score, correction, comment,
+                             tags, choice)  # fmt: skip
+        answer = Answer(position, annotator, verdict, None if score is None else float(score),
+                        choice, now)  # fmt: skip
+        params = {"q": queue.id, "p": position, "a": annotator, "now": self.clock()}
+        with self.db.begin() as conn:
+            self._refuse_answered(conn, queue.id, position, annotator)
+            if conn.execute(_TAKE_SLOT, params).rowcount != 1:
+                raise ConflictError(
+                    f"item {position} has every answer it needs, or others hold its open slots",
+                    reason="item-taken",
+                    position=position,
+                )
+            conn.execute(insert(annotation_answers).values(**_answer_row(queue.id, answer)))
+            if feedback is not None:
+                insert_feedback(conn, feedback)
+            conn.execute(_RELEASE, params)
+        self._announce(queue.id, "answered", position, annotator)
+        return answer
+
+    def skip(self, owner: str, queue_id: str, position: int, annotator: str) -> None:
+        """Pass on an item: it is not offered to ``annotator`` again, and its slot stays
+        open for others.
+
+        Raises:
+            NotFoundError: no such queue of ``owner``, or no such item.
+            ConflictError: already answered or skipped (``already-answered``).
+        """
+        queue = self.get(owner, queue_id)
+        _may_work(queue, annotator)
+        _check_position(queue, position)
+        _check_assigned(self.db, queue, position, annotator)
+        params = {"q": queue.id, "p": position, "a": annotator}
+        with self.db.begin() as conn:
+            self._refuse_answered(conn, queue.id, position, annotator)
+            row = {
+                "queue_id": queue.id,
+                "position": position,
+                "annotator": annotator,
+                "status": "skipped",
+                "created_at": utc_now_iso(),
+            }
+            conn.execute(insert(annotation_answers).values(**row))
+            conn.execute(_RELEASE, params)
+        self._announce(queue.id, "skipped", position, annotator)
+
+    def answers(self, owner: str, queue_id: str) -> builtins.list[Answer]:
+        """Every answer given (skips left out), by position then annotator."""
+        self.get(owner, queue_id)
+        return self._answers(queue_id)
+
+    def _answers(self, queue_id: str) -> builtins.list[Answer]:
+        t = annotation_answers.c
+        query = (
+            select(annotation_answers)
+            .where(t.queue_id == queue_id, t.status == "done")
+            .order_by(t.position, t.annotator)
+        )
+        with self.db.connect() as conn:
+            rows = conn.execute(query).mappings().all()
+        return [
+            Answer(
+                r["position"],
+                r["annotator"],
+                r["verdict"],
+                r["score"],
+                r["choice"],
+                r["created_at"],
+            )  # fmt: skip
+            for r in rows
+        ]
+
+    def progress(self, owner: str, queue_id: str) -> Progress:
+        """Items, complete items, answers given and needed, skips, and each annotator's."""
+        queue = self.get(owner, queue_id)
+        items, answers = annotation_items.c, annotation_answers.c
+        with self.db.connect() as conn:
+            total, complete = conn.execute(
+                select(func.count(), func.coalesce(func.sum(items.remaining == 0), 0)).where(
+                    items.queue_id == queue.id
+                )
+            ).one()
+            counts = conn.execute(
+                select(answers.annotator, answers.status, func.count())
+                .where(answers.queue_id == queue.id)
+                .group_by(answers.annotator, answers.status)
+            ).all()
+            assigned: dict[str, int] = dict(
+                conn.execute(
+                    select(annotation_assignments.c.annotator, func.count())
+                    .where(annotation_assignments.c.queue_id == queue.id)
+                    .group_by(annotation_assignments.c.annotator)
+                ).all()
+            )
+        done: dict[str, int] = {}
+        skipped: dict[str, int] = {}
+        for who, status, n in counts:
+            (done if status == "done" else skipped)[who] = int(n)
+        people = sorted({*done, *skipped, *assigned, *queue.assignees})
+        return Progress(
+            items=int(total),
+            complete=int(complete),
+            answers=sum(done.values()),
+            needed=int(total) * queue.annotators_per_item,
+            skipped=sum(skipped.values()),
+            annotators=tuple(
+                AnnotatorProgress(
+                    who, done.get(who, 0), skipped.get(who, 0), int(assigned.get(who, 0))
+                )
+                for who in people
+            ),
+        )
+
+    def agreement(self, owner: str, queue_id: str) -> Agreement:
+        """How far the annotators agree (see `domain.annotation.agreement`)."""
+        queue = self.get(owner, queue_id)
+        return agreement(self._answers(queue.id), queue.annotators_per_item)
+
+    def tally(self, owner: str, queue_id: str) -> Tally:
+        """A pairwise queue's preferences per version, the left/right order undone.
+
+        Raises:
+            ValidationError: not a pairwise queue.
+        """
+        queue = self.get(owner, queue_id)
+        if queue.kind != "pairwise":
+            raise ValidationError("only a pairwise queue has a tally", reason="not-pairwise")
+        return tally(self.items(owner, queue_id), self._answers(queue.id))
+
+    def _refuse_answered(self, conn: Connection, queue_id: str, position: int, who: str) -> None:
+        t = annotation_answers.c
+        found = conn.execute(
+            select(t.status).where(
+                t.queue_id == queue_id, t.position == position, t.annotator == who
+            )  # fmt: skip
+        ).scalar()
+        if found is not None:
+            raise ConflictError(
+                f"{who} already {'answered' if found == 'done' else 'skipped'} item {position}",
+                reason="already-answered",
+                position=position,
+            )
+
+    def _view(self, conn: Connection, queue: Queue, position: int) -> QueueItem:
+        _check_position(queue, position)
+        row = (
+            conn.execute(
+                select(annotation_items).where(
+                    annotation_items.c.queue_id == queue.id,
+                    annotation_items.c.position == position,
+                )
+            )
+            .mappings()
+            .first()
+        )
+        if row is None:
+            raise NotFoundError(f"queue {queue.id} has no item {position}", reason="unknown-item")
+        item = _item(dict(row))
+        sides = [item.side_a] + ([item.other] if item.other else [])
+        cells = tuple(
+            self._cell(conn, run, version, model, item.case_id, item.repeat)
+            for run, version, model in sides
+        )
+        return QueueItem(queue.id, item, cells)
+
+    def _cell(
+        self, conn: Connection, run_id: str, version: str, model: str, case_id: str, repeat: int
+    ) -> ResultRecord:
+        t = results.c
+        row = (
+            conn.execute(
+                select(results).where(
+                    t.run_id == run_id,
+                    t.prompt_version == version,
+                    t.model == model,
+                    t.case_id == case_id,
+                    t.repeat == repeat,
+                )  # fmt: skip
+            )
+            .mappings()
+            .one()
+        )
+        dataset = self._datasets.get(run_id)
+        if dataset is None:
+            dataset = self._datasets[run_id] = self.runs.get(None, run_id).spec.dataset_version_id
+        body = conn.execute(
+            select(dataset_cases.c.body).where(
+                dataset_cases.c.version_id == dataset, dataset_cases.c.case_id == case_id
+            )
+        ).scalar()
+        case = case_from_row(json.loads(body)) if body is not None else None
+        return to_record(dict(row), case)
+
+    def _announce(self, queue_id: str, kind: str, position: int, annotator: str) -> None:
+        if self.publish is None:
+            return
+        t = annotation_answers.c
+        with self.db.connect() as conn:
+            answered = conn.execute(
+                select(func.count()).where(t.queue_id == queue_id, t.status == "done")
+            ).scalar_one()
+            left = conn.execute(
+                select(annotation_items.c.remaining).where(
+                    annotation_items.c.queue_id == queue_id,
+                    annotation_items.c.position == position,
+                )
+            ).scalar_one()
+        event = {
+            "type": kind,
+            "queue_id": queue_id,
+            "position": position,
+            "annotator": annotator,
+            "item_remaining": int(left),
+            "answers": int(answered),
+            "at": utc_now_iso(),
+        }
+        try:
+            self.publish(queue_id, event)
+        except Exception:  # the answer is recorded; a lost event only delays a view
+            pass
+
+
+def _may_work(queue: Queue, annotator: str) -> None:
+    check_annotator(annotator)
+    if queue.assignees and annotator not in queue.assignees:
+        raise ValidationError(
+            f"{annotator!r} is not among the queue's assignees",
+            field="annotator",
+            reason="not-assigned",
+        )
+
+
+def _check_position(queue: Queue, position: int) -> None:
+    if isinstance(position, bool) or not isinstance(position, int):
+        raise ValidationError("an item position is an integer", field="position")
+    if not 0 <= position < queue.item_count:
+        raise NotFoundError(f"queue {queue.id} has no item {position}", reason="unknown-item")
+
+
+def _check_assigned(db: Engine, queue: Queue, position: int, annotator: str) -> None:
+    if not queue.assignees:
+        return
+    t = annotation_assignments.c
+    with db.connect() as conn:
+        found = conn.execute(
+            select(t.annotator).where(
+                t.queue_id == queue.id, t.position == position, t.annotator == annotator
+            )
+        ).scalar()
+    if found is None:
+        raise ValidationError(
+            f"item {position} is not assigned to {annotator!r}",
+            field="annotator",
+            reason="not-assigned",
+        )
+
+
+def _feedback(
+    queue: Queue,
+    view: QueueItem,
+    annotator: str,
+    now: str,
+    verdict: Verdict | None,
+    score: float | None,
+    correction: str | None,
+    comment: str | None,
+    tags: Sequence[str],
+    choice: Choice | None,
+) -> Feedback | None:
+    if queue.kind == "pairwise":
+        given = [verdict, score, correction, comment]
+        if any(v is not None for v in given) or tags:
+            raise ValidationError(
+                "a pairwise item takes a choice only (left, right or tie)",
+                field="choice",
+                reason="pairwise-choice-only",
+            )
+        if choice not in ("left", "right", "tie"):
+            raise ValidationError(
+                f"choice must be 'left', 'right' or 'tie', got {choice!r}",
+                field="choice",
+                reason="no-label",
+            )
+        return None
+    if choice is not None:
+        raise ValidationError("a single item takes no choice", field="choice")
+    if verdict is None and score is None:
+        raise ValidationError(
+            "an answer needs a verdict or a score (skip the item instead)",
+            field="verdict",
+            reason="no-label",
+        )
+    item = view.item
+    return Feedback(
+        run_id=item.run_id,
+        prompt_version=item.prompt_version,
+        model=item.model,
+        case_id=item.case_id,
+        repeat=item.repeat,
+        author=annotator,
+        created_at=now,
+        verdict=verdict,
+        score=score,
+        correction=correction,
+        comment=comment,
+        tags=tuple(tags),
+    )
+
+
+def _two_versions(info: RunInfo, named: Sequence[str]) -> tuple[str, str]:
+    known = list(info.spec.prompt_versions)
+    if not named:
+        if len(known) < 2:
+            raise ValidationError(
+                f"run {info.id} holds one prompt version: a pairwise queue needs two "
+                "(a run of two versions, or two runs)",
+                field="versions",
+                reason="needs-two-versions",
+            )
+        return known[0], known[1]
+    resolved = []
+    for ref in named:
+        matches = [v for v in known if v.startswith(ref)]
+        if len(matches) != 1:
+            raise ValidationError(
+                f"{ref!r} names {'no' if not matches else 'several'} prompt versions of the run",
+                field="versions",
+                reason="unknown-version",
+            )
+        resolved.append(matches[0])
+    if resolved[0] == resolved[1]:
+        raise ValidationError("the two versions must differ", field="versions")
+    return resolved[0], resolved[1]
+
+
+def _versions_of(queue: Queue, items: Sequence[Item]) -> tuple[str, ...]:
+    if queue.kind != "pairwise" or len(queue.run_ids) != 1 or not items:
+        return queue.versions
+    first = items[0]
+    assert first.other is not None
+    return (first.prompt_version, first.other[1])
+
+
+def _queue_row(owner: str, queue: Queue) -> dict[str, Any]:
+    spec = {
+        "run_ids": list(queue.run_ids),
+        "filter": queue.filter.to_dict(),
+        "versions": list(queue.versions),
+        "assignees": list(queue.assignees),
+    }
+    return {
+        "id": queue.id,
+        "owner": owner,
+        "name": queue.name,
+        "kind": queue.kind,
+        "spec": json.dumps(spec, sort_keys=True),
+        "annotators_per_item": queue.annotators_per_item,
+        "seed": queue.seed,
+        "item_count": queue.item_count,
+        "created_by": queue.created_by,
+        "created_at": queue.created_at,
+    }
+
+
+def _queue(row: dict[str, Any]) -> Queue:
+    spec = json.loads(row["spec"])
+    return Queue(
+        id=row["id"],
+        name=row["name"],
+        run_ids=tuple(spec["run_ids"]),
+        filter=QueueFilter.from_dict(spec["filter"]),
+        kind=row["kind"],
+        versions=tuple(spec["versions"]),
+        assignees=tuple(spec["assignees"]),
+        annotators_per_item=row["annotators_per_item"],
+        seed=row["seed"],
+        created_by=row["created_by"],
+        created_at=row["created_at"],
+        item_count=row["item_count"],
+    )
+
+
+def _item_row(queue: Queue, item: Item, assigned: bool) -> dict[str, Any]:
+    other = item.other or (None, None, None)
+    return {
+        "queue_id": queue.id,
+        "position": item.position,
+        "run_id": item.run_id,
+        "prompt_version": item.prompt_version,
+        "model": item.model,
+        "case_id": item.case_id,
+        "repeat": item.repeat,
+        "other_run_id": other[0],
+        "other_version": other[1],
+        "other_model": other[2],
+        "swapped": item.swapped,
+        "assigned": assigned,
+        "remaining": queue.annotators_per_item,
+    }
+
+
+def _item(row: dict[str, Any]) -> Item:
+    other = None
+    if row["other_run_id"] is not None:
+        other = (row["other_run_id"], row["other_version"], row["other_model"])
+    return Item(
+        position=row["position"],
+        run_id=row["run_id"],
+        prompt_version=row["prompt_version"],
+        model=row["model"],
+        case_id=row["case_id"],
+        repeat=row["repeat"],
+        other=other,
+        swapped=bool(row["swapped"]),
+    )
+
+
+def _answer_row(queue_id: str, answer: Answer) -> dict[str, Any]:
+    return {
+        "queue_id": queue_id,
+        "position": answer.position,
+        "annotator": answer.annotator,
+        "status": "done",
+        "verdict": answer.verdict,
+        "score": answer.score,
+        "choice": answer.choice,
+        "created_at": answer.created_at,
+    }
