@@ -1,0 +1,131 @@
+"""`next item` latency of an annotation queue under concurrent annotators, through the SDK's
+store (`engine.evaluation.queues.QueueStore`, the object `engine.queues` works through).
+
+Builds a migrated database file (libSQL by default, as the engine's default URL) in a
+temporary directory: a dataset version of 10,000 cases, a run with one recorded cell per
+case, and a queue of its 10,000 cells needing two answers each. Then N annotator threads
+work it in a closed loop — `next`, then `submit` a verdict (answer + feedback row in one
+transaction), then `next` again — until the queue is done or the time is up. Prints the
+p50/p95/p99 of `next` (the claim included) and of `submit`, and the answers per second.
+
+    LITELLM_LOCAL_MODEL_COST_MAP=True PYTHONPATH=. .venv/bin/python bench/queue_next.py \
+        [--items 10000] [--annotators 20] [--per-item 2] [--seconds 30] [--driver sqlite]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from domain.datasets import TestCase
+from domain.evaluation import RunSpec
+from domain.evaluation.rows import ResultRow
+from engine.db import create_db_engine, migrate
+from engine.evaluation.datasets import DatasetStore
+from engine.evaluation.queues import QueueStore
+from engine.evaluation.runs import RunStore
+
+OWNER = "bench"
+
+
+def percentile(ordered: list[float], q: float) -> float:
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def build(store: QueueStore, datasets: DatasetStore, items: int, per_item: int) -> str:
+    datasets.create(OWNER, "bench-cases")
+    cases = [TestCase(id=f"c{i:05d}", variables={"q": f"question {i}"}, expected="a")
+             for i in range(items)]  # fmt: skip
+    version = datasets.add_version(OWNER, "bench-cases", cases)
+    spec = RunSpec("p", ("v" * 12,), ("m",), version.id, tuple(c.id for c in cases))
+    run = store.runs.create(OWNER, spec)
+    store.runs.record(
+        [
+            ResultRow(
+                run_id=run.id,
+                prompt_version="v" * 12,
+                model="m",
+                case_id=c.id,
+                output=f"answer {i}",
+                passed=i % 3 != 0,
+                score=float(i % 3 != 0),
+            )
+            for i, c in enumerate(cases)
+        ]  # fmt: skip
+    )
+    started = time.perf_counter()
+    queue = store.create(OWNER, [run.id], annotators_per_item=per_item, name="bench")
+    print(f"queue of {queue.item_count:,} items made in {time.perf_counter() - started:.2f} s")
+    return queue.id
+
+
+def work(
+    store: QueueStore, queue_id: str, who: str, until: float, nexts: list[float],
+    submits: list[float],
+) -> None:  # fmt: skip
+    while time.monotonic() < until:
+        started = time.perf_counter()
+        item = store.next(OWNER, queue_id, who)
+        nexts.append((time.perf_counter() - started) * 1000)
+        if item is None:
+            return
+        started = time.perf_counter()
+        store.submit(OWNER, queue_id, item.item.position, who, verdict="pass")
+        submits.append((time.perf_counter() - started) * 1000)
+
+
+def report(name: str, samples: list[float]) -> None:
+    ordered = sorted(samples)
+    print(
+        f"{name:<7} n={len(ordered):>6}  p50 {statistics.median(ordered):6.2f} ms  "
+        f"p95 {percentile(ordered, 0.95):6.2f} ms  p99 {percentile(ordered, 0.99):6.2f} ms  "
+        f"max {ordered[-1]:6.2f} ms"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--items", type=int, default=10_000)
+    parser.add_argument("--annotators", type=int, default=20)
+    parser.add_argument("--per-item", type=int, default=2)
+    parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--driver", choices=("sqlite+libsql", "sqlite"), default="sqlite+libsql")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="af-queue-bench-") as tmp:
+        db = create_db_engine(f"{args.driver}:///{Path(tmp) / 'bench.db'}")
+        migrate(db)
+        store = QueueStore(db, RunStore(db))
+        queue_id = build(store, DatasetStore(db), args.items, args.per_item)
+        nexts: list[list[float]] = [[] for _ in range(args.annotators)]
+        submits: list[list[float]] = [[] for _ in range(args.annotators)]
+        until = time.monotonic() + args.seconds
+        started = time.perf_counter()
+        threads = [
+            threading.Thread(
+                target=work,
+                args=(store, queue_id, f"annotator-{i:02d}", until, nexts[i], submits[i]),
+            )  # fmt: skip
+            for i in range(args.annotators)
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        elapsed = time.perf_counter() - started
+        progress = store.progress(OWNER, queue_id)
+        print(
+            f"{args.annotators} annotators, closed loop, {args.driver}, store (no HTTP): "
+            f"{progress.answers:,}/{progress.needed:,} answers in {elapsed:.1f} s "
+            f"({progress.answers / elapsed:,.0f}/s)"
+        )
+        report("next", [x for s in nexts for x in s])
+        report("submit", [x for s in submits for x in s])
+        db.dispose()
+
+
+if __name__ == "__main__":
+    main()
