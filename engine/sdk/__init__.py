@@ -24,6 +24,7 @@ if TYPE_CHECKING:
         OptimizationInfo,
         owns_optimization,
     )
+    from engine.sdk.queues import AnnotationQueue, Queues
     from engine.sdk.run import Run
 
 _HOMES = {
@@ -41,6 +42,8 @@ _HOMES = {
     "PromptVersion": "engine.prompts.models",
     "owns_run": "engine.sdk.evaluations",
     "Run": "engine.sdk.run",
+    "AnnotationQueue": "engine.sdk.queues",
+    "Queues": "engine.sdk.queues",
     "CandidateInfo": "engine.sdk.optimizations",
     "Optimization": "engine.sdk.optimizations",
     "OptimizationInfo": "engine.sdk.optimizations",
@@ -49,6 +52,7 @@ _HOMES = {
 
 __all__ = [
     "DEFAULT_OWNER",
+    "AnnotationQueue",
     "CandidateInfo",
     "CellFilters",
     "CellKey",
@@ -60,6 +64,7 @@ __all__ = [
     "OptimizationInfo",
     "PromptInfo",
     "PromptVersion",
+    "Queues",
     "Run",
     "RunInfo",
     "VersionInfo",
