@@ -28,10 +28,12 @@ from api import (
     routes_optimizations,
     routes_prompt_refs,
     routes_prompts,
+    routes_queues,
     routes_run_results,
     routes_runs,
     routes_scorers,
     stream_optimizations,
+    stream_queues,
     streams,
 )
 from api.auth import build_authenticator
@@ -66,12 +68,13 @@ RESOURCE_ROUTERS = (
     routes_runs.router,
     routes_run_results.router,
     routes_feedback.router,
+    routes_queues.router,
     routes_optimizations.router,
     routes_models.router,
     routes_scorers.router,
 )
 """Routers of the `/v1` resources; they need the engine, so they are served where one is."""
-STREAM_ROUTERS = (streams.router, stream_optimizations.router)
+STREAM_ROUTERS = (streams.router, stream_optimizations.router, stream_queues.router)
 """Routers of `/v1/streams`: they read Redis and ask an ownership hook, no engine."""
 
 

@@ -26,7 +26,13 @@ from ray.serve import Application
 from api.app import create_app, create_stream_app
 from api.config import ApiSettings, load_api_settings
 from api.replica_secrets import MASTER_KEYS, fetch_secrets, hand_over, keyring_spec, split_secrets
-from api.services import ApiServices, OptimizationStoreOwners, RunOwnership, RunStoreOwners
+from api.services import (
+    ApiServices,
+    OptimizationStoreOwners,
+    QueueStoreOwners,
+    RunOwnership,
+    RunStoreOwners,
+)
 from api.streams import STREAMS_PREFIX
 from domain.errors import ConfigurationError
 from engine.settings import Settings, load_settings
@@ -147,6 +153,7 @@ class StreamsIngress:
             api=api_settings,
             run_owner=run_owner or RunStoreOwners(db),
             optimization_owner=OptimizationStoreOwners(db),
+            queue_owner=QueueStoreOwners(db),
         )
         self.services.on_close.append(db.dispose)
 

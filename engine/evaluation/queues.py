@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, insert, select, text, tuple_
+from sqlalchemy import Connection, Engine, case, func, insert, select, text, tuple_
 
 from domain.annotation import (
     Agreement,
@@ -504,9 +504,10 @@ class QueueStore:
         items, answers = annotation_items.c, annotation_answers.c
         with self.db.connect() as conn:
             total, complete = conn.execute(
-                select(func.count(), func.coalesce(func.sum(items.remaining == 0), 0)).where(
-                    items.queue_id == queue.id
-                )
+                select(
+                    func.count(),
+                    func.coalesce(func.sum(case((items.remaining == 0, 1), else_=0)), 0),
+                ).where(items.queue_id == queue.id)
             ).one()
             counts = conn.execute(
                 select(answers.annotator, answers.status, func.count())
