@@ -65,9 +65,11 @@ def build(store: QueueStore, datasets: DatasetStore, items: int, per_item: int) 
 
 def work(
     store: QueueStore, queue_id: str, who: str, until: float, nexts: list[float],
-    submits: list[float],
+    submits: list[float], think_s: float,
 ) -> None:  # fmt: skip
     while time.monotonic() < until:
+        if think_s:
+            time.sleep(think_s)
         started = time.perf_counter()
         item = store.next(OWNER, queue_id, who)
         nexts.append((time.perf_counter() - started) * 1000)
@@ -94,6 +96,9 @@ def main() -> None:
     parser.add_argument("--per-item", type=int, default=2)
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--driver", choices=("sqlite+libsql", "sqlite"), default="sqlite+libsql")
+    parser.add_argument(
+        "--think-ms", type=float, default=0.0, help="an annotator's pause between items"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="af-queue-bench-") as tmp:
         db = create_db_engine(f"{args.driver}:///{Path(tmp) / 'bench.db'}")
@@ -103,11 +108,19 @@ def main() -> None:
         nexts: list[list[float]] = [[] for _ in range(args.annotators)]
         submits: list[list[float]] = [[] for _ in range(args.annotators)]
         until = time.monotonic() + args.seconds
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         threads = [
             threading.Thread(
                 target=work,
-                args=(store, queue_id, f"annotator-{i:02d}", until, nexts[i], submits[i]),
+                args=(
+                    store,
+                    queue_id,
+                    f"annotator-{i:02d}",
+                    until,
+                    nexts[i],
+                    submits[i],
+                    args.think_ms / 1000,
+                ),
             )  # fmt: skip
             for i in range(args.annotators)
         ]
@@ -115,12 +128,13 @@ def main() -> None:
             t.start()
         for t in threads:
             t.join()
-        elapsed = time.perf_counter() - started
+        elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
         progress = store.progress(OWNER, queue_id)
         print(
             f"{args.annotators} annotators, closed loop, {args.driver}, store (no HTTP): "
             f"{progress.answers:,}/{progress.needed:,} answers in {elapsed:.1f} s "
-            f"({progress.answers / elapsed:,.0f}/s)"
+            f"({progress.answers / elapsed:,.0f}/s), think {args.think_ms:g} ms; "
+            f"CPU {cpu / max(progress.answers, 1) * 1000:.2f} ms per next+submit"
         )
         report("next", [x for s in nexts for x in s])
         report("submit", [x for s in submits for x in s])

@@ -128,7 +128,7 @@ def insert_feedback(conn: Connection, feedback: Feedback) -> str:
     """Append ``feedback`` within the caller's transaction (the caller checked the run's
     owner and the cell); returns its id. An annotation queue's answer writes through here."""
     row = {**feedback.to_dict(), "id": new_id("fb"), "tags": json.dumps(list(feedback.tags))}
-    conn.execute(insert(cell_feedback).values(**row))
+    conn.execute(insert(cell_feedback), [row])  # parameters, not values(): compiled once
     return str(row["id"])
 
 

@@ -123,11 +123,11 @@ def pass_marks(scorers: Sequence[Mapping[str, Any]]) -> dict[str, float]:
 _QUEUE = text("SELECT * FROM annotation_queues WHERE id = :id")
 _ITEM = text("SELECT * FROM annotation_items WHERE queue_id = :q AND position = :p")
 _RESULT = text(
-    "SELECT * FROM results WHERE run_id = :r AND prompt_version = :v AND model = :m "
-    "AND case_id = :c AND repeat = :n"
+    "SELECT r.*, (SELECT body FROM dataset_cases WHERE version_id = :d AND case_id = :c) "
+    "AS case_body FROM results AS r WHERE r.run_id = :r AND r.prompt_version = :v "
+    "AND r.model = :m AND r.case_id = :c AND r.repeat = :n"
 )
-_CASE = text("SELECT body FROM dataset_cases WHERE version_id = :d AND case_id = :c")
-_OPEN = text(
+_OPEN_SQL = (
     "SELECT i.position FROM annotation_items AS i "
     "WHERE i.queue_id = :q AND i.remaining > 0 AND i.assigned = 0 "
     "AND NOT EXISTS (SELECT 1 FROM annotation_answers AS w WHERE w.queue_id = :q "
@@ -136,7 +136,7 @@ _OPEN = text(
     "AND c.position = i.position AND c.annotator != :a AND c.expires_at > :now) "
     "ORDER BY i.position LIMIT 1"
 )
-_ASSIGNED = text(
+_ASSIGNED_SQL = (
     "SELECT s.position FROM annotation_assignments AS s "
     "JOIN annotation_items AS i ON i.queue_id = s.queue_id AND i.position = s.position "
     "WHERE s.queue_id = :q AND s.annotator = :a AND i.remaining > 0 "
@@ -146,12 +146,15 @@ _ASSIGNED = text(
     "AND c.position = s.position AND c.annotator != :a AND c.expires_at > :now) "
     "ORDER BY s.position LIMIT 1"
 )
-_HELD = text(
+_HELD_SQL = (
     "SELECT c.position FROM annotation_claims AS c "
     "JOIN annotation_items AS i ON i.queue_id = c.queue_id AND i.position = c.position "
     "WHERE c.queue_id = :q AND c.annotator = :a AND c.expires_at > :now AND i.remaining > 0 "
     "LIMIT 1"
 )
+_HELD_OR_OPEN = text(f"SELECT coalesce(({_HELD_SQL}), ({_OPEN_SQL}))")
+_HELD_OR_ASSIGNED = text(f"SELECT coalesce(({_HELD_SQL}), ({_ASSIGNED_SQL}))")
+"""The annotator's live claim, else the first item open to them: one round trip."""
 _CLAIM = text(
     "INSERT INTO annotation_claims (queue_id, position, annotator, expires_at) "
     "SELECT :q, :p, :a, :until WHERE "
@@ -362,14 +365,12 @@ class QueueStore:
         """
         queue = self.get(owner, queue_id)
         _may_work(queue, annotator)
-        find = _ASSIGNED if queue.assignees else _OPEN
+        find = _HELD_OR_ASSIGNED if queue.assignees else _HELD_OR_OPEN
         for _ in range(CLAIM_ATTEMPTS):
             now = self.clock()
             params = {"q": queue.id, "a": annotator, "now": now}
             with self.db.connect() as conn:
-                position = conn.execute(_HELD, params).scalar()
-                if position is None:
-                    position = conn.execute(find, params).scalar()
+                position = conn.execute(find, params).scalar()
             if position is None:
                 return None
             claim = {**params, "p": position, "until": now + self.lease_s}
@@ -435,7 +436,7 @@ class QueueStore:
                     reason="item-taken",
                     position=position,
                 )
-            conn.execute(insert(annotation_answers).values(**_answer_row(queue.id, answer)))
+            conn.execute(insert(annotation_answers), [_answer_row(queue.id, answer)])
             if feedback is not None:
                 insert_feedback(conn, feedback)
             conn.execute(_RELEASE, params)
@@ -468,7 +469,7 @@ class QueueStore:
                 "status": "skipped",
                 "created_at": utc_now_iso(),
             }
-            conn.execute(insert(annotation_answers).values(**row))
+            conn.execute(insert(annotation_answers), [row])
             conn.execute(_RELEASE, params)
         self._announce(queue.id, "skipped", position, annotator)
 
@@ -589,15 +590,15 @@ class QueueStore:
     def _cell(
         self, conn: Connection, run_id: str, version: str, model: str, case_id: str, repeat: int
     ) -> ResultRecord:
-        key = {"r": run_id, "v": version, "m": model, "c": case_id, "n": repeat}
-        row = conn.execute(_RESULT, key).mappings().one()
         dataset = _DATASETS.get(run_id)
         if dataset is None:
             dataset = self.runs.get(None, run_id).spec.dataset_version_id
             _DATASETS[run_id] = dataset
-        body = conn.execute(_CASE, {"d": dataset, "c": case_id}).scalar()
+        key = {"r": run_id, "v": version, "m": model, "c": case_id, "n": repeat, "d": dataset}
+        row = dict(conn.execute(_RESULT, key).mappings().one())
+        body = row.pop("case_body")
         case = case_from_row(json.loads(body)) if body is not None else None
-        return to_record(dict(row), case)
+        return to_record(row, case)
 
     def _announce(self, queue_id: str, kind: str, position: int, annotator: str) -> None:
         if self.publish is None:
