@@ -9,7 +9,7 @@ from sqlalchemy import Engine, func, select
 from domain.errors import NotFoundError, ValidationError
 from domain.evaluation import RunSpec
 from domain.evaluation.rows import ResultRow
-from engine.db import _alembic_config, create_db_engine, migrate, table_names
+from engine.db import SCHEMA_HEAD, _alembic_config, create_db_engine, migrate, table_names
 from engine.evaluation.feedback import FeedbackStore
 from engine.evaluation.runs import RunStore
 from engine.evaluation.tables import results
@@ -36,7 +36,7 @@ def test_upgrading_from_0007_keeps_recorded_results(tmp_path: Path) -> None:
     command.upgrade(_alembic_config(db), "0007")
     assert "cell_feedback" not in table_names(db)
     run_id = recorded_run(db)
-    assert migrate(db) == "0008"
+    assert migrate(db) == SCHEMA_HEAD
     assert "cell_feedback" in table_names(db)
     with db.connect() as conn:
         assert conn.execute(select(func.count()).select_from(results)).scalar_one() == 4

@@ -15,7 +15,7 @@ from domain.errors import ConflictError, NotFoundError, ValidationError
 from domain.evaluation import RunSpec
 from domain.evaluation.rows import ResultRow
 from domain.feedback import as_effective, with_feedback
-from engine.db import _alembic_config, create_db_engine, migrate, table_names
+from engine.db import SCHEMA_HEAD, _alembic_config, create_db_engine, migrate, table_names
 from engine.evaluation.feedback import FeedbackStore
 from engine.evaluation.queue_tables import annotation_claims
 from engine.evaluation.queues import QueueStore
@@ -234,7 +234,7 @@ def test_upgrading_from_0008_adds_the_queue_tables(tmp_path: Path) -> None:
     assert "annotation_queues" not in table_names(db)
     run_id = recorded_run(db)
     FeedbackStore(db, RunStore(db)).add("ann", run_id, "c1", version="aaa", verdict="fail")
-    assert migrate(db) == "0010"
+    assert migrate(db) == SCHEMA_HEAD
     assert {"annotation_queues", "annotation_items", "annotation_answers"} <= set(table_names(db))
     store = QueueStore(db, RunStore(db))
     queue = store.create("ann", [run_id])
