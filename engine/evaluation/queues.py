@@ -1,25 +1,20 @@
 """Annotation queues in the database, scoped by owner like runs and their feedback.
 
-`next` claims an item with a lease: a claim row ``(queue, position, annotator, expires_at)``
-inserted by one guarded statement that holds only while the item's open slots
-(``remaining`` = answers still needed) exceed the live claims of other annotators. SQLite
-runs a write statement under the database's write lock with the newest snapshot, so two
-annotators racing for the last slot cannot both win: the loser's insert matches no row and
-it looks again. A claim lapses after ``lease_s`` (an annotator who walked away frees the
-slot); an annotator holds one claim per queue, and asking again returns it.
+An item is claimed with a lease (see `engine.evaluation.queue_sql`): a claim lapses after
+``lease_s`` (an annotator who walked away frees the slot); an annotator holds one claim per
+queue, and asking again returns it.
 """
 
 from __future__ import annotations
 
 import builtins
 import json
-import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import Connection, Engine, case, func, insert, select, text, tuple_
+from sqlalchemy import Connection, Engine, case, func, insert, select, tuple_
 
 from domain.annotation import (
     Agreement,
@@ -40,11 +35,22 @@ from domain.annotation import (
     tally,
 )
 from domain.errors import ConflictError, NotFoundError, ValidationError
-from domain.feedback import Feedback, Verdict, judge_thresholds
+from domain.feedback import Verdict, judge_thresholds
 from domain.reports import ResultRecord
-from domain.scoring import build_scorer
+from engine.evaluation import queue_sql as sql
 from engine.evaluation.datasets import case_from_row
 from engine.evaluation.feedback import insert_feedback
+from engine.evaluation.queue_rows import (
+    answer_feedback,
+    answer_row,
+    item_of,
+    item_row,
+    pass_marks,
+    queue_of,
+    queue_row,
+    two_versions,
+    versions_of,
+)
 from engine.evaluation.queue_tables import (
     annotation_answers,
     annotation_assignments,
@@ -62,12 +68,6 @@ _KNOWN: dict[str, tuple[str, Queue]] = {}
 """Queues read lately, by id, with their owner: a queue never changes once made."""
 _DATASETS: dict[str, str] = {}
 """Run id → its dataset version id (a run's spec keeps it for good)."""
-_WRITES = threading.Lock()
-"""Queue writes of this process, one at a time. SQLite takes one writer anyway; waiting
-here wakes a writer the moment the last one commits, where SQLite's busy handler polls
-with growing sleeps (with 20 annotators: p95 of `next` 93 ms, the slowest 11 s; libSQL's
-driver stalled for its whole 5 s busy timeout). Writers in other processes still meet
-SQLite's lock, and stay correct."""
 Publish = Callable[[str, dict[str, Any]], None]
 """``publish(queue_id, event)``: hands a progress event to the queue's live stream."""
 
@@ -105,80 +105,6 @@ class QueueItem:
     def right(self) -> ResultRecord:
         """A pairwise item's cell shown on the right."""
         return self.cells[0] if self.item.swapped else self.cells[1]
-
-
-def pass_marks(scorers: Sequence[Mapping[str, Any]]) -> dict[str, float]:
-    """Scorer name → pass mark of a run's registered scorers (a spec that no longer builds
-    is left out)."""
-    marks = {}
-    for record in scorers:
-        try:
-            scorer = build_scorer(record)
-        except Exception:  # an old spec that no longer builds just gives no mark
-            continue
-        marks[scorer.name] = float(scorer.threshold)
-    return marks
-
-
-_QUEUE = text("SELECT * FROM annotation_queues WHERE id = :id")
-_ITEM = text("SELECT * FROM annotation_items WHERE queue_id = :q AND position = :p")
-_RESULT = text(
-    "SELECT r.*, (SELECT body FROM dataset_cases WHERE version_id = :d AND case_id = :c) "
-    "AS case_body FROM results AS r WHERE r.run_id = :r AND r.prompt_version = :v "
-    "AND r.model = :m AND r.case_id = :c AND r.repeat = :n"
-)
-_OPEN_SQL = (
-    "SELECT i.position FROM annotation_items AS i "
-    "WHERE i.queue_id = :q AND i.remaining > 0 AND i.assigned = 0 "
-    "AND NOT EXISTS (SELECT 1 FROM annotation_answers AS w WHERE w.queue_id = :q "
-    "AND w.position = i.position AND w.annotator = :a) "
-    "AND i.remaining > (SELECT count(*) FROM annotation_claims AS c WHERE c.queue_id = :q "
-    "AND c.position = i.position AND c.annotator != :a AND c.expires_at > :now) "
-    "ORDER BY i.position LIMIT 1"
-)
-_ASSIGNED_SQL = (
-    "SELECT s.position FROM annotation_assignments AS s "
-    "JOIN annotation_items AS i ON i.queue_id = s.queue_id AND i.position = s.position "
-    "WHERE s.queue_id = :q AND s.annotator = :a AND i.remaining > 0 "
-    "AND NOT EXISTS (SELECT 1 FROM annotation_answers AS w WHERE w.queue_id = :q "
-    "AND w.position = s.position AND w.annotator = :a) "
-    "AND i.remaining > (SELECT count(*) FROM annotation_claims AS c WHERE c.queue_id = :q "
-    "AND c.position = s.position AND c.annotator != :a AND c.expires_at > :now) "
-    "ORDER BY s.position LIMIT 1"
-)
-_HELD_SQL = (
-    "SELECT c.position FROM annotation_claims AS c "
-    "JOIN annotation_items AS i ON i.queue_id = c.queue_id AND i.position = c.position "
-    "WHERE c.queue_id = :q AND c.annotator = :a AND c.expires_at > :now AND i.remaining > 0 "
-    "LIMIT 1"
-)
-_HELD_OR_OPEN = text(f"SELECT coalesce(({_HELD_SQL}), ({_OPEN_SQL}))")
-_HELD_OR_ASSIGNED = text(f"SELECT coalesce(({_HELD_SQL}), ({_ASSIGNED_SQL}))")
-"""The annotator's live claim, else the first item open to them: one round trip."""
-_CLAIM = text(
-    "INSERT INTO annotation_claims (queue_id, position, annotator, expires_at) "
-    "SELECT :q, :p, :a, :until WHERE "
-    "(SELECT remaining FROM annotation_items WHERE queue_id = :q AND position = :p) > "
-    "(SELECT count(*) FROM annotation_claims WHERE queue_id = :q AND position = :p "
-    "AND annotator != :a AND expires_at > :now) "
-    "AND NOT EXISTS (SELECT 1 FROM annotation_answers WHERE queue_id = :q "
-    "AND position = :p AND annotator = :a) "
-    "ON CONFLICT (queue_id, position, annotator) DO UPDATE SET expires_at = excluded.expires_at"
-)
-_RELEASE_OTHERS = text(
-    "DELETE FROM annotation_claims WHERE queue_id = :q AND annotator = :a AND position != :p"
-)
-_RELEASE = text(
-    "DELETE FROM annotation_claims WHERE queue_id = :q AND annotator = :a AND position = :p"
-)
-_TAKE_SLOT = text(
-    "UPDATE annotation_items SET remaining = remaining - 1 "
-    "WHERE queue_id = :q AND position = :p AND remaining > "
-    "(SELECT count(*) FROM annotation_claims WHERE queue_id = :q AND position = :p "
-    "AND annotator != :a AND expires_at > :now) "
-    "AND NOT EXISTS (SELECT 1 FROM annotation_answers WHERE queue_id = :q "
-    "AND position = :p AND annotator = :a)"
-)
 
 
 class QueueStore:
@@ -241,13 +167,13 @@ class QueueStore:
         )
         infos = [self.runs.get(owner, run_id) for run_id in queue.run_ids]
         items = self._items(owner, queue, infos)
-        queue = replace(queue, versions=_versions_of(queue, items), item_count=len(items))
+        queue = replace(queue, versions=versions_of(queue, items), item_count=len(items))
         dealt = deal(len(items), queue.assignees, queue.annotators_per_item)
         with self.db.begin() as conn:
-            conn.execute(insert(annotation_queues).values(**_queue_row(owner, queue)))
+            conn.execute(insert(annotation_queues).values(**queue_row(owner, queue)))
             conn.execute(
                 insert(annotation_items),
-                [_item_row(queue, item, bool(dealt[item.position])) for item in items],
+                [item_row(queue, item, bool(dealt[item.position])) for item in items],
             )
             assigned = [
                 {"queue_id": queue.id, "position": n, "annotator": who}
@@ -286,7 +212,7 @@ class QueueStore:
                 a, b, queue.filter, marks=marks, judges=judges, seed=queue.seed,
                 match_model=same_models,
             )  # fmt: skip
-        first, second = _two_versions(infos[0], queue.versions)
+        first, second = two_versions(infos[0], queue.versions)
         cells = self.runs.results(owner, infos[0].id)
         return pair_cells(
             [c for c in cells if c.prompt_version == first],
@@ -308,10 +234,10 @@ class QueueStore:
         if cached is not None and owner in (None, cached[0]):
             return cached[1]
         with self.db.connect() as conn:
-            row = conn.execute(_QUEUE, {"id": queue_id}).mappings().first()
+            row = conn.execute(sql.QUEUE, {"id": queue_id}).mappings().first()
         if row is None or owner not in (None, row["owner"]):
             raise NotFoundError(f"queue {queue_id!r} not found", reason="unknown-queue")
-        queue = _queue(dict(row))
+        queue = queue_of(dict(row))
         _KNOWN[queue_id] = (row["owner"], queue)
         while len(_KNOWN) > KNOWN_QUEUES:
             _KNOWN.pop(next(iter(_KNOWN)))
@@ -328,7 +254,7 @@ class QueueStore:
         query = query.order_by(*(c.desc() for c in key.clauses)).limit(limit)
         with self.db.connect() as conn:
             rows = conn.execute(query).mappings().all()
-        return [((row["created_at"], row["id"]), _queue(dict(row))) for row in rows]
+        return [((row["created_at"], row["id"]), queue_of(dict(row))) for row in rows]
 
     def items(self, owner: str, queue_id: str) -> builtins.list[Item]:
         """Every item of a queue, in position order (with each pairwise item's order)."""
@@ -339,7 +265,7 @@ class QueueStore:
                 .where(annotation_items.c.queue_id == queue_id)
                 .order_by(annotation_items.c.position)
             ).mappings()
-            return [_item(dict(row)) for row in rows]
+            return [item_of(dict(row)) for row in rows]
 
     def item(self, owner: str, queue_id: str, position: int) -> QueueItem:
         """One item with its cell(s).
@@ -365,7 +291,7 @@ class QueueStore:
         """
         queue = self.get(owner, queue_id)
         _may_work(queue, annotator)
-        find = _HELD_OR_ASSIGNED if queue.assignees else _HELD_OR_OPEN
+        find = sql.HELD_OR_ASSIGNED if queue.assignees else sql.HELD_OR_OPEN
         for _ in range(CLAIM_ATTEMPTS):
             now = self.clock()
             params = {"q": queue.id, "a": annotator, "now": now}
@@ -376,10 +302,10 @@ class QueueStore:
             claim = {**params, "p": position, "until": now + self.lease_s}
             # The lock before the connection: a thread waiting for the lock must not hold
             # one of the pool's connections the lock's holder may need.
-            with _WRITES, self.db.begin() as conn:
-                claimed = conn.execute(_CLAIM, claim).rowcount == 1
+            with sql.WRITES, self.db.begin() as conn:
+                claimed = conn.execute(sql.CLAIM, claim).rowcount == 1
                 if claimed:
-                    conn.execute(_RELEASE_OTHERS, claim)
+                    conn.execute(sql.RELEASE_OTHERS, claim)
             if claimed:
                 with self.db.connect() as conn:
                     return self._view(conn, queue, int(position))
@@ -420,7 +346,7 @@ class QueueStore:
         with self.db.connect() as conn:
             item = self._item_at(conn, queue, position)
         _check_assigned(self.db, queue, position, annotator)
-        feedback = _feedback(queue, item, annotator, now, verdict, score, correction, comment,
+        feedback = answer_feedback(queue, item, annotator, now, verdict, score, correction, comment,
                              tags, choice)  # fmt: skip
         answer = Answer(position, annotator, verdict, None if score is None else float(score),
                         choice, now)  # fmt: skip
@@ -428,18 +354,18 @@ class QueueStore:
         # Every write transaction here starts with its write: one that read first would
         # hold a snapshot it may not upgrade once another annotator has written (SQLite
         # then answers "database is locked" after the busy timeout).
-        with _WRITES, self.db.begin() as conn:
-            if conn.execute(_TAKE_SLOT, params).rowcount != 1:
+        with sql.WRITES, self.db.begin() as conn:
+            if conn.execute(sql.TAKE_SLOT, params).rowcount != 1:
                 self._refuse_answered(conn, queue.id, position, annotator)
                 raise ConflictError(
                     f"item {position} has every answer it needs, or others hold its open slots",
                     reason="item-taken",
                     position=position,
                 )
-            conn.execute(insert(annotation_answers), [_answer_row(queue.id, answer)])
+            conn.execute(insert(annotation_answers), [answer_row(queue.id, answer)])
             if feedback is not None:
                 insert_feedback(conn, feedback)
-            conn.execute(_RELEASE, params)
+            conn.execute(sql.RELEASE, params)
         self._announce(queue.id, "answered", position, annotator)
         return answer
 
@@ -461,7 +387,7 @@ class QueueStore:
             reason="already-answered",
             position=position,
         )
-        with answered, _WRITES, self.db.begin() as conn:
+        with answered, sql.WRITES, self.db.begin() as conn:
             row = {
                 "queue_id": queue.id,
                 "position": position,
@@ -470,7 +396,7 @@ class QueueStore:
                 "created_at": utc_now_iso(),
             }
             conn.execute(insert(annotation_answers), [row])
-            conn.execute(_RELEASE, params)
+            conn.execute(sql.RELEASE, params)
         self._announce(queue.id, "skipped", position, annotator)
 
     def answers(self, owner: str, queue_id: str) -> builtins.list[Answer]:
@@ -573,10 +499,10 @@ class QueueStore:
 
     def _item_at(self, conn: Connection, queue: Queue, position: int) -> Item:
         _check_position(queue, position)
-        row = conn.execute(_ITEM, {"q": queue.id, "p": position}).mappings().first()
+        row = conn.execute(sql.ITEM, {"q": queue.id, "p": position}).mappings().first()
         if row is None:
             raise NotFoundError(f"queue {queue.id} has no item {position}", reason="unknown-item")
-        return _item(dict(row))
+        return item_of(dict(row))
 
     def _view(self, conn: Connection, queue: Queue, position: int) -> QueueItem:
         item = self._item_at(conn, queue, position)
@@ -595,7 +521,7 @@ class QueueStore:
             dataset = self.runs.get(None, run_id).spec.dataset_version_id
             _DATASETS[run_id] = dataset
         key = {"r": run_id, "v": version, "m": model, "c": case_id, "n": repeat, "d": dataset}
-        row = dict(conn.execute(_RESULT, key).mappings().one())
+        row = dict(conn.execute(sql.RESULT, key).mappings().one())
         body = row.pop("case_body")
         case = case_from_row(json.loads(body)) if body is not None else None
         return to_record(row, case)
@@ -662,175 +588,3 @@ def _check_assigned(db: Engine, queue: Queue, position: int, annotator: str) -> 
             field="annotator",
             reason="not-assigned",
         )
-
-
-def _feedback(
-    queue: Queue,
-    item: Item,
-    annotator: str,
-    now: str,
-    verdict: Verdict | None,
-    score: float | None,
-    correction: str | None,
-    comment: str | None,
-    tags: Sequence[str],
-    choice: Choice | None,
-) -> Feedback | None:
-    if queue.kind == "pairwise":
-        given = [verdict, score, correction, comment]
-        if any(v is not None for v in given) or tags:
-            raise ValidationError(
-                "a pairwise item takes a choice only (left, right or tie)",
-                field="choice",
-                reason="pairwise-choice-only",
-            )
-        if choice not in ("left", "right", "tie"):
-            raise ValidationError(
-                f"choice must be 'left', 'right' or 'tie', got {choice!r}",
-                field="choice",
-                reason="no-label",
-            )
-        return None
-    if choice is not None:
-        raise ValidationError("a single item takes no choice", field="choice")
-    if verdict is None and score is None:
-        raise ValidationError(
-            "an answer needs a verdict or a score (skip the item instead)",
-            field="verdict",
-            reason="no-label",
-        )
-    return Feedback(
-        run_id=item.run_id,
-        prompt_version=item.prompt_version,
-        model=item.model,
-        case_id=item.case_id,
-        repeat=item.repeat,
-        author=annotator,
-        created_at=now,
-        verdict=verdict,
-        score=score,
-        correction=correction,
-        comment=comment,
-        tags=tuple(tags),
-    )
-
-
-def _two_versions(info: RunInfo, named: Sequence[str]) -> tuple[str, str]:
-    known = list(info.spec.prompt_versions)
-    if not named:
-        if len(known) < 2:
-            raise ValidationError(
-                f"run {info.id} holds one prompt version: a pairwise queue needs two "
-                "(a run of two versions, or two runs)",
-                field="versions",
-                reason="needs-two-versions",
-            )
-        return known[0], known[1]
-    resolved = []
-    for ref in named:
-        matches = [v for v in known if v.startswith(ref)]
-        if len(matches) != 1:
-            raise ValidationError(
-                f"{ref!r} names {'no' if not matches else 'several'} prompt versions of the run",
-                field="versions",
-                reason="unknown-version",
-            )
-        resolved.append(matches[0])
-    if resolved[0] == resolved[1]:
-        raise ValidationError("the two versions must differ", field="versions")
-    return resolved[0], resolved[1]
-
-
-def _versions_of(queue: Queue, items: Sequence[Item]) -> tuple[str, ...]:
-    if queue.kind != "pairwise" or len(queue.run_ids) != 1 or not items:
-        return queue.versions
-    first = items[0]
-    assert first.other is not None
-    return (first.prompt_version, first.other[1])
-
-
-def _queue_row(owner: str, queue: Queue) -> dict[str, Any]:
-    spec = {
-        "run_ids": list(queue.run_ids),
-        "filter": queue.filter.to_dict(),
-        "versions": list(queue.versions),
-        "assignees": list(queue.assignees),
-    }
-    return {
-        "id": queue.id,
-        "owner": owner,
-        "name": queue.name,
-        "kind": queue.kind,
-        "spec": json.dumps(spec, sort_keys=True),
-        "annotators_per_item": queue.annotators_per_item,
-        "seed": queue.seed,
-        "item_count": queue.item_count,
-        "created_by": queue.created_by,
-        "created_at": queue.created_at,
-    }
-
-
-def _queue(row: dict[str, Any]) -> Queue:
-    spec = json.loads(row["spec"])
-    return Queue(
-        id=row["id"],
-        name=row["name"],
-        run_ids=tuple(spec["run_ids"]),
-        filter=QueueFilter.from_dict(spec["filter"]),
-        kind=row["kind"],
-        versions=tuple(spec["versions"]),
-        assignees=tuple(spec["assignees"]),
-        annotators_per_item=row["annotators_per_item"],
-        seed=row["seed"],
-        created_by=row["created_by"],
-        created_at=row["created_at"],
-        item_count=row["item_count"],
-    )
-
-
-def _item_row(queue: Queue, item: Item, assigned: bool) -> dict[str, Any]:
-    other = item.other or (None, None, None)
-    return {
-        "queue_id": queue.id,
-        "position": item.position,
-        "run_id": item.run_id,
-        "prompt_version": item.prompt_version,
-        "model": item.model,
-        "case_id": item.case_id,
-        "repeat": item.repeat,
-        "other_run_id": other[0],
-        "other_version": other[1],
-        "other_model": other[2],
-        "swapped": item.swapped,
-        "assigned": assigned,
-        "remaining": queue.annotators_per_item,
-    }
-
-
-def _item(row: dict[str, Any]) -> Item:
-    other = None
-    if row["other_run_id"] is not None:
-        other = (row["other_run_id"], row["other_version"], row["other_model"])
-    return Item(
-        position=row["position"],
-        run_id=row["run_id"],
-        prompt_version=row["prompt_version"],
-        model=row["model"],
-        case_id=row["case_id"],
-        repeat=row["repeat"],
-        other=other,
-        swapped=bool(row["swapped"]),
-    )
-
-
-def _answer_row(queue_id: str, answer: Answer) -> dict[str, Any]:
-    return {
-        "queue_id": queue_id,
-        "position": answer.position,
-        "annotator": answer.annotator,
-        "status": "done",
-        "verdict": answer.verdict,
-        "score": answer.score,
-        "choice": answer.choice,
-        "created_at": answer.created_at,
-    }
