@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 from alembic import command
@@ -241,3 +242,36 @@ def test_upgrading_from_0008_adds_the_queue_tables(tmp_path: Path) -> None:
     assert store.next("ann", queue.id, "ann") is not None
     assert len(FeedbackStore(db, RunStore(db)).for_run("ann", run_id)) == 1
     db.dispose()
+
+
+def test_filters_read_the_runs_scorer_specs_for_their_pass_marks(migrated_db: Engine) -> None:
+    judge = {"type": "llm-judge", "name": "judge", "args": {"model": "m", "rubric": "r"}}
+    contains = {"type": "icontains", "args": {"value": "x"}}
+    spec = RunSpec("p", ("aaa111",), ("m",), "dv", ("c0", "c1", "c2"), (judge, contains))
+    runs = RunStore(migrated_db)
+    run = runs.create("ann", spec)
+    # (judge, icontains): c0 both pass; c1 judge 0.55 passes, icontains fails; c2 both fail.
+    scores = {"c0": (0.9, 1.0), "c1": (0.55, 0.0), "c2": (0.2, 0.0)}
+    runs.record(
+        [
+            ResultRow(
+                run_id=run.id,
+                prompt_version="aaa111",
+                model="m",
+                case_id=c,
+                passed=j >= 0.5 and k >= 1.0,
+                scores={"judge": j, "icontains": k},
+            )
+            for c, (j, k) in scores.items()
+        ]  # fmt: skip
+    )
+    store = QueueStore(migrated_db, runs)
+
+    def cases(**where: Any) -> list[str]:
+        queue = store.create("ann", [run.id], where=QueueFilter(**where))
+        return [i.case_id for i in store.items("ann", queue.id)]
+
+    assert cases(where="disagree") == ["c1"]  # judge mark 0.5, icontains mark 1.0
+    assert cases(where="near-threshold", band=0.1) == ["c1"]  # 0.55 is 0.05 from 0.5
+    assert cases(where="near-threshold", band=0.3) == ["c1", "c2"]
+    assert cases(where="failed") == ["c1", "c2"]
