@@ -1,13 +1,13 @@
 """The SQL of `next`, `submit` and `skip` on annotation queues, and the lock their writes share.
 
-`next` claims an item with a lease: a claim row ``(queue, position, annotator, expires_at)``
-inserted by one guarded statement (`CLAIM`) that holds only while the item's open slots
+`next` claims an item with a lease: a claim row ``(queue, annotator) → (position, expires_at)``
+upserted by one guarded statement (`CLAIM`) that holds only while the item's open slots
 (``remaining`` = answers still needed) exceed the live claims of other annotators. SQLite
 runs a write statement under the database's write lock with the newest snapshot, so two
 annotators racing for the last slot cannot both win: the loser's insert matches no row and
 it looks again. `TAKE_SLOT` spends a slot on an answer under the same guard. The reads
 (`HELD_OR_OPEN`, `HELD_OR_ASSIGNED`) walk the partial index of open items in position order
-and check answers, assignments and claims by primary key.
+and check answers and assignments by primary key, claims by their ``(queue, position)`` index.
 """
 
 from __future__ import annotations
@@ -51,8 +51,7 @@ ASSIGNED_SQL = (
 HELD_SQL = (
     "SELECT c.position FROM annotation_claims AS c "
     "JOIN annotation_items AS i ON i.queue_id = c.queue_id AND i.position = c.position "
-    "WHERE c.queue_id = :q AND c.annotator = :a AND c.expires_at > :now AND i.remaining > 0 "
-    "LIMIT 1"
+    "WHERE c.queue_id = :q AND c.annotator = :a AND c.expires_at > :now AND i.remaining > 0"
 )
 HELD_OR_OPEN = text(f"SELECT coalesce(({HELD_SQL}), ({OPEN_SQL}))")
 HELD_OR_ASSIGNED = text(f"SELECT coalesce(({HELD_SQL}), ({ASSIGNED_SQL}))")
@@ -65,11 +64,10 @@ CLAIM = text(
     "AND annotator != :a AND expires_at > :now) "
     "AND NOT EXISTS (SELECT 1 FROM annotation_answers WHERE queue_id = :q "
     "AND position = :p AND annotator = :a) "
-    "ON CONFLICT (queue_id, position, annotator) DO UPDATE SET expires_at = excluded.expires_at"
+    "ON CONFLICT (queue_id, annotator) DO UPDATE SET position = excluded.position, "
+    "expires_at = excluded.expires_at"
 )
-RELEASE_OTHERS = text(
-    "DELETE FROM annotation_claims WHERE queue_id = :q AND annotator = :a AND position != :p"
-)
+"""An annotator's one claim per queue (its primary key): claiming another item moves it."""
 RELEASE = text(
     "DELETE FROM annotation_claims WHERE queue_id = :q AND annotator = :a AND position = :p"
 )

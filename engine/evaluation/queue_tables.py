@@ -51,8 +51,8 @@ annotation_claims = Table(
     "annotation_claims",
     metadata,
     Column("queue_id", String(64), primary_key=True),
-    Column("position", Integer, primary_key=True),
     Column("annotator", String(200), primary_key=True),
+    Column("position", Integer, nullable=False),
     Column("expires_at", Float, nullable=False),
 )
 

@@ -304,8 +304,6 @@ class QueueStore:
             # one of the pool's connections the lock's holder may need.
             with sql.WRITES, self.db.begin() as conn:
                 claimed = conn.execute(sql.CLAIM, claim).rowcount == 1
-                if claimed:
-                    conn.execute(sql.RELEASE_OTHERS, claim)
             if claimed:
                 with self.db.connect() as conn:
                     return self._view(conn, queue, int(position))

@@ -73,13 +73,11 @@ def upgrade() -> None:
     op.create_table(
         "annotation_claims",
         sa.Column("queue_id", sa.String(64), primary_key=True),
-        sa.Column("position", sa.Integer(), primary_key=True),
         sa.Column("annotator", sa.String(200), primary_key=True),
+        sa.Column("position", sa.Integer(), nullable=False),
         sa.Column("expires_at", sa.Float(), nullable=False),
     )
-    op.create_index(
-        "ix_annotation_claims_annotator", "annotation_claims", ["queue_id", "annotator"]
-    )
+    op.create_index("ix_annotation_claims_item", "annotation_claims", ["queue_id", "position"])
     op.create_table(
         "annotation_answers",
         sa.Column("queue_id", sa.String(64), primary_key=True),
@@ -101,7 +99,7 @@ def downgrade() -> None:
     op.drop_index("ix_dataset_cases_version_case", table_name="dataset_cases")
     for table, indexes in (
         ("annotation_answers", ("ix_annotation_answers_annotator",)),
-        ("annotation_claims", ("ix_annotation_claims_annotator",)),
+        ("annotation_claims", ("ix_annotation_claims_item",)),
         ("annotation_assignments", ("ix_annotation_assignments_annotator",)),
         ("annotation_items", ("ix_annotation_items_open",)),
         ("annotation_queues", ("ix_annotation_queues_owner_created",)),
