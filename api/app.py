@@ -29,12 +29,14 @@ from api import (
     routes_playground,
     routes_prompt_refs,
     routes_prompts,
+    routes_queues,
     routes_run_results,
     routes_runs,
     routes_scorers,
     routes_workspaces,
     stream_optimizations,
     stream_playground,
+    stream_queues,
     streams,
 )
 from api.acting import WORKSPACE_HEADER
@@ -71,13 +73,19 @@ RESOURCE_ROUTERS = (
     routes_runs.router,
     routes_run_results.router,
     routes_feedback.router,
+    routes_queues.router,
     routes_optimizations.router,
     routes_playground.router,
     routes_models.router,
     routes_scorers.router,
 )
 """Routers of the `/v1` resources; they need the engine, so they are served where one is."""
-STREAM_ROUTERS = (streams.router, stream_optimizations.router, stream_playground.router)
+STREAM_ROUTERS = (
+    streams.router,
+    stream_optimizations.router,
+    stream_playground.router,
+    stream_queues.router,
+)
 """Routers of `/v1/streams`: they read Redis and ask an ownership hook, no engine."""
 
 

@@ -33,6 +33,7 @@ from api.services import (
     RunStoreOwners,
     StoreOwners,
     owns_playground,
+    owns_queue,
 )
 from api.streams import STREAMS_PREFIX
 from domain.errors import ConfigurationError
@@ -155,6 +156,7 @@ class StreamsIngress:
             run_owner=run_owner or RunStoreOwners(db),
             optimization_owner=OptimizationStoreOwners(db),
             playground_owner=StoreOwners(db, owns_playground),
+            queue_owner=StoreOwners(db, owns_queue),
         )
         self.services.on_close.append(db.dispose)
 

@@ -65,6 +65,18 @@ class OptimizationStoreOwners:
         return await anyio.to_thread.run_sync(owns_optimization, self.db, user_id, optimization_id)
 
 
+def owns_queue(db: DbEngine, user_id: str, queue_id: str) -> bool:
+    """Whether ``queue_id`` is an annotation queue of ``user_id``."""
+    from engine.evaluation.queues import QueueStore
+    from engine.evaluation.runs import RunStore
+
+    try:
+        QueueStore(db, RunStore(db)).get(user_id, queue_id)
+    except NotFoundError:
+        return False
+    return True
+
+
 def owns_playground(db: DbEngine, user_id: str, session_id: str) -> bool:
     """Whether ``session_id`` is a playground session of ``user_id``."""
     from engine.playground.store import PlaygroundStore
@@ -110,6 +122,7 @@ class ApiServices:
         run_owner: decides who may follow a run's events.
         optimization_owner: decides who may follow an optimization's events.
         playground_owner: decides who may follow a playground session's events.
+        queue_owner: decides who may follow an annotation queue's events.
         engine: the SDK facade for resource routers (prompts, datasets, runs).
     """
 
@@ -121,6 +134,7 @@ class ApiServices:
     run_owner: RunOwnership = deny_all_runs
     optimization_owner: RunOwnership = deny_all_runs
     playground_owner: RunOwnership = deny_all_runs
+    queue_owner: RunOwnership = deny_all_runs
     engine: Engine | None = None
     on_close: list[Callable[[], None]] = field(default_factory=list)
 
@@ -128,14 +142,15 @@ class ApiServices:
     def from_runtime(cls, runtime: Runtime, **kwargs: Any) -> ApiServices:
         """Services on a started `Runtime` (its DB and Redis); closing does not stop it.
 
-        Runs and optimizations belong to whom their stores say, unless ``run_owner`` or
-        ``optimization_owner`` is given.
+        Runs, optimizations and queues belong to whom their stores say, unless
+        ``run_owner``, ``optimization_owner`` or ``queue_owner`` is given.
         """
         if runtime.db is None or runtime.redis_url is None:
             raise RuntimeError("runtime not started")
         kwargs.setdefault("run_owner", RunStoreOwners(runtime.db))
         kwargs.setdefault("optimization_owner", OptimizationStoreOwners(runtime.db))
         kwargs.setdefault("playground_owner", StoreOwners(runtime.db, owns_playground))
+        kwargs.setdefault("queue_owner", StoreOwners(runtime.db, owns_queue))
         return cls(settings=runtime.settings, db=runtime.db, redis_url=runtime.redis_url, **kwargs)
 
     @property

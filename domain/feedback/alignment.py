@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections import Counter
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from domain.feedback.event import Feedback
@@ -22,18 +23,20 @@ def confusion_matrix(judge: Sequence[bool], human: Sequence[bool]) -> tuple[tupl
     )
 
 
-def cohen_kappa(judge: Sequence[bool], human: Sequence[bool]) -> float | None:
-    """Cohen's kappa of two raters' pass/fail: ``(p_o - p_e) / (1 - p_e)``.
+def cohen_kappa(judge: Sequence[Hashable], human: Sequence[Hashable]) -> float | None:
+    """Cohen's kappa of two raters' labels (pass/fail, or any categories such as a pairwise
+    ``left``/``right``/``tie``): ``(p_o - p_e) / (1 - p_e)``, where ``p_e`` sums, over the
+    labels, the product of the two raters' shares of that label.
 
     ``None`` when there is nothing to compare; 1.0 when both raters give one and the same
-    verdict to every cell (chance agreement is then total, and so is the observed one).
+    label to every item (chance agreement is then total, and so is the observed one).
     """
     n = len(judge)
     if n == 0 or n != len(human):
         return None
-    (pp, pf), (fp, ff) = confusion_matrix(judge, human)
-    observed = (pp + ff) / n
-    chance = ((pp + pf) * (pp + fp) + (fp + ff) * (pf + ff)) / (n * n)
+    observed = sum(a == b for a, b in zip(judge, human, strict=True)) / n
+    first, second = Counter(judge), Counter(human)
+    chance = sum(first[label] * second[label] for label in first) / (n * n)
     if chance == 1.0:
         return 1.0 if observed == 1.0 else 0.0
     return (observed - chance) / (1.0 - chance)

@@ -103,6 +103,10 @@ def build_parser(extra: Sequence[Registrar] = ()) -> argparse.ArgumentParser:
 
     register_evaluation_commands(sub)
 
+    from engine.cli.queues import register as register_queue_commands
+
+    register_queue_commands(sub)
+
     from engine.cli.optimize import register as register_optimize_commands
 
     register_optimize_commands(sub)

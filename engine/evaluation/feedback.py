@@ -6,7 +6,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Engine, insert, select, tuple_
+from sqlalchemy import Connection, Engine, insert, select, tuple_
 
 from domain.errors import NotFoundError, ValidationError
 from domain.feedback import Feedback, Verdict
@@ -65,9 +65,8 @@ class FeedbackStore:
             comment=comment,
             tags=tuple(tags),
         )
-        row = {**feedback.to_dict(), "id": new_id("fb"), "tags": json.dumps(list(feedback.tags))}
         with self.db.begin() as conn:
-            conn.execute(insert(cell_feedback).values(**row))
+            insert_feedback(conn, feedback)
         return feedback
 
     def _cell(
@@ -125,6 +124,14 @@ class FeedbackStore:
         with self.db.connect() as conn:
             rows = conn.execute(query).mappings().all()
         return [((row["created_at"], row["id"]), _feedback(dict(row))) for row in rows]
+
+
+def insert_feedback(conn: Connection, feedback: Feedback) -> str:
+    """Append ``feedback`` within the caller's transaction (the caller checked the run's
+    owner and the cell); returns its id. An annotation queue's answer writes through here."""
+    row = {**feedback.to_dict(), "id": new_id("fb"), "tags": json.dumps(list(feedback.tags))}
+    conn.execute(insert(cell_feedback), [row])  # parameters, not values(): compiled once
+    return str(row["id"])
 
 
 def _feedback(row: dict[str, Any]) -> Feedback:

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
         OptimizationInfo,
         owns_optimization,
     )
+    from engine.sdk.queues import AnnotationQueue, Queues
     from engine.sdk.run import Run
     from engine.sdk.workspaces import Workspaces
 
@@ -42,6 +43,8 @@ _HOMES = {
     "PromptVersion": "engine.prompts.models",
     "owns_run": "engine.sdk.evaluations",
     "Run": "engine.sdk.run",
+    "AnnotationQueue": "engine.sdk.queues",
+    "Queues": "engine.sdk.queues",
     "CandidateInfo": "engine.sdk.optimizations",
     "Optimization": "engine.sdk.optimizations",
     "OptimizationInfo": "engine.sdk.optimizations",
@@ -51,6 +54,7 @@ _HOMES = {
 
 __all__ = [
     "DEFAULT_OWNER",
+    "AnnotationQueue",
     "CandidateInfo",
     "CellFilters",
     "CellKey",
@@ -62,6 +66,7 @@ __all__ = [
     "OptimizationInfo",
     "PromptInfo",
     "PromptVersion",
+    "Queues",
     "Run",
     "RunInfo",
     "VersionInfo",

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from engine.sdk.optimizations import Optimization, OptimizationInfo, Optimizations
     from engine.sdk.playground import Playground, Playgrounds
     from engine.sdk.prompts import Prompts
+    from engine.sdk.queues import Queues
     from engine.sdk.run import Run
     from engine.sdk.workspaces import Workspaces
     from engine.simulator import SimulatorConfig
@@ -213,6 +214,19 @@ class Engine:
         from engine.sdk.datasets import Datasets
 
         return Datasets(DatasetStore(self._db()), self.owner)
+
+    @cached_property
+    def queues(self) -> Queues:
+        """Annotation queues of your runs: create, get, list; then ``next``, ``submit``,
+        ``skip``, ``progress``, ``agreement`` and ``tally`` on a queue."""
+        from engine.evaluation.queues import QueueStore
+        from engine.evaluation.runs import RunStore
+        from engine.sdk.queues import Queues, redis_publisher
+
+        db = self._db()
+        redis = self.runtime.redis if self.runtime.redis_url else None
+        publish = redis_publisher(redis) if redis is not None else None
+        return Queues(QueueStore(db, RunStore(db), publish=publish), self.owner)
 
     @cached_property
     def evaluations(self) -> Evaluations:
