@@ -37,8 +37,10 @@ class Api:
     settings: ApiSettings
     db_url: str
 
-    def client(self, user: str) -> httpx.Client:
+    def client(self, user: str, workspace: str | None = None) -> httpx.Client:
         headers = {"Authorization": f"Bearer {create_token(self.settings, user)}"}
+        if workspace is not None:
+            headers["X-Autoforge-Workspace"] = workspace
         return httpx.Client(base_url=self.base, headers=headers, timeout=30)
 
 
@@ -55,6 +57,8 @@ def api(
 @dataclass
 class Recorded:
     owner: str
+    """The shared workspace of the run: alice owns it, ann and bob annotate."""
+    alice: str
     client: httpx.Client
     run_id: str
     versions: tuple[str, str]
@@ -62,8 +66,13 @@ class Recorded:
 
 @pytest.fixture(scope="module")
 def recorded(api: Api) -> Iterator[Recorded]:
-    owner = f"alice-{uuid.uuid4().hex[:6]}"
-    with api.client(owner) as client:
+    alice = f"alice-{uuid.uuid4().hex[:6]}"
+    with api.client(alice) as personal:
+        owner = _ok(personal.post("/v1/workspaces", json={"name": "review"}), 201)["id"]
+        for member in ("ann", "bob"):
+            added = {"user_id": member, "role": "annotator"}
+            _ok(personal.post(f"/v1/workspaces/{owner}/members", json=added), 201)
+    with api.client(alice, owner) as client:
         made = client.post("/v1/prompts", json={"name": "qa", "template": "{{q}}"})
         assert made.status_code == 201, made.text
         again = client.post("/v1/prompts/qa/versions", json={"template": "Q: {{q}}"})
@@ -88,7 +97,7 @@ def recorded(api: Api) -> Iterator[Recorded]:
             ]  # fmt: skip
         )
         db.dispose()
-        yield Recorded(owner, client, run.id, versions)
+        yield Recorded(owner, alice, client, run.id, versions)
 
 
 def _ok(response: httpx.Response, status: int = 200) -> Any:
@@ -111,19 +120,23 @@ def test_two_annotators_agree_as_computed_by_hand_and_move_the_pass_rate(
     queue = _ok(client.post("/v1/queues", json=body), 201)
     assert queue["item_count"] == 6  # 3 failing cases × 2 versions
     url = f"{api.base.replace('http', 'ws', 1)}/v1/streams/queues/{queue['id']}/events"
-    headers = {"Authorization": f"Bearer {create_token(api.settings, recorded.owner)}"}
+    headers = {
+        "Authorization": f"Bearer {create_token(api.settings, recorded.alice)}",
+        "X-Autoforge-Workspace": recorded.owner,
+    }
     # ann: P P P F F F; bob: P F F F F P. Both pass 1, ann P & bob F 2, ann F & bob P 1,
     # both fail 2. p_o = 3/6. ann passes 3/6, bob 2/6: p_e = (3*2 + 3*4) / 36 = 0.5.
     # kappa = (0.5 - 0.5) / 0.5 = 0.
     plan = {"ann": "PPPFFF", "bob": "PFFFFP"}
     with connect(url, additional_headers=headers, open_timeout=30) as ws:
         for who, letters in plan.items():
-            for letter in letters:
-                item = _ok(client.post(f"/v1/queues/{queue['id']}/next",
-                                       json={"annotator": who}))["item"]  # fmt: skip
-                answer = {"annotator": who, "verdict": "pass" if letter == "P" else "fail"}
-                submit = f"/v1/queues/{queue['id']}/items/{item['position']}/submit"
-                _ok(client.post(submit, json=answer), 201)
+            with api.client(who, recorded.owner) as annotator:  # each signs in as themself
+                for letter in letters:
+                    nxt = f"/v1/queues/{queue['id']}/next"
+                    item = _ok(annotator.post(nxt, json={}))["item"]
+                    answer = {"verdict": "pass" if letter == "P" else "fail"}
+                    submit = f"/v1/queues/{queue['id']}/items/{item['position']}/submit"
+                    _ok(annotator.post(submit, json=answer), 201)
         events = [json.loads(ws.recv(timeout=30)) for _ in range(12)]
     assert [e["data"]["answers"] for e in events] == list(range(1, 13))
     agreed = _ok(client.get(f"/v1/queues/{queue['id']}/agreement"))

@@ -38,14 +38,19 @@ JUDGE = {"type": "llm-judge", "name": "judge", "args": {"model": "m", "rubric": 
 CASES = tuple(f"c{i}" for i in range(8))
 
 
-def _headers(user: str, ttl: int = 3600) -> dict[str, str]:
-    return {"Authorization": f"Bearer {create_token(SETTINGS, user, ttl)}"}
+def _headers(user: str, ttl: int = 3600, workspace: str | None = None) -> dict[str, str]:
+    headers = {"Authorization": f"Bearer {create_token(SETTINGS, user, ttl)}"}
+    if workspace is not None:
+        headers["X-Autoforge-Workspace"] = workspace
+    return headers
 
 
 @dataclass
 class Api:
     client: TestClient
     owner: str
+    """The shared workspace holding the run (alice owns it; ann and bob annotate)."""
+    alice: str
     run_id: str
     versions: tuple[str, str]
     runs: RunStore
@@ -61,15 +66,29 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
     services = ApiServices.from_runtime(
         engine.runtime, engine=engine, api=SETTINGS, keyring=Keyring.parse(new_master_key("q"))
     )
-    owner = f"alice-{uuid.uuid4().hex[:6]}"
+    alice = f"alice-{uuid.uuid4().hex[:6]}"
     with TestClient(create_app(services), client=("127.0.0.1", 40000)) as client:
+        team = client.post("/v1/workspaces", json={"name": "qa team"}, headers=_headers(alice))
+        assert team.status_code == 201, team.text
+        owner = team.json()["id"]
+        for member, role in (("ann", "annotator"), ("bob", "annotator"), ("vic", "viewer")):
+            added = client.post(
+                f"/v1/workspaces/{owner}/members",
+                json={"user_id": member, "role": role},
+                headers=_headers(alice),
+            )
+            assert added.status_code == 201, added.text
         made = client.post(
-            "/v1/prompts", json={"name": "qa", "template": "{{q}}"}, headers=_headers(owner)
+            "/v1/prompts",
+            json={"name": "qa", "template": "{{q}}"},
+            headers=_headers(alice, workspace=owner),
         )
         assert made.status_code == 201, made.text
         first = made.json()["head"]
         second = client.post(
-            "/v1/prompts/qa/versions", json={"template": "Q: {{q}}"}, headers=_headers(owner)
+            "/v1/prompts/qa/versions",
+            json={"template": "Q: {{q}}"},
+            headers=_headers(alice, workspace=owner),
         )
         assert second.status_code == 201, second.text
         versions = (first, second.json()["id"])
@@ -92,7 +111,8 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
                 for i, case in enumerate(CASES)
             ]
         )
-        yield Api(client, owner, run.id, versions, runs, QueueStore(engine.runtime.db, runs))
+        queues = QueueStore(engine.runtime.db, runs)
+        yield Api(client, owner, alice, run.id, versions, runs, queues)
     services.close()
     engine.close()
 
@@ -110,14 +130,15 @@ def _problem(response: Any, status: int) -> dict[str, Any]:
 
 
 def _pass_rate(api: Api) -> float:
-    report = _ok(api.client.get(f"/v1/runs/{api.run_id}/report", headers=_headers(api.owner)))
+    headers = _headers(api.alice, workspace=api.owner)
+    report = _ok(api.client.get(f"/v1/runs/{api.run_id}/report", headers=headers))
     rates = [g["pass_rate"] for g in report["groups"]]
     sizes = [g["n_graded"] for g in report["groups"]]
     return sum(r * n for r, n in zip(rates, sizes, strict=True)) / sum(sizes)
 
 
 def test_two_annotators_kappa_and_the_effective_pass_rate(api: Api) -> None:
-    client, h = api.client, _headers(api.owner)
+    client, h = api.client, _headers(api.alice, workspace=api.owner)
     before = _pass_rate(api)
     assert before == 0.5
     body = {"runs": [api.run_id], "filter": "failed", "annotators_per_item": 2,
@@ -130,13 +151,14 @@ def test_two_annotators_kappa_and_the_effective_pass_rate(api: Api) -> None:
     plan = {"ann": "PPPPFFFF", "bob": "PPFFFFFP"}
     for who, verdicts in plan.items():
         for letter in verdicts:
-            got = _ok(client.post(f"/v1/queues/{queue['id']}/next", json={"annotator": who},
-                                  headers=h))["item"]  # fmt: skip
+            mine = _headers(who, workspace=api.owner)  # each annotator signs in as themself
+            got = _ok(client.post(f"/v1/queues/{queue['id']}/next", json={}, headers=mine))["item"]
             assert got["kind"] == "single" and got["passed"] is False
-            answer = {"annotator": who, "verdict": "pass" if letter == "P" else "fail"}
+            answer = {"verdict": "pass" if letter == "P" else "fail"}
             url = f"/v1/queues/{queue['id']}/items/{got['position']}/submit"
-            assert _ok(client.post(url, json=answer, headers=h), 201)["status"] == "done"
-    nothing = client.post(f"/v1/queues/{queue['id']}/next", json={"annotator": "ann"}, headers=h)
+            assert _ok(client.post(url, json=answer, headers=mine), 201)["status"] == "done"
+    ann = _headers("ann", workspace=api.owner)
+    nothing = client.post(f"/v1/queues/{queue['id']}/next", json={}, headers=ann)
     assert _ok(nothing) == {"item": None}
     # By hand: 8 items; both pass 2, ann pass & bob fail 2, ann fail & bob pass 1, both
     # fail 3. p_o = 5/8. ann passes 4/8, bob 3/8: p_e = (4*3 + 4*5) / 64 = 32/64 = 0.5.
@@ -167,7 +189,7 @@ def test_two_annotators_kappa_and_the_effective_pass_rate(api: Api) -> None:
 
 
 def test_pairwise_order_is_recorded_and_undone_in_the_tally(api: Api) -> None:
-    client, h = api.client, _headers(api.owner)
+    client, h = api.client, _headers(api.alice, workspace=api.owner)
     body = {"runs": [api.run_id], "kind": "pairwise", "seed": 7, "annotators_per_item": 1}
     queue = _ok(client.post("/v1/queues", json=body, headers=h), 201)
     assert queue["versions"] == list(api.versions) and queue["item_count"] == len(CASES)
@@ -188,7 +210,7 @@ def test_pairwise_order_is_recorded_and_undone_in_the_tally(api: Api) -> None:
 
 
 def test_answers_are_live_events_on_the_queue_stream(api: Api) -> None:
-    client, h = api.client, _headers(api.owner)
+    client, h = api.client, _headers(api.alice, workspace=api.owner)
     queue = _ok(client.post("/v1/queues", json={"runs": [api.run_id]}, headers=h), 201)
     got = _ok(client.post(f"/v1/queues/{queue['id']}/next", json={}, headers=h))["item"]
     base = f"/v1/queues/{queue['id']}/items"
@@ -198,7 +220,7 @@ def test_answers_are_live_events_on_the_queue_stream(api: Api) -> None:
     with client.websocket_connect(url, headers=h) as socket:
         events = [socket.receive_json() for _ in range(2)]
     assert [e["event"] for e in events] == ["answered", "skipped"]
-    assert events[0]["data"]["answers"] == 1 and events[0]["data"]["annotator"] == api.owner
+    assert events[0]["data"]["answers"] == 1 and events[0]["data"]["annotator"] == api.alice
     stranger = _headers(f"mallory-{uuid.uuid4().hex[:6]}")
     with (
         pytest.raises(WebSocketDisconnect) as refused,
@@ -209,7 +231,7 @@ def test_answers_are_live_events_on_the_queue_stream(api: Api) -> None:
 
 
 def test_another_users_queue_is_not_found_and_bad_input_is_a_problem(api: Api) -> None:
-    client, h = api.client, _headers(api.owner)
+    client, h = api.client, _headers(api.alice, workspace=api.owner)
     queue = _ok(client.post("/v1/queues", json={"runs": [api.run_id]}, headers=h), 201)
     other = _headers(f"mallory-{uuid.uuid4().hex[:6]}")
     qid = queue["id"]
@@ -245,3 +267,18 @@ def test_another_users_queue_is_not_found_and_bad_input_is_a_problem(api: Api) -
     twice = _problem(client.post(submit, json={"verdict": "fail"}, headers=h), 409)
     assert twice["type"] == "https://autoforge.dev/problems/conflict"
     assert twice["reason"] == "already-answered"
+
+
+def test_roles_decide_who_creates_and_who_works_a_queue(api: Api) -> None:
+    client = api.client
+    ann, vic = _headers("ann", workspace=api.owner), _headers("vic", workspace=api.owner)
+    refused = _problem(client.post("/v1/queues", json={"runs": [api.run_id]}, headers=ann), 403)
+    assert refused["type"] == "https://autoforge.dev/problems/forbidden"
+    h = _headers(api.alice, workspace=api.owner)
+    queue = _ok(client.post("/v1/queues", json={"runs": [api.run_id]}, headers=h), 201)
+    nxt = f"/v1/queues/{queue['id']}/next"
+    posing = _problem(client.post(nxt, json={"annotator": "bob"}, headers=ann), 403)
+    assert posing["reason"] == "annotator-not-caller"
+    assert _ok(client.post(nxt, json={"annotator": "ann"}, headers=ann))["item"] is not None
+    _problem(client.post(nxt, json={}, headers=vic), 403)  # a viewer reads only
+    assert _ok(client.get(f"/v1/queues/{queue['id']}/progress", headers=vic))["answers"] == 0
