@@ -144,6 +144,7 @@ class RunScheduler:
         self.host: Host = host or RayHost()
         self.live = self.host.live_runs(deployment_tag(database_url))
         self.pool, self.recorder = self.host.workers(redis_url, database_url, evaluators)
+        self._urls = (redis_url, database_url)
         self.batch_size = batch_size
         self.max_inflight = max_inflight
         self.queue: FairQueue[Cell] = FairQueue()
@@ -302,6 +303,10 @@ class RunScheduler:
             )
         except self.host.lost as exc:
             log.warning("evaluator lost", run_id=state.run_id, error=repr(exc))
+            lost = self.pool[worker]
+            revived = await asyncio.to_thread(self.host.revive, *self._urls, worker, lost)
+            if self.pool[worker] is lost:  # another lost batch may have replaced it already
+                self.pool[worker] = revived
             state.retries += len(cells)
             if not state.cancelled and not state.budget_exceeded and state.stopped is None:
                 self.queue.push_front(state.run_id, cells)
