@@ -82,7 +82,9 @@ class RayHost:
             for i, where in enumerate(evaluator_placements(evaluators))
         ]
         recorder = ResultRecorderActor.options(
-            name=recorder_name(database_url), get_if_exists=True
+            name=recorder_name(database_url),
+            get_if_exists=True,
+            scheduling_strategy=database_placement(database_url),
         ).remote(redis_url, database_url)
         return pool, recorder
 
@@ -120,6 +122,23 @@ class RayHost:
         from engine.evaluation.live_runs import LiveRuns
 
         return LiveRuns(deployment)
+
+
+def database_placement(database_url: str) -> Any:
+    """Where an actor that opens ``database_url`` must run: a database *file* exists on one
+    machine only, so on the node of the process creating the actor (the engine's, the head on
+    a `ray up` cluster); a database server (Turso: a host in the URL) is reachable anywhere.
+
+    On another machine the same path would be another, empty file: a recorder placed there
+    would write results nobody reads.
+    """
+    import ray
+    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+    after_scheme = database_url.split("://", 1)[1] if "://" in database_url else ""
+    if after_scheme and not after_scheme.startswith("/"):  # sqlite+libsql://host?secure=true
+        return "DEFAULT"
+    return NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), soft=False)
 
 
 HEAD_RESOURCE = "node:__internal_head__"

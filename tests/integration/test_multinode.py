@@ -243,6 +243,11 @@ def test_evaluators_are_spread_over_the_worker_nodes(outcome: dict[str, Any]) ->
     assert max(evaluators.values()) == 1  # node i mod 3: one per node
 
 
+def test_the_actors_that_open_the_database_file_run_on_its_node(outcome: dict[str, Any]) -> None:
+    placed = outcome["placed"]
+    assert placed["scheduler"] == placed["recorder"] == outcome["head"]
+
+
 def test_the_gateway_keeps_one_limit_for_evaluators_on_every_node(
     outcome: dict[str, Any],
 ) -> None:
