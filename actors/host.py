@@ -135,10 +135,17 @@ def database_placement(database_url: str) -> Any:
     import ray
     from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
-    after_scheme = database_url.split("://", 1)[1] if "://" in database_url else ""
-    if after_scheme and not after_scheme.startswith("/"):  # sqlite+libsql://host?secure=true
+    if not is_database_file(database_url):
         return "DEFAULT"
     return NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), soft=False)
+
+
+def is_database_file(database_url: str) -> bool:
+    """Whether ``database_url`` names a file (or memory) of this machine, not a server:
+    ``sqlite+libsql:///path`` and ``sqlite:///path`` are files, ``sqlite+libsql://host?…``
+    (Turso) is a server."""
+    after_scheme = database_url.split("://", 1)[1] if "://" in database_url else ""
+    return not after_scheme or after_scheme.startswith("/")
 
 
 HEAD_RESOURCE = "node:__internal_head__"
