@@ -307,12 +307,16 @@ class RunScheduler:
             revived = await asyncio.to_thread(self.host.revive, *self._urls, worker, lost)
             if self.pool[worker] is lost:  # another lost batch may have replaced it already
                 self.pool[worker] = revived
-            state.retries += len(cells)
-            if not state.cancelled and not state.budget_exceeded and state.stopped is None:
-                self.queue.push_front(state.run_id, cells)
-            await self._event(
-                state.run_id, "retrying", cells=len(cells), reason="an evaluator stopped"
-            )
+            again = await self._unwritten(state.run_id, cells)
+            state.done += len(cells) - len(again)
+            state.retries += len(again)
+            going = not state.cancelled and not state.budget_exceeded and state.stopped is None
+            if again and going:
+                self.queue.push_front(state.run_id, again)
+            if again:
+                await self._event(
+                    state.run_id, "retrying", cells=len(again), reason="an evaluator stopped"
+                )
         except Exception as exc:  # stop the run with a readable reason, keep the scheduler
             log.exception("batch failed", run_id=state.run_id)
             if state.stopped is None:
@@ -404,6 +408,27 @@ class RunScheduler:
             **state.progress(),
         )
         log.info("run finished", run_id=state.run_id, status=status.value, **state.progress())
+
+    async def _unwritten(self, run_id: str, cells: list[Cell]) -> list[Cell]:
+        """``cells`` less those whose result was written: an evaluator lost after it wrote
+        its batch's results (its node died before the reply came back) must not have them
+        asked of the provider again. A result is in the run's results stream until the
+        recorder has it in the database (it writes, then deletes the entry), so the stream
+        is read first, then the database: none slips between the two reads."""
+        written: set[tuple[str, str, str, int]] = set()
+        try:
+            entries = await self.redis.xrange(streams.results_stream(run_id))
+        except Exception as exc:  # Redis is down: the batch goes out again, as it did
+            log.warning("results stream unread", run_id=run_id, error=repr(exc))
+            return cells
+        for _, fields in entries:
+            try:
+                row = streams.decode(fields)
+                written.add((row["prompt_version"], row["model"], row["case_id"], row["repeat"]))
+            except (ValueError, KeyError):
+                continue
+        written |= await asyncio.to_thread(self.runs.recorded_keys, run_id)
+        return [cell for cell in cells if cell.key not in written]
 
     async def _missing(self, state: _RunState) -> list[Cell]:
         context = await state.dispatch.context
