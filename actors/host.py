@@ -62,7 +62,12 @@ class RayHost:
     def lost(self) -> tuple[type[BaseException], ...]:
         import ray.exceptions
 
-        return (ray.exceptions.RayActorError, ray.exceptions.ActorUnavailableError)
+        # Unschedulable: an evaluator Ray restarts after its node died, pinned to that node.
+        return (
+            ray.exceptions.RayActorError,
+            ray.exceptions.ActorUnavailableError,
+            ray.exceptions.ActorUnschedulableError,
+        )
 
     def workers(self, redis_url: str, database_url: str, evaluators: int) -> tuple[list[Any], Any]:
         """The pool and the recorder as named actors, found if they exist.
@@ -98,7 +103,7 @@ class RayHost:
 
         name = evaluator_name(database_url, index)
         try:
-            ray.get_actor(name)
+            ray.get_actor(name)  # still there: restarting, or unschedulable (next call says)
         except ValueError:  # dead: its name is free again
             where = evaluator_placements(index + 1)[index]
             log.warning("evaluator replaced", index=index)
