@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -58,3 +59,26 @@ def test_shared_parts_do_not_grow_with_nodes_and_the_provider_binds_when_limited
     limited = ceilings(_args(rpm=6000, accounts=2), MEASURED)
     assert limited["provider"] == 200
     assert min(limited, key=limited.__getitem__) == "provider"
+
+
+@pytest.mark.parametrize("nodes", ["1", "17"])
+def test_cluster_local_refuses_a_node_count_out_of_range_before_starting_anything(
+    nodes: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from engine.cli.main import main
+
+    code = main(["cluster", "local", "--nodes", nodes, "--data-dir", str(tmp_path)])
+    assert code == 2
+    assert "--nodes must be 2..16" in capsys.readouterr().err
+    assert not (tmp_path / "cluster-local.json").exists()
+
+
+def test_cluster_local_stop_says_when_none_runs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from engine.cli.main import main
+
+    (tmp_path / "cluster-local.json").write_text('{"pid": 999999999}')  # a pid nobody has
+    assert main(["cluster", "local", "--stop", "--data-dir", str(tmp_path)]) == 3
+    assert "no local cluster runs" in capsys.readouterr().out
+    assert not (tmp_path / "cluster-local.json").exists()
