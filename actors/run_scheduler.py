@@ -427,7 +427,10 @@ class RunScheduler:
                 written.add((row["prompt_version"], row["model"], row["case_id"], row["repeat"]))
             except (ValueError, KeyError):
                 continue
-        written |= await asyncio.to_thread(self.runs.recorded_keys, run_id)
+        try:
+            written |= await asyncio.to_thread(self.runs.recorded_keys, run_id)
+        except Exception as exc:  # the database is out: its cells are found at the finish
+            log.warning("recorded cells unread", run_id=run_id, error=repr(exc))
         return [cell for cell in cells if cell.key not in written]
 
     async def _missing(self, state: _RunState) -> list[Cell]:
