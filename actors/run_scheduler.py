@@ -429,7 +429,7 @@ class RunScheduler:
                 continue
         try:
             written |= await asyncio.to_thread(self.runs.recorded_keys, run_id)
-        except Exception as exc:  # the database is out: its cells are found at the finish
+        except Exception as exc:  # the database is out: only the stream's cells are left out
             log.warning("recorded cells unread", run_id=run_id, error=repr(exc))
         return [cell for cell in cells if cell.key not in written]
 
