@@ -200,4 +200,5 @@ def _ours(exc: Exception) -> NexusError:
 
 
 EvaluatorActor = actor_class(Evaluator, num_cpus=0, max_restarts=-1, max_concurrency=10_000)
-"""The Ray actor class of `Evaluator` (name it with `actors.naming.evaluator_name`)."""
+"""The Ray actor class of `Evaluator` (name it with `actors.naming.evaluator_name`; place it
+with `actors.host.evaluator_placements`)."""

@@ -20,6 +20,9 @@ from collections.abc import Awaitable, Coroutine
 from typing import Any, Protocol
 
 from engine.llm.gateways import LinkFactory
+from engine.logs import get_logger
+
+log = get_logger(__name__)
 
 
 class Host(Protocol):
@@ -32,6 +35,11 @@ class Host(Protocol):
 
     def workers(self, redis_url: str, database_url: str, evaluators: int) -> tuple[list[Any], Any]:
         """Handles of the evaluator pool and the recorder, created if they do not exist."""
+        ...
+
+    def revive(self, redis_url: str, database_url: str, index: int, handle: Any) -> Any:
+        """Evaluator ``index`` of the pool after a call to ``handle`` found it lost: the
+        same handle while the actor still exists (its host restarts it), else a new one."""
         ...
 
     def share(self, value: Any) -> Awaitable[Any]:
@@ -54,7 +62,12 @@ class RayHost:
     def lost(self) -> tuple[type[BaseException], ...]:
         import ray.exceptions
 
-        return (ray.exceptions.RayActorError, ray.exceptions.ActorUnavailableError)
+        # Unschedulable: an evaluator Ray restarts after its node died, pinned to that node.
+        return (
+            ray.exceptions.RayActorError,
+            ray.exceptions.ActorUnavailableError,
+            ray.exceptions.ActorUnschedulableError,
+        )
 
     def workers(self, redis_url: str, database_url: str, evaluators: int) -> tuple[list[Any], Any]:
         """The pool and the recorder as named actors, found if they exist.
@@ -68,15 +81,36 @@ class RayHost:
         from actors.result_recorder import ResultRecorderActor
 
         pool = [
-            EvaluatorActor.options(name=evaluator_name(database_url, i), get_if_exists=True).remote(
-                redis_url
-            )
-            for i in range(evaluators)
+            EvaluatorActor.options(
+                name=evaluator_name(database_url, i), get_if_exists=True, scheduling_strategy=where
+            ).remote(redis_url)
+            for i, where in enumerate(evaluator_placements(evaluators))
         ]
         recorder = ResultRecorderActor.options(
-            name=recorder_name(database_url), get_if_exists=True
+            name=recorder_name(database_url),
+            get_if_exists=True,
+            scheduling_strategy=database_placement(database_url),
         ).remote(redis_url, database_url)
         return pool, recorder
+
+    def revive(self, redis_url: str, database_url: str, index: int, handle: Any) -> Any:
+        """A new evaluator ``index`` on a live node when the old one is gone for good: its
+        placement names its node, so once that node died Ray cannot restart it there."""
+        import ray
+
+        from actors.evaluator import EvaluatorActor
+        from actors.naming import evaluator_name
+
+        name = evaluator_name(database_url, index)
+        try:
+            ray.get_actor(name)  # still there: restarting, or unschedulable (next call says)
+        except ValueError:  # dead: its name is free again
+            where = evaluator_placements(index + 1)[index]
+            log.warning("evaluator replaced", index=index)
+            return EvaluatorActor.options(
+                name=name, get_if_exists=True, scheduling_strategy=where
+            ).remote(redis_url)
+        return handle
 
     def share(self, value: Any) -> Any:
         import ray
@@ -93,6 +127,58 @@ class RayHost:
         from engine.evaluation.live_runs import LiveRuns
 
         return LiveRuns(deployment)
+
+
+def database_placement(database_url: str) -> Any:
+    """Where an actor that opens ``database_url`` must run: a database *file* exists on one
+    machine only, so on the node of the process creating the actor (the engine's, the head on
+    a `ray up` cluster); a database server (Turso: a host in the URL) is reachable anywhere.
+
+    On another machine the same path would be another, empty file: a recorder placed there
+    would write results nobody reads.
+    """
+    import ray
+    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+    if not is_database_file(database_url):
+        return "DEFAULT"
+    return NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), soft=False)
+
+
+def is_database_file(database_url: str) -> bool:
+    """Whether ``database_url`` names a file (or memory) of this machine, not a server:
+    ``sqlite+libsql:///path`` and ``sqlite:///path`` are files, ``sqlite+libsql://host?…``
+    (Turso) is a server."""
+    after_scheme = database_url.split("://", 1)[1] if "://" in database_url else ""
+    return not after_scheme or after_scheme.startswith("/")
+
+
+HEAD_RESOURCE = "node:__internal_head__"
+"""The resource only Ray's head node has."""
+
+
+def evaluator_placements(count: int) -> list[Any]:
+    """Where each of ``count`` evaluators goes: evaluator ``i`` on node ``i mod N`` of the
+    cluster's ``N`` live nodes, worker nodes first (by node id), the head last.
+
+    Evaluators need no CPU (``num_cpus=0``: they wait on providers), so no resource spreads
+    them: measured on 3 one-CPU nodes, Ray's ``SPREAD`` put two of three on one worker and
+    none on the other, and a *soft* node affinity was not honoured either (each evaluator
+    landed on another node than the one named). The affinity is hard, so an evaluator whose
+    node died cannot be restarted: the scheduler replaces it (`RayHost.revive`) on a live
+    node.
+    """
+    import ray
+    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+    nodes = [node for node in ray.nodes() if node.get("Alive")]  # type: ignore[no-untyped-call]
+    nodes.sort(key=lambda node: (HEAD_RESOURCE in node.get("Resources", {}), node["NodeID"]))
+    if not nodes:
+        return ["DEFAULT"] * count
+    return [
+        NodeAffinitySchedulingStrategy(nodes[i % len(nodes)]["NodeID"], soft=False)
+        for i in range(count)
+    ]
 
 
 class Shared:
@@ -188,6 +274,10 @@ class InlineHost:
             pool = [self.handle(Evaluator(redis_url, links=self._links)) for _ in range(evaluators)]
             self._workers = pool, self.handle(ResultRecorder(redis_url, database_url))
         return self._workers
+
+    def revive(self, redis_url: str, database_url: str, index: int, handle: Any) -> Any:
+        del redis_url, database_url, index  # an inline worker dies only with this process
+        return handle
 
     def share(self, value: Any) -> Shared:
         return Shared(value)

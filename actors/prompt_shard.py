@@ -110,6 +110,11 @@ def start_shard(index: int, database_url: str, *, cache_size: int = DEFAULT_CACH
 
     An existing shard keeps the arguments it was created with (``get_if_exists``).
     """
+    from actors.host import database_placement
+
     return PromptShardActor.options(
-        name=shard_name(index, database_url), namespace=NAMESPACE, get_if_exists=True
+        name=shard_name(index, database_url),
+        namespace=NAMESPACE,
+        get_if_exists=True,
+        scheduling_strategy=database_placement(database_url),
     ).remote(database_url, cache_size)

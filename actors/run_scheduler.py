@@ -144,6 +144,7 @@ class RunScheduler:
         self.host: Host = host or RayHost()
         self.live = self.host.live_runs(deployment_tag(database_url))
         self.pool, self.recorder = self.host.workers(redis_url, database_url, evaluators)
+        self._urls = (redis_url, database_url)
         self.batch_size = batch_size
         self.max_inflight = max_inflight
         self.queue: FairQueue[Cell] = FairQueue()
@@ -302,12 +303,20 @@ class RunScheduler:
             )
         except self.host.lost as exc:
             log.warning("evaluator lost", run_id=state.run_id, error=repr(exc))
-            state.retries += len(cells)
-            if not state.cancelled and not state.budget_exceeded and state.stopped is None:
-                self.queue.push_front(state.run_id, cells)
-            await self._event(
-                state.run_id, "retrying", cells=len(cells), reason="an evaluator stopped"
-            )
+            lost = self.pool[worker]
+            revived = await asyncio.to_thread(self.host.revive, *self._urls, worker, lost)
+            if self.pool[worker] is lost:  # another lost batch may have replaced it already
+                self.pool[worker] = revived
+            again = await self._unwritten(state.run_id, cells)
+            state.done += len(cells) - len(again)
+            state.retries += len(again)
+            going = not state.cancelled and not state.budget_exceeded and state.stopped is None
+            if again and going:
+                self.queue.push_front(state.run_id, again)
+            if again:
+                await self._event(
+                    state.run_id, "retrying", cells=len(again), reason="an evaluator stopped"
+                )
         except Exception as exc:  # stop the run with a readable reason, keep the scheduler
             log.exception("batch failed", run_id=state.run_id)
             if state.stopped is None:
@@ -399,6 +408,30 @@ class RunScheduler:
             **state.progress(),
         )
         log.info("run finished", run_id=state.run_id, status=status.value, **state.progress())
+
+    async def _unwritten(self, run_id: str, cells: list[Cell]) -> list[Cell]:
+        """``cells`` less those whose result was written: an evaluator lost after it wrote
+        its batch's results (its node died before the reply came back) must not have them
+        asked of the provider again. A result is in the run's results stream until the
+        recorder has it in the database (it writes, then deletes the entry), so the stream
+        is read first, then the database: none slips between the two reads."""
+        written: set[tuple[str, str, str, int]] = set()
+        try:
+            entries = await self.redis.xrange(streams.results_stream(run_id))
+        except Exception as exc:  # Redis is down: the batch goes out again, as it did
+            log.warning("results stream unread", run_id=run_id, error=repr(exc))
+            return cells
+        for _, fields in entries:
+            try:
+                row = streams.decode(fields)
+                written.add((row["prompt_version"], row["model"], row["case_id"], row["repeat"]))
+            except (ValueError, KeyError):
+                continue
+        try:
+            written |= await asyncio.to_thread(self.runs.recorded_keys, run_id)
+        except Exception as exc:  # the database is out: only the stream's cells are left out
+            log.warning("recorded cells unread", run_id=run_id, error=repr(exc))
+        return [cell for cell in cells if cell.key not in written]
 
     async def _missing(self, state: _RunState) -> list[Cell]:
         context = await state.dispatch.context

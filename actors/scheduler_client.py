@@ -41,16 +41,18 @@ class SchedulerClient:
             if self._handle is None:
                 import ray
 
-                from actors.host import RayHost
+                from actors.host import RayHost, database_placement
                 from actors.run_scheduler import RunSchedulerActor
 
                 self._pool = RayHost().workers(
                     self._redis_url, self._database_url, self._evaluators
                 )
                 name = scheduler_name(self._database_url)
-                handle = RunSchedulerActor.options(name=name, get_if_exists=True).remote(
-                    self._redis_url, self._database_url, self._evaluators
-                )
+                handle = RunSchedulerActor.options(
+                    name=name,
+                    get_if_exists=True,
+                    scheduling_strategy=database_placement(self._database_url),
+                ).remote(self._redis_url, self._database_url, self._evaluators)
                 ray.get(handle.recover.remote())
                 self._handle = handle
             return self._handle

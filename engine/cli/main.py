@@ -123,6 +123,10 @@ def build_parser(extra: Sequence[Registrar] = ()) -> argparse.ArgumentParser:
 
     register_workspace_commands(sub)
 
+    from engine.cli.cluster import register as register_cluster_commands
+
+    register_cluster_commands(sub)
+
     scorers = sub.add_parser("scorers", help="list the registered scorers and their arguments")
     scorers.add_argument("--json", action="store_true", help="machine-readable output")
     scorers.set_defaults(handler=_cmd_scorers)

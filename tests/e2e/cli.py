@@ -19,6 +19,19 @@ def autoforge(
 ) -> subprocess.CompletedProcess[str]:
     """Run `autoforge ARGS` on data dir ``data``: none of this process's AUTOFORGE_, RAY_,
     database or Redis settings reach it; ``env`` adds settings of its own."""
+    return subprocess.run(
+        [sys.executable, "-m", "api.cli", *args],
+        env=clean_env(data, ray_tmp, **env),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=cwd,
+    )
+
+
+def clean_env(data: Path, ray_tmp: Path, **env: str) -> dict[str, str]:
+    """The environment `autoforge` gets: this process's without its AUTOFORGE_, RAY_,
+    database or Redis settings, on data dir ``data`` and Ray dir ``ray_tmp``, plus ``env``."""
     clean = {
         key: value
         for key, value in os.environ.items()
@@ -31,11 +44,4 @@ def autoforge(
         LITELLM_LOCAL_MODEL_COST_MAP="True",
         **env,
     )
-    return subprocess.run(
-        [sys.executable, "-m", "api.cli", *args],
-        env=clean,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        cwd=cwd,
-    )
+    return clean
