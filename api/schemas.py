@@ -443,6 +443,11 @@ class CellOut(BaseModel):
     attempts: int
     model_used: str | None
     scoring_cost_usd: float = Field(description="What judge and embedding calls cost.")
+    trace: list[dict[str, Any]] | None = Field(
+        default=None,
+        description="A flow cell's steps as run (step, kind, inputs, output, latency, tokens, "
+        "cost, error); null for a single-prompt cell.",
+    )
     variables: dict[str, Any] = Field(description="The case's template variables.")
     expected: str | None = Field(description="The case's expected output.")
     overridden: bool = Field(

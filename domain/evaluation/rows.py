@@ -43,6 +43,9 @@ class ResultRow:
         attempts: Provider requests made for the cell's call.
         model_used: The model that answered, ``None`` when none did.
         scoring_cost_usd: What judge and embedding calls cost to score the cell.
+        trace: A flow cell's steps as run, in order (``domain.flows`` trace entries:
+            step, kind, inputs, output, latency, tokens, cost, error); ``None`` for a
+            single-prompt cell.
     """
 
     run_id: str
@@ -66,6 +69,7 @@ class ResultRow:
     attempts: int = 0
     model_used: str | None = None
     scoring_cost_usd: float = 0.0
+    trace: tuple[Mapping[str, Any], ...] | None = field(default=None, hash=False)
 
     @property
     def key(self) -> tuple[str, str, str, int]:
@@ -96,6 +100,8 @@ class ResultRow:
         values = {name: getattr(self, name) for name in _ROW_FIELDS}
         values["scores"] = dict(self.scores)
         values["reasons"] = dict(self.reasons)
+        if self.trace is not None:
+            values["trace"] = [dict(step) for step in self.trace]
         return values
 
     @classmethod
@@ -126,6 +132,13 @@ class ResultRow:
         except (TypeError, ValueError) as exc:
             raise ValueError(f"result with a malformed field: {exc}") from None
         values["cached"] = bool(values.get("cached", False))
+        trace = values.get("trace")
+        if trace is not None:
+            if not isinstance(trace, list | tuple) or not all(
+                isinstance(t, Mapping) for t in trace
+            ):
+                raise ValueError("result with a malformed trace")
+            values["trace"] = tuple(dict(t) for t in trace)
         return cls(**values)
 
 

@@ -27,7 +27,7 @@ T = TypeVar("T")
 OUTAGE_BACKOFF_S = (0.1, 2.0)
 """First and longest wait between two attempts while the database takes no write."""
 
-DETAIL_FIELDS = ("reasons", "attempts", "model_used", "scoring_cost_usd")
+DETAIL_FIELDS = ("reasons", "attempts", "model_used", "scoring_cost_usd", "trace")
 """`ResultRow` fields kept in the ``detail`` JSON column rather than a column of their own."""
 
 
@@ -363,7 +363,8 @@ def to_record(row: Mapping[str, Any], case: TestCase | None = None) -> ResultRec
     return ResultRecord(
         **{name: row[name] for name in _COLUMNS if name not in ("scores", "detail")},
         scores=json.loads(scores) if isinstance(scores, str) else scores,
-        **{name: detail[name] for name in DETAIL_FIELDS if detail.get(name) is not None},
+        **{n: detail[n] for n in DETAIL_FIELDS[:-1] if detail.get(n) is not None},
+        trace=None if detail.get("trace") is None else tuple(detail["trace"]),
         variables={} if case is None else case.variables,
         expected=None if case is None else case.expected,
     )
@@ -374,7 +375,8 @@ def result_row(result: ResultRow) -> dict[str, Any]:
     values = result.to_dict()
     row = {name: values[name] for name in _COLUMNS if name in values}
     row["scores"] = json.dumps(values["scores"], sort_keys=True)
-    row["detail"] = json.dumps({name: values[name] for name in DETAIL_FIELDS}, sort_keys=True)
+    detail = {name: values[name] for name in DETAIL_FIELDS if values.get(name) is not None}
+    row["detail"] = json.dumps(detail, sort_keys=True)
     row["error"] = stored_error(result.error)
     row["recorded_at"] = utc_now_iso()
     return row

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from engine.evaluation.runs import RunInfo
     from engine.sdk.datasets import Datasets
     from engine.sdk.evaluations import Evaluations, ScorerInput
+    from engine.sdk.flows import Flows
     from engine.sdk.optimizations import Optimization, OptimizationInfo, Optimizations
     from engine.sdk.prompts import Prompts
     from engine.sdk.run import Run
@@ -175,6 +176,13 @@ class Engine:
         return Prompts(db=self._db(), owner=self.owner, shards=commands)
 
     @cached_property
+    def flows(self) -> Flows:
+        """Workflows: create, commit, get, history, diff, label; register their tools."""
+        from engine.sdk.flows import Flows
+
+        return Flows(self.prompts)
+
+    @cached_property
     def datasets(self) -> Datasets:
         """Datasets: create, import JSONL/CSV as immutable versions, export."""
         from engine.evaluation.datasets import DatasetStore
@@ -197,12 +205,13 @@ class Engine:
             redis=rt.redis,
             budgets=self._budgets if rt.redis_url else None,
             hold_gateway=self._hold_gateway if rt.owner_served is None else None,
+            flows=self.flows,
         )
 
     def evaluate(
         self,
         *,
-        prompt: str,
+        prompt: str | None = None,
         dataset: str,
         models: Sequence[str],
         scorers: Sequence[ScorerInput] = (),
@@ -220,6 +229,7 @@ class Engine:
         routing: str = "fixed",
         cases: Sequence[str] | None = None,
         allow_code: bool = False,
+        flow: str | None = None,
     ) -> Run:
         """Start a run of prompt version(s) × model(s) × dataset × repeats.
 
@@ -247,6 +257,9 @@ class Engine:
                 call in a subprocess bounded in time and memory; their ``file`` argument
                 (``"file://checks.py:get_assert"``) is read now, from the working directory.
                 Only for code you wrote: the HTTP API never sets it.
+            flow: A flow to run instead of ``prompt``: ``"name"`` (with ``versions`` as its
+                refs) or ``"name@ref"``; each cell executes the flow for one case and
+                records its trace (see docs/flows.md).
 
         Returns:
             A `Run`; call `run.wait()` to follow it with a progress bar.
@@ -275,6 +288,7 @@ class Engine:
             routing=routing,
             cases=cases,
             allow_code=allow_code,
+            flow=flow,
         )
 
     @cached_property

@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 
     from actors.scheduler_client import SchedulerClient
     from engine.llm import BudgetStore
+    from engine.sdk.flows import Flows
     from engine.sdk.prompts import Prompts
 
 ScorerInput = str | dict[str, Any] | ScorerSpec | CustomScorer | Callable[..., Any]
@@ -120,9 +121,11 @@ class Evaluations:
         redis: Any,
         budgets: Callable[[], BudgetStore] | None = None,
         hold_gateway: Callable[[ProviderAccount], None] | None = None,
+        flows: Flows | None = None,
     ) -> None:
         self.owner = owner
         self.prompts = prompts
+        self.flows = flows
         self.datasets = DatasetStore(db)
         self.runs = RunStore(db)
         self.feedback = FeedbackStore(db, self.runs)
@@ -148,7 +151,7 @@ class Evaluations:
     def evaluate(
         self,
         *,
-        prompt: str,
+        prompt: str | None = None,
         dataset: str,
         models: Sequence[str],
         scorers: Sequence[ScorerInput] = (),
@@ -166,8 +169,12 @@ class Evaluations:
         routing: str = "fixed",
         cases: Sequence[str] | None = None,
         allow_code: bool = False,
+        flow: str | None = None,
     ) -> Run:
         """Validate and start a run; returns at once with a `Run` handle.
+
+        ``flow`` (``name`` or ``name@ref``) runs versions of a flow instead of a prompt:
+        each cell executes the flow for one case (``versions`` are then the flow's refs).
 
         ``versions`` are refs (``main``, ``production``, ``v3``, ``main~1``...). ``api_keys``
         (provider → key, e.g. the owner's stored keys) are used for accounts of that provider
@@ -180,9 +187,11 @@ class Evaluations:
         """
         self._ensure_accepting()
         registered, custom = split_scorers(scorers, allow_code=allow_code)
+        prompt, versions = self._target(prompt, flow, versions)
         prompt_info = self.prompts.get(prompt)
         refs = list(versions) if versions else ["main"]
         resolved = [self.prompts.show(prompt, ref) for ref in refs]
+        pins = self._pins(resolved, {})
         version = self.datasets.version(self.owner, dataset, dataset_version)
         cases = _subset(self.datasets.cases(self.owner, version.id), cases)
         spec = RunSpec(
@@ -200,6 +209,7 @@ class Evaluations:
             routing=routing,
             concurrency=concurrency,
             allow_code=allow_code and _runs_code(registered, cases),
+            flow_pins=pins,
         )
         _check_case_scorers(registered, custom, cases)
         case_specs = [spec for case in cases for spec in case.scorers]
@@ -287,6 +297,50 @@ class Evaluations:
         self.runs.get(self.owner, run_id)
         return Run(self, run_id)
 
+    def _target(
+        self, prompt: str | None, flow: str | None, versions: Sequence[str] | None
+    ) -> tuple[str, Sequence[str] | None]:
+        """The prompt (a flow's own, for ``flow``) and the refs a run evaluates."""
+        if (prompt is None) == (flow is None):
+            raise ValidationError("a run evaluates a prompt or a flow: give one", reason="bad-run")
+        if flow is None:
+            assert prompt is not None
+            return prompt, versions
+        if self.flows is None:
+            raise ValidationError("flows are not available here", reason="bad-run")
+        name, at, ref = flow.rpartition("@")
+        if at and versions:
+            raise ValidationError("give flow='name@ref' or versions, not both", reason="bad-run")
+        key = self.flows.key(name if at else flow)
+        return key, [ref] if at else versions
+
+    def _pins(
+        self, resolved: Sequence[Any], pinned: Mapping[str, Mapping[str, str]]
+    ) -> dict[str, dict[str, str]]:
+        """Each flow version's llm steps → the prompt version it calls (kept when pinned)."""
+        from domain.flows import from_template, is_flow_template
+
+        pins: dict[str, dict[str, str]] = {}
+        for version in resolved:
+            if is_flow_template(version.template):
+                if self.flows is None:
+                    raise ValidationError("flows are not available here", reason="bad-run")
+                _, pins[version.id] = self.flows.plan_of(
+                    from_template(version.template), pinned.get(version.id)
+                )
+        return pins
+
+    def _plans(self, spec: RunSpec, resolved: Sequence[Any]) -> dict[str, Any]:
+        from domain.flows import from_template, is_flow_template
+
+        plans: dict[str, Any] = {}
+        for version in resolved:
+            if is_flow_template(version.template) and self.flows is not None:
+                plans[version.id], _ = self.flows.plan_of(
+                    from_template(version.template), spec.flow_pins.get(version.id)
+                )
+        return plans
+
     def _context(
         self,
         run_id: str,
@@ -314,6 +368,7 @@ class Evaluations:
             catalogue_key=catalogue_key(catalogue),
             custom_scorers=custom,
             concurrency=spec.concurrency,
+            flows=self._plans(spec, resolved),
             api_keys=account_keys,
         )
 
@@ -336,8 +391,16 @@ class Evaluations:
         case = next(iter(context.cases.values()))
         model: Any
         for model in context.spec.models:
-            messages = context.templates[first].render(case.variables).as_dicts()
+            messages = (
+                [{"role": "user", "content": "x"}]
+                if first in context.flows
+                else context.templates[first].render(case.variables).as_dicts()
+            )
             client.check(CompletionRequest(model, messages))
+        for plan in context.flows.values():
+            for step in plan.flow.walk():
+                if step.model:
+                    client.check(CompletionRequest(step.model, [{"role": "user", "content": "x"}]))
         for model in _run_scorer_models(context):
             client.check(CompletionRequest(model, [{"role": "user", "content": "x"}]))
 
