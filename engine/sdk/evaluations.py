@@ -221,6 +221,7 @@ class Evaluations:
         except ConfigurationError as exc:  # e.g. a real provider's API key is not set
             raise ValidationError(exc.message, reason="model-unavailable", **exc.details) from None
         _check_picklable(custom)
+        _check_tools(context)
         info = self.runs.create(self.owner, spec, name=name, idempotency_key=idempotency_key)
         if info.status.value != "pending":  # an idempotent replay of a started run
             return Run(self, info.id)
@@ -521,6 +522,21 @@ def _with_run_id(context: RunContext, run_id: str) -> RunContext:
     from dataclasses import replace
 
     return replace(context, run_id=run_id)
+
+
+def _check_tools(context: RunContext) -> None:
+    """Refuse a flow whose registered tools cannot travel to the evaluators."""
+    import ray.cloudpickle as cloudpickle
+
+    for plan in context.flows.values():
+        for name, tool in plan.tools.items():
+            try:
+                cloudpickle.dumps(tool)  # type: ignore[no-untyped-call]
+            except Exception as exc:
+                raise ValidationError(
+                    f"tool {name!r} cannot be sent to the evaluators: {exc}",
+                    reason="unpicklable-tool",
+                ) from None
 
 
 def _check_picklable(scorers: tuple[Any, ...]) -> None:
