@@ -62,6 +62,16 @@ class _Shared:
     """The control server answering joiners, and its backend (owner only)."""
     backend: Any = None
     warming: threading.Thread | None = None
+    tools: dict[str, Callable[..., Any]] | None = None
+    """Flow tools of every owner's view: the operator's (settings), then the SDK's."""
+
+    def flow_tools(self) -> dict[str, Callable[..., Any]]:
+        with self.lock:
+            if self.tools is None:
+                from engine.sdk.flows import load_tools
+
+                self.tools = load_tools(self.settings.flow_tools)
+            return self.tools
 
     def client(self, key: str, factory: Callable[[], Any]) -> Any:
         with self.lock:
@@ -180,7 +190,7 @@ class Engine:
         """Workflows: create, commit, get, history, diff, label; register their tools."""
         from engine.sdk.flows import Flows
 
-        return Flows(self.prompts)
+        return Flows(self.prompts, tools=self._shared.flow_tools())
 
     @cached_property
     def datasets(self) -> Datasets:

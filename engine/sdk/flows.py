@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from domain.errors import NotFoundError, ValidationError
+from domain.errors import ConfigurationError, NotFoundError, ValidationError
 from domain.flows import (
     FLOW_PREFIX,
     Flow,
@@ -108,6 +108,32 @@ class FlowDiff:
         }
 
 
+def load_tools(spec: Mapping[str, str]) -> dict[str, Callable[..., Any]]:
+    """The operator's tools, ``{"name": "module:function"}`` imported now.
+
+    Raises:
+        ConfigurationError: an entry that does not name an importable callable.
+    """
+    import importlib
+
+    tools: dict[str, Callable[..., Any]] = {}
+    for name, target in spec.items():
+        module, _, attribute = target.partition(":")
+        try:
+            fn = getattr(importlib.import_module(module), attribute)
+        except (ImportError, AttributeError, ValueError) as exc:
+            raise ConfigurationError(
+                f"flow tool {name!r}: cannot import {target!r} ({type(exc).__name__})",
+                reason="bad-flow-tool",
+            ) from None
+        if not callable(fn):
+            raise ConfigurationError(
+                f"flow tool {name!r}: {target!r} is not callable", reason="bad-flow-tool"
+            )
+        tools[name] = fn
+    return tools
+
+
 def parse_flow(value: FlowInput) -> Flow:
     """A `Flow` from any `FlowInput` (shape checked; cross-step checks are the commit's).
 
@@ -131,15 +157,18 @@ class Flows:
 
     Args:
         prompts: The owner's prompt SDK (flows are stored as prompts named ``flow:<name>``).
+        tools: The registry tools are looked up in (shared by an engine's owner views).
 
     Examples:
         >>> engine.flows.register_tool("lookup", lambda order: {"ok": 1})  # doctest: +SKIP
         >>> engine.flows.create("support", open("support.yaml").read())  # doctest: +SKIP
     """
 
-    def __init__(self, prompts: Prompts) -> None:
+    def __init__(
+        self, prompts: Prompts, tools: dict[str, Callable[..., Any]] | None = None
+    ) -> None:
         self.prompts = prompts
-        self.tools: dict[str, Callable[..., Any]] = {}
+        self.tools: dict[str, Callable[..., Any]] = {} if tools is None else tools
 
     def register_tool(self, name: str, fn: Callable[..., Any]) -> None:
         """Let ``tool`` steps named ``name`` call ``fn`` (with the step's inputs as keywords;
