@@ -320,7 +320,15 @@ class RunIn(BaseModel):
         }
     )
 
-    prompt: str = Field(min_length=1)
+    prompt: str | None = Field(default=None, min_length=1, description="The prompt, or:")
+    flow: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=300,
+        description="A flow (`name` or `name@ref`) instead of a prompt: each cell runs the "
+        "flow for one case and records its trace (docs/flows.md).",
+        examples=["support@production"],
+    )
     versions: list[str] | None = Field(
         default=None,
         description="Refs (`main`, `production`, `v3`, `main~1`, an id prefix); "

@@ -5,6 +5,7 @@ are only the operator's; another user's flow is a 404."""
 from __future__ import annotations
 
 import copy
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -35,12 +36,16 @@ def _headers(user: str) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient, str]]:
+def api(
+    tmp_path_factory: pytest.TempPathFactory, simulator: Any
+) -> Iterator[tuple[TestClient, str]]:
+    from engine.llm import simulator_catalogue
     from engine.sdk import Engine
 
     data: Path = tmp_path_factory.mktemp("api-flows")
     # The operator's one tool: the standard library's `len`.
     engine = Engine(data_dir=data, executor="inline", flow_tools={"count": "builtins:len"})
+    engine.use_catalogue(simulator_catalogue(simulator.api_base))
     services = ApiServices.from_runtime(
         engine.runtime, engine=engine, api=SETTINGS, keyring=Keyring.parse(new_master_key("f"))
     )
@@ -58,6 +63,15 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient, 
             "/v1/prompts/triage/labels/production", json={"to": "main"}, headers=_headers(owner)
         )
         assert made.status_code == 200, made.text
+        mine = engine.as_owner(owner).datasets
+        mine.create("tickets")
+        mine.add(
+            "tickets",
+            [
+                {"id": f"t{i}", "vars": {"question": q}, "expected": "billing"}
+                for i, q in enumerate(["my invoice is wrong", "the app crashes"])
+            ],
+        )
         yield client, owner
     services.close()
     engine.close()
@@ -155,3 +169,39 @@ def test_only_the_operators_tools_may_be_named(api: tuple[TestClient, str]) -> N
     )
     made = client.post("/v1/flows", json={"name": "counted", "flow": flow}, headers=_headers(owner))
     assert made.status_code == 201, made.text
+
+
+def test_a_run_over_http_targets_a_flow_and_lists_its_traces(api: tuple[TestClient, str]) -> None:
+    client, owner = api
+    h = _headers(owner)
+    flow = copy.deepcopy(FLOW_EXAMPLE)
+    made = client.post("/v1/flows", json={"name": "runnable", "flow": flow}, headers=h)
+    assert made.status_code == 201, made.text
+    started = client.post(
+        "/v1/runs",
+        json={"flow": "runnable@main", "dataset": "tickets", "models": ["openai/sim-large"]},
+        headers=h,
+    )
+    assert started.status_code in (201, 202), started.text
+    run_id = started.json()["id"]
+    deadline = time.monotonic() + 60
+    while client.get(f"/v1/runs/{run_id}", headers=h).json()["status"] != "completed":
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    cells = client.get(f"/v1/runs/{run_id}/cells", headers=h).json()["items"]
+    assert len(cells) == 2
+    for cell in cells:
+        steps = [entry["step"] for entry in cell["trace"]]
+        assert steps[:2] == ["classify", "route"]
+        assert cell["output"] == cell["trace"][-1]["output"]
+    both = client.post(
+        "/v1/runs",
+        json={
+            "flow": "runnable",
+            "prompt": "triage",
+            "dataset": "tickets",
+            "models": ["openai/sim-large"],
+        },
+        headers=h,
+    )
+    assert both.status_code == 422 and both.json()["reason"] == "bad-run"
