@@ -97,6 +97,25 @@ class FlowDiffOut(BaseModel):
 class FlowLabelIn(BaseModel):
     """Where the label points: a version id (or prefix), branch or label."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"to": "v1"}]})
 
     to: str = Field(default="main", min_length=1, max_length=200)
+
+
+class StepSummaryOut(BaseModel):
+    """One step of one flow version on one model, over a run's cells."""
+
+    prompt_version: str
+    model: str
+    step: str
+    kind: str
+    runs: int = Field(description="Times the step ran (loop iterations and map items each count).")
+    errors: int
+    error_rate: float
+    latency_p50_ms: float | None
+    latency_p95_ms: float | None
+    prompt_tokens: int
+    completion_tokens: int
+    cost_usd: float
+    mean_scores: dict[str, float] = Field(description="The step's own scorers, by name.")
+    pass_rate: float | None = Field(description="The mean of its mean scores; null without.")

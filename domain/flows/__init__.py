@@ -20,6 +20,7 @@ from domain.flows.codec import (
 )
 from domain.flows.diff import flow_changes
 from domain.flows.errors import FLOW_REASONS, flow_error
+from domain.flows.report import StepSummary, step_report
 from domain.flows.spec import (
     END,
     MAX_FAN_OUT,
@@ -44,6 +45,7 @@ __all__ = [
     "Known",
     "Predicate",
     "Step",
+    "StepSummary",
     "check_flow",
     "flow_changes",
     "flow_error",
@@ -54,5 +56,6 @@ __all__ = [
     "lookup",
     "parse_output",
     "prompt_name",
+    "step_report",
     "to_template",
 ]

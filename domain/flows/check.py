@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from domain.errors import NotFoundError, ValidationError
 from domain.flows.errors import flow_error
 from domain.flows.spec import END, Flow, Predicate, Step
-from domain.scoring import build_scorers
+from domain.scoring import PureScorer, build_scorers
 
 VarType = str
 """``text``, ``json`` (parsed: fields readable), ``list``, ``bool`` or ``any``."""
@@ -45,6 +45,7 @@ def check_flow(flow: Flow, known: Known | None = None) -> None:
                 f"step {step.name!r}: two steps have this name", "duplicate-step", step.name
             )
         seen.add(step.name)
+        _step_scorers(step)
         if step.kind == "tool" and known.tools is not None and step.tool not in known.tools:
             raise flow_error(
                 f"step {step.name!r}: tool {step.tool!r} is not registered",
@@ -57,6 +58,24 @@ def check_flow(flow: Flow, known: Known | None = None) -> None:
             f"flow output {flow.output!r} is not written on every path to the end",
             "unknown-variable",
         )
+
+
+def _step_scorers(step: Step) -> None:
+    """A step's own scorers: valid specs (unique names) of pure scorers: no model, no code."""
+    if not step.scorers:
+        return
+    try:
+        built = build_scorers([dict(spec) for spec in step.scorers])
+    except ValidationError as exc:
+        raise flow_error(f"step {step.name!r}: {exc.message}", "invalid-step", step.name) from None
+    for scorer in built:
+        if not isinstance(scorer, PureScorer) or scorer.needs is not None:
+            raise flow_error(
+                f"step {step.name!r}: scorer {scorer.name!r} calls a model or runs code; a "
+                "step takes pure scorers only (score the final output with the run's)",
+                "invalid-step",
+                step.name,
+            )
 
 
 def _targets(steps: Sequence[Step], index: int) -> list[str]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from domain.flows.errors import flow_error
@@ -87,6 +87,9 @@ class Step:
         over: ``map``: the list variable; ``item``: the body's name for each element.
         max_items: ``map``: the fan-out bound, required; ``collect``: the body variable
             gathered into the map's output list.
+        scorers: ``llm``/``tool``/``transform``: pure scorer specs scored on the step's
+            output (recorded as ``<step>.<scorer>`` scores; the cell's verdict is the run's
+            scorers' alone).
     """
 
     name: str
@@ -109,6 +112,7 @@ class Step:
     item: str = "item"
     max_items: int | None = None
     collect: str | None = None
+    scorers: tuple[Mapping[str, Any], ...] = ()
 
     @property
     def prompt_name(self) -> str:
@@ -145,6 +149,8 @@ class Step:
                 out[key] = getattr(self, key)
         if self.kind == "map":
             out["item"] = self.item
+        if self.scorers:
+            out["scorers"] = [dict(spec) for spec in self.scorers]
         return out
 
 
@@ -224,9 +230,9 @@ class Flow:
 
 _COMMON = {"name", "kind", "output", "next"}
 _FIELDS: dict[str, set[str]] = {
-    "llm": {"prompt", "model", "inputs", "parse"},
-    "tool": {"tool", "inputs", "timeout_s"},
-    "transform": {"template"},
+    "llm": {"prompt", "model", "inputs", "parse", "scorers"},
+    "tool": {"tool", "inputs", "timeout_s", "scorers"},
+    "transform": {"template", "scorers"},
     "condition": {"when", "then", "otherwise"},
     "loop": {"when", "body", "max_iterations"},
     "map": {"over", "item", "body", "max_items", "collect"},
@@ -258,7 +264,15 @@ def _step(data: object, index: int) -> Step:
         )
     output = _var(data.get("output", name), name, "output")
     nxt = _optional_name(data.get("next"), name, "next")
-    return _BUILDERS[kind](data, name, output, nxt)
+    step = _BUILDERS[kind](data, name, output, nxt)
+    if "scorers" not in data:
+        return step
+    specs = data["scorers"]
+    if not isinstance(specs, list) or not all(isinstance(spec, Mapping) for spec in specs):
+        raise flow_error(
+            f"step {name!r}: scorers must be a list of scorer specs", "invalid-step", name
+        )
+    return replace(step, scorers=tuple(dict(spec) for spec in specs))
 
 
 def _var(value: object, step: str, field_name: str) -> str:

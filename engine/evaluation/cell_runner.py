@@ -11,7 +11,7 @@ import asyncio
 import os
 from collections import deque
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, cast
 
 from domain.datasets import TestCase
@@ -282,7 +282,11 @@ class CellRunner:
             tokens=done.prompt_tokens + done.completion_tokens,
             model=done.model_used or cell.model,
         )
-        return await self._scored(answered, case, cell, scoring, score_ctx)
+        scored = await self._scored(answered, case, cell, scoring, score_ctx)
+        if scored.row is None or not done.step_scores:
+            return scored
+        steps = {name: sum(v) / len(v) for name, v in done.step_scores.items()}
+        return CellOutcome(replace(scored.row, scores={**scored.row.scores, **steps}))
 
     async def _scored(
         self,

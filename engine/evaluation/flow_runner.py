@@ -49,6 +49,15 @@ class FlowPlan:
     flow: Flow
     prompts: Mapping[str, PinnedPrompt]
     tools: Mapping[str, Callable[..., Any]] = field(default_factory=dict)
+    built: dict[str, list[Any]] = field(default_factory=dict, compare=False, repr=False)
+    """Each step's own scorers, built once per plan (per evaluator) on first use."""
+
+    def scorers_of(self, step: Step) -> list[Any]:
+        """``step``'s pure scorers, built."""
+        found = self.built.get(step.name)
+        if found is None:
+            found = self.built[step.name] = build_scorers([dict(s) for s in step.scorers])
+        return found
 
 
 @dataclass(frozen=True)
@@ -82,6 +91,8 @@ class FlowOutcome:
     cached_calls: int = 0
     model_used: str | None = None
     fallback_model: str | None = None
+    step_scores: dict[str, list[float]] = field(default_factory=dict)
+    """``<step>.<scorer>`` → the scores of each time the step ran (a loop or map: several)."""
 
     @property
     def cached(self) -> bool:
@@ -151,7 +162,24 @@ class FlowExecution:
                 self.outcome.trace.append(entry)
         if step.output in scope:
             entry["output"] = _preview(scope[step.output])
+            if step.scorers:
+                entry["scores"] = self._score_step(step, scope[step.output])
         return jump
+
+    def _score_step(self, step: Step, value: Any) -> dict[str, float]:
+        text = value if isinstance(value, str) else _json(value)
+        context = ScoreContext(
+            output=text,
+            expected=self.case.expected,
+            variables=self.case.variables,
+            metadata=self.case.metadata,
+        )
+        scores: dict[str, float] = {}
+        for scorer in self.plan.scorers_of(step):
+            score = scorer.score(context)
+            scores[score.name] = score.value
+            self.outcome.step_scores.setdefault(f"{step.name}.{score.name}", []).append(score.value)
+        return scores
 
     async def _step(
         self, step: Step, scope: dict[str, Any], path: str, entry: dict[str, Any]

@@ -194,6 +194,13 @@ def test_a_run_over_http_targets_a_flow_and_lists_its_traces(api: tuple[TestClie
         steps = [entry["step"] for entry in cell["trace"]]
         assert steps[:2] == ["classify", "route"]
         assert cell["output"] == cell["trace"][-1]["output"]
+    steps = client.get(f"/v1/runs/{run_id}/steps", headers=h).json()
+    by_step = {s["step"]: s for s in steps}
+    assert by_step["classify"]["runs"] == 2 and by_step["classify"]["errors"] == 0
+    assert by_step["classify"]["prompt_tokens"] == sum(
+        c["trace"][0]["prompt_tokens"] for c in cells
+    )
+    assert client.get(f"/v1/runs/{run_id}/steps", headers=_headers("mallory")).status_code == 404
     both = client.post(
         "/v1/runs",
         json={

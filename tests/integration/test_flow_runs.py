@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import httpx
+import numpy as np
 import pytest
 
 from engine.llm import simulator_catalogue
@@ -39,7 +40,12 @@ FLOW_V1 = {
     "inputs": ["question"],
     "output": "answer",
     "steps": [
-        {"name": "classify", "kind": "llm", "prompt": "triage@production"},
+        {
+            "name": "classify",
+            "kind": "llm",
+            "prompt": "triage@production",
+            "scorers": [{"type": "icontains", "name": "label"}],
+        },
         {
             "name": "route",
             "kind": "condition",
@@ -102,6 +108,12 @@ def engine(
     eng.close()
 
 
+def group_of(report: dict[str, Any], version: str, model: str) -> dict[str, Any]:
+    return next(
+        g for g in report["groups"] if (g["prompt_version"], g["model"]) == (version, model)
+    )
+
+
 def _requests(simulator: Any) -> int:
     return int(httpx.get(f"{simulator.url}/stats").json()["requests_total"])
 
@@ -160,6 +172,8 @@ def test_two_flow_versions_on_two_models_report_what_the_traces_say(
             assert trace[2]["latency_ms"] >= 0
         expected = cases[row["case_id"]]["expected"]
         assert row["passed"] == (expected.lower() in row["output"].lower())
+        said = float(expected in classify["output"].lower())
+        assert classify["scores"] == {"label": said} == {"label": row["scores"]["classify.label"]}
         groups[(row["prompt_version"], row["model"])].append(row)
     assert routes == {"billing", "general"}  # both branches were taken
     assert _requests(simulator) - before == llm_calls
@@ -180,6 +194,33 @@ def test_two_flow_versions_on_two_models_report_what_the_traces_say(
                 for e in c["detail"]["trace"]
                 if e["kind"] == "llm"
             )
+        )
+
+    # The per-step report, recomputed from the traces.
+    steps = {(s.prompt_version, s.model, s.step): s for s in run.step_report()}
+    for (version, model), cells in groups.items():
+        for name in ("classify", "route", "answer"):
+            entries = [e for c in cells for e in c["detail"]["trace"] if e["step"] == name]
+            summary = steps[(version, model, name)]
+            assert summary.runs == len(entries) == len(cells)
+            assert summary.errors == 0
+            latencies = [e.get("latency_ms", e["wall_ms"]) for e in entries]
+            assert summary.latency_p95_ms == pytest.approx(float(np.percentile(latencies, 95)))
+            assert summary.cost_usd == pytest.approx(sum(e.get("cost_usd") or 0 for e in entries))
+        label = [
+            e["scores"]["label"]
+            for c in cells
+            for e in c["detail"]["trace"]
+            if e["step"] == "classify"
+        ]
+        assert steps[(version, model, "classify")].mean_scores == {
+            "label": pytest.approx(sum(label) / len(label))
+        }
+        assert (version, model, "billing") in steps or all(
+            "billing" not in c["detail"]["trace"][0]["output"] for c in cells
+        )
+        assert group_of(report, version, model)["mean_scores"]["classify.label"] == (
+            pytest.approx(sum(label) / len(label))
         )
 
     # The same run again: every step's answer comes from the response cache.

@@ -362,3 +362,59 @@ def test_values_parse_and_test() -> None:
     assert holds(
         Predicate(var="t", at_least=1.0, scorer={"type": "x"}), variables, lambda spec, value: 1.0
     )
+
+
+@pytest.mark.parametrize(
+    ("scorers", "fragment"),
+    [
+        ([{"type": "llm-judge", "args": {"model": "m", "rubric": "r"}}], "pure scorers only"),
+        ([{"type": "no-such-scorer"}], "no-such-scorer"),
+        ([{"type": "icontains"}, {"type": "icontains"}], "two scorers are named"),
+        ("icontains", "list of scorer specs"),
+    ],
+)
+def test_a_steps_own_scorers_must_be_pure_and_valid(scorers: Any, fragment: str) -> None:
+    data = with_step(0, scorers=scorers)
+    with pytest.raises(ValidationError) as err:
+        check_flow(Flow.from_dict(data))
+    assert (err.value.details["reason"], err.value.details["step"]) == ("invalid-step", "classify")
+    assert fragment in err.value.message
+
+
+def test_the_step_report_is_recomputed_from_traces() -> None:
+    from types import SimpleNamespace
+
+    from domain.flows import step_report
+
+    def cell(version: str, latency: float, error: str | None, score: float) -> Any:
+        trace = [
+            {
+                "step": "classify",
+                "kind": "llm",
+                "latency_ms": latency,
+                "prompt_tokens": 3,
+                "completion_tokens": 1,
+                "cost_usd": 0.5,
+                "scores": {"label": score},
+                **({"error": error} if error else {}),
+            },
+            {"step": "route", "kind": "condition", "wall_ms": 0.01},
+        ]
+        return SimpleNamespace(prompt_version=version, model="m", trace=trace)
+
+    cells = [
+        cell("v1", 10, None, 1.0),
+        cell("v1", 30, "boom", 0.0),
+        cell("v1", 20, None, 1.0),
+        cell("v2", 5, None, 0.0),
+        SimpleNamespace(prompt_version="v1", model="m", trace=None),
+    ]
+    summaries = {(s.prompt_version, s.step): s for s in step_report(cells)}
+    first = summaries[("v1", "classify")]
+    assert (first.runs, first.errors, first.prompt_tokens, first.cost_usd) == (3, 1, 9, 1.5)
+    assert first.error_rate == pytest.approx(1 / 3)
+    assert (first.latency_p50_ms, first.latency_p95_ms) == (20.0, pytest.approx(29.0))
+    assert first.mean_scores == {"label": pytest.approx(2 / 3)}
+    assert summaries[("v1", "route")].latency_p50_ms == 0.01
+    assert summaries[("v2", "classify")].pass_rate == 0.0
+    assert summaries[("v1", "route")].pass_rate is None
