@@ -191,6 +191,8 @@ class Evaluations:
         prompt_info = self.prompts.get(prompt)
         refs = list(versions) if versions else ["main"]
         resolved = [self.prompts.show(prompt, ref) for ref in refs]
+        if flow is not None:
+            _check_flow_versions(resolved)
         pins = self._pins(resolved, {})
         version = self.datasets.version(self.owner, dataset, dataset_version)
         cases = _subset(self.datasets.cases(self.owner, version.id), cases)
@@ -522,6 +524,15 @@ def _with_run_id(context: RunContext, run_id: str) -> RunContext:
     from dataclasses import replace
 
     return replace(context, run_id=run_id)
+
+
+def _check_flow_versions(resolved: Sequence[Any]) -> None:
+    """Refuse a flow run of a version that holds no flow (a prompt command wrote it)."""
+    from domain.flows import flow_error, is_flow_template
+
+    for version in resolved:
+        if not is_flow_template(version.template):
+            raise flow_error(f"version {version.id[:12]} holds no flow", "not-a-flow")
 
 
 def _check_tools(context: RunContext) -> None:

@@ -201,6 +201,18 @@ def test_a_run_over_http_targets_a_flow_and_lists_its_traces(api: tuple[TestClie
         c["trace"][0]["prompt_tokens"] for c in cells
     )
     assert client.get(f"/v1/runs/{run_id}/steps", headers=_headers("mallory")).status_code == 404
+    # A prompt command writing plain text onto the flow's prompt does not make it runnable.
+    plain = client.post(
+        "/v1/prompts/flow:runnable/versions", json={"template": "hi {{ q }}"}, headers=h
+    )
+    assert plain.status_code == 201, plain.text
+    refused = client.post(
+        "/v1/runs",
+        json={"flow": "runnable@main", "dataset": "tickets", "models": ["openai/sim-large"]},
+        headers=h,
+    )
+    assert refused.status_code == 422 and refused.json()["reason"] == "not-a-flow"
+    assert client.get("/v1/flows/runnable", headers=h).json()["reason"] == "not-a-flow"
     both = client.post(
         "/v1/runs",
         json={
