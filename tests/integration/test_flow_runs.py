@@ -223,6 +223,15 @@ def test_two_flow_versions_on_two_models_report_what_the_traces_say(
             pytest.approx(sum(label) / len(label))
         )
 
+    # The paired comparison of the two flow versions, recomputed from the rows.
+    for model in MODELS:
+        paired = run.compare_versions((v1.id, model), (v2.id, model))
+        a = {c["case_id"]: c["passed"] for c in groups[(v1.id, model)]}
+        b = {c["case_id"]: c["passed"] for c in groups[(v2.id, model)]}
+        assert paired.n_pairs == len(cases)
+        assert len(paired.improved) == sum(1 for k in a if b[k] and not a[k])
+        assert len(paired.regressed) == sum(1 for k in a if a[k] and not b[k])
+
     # The same run again: every step's answer comes from the response cache.
     again = engine.evaluate(
         flow="support",
