@@ -283,3 +283,42 @@ def test_a_cancelled_flow_run_resumes_without_repeating_a_recorded_cell(
     called = sum(e["attempts"] for r in rows for e in r["detail"]["trace"] if e["kind"] == "llm")
     assert not any(r["cached"] for r in rows)
     assert _requests(simulator) - before == called
+
+
+def test_killing_an_evaluator_mid_flow_run_records_every_cell_once(
+    engine: Any, simulator: Any
+) -> None:
+    import ray
+
+    from actors.naming import evaluator_name
+
+    if "support" not in engine.flows.list():
+        engine.flows.create("support", FLOW_V1)
+    before = _requests(simulator)
+    run = engine.evaluate(
+        flow="support@main",
+        dataset="tickets",
+        models=MODELS,
+        cache=False,
+        concurrency=8,
+        repeats=10,
+        seed=13,
+    )
+    deadline = time.monotonic() + 60
+    while run.recorded() < 20 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    ray.kill(
+        ray.get_actor(evaluator_name(engine.settings.effective_database_url, 0)), no_restart=False
+    )
+    at_kill = run.recorded()
+    assert run.wait(progress=False, timeout=180).status.value == "completed"
+    rows = list(engine.evaluations.runs.result_rows(engine.owner, run.id))
+    keys = {(r["model"], r["case_id"], r["repeat"]) for r in rows}
+    assert len(rows) == len(keys) == 2 * 9 * 10 > at_kill
+    recorded_calls = sum(
+        e["attempts"] for r in rows for e in r["detail"]["trace"] if e["kind"] == "llm"
+    )
+    extra = _requests(simulator) - before - recorded_calls
+    # Only cells in flight at the kill (never recorded) may have been asked again: at most
+    # the run's cells out (twice its concurrency) × their 2 LLM steps.
+    assert 0 <= extra <= 2 * 8 * 2
