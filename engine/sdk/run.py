@@ -366,7 +366,12 @@ class Run:
         from engine.reports import render
 
         return render(
-            self.summary(), fmt, comparison, title=f"Run {self.id}", feedback=self.feedback_report()
+            self.summary(),
+            fmt,
+            comparison,
+            title=f"Run {self.id}",
+            feedback=self.feedback_report(),
+            steps=self.step_report() if fmt == "html" else (),
         )
 
     def save_report(self, path: str | Path, comparison: Comparison | None = None) -> Path:

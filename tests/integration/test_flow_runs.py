@@ -223,6 +223,9 @@ def test_two_flow_versions_on_two_models_report_what_the_traces_say(
             pytest.approx(sum(label) / len(label))
         )
 
+    page = run.report("html")
+    assert "<h2>Flow steps</h2>" in page and "<td>classify</td>" in page
+
     # The paired comparison of the two flow versions, recomputed from the rows.
     for model in MODELS:
         paired = run.compare_versions((v1.id, model), (v2.id, model))
