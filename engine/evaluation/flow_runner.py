@@ -320,7 +320,11 @@ class FlowExecution:
         scope[step.output] = [s.get(collect) for s in scopes]
 
     def _score(self, spec: Mapping[str, Any], value: Any) -> float:
-        (scorer,) = build_scorers([dict(spec)])
+        key = "when:" + _json(spec)
+        built = self.plan.built.get(key)
+        if built is None:
+            built = self.plan.built[key] = build_scorers([dict(spec)])
+        (scorer,) = built
         if not isinstance(scorer, PureScorer) or scorer.needs is not None:
             raise _Stop(
                 f"scorer {spec.get('type')!r} cannot be used in a condition (pure scorers only)"

@@ -208,3 +208,40 @@ def test_a_transform_renders_earlier_outputs_without_evaluating_them(client: LLM
     )
     assert done.output == "<{{ __import__('os') }}>"
     assert done.calls == 0 and done.trace[0]["inputs"] == {"text": "{{ __import__('os') }}"}
+
+
+def test_a_condition_branches_on_a_score_and_a_step_scores_its_output(
+    client: LLMClient,
+) -> None:
+    flow = {
+        "inputs": ["text"],
+        "output": "out",
+        "steps": [
+            {
+                "name": "wrap",
+                "kind": "transform",
+                "template": "{{ text }}",
+                "scorers": [{"type": "is-json", "name": "json"}],
+            },
+            {
+                "name": "valid",
+                "kind": "condition",
+                "then": "yes",
+                "otherwise": "no",
+                "when": {"var": "wrap", "scorer": {"type": "is-json"}, "at_least": 1},
+            },
+            {
+                "name": "yes",
+                "kind": "transform",
+                "template": "json",
+                "output": "out",
+                "next": "end",
+            },
+            {"name": "no", "kind": "transform", "template": "text", "output": "out"},
+        ],
+    }
+    for text, expected, score in (('{"a": 1}', "json", 1.0), ("plain", "text", 0.0)):
+        done = run(client, flow, {"text": text})
+        assert done.output == expected
+        assert done.trace[0]["scores"] == {"json": score}
+        assert done.step_scores == {"wrap.json": [score]}
