@@ -19,6 +19,9 @@ from domain.scoring import PureScorer, build_scorers
 VarType = str
 """``text``, ``json`` (parsed: fields readable), ``list``, ``bool`` or ``any``."""
 
+MAX_STEP_RUNS = 1_000
+"""The most steps one case may run, nested loops and maps at their bounds."""
+
 PromptVariables = Callable[[str, str], Sequence[str]]
 """Given a prompt name and ref, its template's variables; raises NotFoundError if none."""
 
@@ -52,12 +55,38 @@ def check_flow(flow: Flow, known: Known | None = None) -> None:
                 "unknown-tool",
                 step.name,
             )
+    _check_work(flow.steps)
     exit_types = _block(flow.steps, dict.fromkeys(flow.inputs, "any"), known)
     if flow.output not in exit_types:
         raise flow_error(
             f"flow output {flow.output!r} is not written on every path to the end",
             "unknown-variable",
         )
+
+
+def worst_case_steps(steps: Sequence[Step]) -> int:
+    """How many steps one execution of ``steps`` may run at most (every loop at its bound,
+    every map at its fan-out)."""
+    total = 0
+    for step in steps:
+        total += 1
+        if step.kind == "loop":
+            total += (step.max_iterations or 0) * worst_case_steps(step.body)
+        elif step.kind == "map":
+            total += (step.max_items or 0) * worst_case_steps(step.body)
+    return total
+
+
+def _check_work(steps: Sequence[Step]) -> None:
+    """Refuse nested loops and maps whose bounds multiply past `MAX_STEP_RUNS` per case."""
+    for step in steps:
+        if step.kind in ("loop", "map") and worst_case_steps([step]) > MAX_STEP_RUNS:
+            raise flow_error(
+                f"step {step.name!r} may run {worst_case_steps([step]):,} steps per case, over "
+                f"{MAX_STEP_RUNS:,}: lower its bounds (or its body's)",
+                "unbounded-map" if step.kind == "map" else "unbounded-loop",
+                step.name,
+            )
 
 
 def _step_scorers(step: Step) -> None:

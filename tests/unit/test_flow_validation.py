@@ -418,3 +418,21 @@ def test_the_step_report_is_recomputed_from_traces() -> None:
     assert summaries[("v1", "route")].latency_p50_ms == 0.01
     assert summaries[("v2", "classify")].pass_rate == 0.0
     assert summaries[("v1", "route")].pass_rate is None
+
+
+def test_nested_bounds_that_multiply_past_the_limit_are_refused() -> None:
+    inner = {
+        "name": "inner",
+        "kind": "map",
+        "over": "item",
+        "max_items": 100,
+        "body": [{"name": "one", "kind": "transform", "template": "{{ item }}"}],
+    }
+    outer = {"name": "outer", "kind": "map", "over": "items", "max_items": 100, "body": [inner]}
+    data = {"inputs": ["items"], "output": "outer", "steps": [outer]}
+    with pytest.raises(ValidationError) as err:
+        check_flow(Flow.from_dict(data))
+    assert (err.value.details["reason"], err.value.details["step"]) == ("unbounded-map", "outer")
+    assert "10,101 steps per case" in err.value.message
+    outer["max_items"] = 5
+    check_flow(Flow.from_dict(data))
