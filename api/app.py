@@ -23,6 +23,7 @@ from api import (
     routes_dataset_import,
     routes_datasets,
     routes_feedback,
+    routes_flows,
     routes_metrics,
     routes_models,
     routes_optimizations,
@@ -68,6 +69,7 @@ paginated: pass `next_cursor` back as `cursor`."""
 RESOURCE_ROUTERS = (
     routes_prompts.router,
     routes_prompt_refs.router,
+    routes_flows.router,
     routes_datasets.router,
     routes_dataset_import.router,
     routes_runs.router,

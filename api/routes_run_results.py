@@ -14,6 +14,7 @@ from api.openapi import AUTHENTICATED, api_router, problem_responses
 from api.pagination import Page, PageDep, paginate
 from api.routes_runs import NOT_FOUND, RunId
 from api.schemas import CellOut, ReportOut
+from api.schemas_flows import StepSummaryOut
 from domain.errors import ValidationError
 from domain.reports import ResultRecord
 from engine.sdk import CellFilters, CellKey, cell_key
@@ -79,6 +80,13 @@ def list_cells(
     """List a run's recorded cells, filtered by verdict, model, prompt version or error."""
     rows = engine.run(run_id).cells(filters, after=key_cursor(page.position), limit=page.limit + 1)
     return paginate(rows, page.limit, lambda cell: {"after": list(cell_key(cell))}, cell_out)
+
+
+@router.get("/{run_id}/steps", response_model=list[StepSummaryOut], responses=NOT_FOUND)
+def list_steps(run_id: RunId, engine: Reader) -> list[StepSummaryOut]:
+    """A flow run's report per step (runs, error rate, latency p50/p95, tokens, cost, the
+    step's own scores) per flow version and model; empty for a prompt run."""
+    return [StepSummaryOut.model_validate(s.to_dict()) for s in engine.run(run_id).step_report()]
 
 
 @router.get(

@@ -112,6 +112,7 @@ def start_run(
     scorers = remote_scorers(body.scorers)
     run = engine.evaluate(
         prompt=body.prompt,
+        flow=body.flow,
         versions=body.versions,
         dataset=body.dataset,
         dataset_version=body.dataset_version,

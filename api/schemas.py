@@ -320,7 +320,15 @@ class RunIn(BaseModel):
         }
     )
 
-    prompt: str = Field(min_length=1)
+    prompt: str | None = Field(default=None, min_length=1, description="The prompt, or:")
+    flow: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=300,
+        description="A flow (`name` or `name@ref`) instead of a prompt: each cell runs the "
+        "flow for one case and records its trace (docs/flows.md).",
+        examples=["support@production"],
+    )
     versions: list[str] | None = Field(
         default=None,
         description="Refs (`main`, `production`, `v3`, `main~1`, an id prefix); "
@@ -460,6 +468,11 @@ class CellOut(BaseModel):
     )
     tool_calls: list[ToolCallOut] = Field(
         default_factory=list, description="The function calls in the model's answer, in order."
+    )
+    trace: list[dict[str, Any]] | None = Field(
+        default=None,
+        description="A flow cell's steps as run (step, kind, inputs, output, latency, tokens, "
+        "cost, error); null for a single-prompt cell.",
     )
     variables: dict[str, Any] = Field(description="The case's template variables.")
     expected: str | None = Field(description="The case's expected output.")

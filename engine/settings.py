@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["auto", "console", "json"] = "auto"
     prompt_shards: int = Field(default=2, ge=1, le=64)
+    # The Python tools flow `tool` steps may call, as {"name": "module:function"}: only the
+    # operator chooses code; a flow (over HTTP too) can only name one of these.
+    flow_tools: dict[str, str] = Field(default_factory=dict)
     evaluators: int | None = Field(default=None, ge=1, le=256)
     catalogue_path: Path | None = None
     reports_dir: Path | None = None

@@ -49,6 +49,9 @@ class ResultRow:
             ``None`` when it did not say or did not answer.
         tool_calls: The function calls in the model's answer, in its order; the output is
             then its text, often empty.
+        trace: A flow cell's steps as run, in order (``domain.flows`` trace entries:
+            step, kind, inputs, output, latency, tokens, cost, error); ``None`` for a
+            single-prompt cell.
     """
 
     run_id: str
@@ -74,6 +77,7 @@ class ResultRow:
     scoring_cost_usd: float = 0.0
     finish_reason: str | None = None
     tool_calls: tuple[ToolCall, ...] = field(default=(), hash=False)
+    trace: tuple[Mapping[str, Any], ...] | None = field(default=None, hash=False)
 
     @property
     def key(self) -> tuple[str, str, str, int]:
@@ -107,6 +111,8 @@ class ResultRow:
         values["scores"] = dict(self.scores)
         values["reasons"] = dict(self.reasons)
         values["tool_calls"] = [call.to_dict() for call in self.tool_calls]
+        if self.trace is not None:
+            values["trace"] = [dict(step) for step in self.trace]
         return values
 
     @classmethod
@@ -140,6 +146,13 @@ class ResultRow:
         except (TypeError, ValueError) as exc:
             raise ValueError(f"result with a malformed field: {exc}") from None
         values["cached"] = bool(values.get("cached", False))
+        trace = values.get("trace")
+        if trace is not None:
+            if not isinstance(trace, list | tuple) or not all(
+                isinstance(t, Mapping) for t in trace
+            ):
+                raise ValueError("result with a malformed trace")
+            values["trace"] = tuple(dict(t) for t in trace)
         return cls(**values)
 
 

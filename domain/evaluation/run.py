@@ -121,6 +121,9 @@ class RunSpec:
     routing: str = "fixed"
     concurrency: int = DEFAULT_CONCURRENCY
     allow_code: bool = False
+    flow_pins: dict[str, dict[str, str]] = field(default_factory=dict)
+    """For flow versions: version id → {llm step: the prompt version it calls}, resolved
+    when the run started so a resume calls the same prompts even if a label moved."""
 
     def __post_init__(self) -> None:
         check_routing(self.routing)
@@ -178,6 +181,11 @@ class RunSpec:
             "concurrency": self.concurrency,
             # Emitted only when set: a run without code keeps the record it always had.
             **({"allow_code": True} if self.allow_code else {}),
+            **(
+                {"flow_pins": {v: dict(p) for v, p in self.flow_pins.items()}}
+                if self.flow_pins
+                else {}
+            ),
         }
 
     @classmethod
@@ -197,6 +205,7 @@ class RunSpec:
             routing=str(data.get("routing", "fixed")),
             concurrency=int(data.get("concurrency", DEFAULT_CONCURRENCY)),
             allow_code=data.get("allow_code") is True,
+            flow_pins={str(v): dict(p) for v, p in dict(data.get("flow_pins") or {}).items()},
         )
 
 

@@ -99,6 +99,10 @@ def build_parser(extra: Sequence[Registrar] = ()) -> argparse.ArgumentParser:
 
     register_prompt_commands(sub)
 
+    from engine.cli.flows import register as register_flow_commands
+
+    register_flow_commands(sub)
+
     from engine.cli.evaluation import register as register_evaluation_commands
 
     register_evaluation_commands(sub)

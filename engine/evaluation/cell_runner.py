@@ -11,7 +11,7 @@ import asyncio
 import os
 from collections import deque
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, cast
 
 from domain.datasets import TestCase
@@ -33,6 +33,7 @@ from domain.scoring import (
 )
 from engine import tracing
 from engine.evaluation.context import RunContext
+from engine.evaluation.flow_runner import CellCall, FlowExecution, FlowPlan
 from engine.evaluation.sandbox import run_program
 from engine.llm import CompletionRequest, LLMClient
 
@@ -190,6 +191,9 @@ class CellRunner:
         scoring = self.scoring_of(case)
         if scoring.refusal is not None:  # before the model call: nothing is spent on it
             return CellOutcome(ResultRow(**key, error=scoring.refusal))
+        plan = ctx.flows.get(cell.prompt_version)
+        if plan is not None:
+            return await self._run_flow(plan, cell, case, key, scoring)
         try:
             rendered = ctx.templates[cell.prompt_version].render(case.variables)
         except NexusError as exc:
@@ -235,20 +239,91 @@ class CellRunner:
             return CellOutcome(ResultRow(**answered))
         output = answer.content or ""
         answered["output"] = output
+        return await self._scored(
+            answered,
+            case,
+            cell,
+            scoring,
+            ScoreContext(
+                output=output,
+                expected=case.expected,
+                variables=case.variables,
+                metadata=case.metadata,
+                latency_ms=answer.latency_ms,
+                cost_usd=answer.cost_usd,
+                tokens=answer.usage.prompt_tokens + answer.usage.completion_tokens,
+                model=answer.model_used or cell.model,
+                finish_reason=answer.finish_reason,
+                logprobs=answer.logprobs,
+                tool_calls=answer.tool_calls,
+                tools=_offered_tools(params),
+            ),
+        )
+
+    async def _run_flow(
+        self, plan: FlowPlan, cell: Cell, case: TestCase, key: dict[str, Any], scoring: Scoring
+    ) -> CellOutcome:
+        """Work a flow cell: its steps' calls share the cell's client, route and cache;
+        the row sums their usage and carries the trace."""
+        ctx = self.context
+        params = {
+            **ctx.spec.params,
+            "seed": ctx.spec.params.get("seed", ctx.spec.seed + cell.repeat),
+        }
+        call = CellCall(
+            route=self.route(cell),
+            params=params,
+            repeat=cell.repeat,
+            cache=ctx.spec.cache,
+            run_id=ctx.run_id,
+            owner=ctx.owner,
+            call_id=_call_id(ctx.run_id, cell),
+        )
+        done = await FlowExecution(plan, case, call, self.client.complete).run()
+        if done.budget_exceeded:
+            return CellOutcome(None, budget_exceeded=True)
+        answered: dict[str, Any] = {
+            **key,
+            "output": done.output,
+            "latency_ms": done.latency_ms,
+            "queue_ms": done.queue_ms,
+            "prompt_tokens": done.prompt_tokens,
+            "completion_tokens": done.completion_tokens,
+            "cost_usd": done.cost_usd,
+            "fallback_model": done.fallback_model,
+            "cached": done.cached,
+            "error": None if done.error is None else f"flow: {done.error}",
+            "attempts": done.attempts,
+            "model_used": done.model_used,
+            "trace": tuple(done.trace),
+        }
+        if done.error is not None or done.output is None:
+            return CellOutcome(ResultRow(**answered))
         score_ctx = ScoreContext(
-            output=output,
+            output=done.output,
             expected=case.expected,
             variables=case.variables,
             metadata=case.metadata,
-            latency_ms=answer.latency_ms,
-            cost_usd=answer.cost_usd,
-            tokens=answer.usage.prompt_tokens + answer.usage.completion_tokens,
-            model=answer.model_used or cell.model,
-            finish_reason=answer.finish_reason,
-            logprobs=answer.logprobs,
-            tool_calls=answer.tool_calls,
-            tools=_offered_tools(params),
+            latency_ms=done.latency_ms,
+            cost_usd=done.cost_usd,
+            tokens=done.prompt_tokens + done.completion_tokens,
+            model=done.model_used or cell.model,
         )
+        scored = await self._scored(answered, case, cell, scoring, score_ctx)
+        if scored.row is None or not done.step_scores:
+            return scored
+        steps = {name: sum(v) / len(v) for name, v in done.step_scores.items()}
+        return CellOutcome(replace(scored.row, scores={**scored.row.scores, **steps}))
+
+    async def _scored(
+        self,
+        answered: dict[str, Any],
+        case: TestCase,
+        cell: Cell,
+        scoring: Scoring,
+        score_ctx: ScoreContext,
+    ) -> CellOutcome:
+        """The row of an answered cell, with its scores."""
         scores, extra_cost, over_budget = await self._score(score_ctx, cell, scoring)
         if over_budget:
             return CellOutcome(None, budget_exceeded=True)

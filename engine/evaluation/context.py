@@ -30,6 +30,9 @@ class RunContext:
     catalogue_key: str
     custom_scorers: tuple[Any, ...] = field(default=())
     concurrency: int = 64
+    flows: dict[str, Any] = field(default_factory=dict)
+    """Flow versions of the run: version id → `engine.evaluation.flow_runner.FlowPlan`
+    (its tools, Python callables, travel cloudpickled like custom scorers)."""
     api_keys: dict[str, str] = field(default_factory=dict, repr=False)
     """The owner's stored provider keys as ``{env var: key}`` for the accounts that need
     them; they override the process environment. Never recorded or logged."""

@@ -21,6 +21,19 @@
     routing: fixed                  # or cheapest / lowest-latency among the models
     simulator: true                 # start the simulated provider for openai/sim-* models
 
+A flow file names a flow instead of a prompt (see docs/flows.md): each version is a flow
+inline or in a YAML file next to this one, and ``prompts`` holds the prompts its ``llm``
+steps call (created, or committed when their text changed)::
+
+    flow:
+      name: support
+      versions:
+        - file: support-v1.yaml
+        - file: support-v2.yaml
+          message: careful triage
+    prompts:
+      triage: "Classify this ticket into billing, technical or account: {{ question }}"
+
 Running a file twice is idempotent: unchanged prompt versions and dataset content are
 reused (matched by content), so the second run evaluates the same versions.
 """
@@ -36,6 +49,7 @@ import yaml
 from domain.datasets import TestCase
 from domain.errors import NexusError, ValidationError
 from domain.evaluation import ROUTINGS
+from domain.flows import Flow, flow_name, prompt_name
 from domain.scoring import build_scorers
 from engine.evaluation.code_files import read_code_file
 
@@ -52,6 +66,8 @@ _TOP = {
     "simulator",
     "cache",
     "routing",
+    "flow",
+    "prompts",
 }
 _VERSION = {"template", "system", "messages", "message", "model", "temperature", "max_tokens"}
 
@@ -93,6 +109,19 @@ class EvalFile:
     cases: tuple[TestCase, ...] = ()
     """The cases themselves, for a suite imported from another tool (``dataset_path`` is
     then ``None``); an eval file always names its dataset file."""
+    flow_name: str | None = None
+    """A flow file's flow (``prompt_name`` is then its prompt's, ``flow:<name>``)."""
+    flow_versions: tuple[FlowVersionSpec, ...] = ()
+    prompts: dict[str, str] = field(default_factory=dict)
+    """Prompts the flow's llm steps call: name → template text."""
+
+
+@dataclass(frozen=True)
+class FlowVersionSpec:
+    """One flow version to ensure exists, in file order (its dict form)."""
+
+    flow: dict[str, Any]
+    message: str
 
 
 class _Mistakes:
@@ -150,7 +179,22 @@ def load_eval_file(path: str | Path) -> EvalFile:
         mistakes.add(str(key), f"unknown key (known: {', '.join(sorted(_TOP))})")
     prompt = data.get("prompt")
     versions: tuple[PromptVersionSpec, ...] = ()
-    if not isinstance(prompt, dict) or not isinstance(prompt.get("name"), str):
+    flow_versions: tuple[FlowVersionSpec, ...] = ()
+    flow = data.get("flow")
+    if flow is not None:
+        if prompt is not None:
+            mistakes.add("flow", "an eval file has a prompt or a flow, not both")
+        flow_versions = _flow_versions(flow, source.parent, mistakes)
+        prompt = {"name": prompt_name(str(flow.get("name"))) if isinstance(flow, dict) else ""}
+    prompts = data.get("prompts", {})
+    if not isinstance(prompts, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in prompts.items()
+    ):
+        mistakes.add("prompts", "must map prompt names to template texts")
+        prompts = {}
+    if flow is not None:
+        pass  # its versions were read above
+    elif not isinstance(prompt, dict) or not isinstance(prompt.get("name"), str):
         mistakes.add("prompt", "needs a mapping with a name and versions")
     elif not isinstance(prompt.get("versions"), list) or not prompt["versions"]:
         mistakes.add("prompt.versions", "needs at least one version")
@@ -194,7 +238,48 @@ def load_eval_file(path: str | Path) -> EvalFile:
         repeats=repeats,
         seed=seed,
         concurrency=concurrency,
+        flow_name=flow_name(prompt["name"]) if flow is not None else None,
+        flow_versions=flow_versions,
+        prompts=dict(prompts),
     )
+
+
+def _flow_versions(raw: Any, base: Path, mistakes: _Mistakes) -> tuple[FlowVersionSpec, ...]:
+    """A flow file's versions, each read (``file:``, relative to the eval file) and its shape
+    checked; the checks against prompts and tools are the commit's."""
+    if not isinstance(raw, dict) or not isinstance(raw.get("name"), str) or not raw["name"]:
+        mistakes.add("flow", "needs a mapping with a name and versions")
+        return ()
+    versions = raw.get("versions")
+    if not isinstance(versions, list) or not versions:
+        mistakes.add("flow.versions", "needs at least one version")
+        return ()
+    found: list[FlowVersionSpec] = []
+    for index, item in enumerate(versions):
+        where = f"flow.versions[{index}]"
+        if not isinstance(item, dict):
+            mistakes.add(where, "must be a mapping (a flow, or file: and message:)")
+            continue
+        item = dict(item)
+        message = str(item.pop("message", f"version {index + 1} from eval file"))
+        if "file" in item:
+            name = item.pop("file")
+            path = base / str(name)
+            if item or not path.is_file():
+                mistakes.add(f"{where}.file", f"no flow file {name!r} next to the eval file")
+                continue
+            try:
+                item = yaml.safe_load(path.read_text(encoding="utf-8"))
+            except yaml.YAMLError as exc:
+                mistakes.add(f"{where}.file", f"invalid YAML ({str(exc)[:200]})")
+                continue
+        try:
+            flow = Flow.from_dict(item)
+        except NexusError as exc:
+            mistakes.add(where, exc.message)
+            continue
+        found.append(FlowVersionSpec(flow.to_dict(), message))
+    return tuple(found)
 
 
 def _check_scorers(

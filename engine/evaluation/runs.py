@@ -35,11 +35,13 @@ DETAIL_FIELDS = (
     "scoring_cost_usd",
     "finish_reason",
     "tool_calls",
+    "trace",
 )
 """`ResultRow` fields kept in the ``detail`` JSON column rather than a column of their own.
 
-Tool calls live here, not in a column: they are read with their cell, never filtered or
-summed in SQL, and older rows simply lack the key (no migration, no backfill)."""
+Tool calls and a flow cell's trace live here, not in a column: they are read with their
+cell, never filtered or summed in SQL, and older rows simply lack the key (no migration,
+no backfill)."""
 
 
 @dataclass(frozen=True)
@@ -373,6 +375,8 @@ def to_record(row: Mapping[str, Any], case: TestCase | None = None) -> ResultRec
     scores = row["scores"]
     extra = {name: detail[name] for name in DETAIL_FIELDS if detail.get(name) is not None}
     extra["tool_calls"] = tool_calls_from_dicts(extra.get("tool_calls"))
+    if "trace" in extra:
+        extra["trace"] = tuple(extra["trace"])
     return ResultRecord(
         **{name: row[name] for name in _COLUMNS if name not in ("scores", "detail")},
         scores=json.loads(scores) if isinstance(scores, str) else scores,
@@ -387,7 +391,8 @@ def result_row(result: ResultRow) -> dict[str, Any]:
     values = result.to_dict()
     row = {name: values[name] for name in _COLUMNS if name in values}
     row["scores"] = json.dumps(values["scores"], sort_keys=True)
-    row["detail"] = json.dumps({name: values[name] for name in DETAIL_FIELDS}, sort_keys=True)
+    detail = {name: values[name] for name in DETAIL_FIELDS if values.get(name) is not None}
+    row["detail"] = json.dumps(detail, sort_keys=True)
     row["error"] = stored_error(result.error)
     row["recorded_at"] = utc_now_iso()
     return row

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Literal
 
 from domain.feedback import FeedbackReport
+from domain.flows import StepSummary
 from domain.reports import Comparison, Report
 from engine.reports._html import to_html
 from engine.reports._json import to_json
@@ -20,8 +22,10 @@ def render(
     *,
     title: str,
     feedback: FeedbackReport | None = None,
+    steps: Sequence[StepSummary] = (),
 ) -> str:
-    """``report`` (and ``comparison``) as JSON, Markdown or one self-contained HTML page.
+    """``report`` (and ``comparison``) as JSON, Markdown or one self-contained HTML page;
+    a flow run's ``steps`` (its per-step report) are a table of the HTML page.
 
     JSON holds the report (and ``feedback`` under ``"feedback"``); ``title`` heads the HTML
     page; Markdown and HTML add the feedback section when anyone gave feedback.
@@ -29,6 +33,6 @@ def render(
     if fmt == "json":
         return to_json(report, feedback=feedback)
     if fmt == "html":
-        return to_html(report, comparison, title=title, feedback=feedback)
+        return to_html(report, comparison, title=title, feedback=feedback, steps=steps)
     text = to_markdown(report, feedback=feedback)
     return text if comparison is None else f"{text}\n\n{to_markdown(comparison)}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from domain.feedback import FeedbackReport
+from domain.flows import StepSummary
 from domain.reports import CaseChange, Comparison, Report, format_p
 from engine.reports._failed import FAILED_COLUMNS, failed_case_row, failed_note
 from engine.reports._feedback import feedback_lines
@@ -50,6 +51,28 @@ def _feedback(feedback: FeedbackReport | None) -> list[str]:
     return ["<h2>Human feedback</h2>", f"<pre>{esc(chr(10).join(lines[3:]))}</pre>"]
 
 
+def _steps(steps: Sequence[StepSummary], report: Report) -> list[str]:
+    if not steps:
+        return []
+    names = {(g.prompt_version, g.model): group_name(g) for g in report.groups}
+    header = ("Group", "Step", "Kind", "Runs", "Error rate", "p50 ms", "p95 ms", "Cost", "Scores")
+    rows = [
+        [
+            names.get((s.prompt_version, s.model), f"{s.prompt_version[:12]} · {s.model}"),
+            s.step,
+            s.kind,
+            f"{s.runs:,}",
+            pct(s.error_rate),
+            number(s.latency_p50_ms, 1),
+            number(s.latency_p95_ms, 1),
+            usd(s.cost_usd),
+            ", ".join(f"{k} {v:.3f}" for k, v in s.mean_scores.items()) or DASH,
+        ]
+        for s in steps
+    ]
+    return ["<h2>Flow steps</h2>", _table(header, rows)]
+
+
 def to_html(
     report: Report,
     comparison: Comparison | None = None,
@@ -57,6 +80,7 @@ def to_html(
     title: str = "Evaluation report",
     max_cases: int = CASE_LIMIT,
     feedback: FeedbackReport | None = None,
+    steps: Sequence[StepSummary] = (),
 ) -> str:
     """Render a report, and optionally a comparison, as one self-contained HTML file.
 
@@ -73,6 +97,8 @@ def to_html(
         max_cases: The most regressed (and improved) cases shown.
         feedback: People's feedback on the cells: overrides and judge alignment, shown as
             text under the summary when anyone gave feedback.
+        steps: A flow run's per-step report (`domain.flows.step_report`), shown as a table
+            under the summary.
 
     Examples:
         >>> Path("report.html").write_text(to_html(summarize(results)))  # doctest: +SKIP
@@ -84,6 +110,7 @@ def to_html(
         "<h2>Summary</h2>",
         _table(SUMMARY_COLUMNS, [summary_row(group) for group in report.groups]),
         *_feedback(feedback),
+        *_steps(steps, report),
         "<h2>Charts</h2>",
         f'<div class="charts">{_charts(report)}</div>',
         *_errors(report),

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from engine.prompts.models import MergeOutcome, PromptInfo, PromptVersion
     from engine.sdk.engine import DEFAULT_OWNER, Engine
     from engine.sdk.evaluations import owns_run
+    from engine.sdk.flows import FlowDiff, Flows, FlowVersion
     from engine.sdk.optimizations import (
         CandidateInfo,
         Optimization,
@@ -42,6 +43,9 @@ _HOMES = {
     "PromptInfo": "engine.prompts.models",
     "PromptVersion": "engine.prompts.models",
     "owns_run": "engine.sdk.evaluations",
+    "FlowDiff": "engine.sdk.flows",
+    "FlowVersion": "engine.sdk.flows",
+    "Flows": "engine.sdk.flows",
     "Run": "engine.sdk.run",
     "AnnotationQueue": "engine.sdk.queues",
     "Queues": "engine.sdk.queues",
@@ -60,6 +64,9 @@ __all__ = [
     "CellKey",
     "DatasetInfo",
     "Engine",
+    "FlowDiff",
+    "FlowVersion",
+    "Flows",
     "Format",
     "MergeOutcome",
     "Optimization",

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from engine.evaluation.runs import RunInfo
     from engine.sdk.datasets import Datasets
     from engine.sdk.evaluations import Evaluations, ScorerInput
+    from engine.sdk.flows import Flows
     from engine.sdk.optimizations import Optimization, OptimizationInfo, Optimizations
     from engine.sdk.playground import Playground, Playgrounds
     from engine.sdk.prompts import Prompts
@@ -64,6 +65,16 @@ class _Shared:
     """The control server answering joiners, and its backend (owner only)."""
     backend: Any = None
     warming: threading.Thread | None = None
+    tools: dict[str, Callable[..., Any]] | None = None
+    """Flow tools of every owner's view: the operator's (settings), then the SDK's."""
+
+    def flow_tools(self) -> dict[str, Callable[..., Any]]:
+        with self.lock:
+            if self.tools is None:
+                from engine.sdk.flows import load_tools
+
+                self.tools = load_tools(self.settings.flow_tools)
+            return self.tools
 
     def client(self, key: str, factory: Callable[[], Any]) -> Any:
         with self.lock:
@@ -208,6 +219,13 @@ class Engine:
         return Prompts(db=self._db(), owner=self.owner, shards=commands, actor=self.user)
 
     @cached_property
+    def flows(self) -> Flows:
+        """Workflows: create, commit, get, history, diff, label; register their tools."""
+        from engine.sdk.flows import Flows
+
+        return Flows(self.prompts, tools=self._shared.flow_tools())
+
+    @cached_property
     def datasets(self) -> Datasets:
         """Datasets: create, import JSONL/CSV as immutable versions, export."""
         from engine.evaluation.datasets import DatasetStore
@@ -244,12 +262,13 @@ class Engine:
             budgets=self._budgets if rt.redis_url else None,
             hold_gateway=self._hold_gateway if rt.owner_served is None else None,
             user=self.user,
+            flows=self.flows,
         )
 
     def evaluate(
         self,
         *,
-        prompt: str,
+        prompt: str | None = None,
         dataset: str,
         models: Sequence[str],
         scorers: Sequence[ScorerInput] = (),
@@ -267,6 +286,7 @@ class Engine:
         routing: str = "fixed",
         cases: Sequence[str] | None = None,
         allow_code: bool = False,
+        flow: str | None = None,
     ) -> Run:
         """Start a run of prompt version(s) × model(s) × dataset × repeats.
 
@@ -294,6 +314,9 @@ class Engine:
                 call in a subprocess bounded in time and memory; their ``file`` argument
                 (``"file://checks.py:get_assert"``) is read now, from the working directory.
                 Only for code you wrote: the HTTP API never sets it.
+            flow: A flow to run instead of ``prompt``: ``"name"`` (with ``versions`` as its
+                refs) or ``"name@ref"``; each cell executes the flow for one case and
+                records its trace (see docs/flows.md).
 
         Returns:
             A `Run`; call `run.wait()` to follow it with a progress bar.
@@ -322,6 +345,7 @@ class Engine:
             routing=routing,
             cases=cases,
             allow_code=allow_code,
+            flow=flow,
         )
 
     @cached_property

@@ -14,7 +14,7 @@ from domain.errors import NotFoundError
 from domain.prompts import Template
 from domain.reports import Comparison, ResultRecord, compare_groups
 from engine.evaluation.datasets import Format, case_from_row
-from engine.evaluation.evalfile import EvalFile, PromptVersionSpec
+from engine.evaluation.evalfile import EvalFile, FlowVersionSpec, PromptVersionSpec
 
 if TYPE_CHECKING:
     from engine.sdk import Engine
@@ -63,6 +63,41 @@ def ensure_prompt_versions(
             )
             existing[_key(committed.template, committed.settings.to_dict())] = committed.id
             match = committed.id
+        ids.append(match)
+    return ids
+
+
+def ensure_prompts(engine: Engine, texts: Mapping[str, str]) -> None:
+    """Make each prompt's ``main`` hold its text: create it, or commit when it changed."""
+    for name, text in texts.items():
+        try:
+            head = engine.prompts.head(name)
+        except NotFoundError:
+            engine.prompts.create(name, text, message="from eval file")
+            continue
+        if head.template != Template.from_text(text):
+            engine.prompts.commit(name, text, message="from eval file")
+
+
+def ensure_flow_versions(engine: Engine, name: str, specs: Sequence[FlowVersionSpec]) -> list[str]:
+    """Version ids for flow ``specs``, committing only flows whose content is new."""
+    from domain.flows import Flow
+
+    def key(flow: Flow) -> str:
+        return json.dumps(flow.to_dict(), sort_keys=True)
+
+    try:
+        engine.flows.key(name)
+    except NotFoundError:
+        engine.flows.create(name, specs[0].flow, message=specs[0].message)
+    existing = {key(v.flow): v.id for v in engine.flows.history(name, limit=500)}
+    ids: list[str] = []
+    for spec in specs:
+        flow = Flow.from_dict(spec.flow)
+        match = existing.get(key(flow))
+        if match is None:
+            match = engine.flows.commit(name, flow, message=spec.message).id
+            existing[key(flow)] = match
         ids.append(match)
     return ids
 
@@ -118,11 +153,17 @@ def run_eval(
     name: str = "",
     routing: str = "fixed",
     allow_code: bool = False,
+    version_ids: Sequence[str] | None = None,
 ) -> EvalOutcome:
     """Ensure inputs, evaluate, wait with a progress bar, compare first vs last version.
 
-    ``allow_code`` lets the run's code assertions run (see `Engine.evaluate`)."""
-    ids = ensure_prompt_versions(engine, prompt, versions)
+    ``allow_code`` lets the run's code assertions run (see `Engine.evaluate`);
+    ``version_ids`` (a flow's, already ensured) are run instead of ``versions``."""
+    ids = (
+        list(version_ids)
+        if version_ids is not None
+        else ensure_prompt_versions(engine, prompt, versions)
+    )
     number = ensure_dataset(engine, dataset, rows)
     run = engine.evaluate(
         prompt=prompt,
@@ -175,8 +216,15 @@ def run_eval_file(engine: Engine, spec: EvalFile, *, progress: bool = True) -> E
 
     The file is the user's own, so its code assertions may run (their files were read when
     it was loaded, relative to it)."""
+    ids = None
+    if spec.flow_name is not None:
+        ensure_prompts(engine, spec.prompts)
+        ids = ensure_flow_versions(engine, spec.flow_name, spec.flow_versions)
+    elif spec.prompts:
+        ensure_prompts(engine, spec.prompts)
     return run_eval(
         engine,
+        version_ids=ids,
         prompt=spec.prompt_name,
         versions=spec.versions,
         dataset=f"{spec.name}-cases",

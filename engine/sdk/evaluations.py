@@ -39,6 +39,7 @@ if TYPE_CHECKING:
 
     from actors.scheduler_client import SchedulerClient
     from engine.llm import BudgetStore
+    from engine.sdk.flows import Flows
     from engine.sdk.prompts import Prompts
 
 ScorerInput = str | dict[str, Any] | ScorerSpec | CustomScorer | Callable[..., Any]
@@ -122,10 +123,12 @@ class Evaluations:
         budgets: Callable[[], BudgetStore] | None = None,
         hold_gateway: Callable[[ProviderAccount], None] | None = None,
         user: str | None = None,
+        flows: Flows | None = None,
     ) -> None:
         self.owner = owner
         self.user = owner if user is None else user
         self.prompts = prompts
+        self.flows = flows
         self.datasets = DatasetStore(db)
         self.runs = RunStore(db)
         self.feedback = FeedbackStore(db, self.runs)
@@ -151,7 +154,7 @@ class Evaluations:
     def evaluate(
         self,
         *,
-        prompt: str,
+        prompt: str | None = None,
         dataset: str,
         models: Sequence[str],
         scorers: Sequence[ScorerInput] = (),
@@ -169,8 +172,12 @@ class Evaluations:
         routing: str = "fixed",
         cases: Sequence[str] | None = None,
         allow_code: bool = False,
+        flow: str | None = None,
     ) -> Run:
         """Validate and start a run; returns at once with a `Run` handle.
+
+        ``flow`` (``name`` or ``name@ref``) runs versions of a flow instead of a prompt:
+        each cell executes the flow for one case (``versions`` are then the flow's refs).
 
         ``versions`` are refs (``main``, ``production``, ``v3``, ``main~1``...). ``api_keys``
         (provider → key, e.g. the owner's stored keys) are used for accounts of that provider
@@ -183,9 +190,13 @@ class Evaluations:
         """
         self._ensure_accepting()
         registered, custom = split_scorers(scorers, allow_code=allow_code)
+        prompt, versions = self._target(prompt, flow, versions)
         prompt_info = self.prompts.get(prompt)
         refs = list(versions) if versions else ["main"]
         resolved = [self.prompts.show(prompt, ref) for ref in refs]
+        if flow is not None:
+            _check_flow_versions(resolved)
+        pins = self._pins(resolved, {})
         version = self.datasets.version(self.owner, dataset, dataset_version)
         cases = _subset(self.datasets.cases(self.owner, version.id), cases)
         spec = RunSpec(
@@ -203,6 +214,7 @@ class Evaluations:
             routing=routing,
             concurrency=concurrency,
             allow_code=allow_code and _runs_code(registered, cases),
+            flow_pins=pins,
         )
         _check_case_scorers(registered, custom, cases)
         case_specs = [spec for case in cases for spec in case.scorers]
@@ -214,6 +226,7 @@ class Evaluations:
         except ConfigurationError as exc:  # e.g. a real provider's API key is not set
             raise ValidationError(exc.message, reason="model-unavailable", **exc.details) from None
         _check_picklable(custom)
+        _check_tools(context)
         info = self.runs.create(self.owner, spec, name=name, idempotency_key=idempotency_key)
         if info.status.value != "pending":  # an idempotent replay of a started run
             return Run(self, info.id)
@@ -290,6 +303,50 @@ class Evaluations:
         self.runs.get(self.owner, run_id)
         return Run(self, run_id)
 
+    def _target(
+        self, prompt: str | None, flow: str | None, versions: Sequence[str] | None
+    ) -> tuple[str, Sequence[str] | None]:
+        """The prompt (a flow's own, for ``flow``) and the refs a run evaluates."""
+        if (prompt is None) == (flow is None):
+            raise ValidationError("a run evaluates a prompt or a flow: give one", reason="bad-run")
+        if flow is None:
+            assert prompt is not None
+            return prompt, versions
+        if self.flows is None:
+            raise ValidationError("flows are not available here", reason="bad-run")
+        name, at, ref = flow.rpartition("@")
+        if at and versions:
+            raise ValidationError("give flow='name@ref' or versions, not both", reason="bad-run")
+        key = self.flows.key(name if at else flow)
+        return key, [ref] if at else versions
+
+    def _pins(
+        self, resolved: Sequence[Any], pinned: Mapping[str, Mapping[str, str]]
+    ) -> dict[str, dict[str, str]]:
+        """Each flow version's llm steps → the prompt version it calls (kept when pinned)."""
+        from domain.flows import from_template, is_flow_template
+
+        pins: dict[str, dict[str, str]] = {}
+        for version in resolved:
+            if is_flow_template(version.template):
+                if self.flows is None:
+                    raise ValidationError("flows are not available here", reason="bad-run")
+                _, pins[version.id] = self.flows.plan_of(
+                    from_template(version.template), pinned.get(version.id)
+                )
+        return pins
+
+    def _plans(self, spec: RunSpec, resolved: Sequence[Any]) -> dict[str, Any]:
+        from domain.flows import from_template, is_flow_template
+
+        plans: dict[str, Any] = {}
+        for version in resolved:
+            if is_flow_template(version.template) and self.flows is not None:
+                plans[version.id], _ = self.flows.plan_of(
+                    from_template(version.template), spec.flow_pins.get(version.id)
+                )
+        return plans
+
     def _context(
         self,
         run_id: str,
@@ -317,6 +374,7 @@ class Evaluations:
             catalogue_key=catalogue_key(catalogue),
             custom_scorers=custom,
             concurrency=spec.concurrency,
+            flows=self._plans(spec, resolved),
             api_keys=account_keys,
         )
 
@@ -339,8 +397,16 @@ class Evaluations:
         case = next(iter(context.cases.values()))
         model: Any
         for model in context.spec.models:
-            messages = context.templates[first].render(case.variables).as_dicts()
+            messages = (
+                [{"role": "user", "content": "x"}]
+                if first in context.flows
+                else context.templates[first].render(case.variables).as_dicts()
+            )
             client.check(CompletionRequest(model, messages))
+        for plan in context.flows.values():
+            for step in plan.flow.walk():
+                if step.model:
+                    client.check(CompletionRequest(step.model, [{"role": "user", "content": "x"}]))
         for model in _run_scorer_models(context):
             client.check(CompletionRequest(model, [{"role": "user", "content": "x"}]))
 
@@ -464,6 +530,30 @@ def _with_run_id(context: RunContext, run_id: str) -> RunContext:
     ids = {"autoforge.run_id": run_id, "autoforge.prompt_id": context.spec.prompt_id}
     with tracing.span("run", ids):
         return replace(context, run_id=run_id, traceparent=tracing.traceparent())
+
+
+def _check_flow_versions(resolved: Sequence[Any]) -> None:
+    """Refuse a flow run of a version that holds no flow (a prompt command wrote it)."""
+    from domain.flows import flow_error, is_flow_template
+
+    for version in resolved:
+        if not is_flow_template(version.template):
+            raise flow_error(f"version {version.id[:12]} holds no flow", "not-a-flow")
+
+
+def _check_tools(context: RunContext) -> None:
+    """Refuse a flow whose registered tools cannot travel to the evaluators."""
+    import ray.cloudpickle as cloudpickle
+
+    for plan in context.flows.values():
+        for name, tool in plan.tools.items():
+            try:
+                cloudpickle.dumps(tool)  # type: ignore[no-untyped-call]
+            except Exception as exc:
+                raise ValidationError(
+                    f"tool {name!r} cannot be sent to the evaluators: {exc}",
+                    reason="unpicklable-tool",
+                ) from None
 
 
 def _check_picklable(scorers: tuple[Any, ...]) -> None:

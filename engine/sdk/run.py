@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from domain.errors import ServiceUnavailableError
 from domain.feedback import FeedbackReport, as_effective, feedback_report, with_feedback
+from domain.flows import StepSummary, step_report
 from domain.reports import Comparison, Report, compare, summarize
 from engine.evaluation import streams
 from engine.evaluation.corrections import corrections_to_dataset
@@ -338,6 +339,16 @@ class Run:
         a person's override counts instead of the scorers' verdict and score."""
         return summarize([as_effective(r) for r in self.records()], self.version_names())
 
+    def step_report(self) -> list[StepSummary]:
+        """Per step of a flow run, per version and model: runs, errors and error rate,
+        latency p50/p95, tokens, cost and the step's own scores (empty for a prompt run).
+
+        Examples:
+            >>> [s.step for s in run.step_report()]  # doctest: +SKIP
+            ['classify', 'route', 'billing', 'general']
+        """
+        return step_report(self._service.runs.results(self._service.owner, self.id))
+
     def feedback_report(self) -> FeedbackReport:
         """What feedback changed (cells overridden, pass rate before and after) and how far
         each ``llm-judge`` scorer agrees with people's verdicts."""
@@ -358,7 +369,12 @@ class Run:
         from engine.reports import render
 
         return render(
-            self.summary(), fmt, comparison, title=f"Run {self.id}", feedback=self.feedback_report()
+            self.summary(),
+            fmt,
+            comparison,
+            title=f"Run {self.id}",
+            feedback=self.feedback_report(),
+            steps=self.step_report() if fmt == "html" else (),
         )
 
     def save_report(self, path: str | Path, comparison: Comparison | None = None) -> Path:

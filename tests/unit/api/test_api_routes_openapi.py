@@ -17,7 +17,15 @@ from engine.db import create_db_engine
 from engine.sdk import Engine
 from engine.settings import Settings
 
-RESOURCES = ("/v1/prompts", "/v1/datasets", "/v1/runs", "/v1/models", "/v1/scorers", "/v1/queues")
+RESOURCES = (
+    "/v1/prompts",
+    "/v1/datasets",
+    "/v1/runs",
+    "/v1/models",
+    "/v1/scorers",
+    "/v1/queues",
+    "/v1/flows",
+)
 BODYLESS_POSTS = {"archive", "restore", "cancel", "resume"}
 
 
@@ -49,8 +57,8 @@ def _operations(schema: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, An
 
 def test_every_resource_is_mounted_once(schema: dict[str, Any]) -> None:
     operations = [(method, path) for path, method, _ in _operations(schema)]
-    # 15 + 7 + 8 + 3 (feedback) + 2 + 1 + 8 (queues)
-    assert len(operations) == len(set(operations)) == 44
+    # 15 + 7 + 9 (runs, steps included) + 3 (feedback) + 2 + 1 + 8 (queues) + 8 (flows)
+    assert len(operations) == len(set(operations)) == 53
 
 
 def test_every_operation_has_a_summary_and_documented_errors(schema: dict[str, Any]) -> None:
