@@ -33,6 +33,7 @@ from api import (
     routes_scorers,
     stream_optimizations,
     streams,
+    ui,
 )
 from api.auth import build_authenticator
 from api.config import ApiSettings
@@ -219,6 +220,7 @@ def create_app(
     if services.engine is not None:
         for router in RESOURCE_ROUTERS:
             app.include_router(router)
+        ui.install(app)
         row_errors: Any = routes_dataset_import.row_errors_handler  # HTTP and WebSocket alike
         app.add_exception_handler(ValidationError, row_errors)
     if include_streams:

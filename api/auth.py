@@ -31,6 +31,8 @@ from api.ratelimit import (
 from domain.errors import AuthError, ConfigurationError, ServiceUnavailableError
 
 LOCAL_USER = "local"
+UI_COOKIE = "af_ui_token"
+"""The viewer's http-only, SameSite=Strict cookie holding the bearer token (`api.ui`)."""
 DEFAULT_ISSUER = "autoforge-nexus"
 JWKS_ALGORITHMS = ["RS256"]
 MAX_TTL_SECONDS = 30 * 24 * 3600
@@ -289,8 +291,9 @@ async def stream_user(
         Query(description="For browsers' EventSource/WebSocket, which cannot set headers."),
     ] = None,
 ) -> User:
-    """Like `current_user`, also accepting `?access_token=` (streams only)."""
-    token = credentials.credentials if credentials else access_token
+    """Like `current_user`, also accepting `?access_token=` and the viewer's SameSite=Strict
+    cookie (streams only: a browser's WebSocket cannot set headers)."""
+    token = credentials.credentials if credentials else access_token or conn.cookies.get(UI_COOKIE)
     return await _authenticated(conn, token)
 
 

@@ -1,0 +1,26 @@
+"""The viewer: server-rendered pages at `/ui` over the SDK, behind the API's auth.
+
+`install(app)` adds its routes, its static files (htmx, vendored; our CSS and JS) and the
+redirect to the sign-in form. `autoforge view` serves it on loopback without auth.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from api.ui.routes import login_redirect, router
+from api.ui.security import LoginRequired
+
+STATIC = Path(__file__).parent / "static"
+
+__all__ = ["install"]
+
+
+def install(app: FastAPI) -> None:
+    """Serve the viewer from ``app`` at `/ui`."""
+    app.include_router(router)
+    app.mount("/ui/static", StaticFiles(directory=STATIC), name="ui-static")
+    app.add_exception_handler(LoginRequired, login_redirect)

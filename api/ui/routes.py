@@ -1,0 +1,327 @@
+"""`/ui`: the viewer's pages, server-rendered; htmx swaps the case list and live tables.
+
+Every page reads through the SDK as the signed-in user (`engine.as_owner`), so another
+user's run, prompt or optimization is a 404 here exactly as in the JSON API.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from api.services import sdk_engine
+from api.streams import RUN_ID_PATTERN
+from api.ui import views
+from api.ui.cases import PAGE_SIZE, SHOWS, Show, page_of
+from api.ui.security import (
+    COOKIE,
+    CSP,
+    FormPost,
+    LoginRequired,
+    UiUser,
+    csrf_token,
+    form_fields,
+    same_origin,
+)
+from domain.errors import AuthError, NotFoundError
+from engine.reports._format import interval, pct, short_version, usd
+from engine.sdk import Engine, RunInfo
+
+TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+TEMPLATES.env.filters.update(pct=pct, interval=interval, usd=usd, short=short_version)
+TEMPLATES.env.globals["SHOWS"] = SHOWS
+router = APIRouter(prefix="/ui", include_in_schema=False, default_response_class=HTMLResponse)
+RunId = Annotated[str, Query(pattern=RUN_ID_PATTERN)]
+
+
+async def viewer_engine(user: UiUser, engine: Annotated[Engine, Depends(sdk_engine)]) -> Engine:
+    """The SDK as the signed-in user."""
+    return engine.as_owner(user.id)
+
+
+ViewerEngine = Annotated[Engine, Depends(viewer_engine)]
+
+
+def page(request: Request, name: str, user: Any = None, **context: Any) -> HTMLResponse:
+    """Render ``name`` with the page's CSRF token and the viewer's CSP."""
+    context["csrf"] = csrf_token(user) if user is not None else ""
+    context["user"] = user
+    response = TEMPLATES.TemplateResponse(request, name, context)
+    response.headers["Content-Security-Policy"] = CSP
+    return response
+
+
+def fragment(request: Request) -> bool:
+    """Whether htmx asked for a part of the page (not a boosted navigation)."""
+    return request.headers.get("hx-request") == "true" and "hx-boosted" not in request.headers
+
+
+@router.get("/login")
+def login_form(request: Request, error: str = "") -> HTMLResponse:
+    """The sign-in form: paste a token (the API's bearer token)."""
+    return page(request, "login.html", error=error[:200])
+
+
+@router.post("/login")
+async def login(request: Request) -> Response:
+    """Check the token with the API's authenticator; keep it in an http-only cookie."""
+    from api.auth import _authenticated
+
+    if not same_origin(request):
+        raise AuthError("sign-in from another site is refused")
+    token = (await form_fields(request)).get("token", "")[:8192]
+    try:
+        await _authenticated(request, token.strip())
+    except AuthError as exc:
+        return RedirectResponse("/ui/login?" + urlencode({"error": exc.message}), status_code=303)
+    response = RedirectResponse("/ui", status_code=303)
+    response.set_cookie(
+        COOKIE,
+        token.strip(),
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+        path="/",
+    )
+    return response
+
+
+@router.post("/logout")
+def logout(posted: FormPost) -> Response:  # noqa: ARG001 (a logout needs the form's token)
+    """Forget the cookie."""
+    response = RedirectResponse("/ui/login", status_code=303)
+    response.delete_cookie(COOKIE, path="/")
+    return response
+
+
+@router.get("")
+def runs_page(
+    request: Request,
+    user: UiUser,
+    engine: ViewerEngine,
+    status: Annotated[str, Query(max_length=32)] = "",
+    q: Annotated[str, Query(max_length=200)] = "",
+) -> HTMLResponse:
+    """Your runs: status, progress, pass rate and cost; live while any is running."""
+    infos = engine.runs(limit=100)
+    prompts = views.prompt_names(engine, infos)
+    needle = q.strip().lower()
+    rows = [
+        views.run_data(engine, info.id)
+        for info in infos
+        if (not status or info.status.value == status)
+        and (
+            not needle
+            or needle in f"{info.id} {info.name} {prompts.get(info.spec.prompt_id, '')}".lower()
+        )
+    ]
+    live = any(not row.info.status.terminal() for row in rows)
+    name = "runs_table.html" if fragment(request) else "runs.html"
+    return page(request, name, user, rows=rows, prompts=prompts, status=status, q=q, live=live)
+
+
+def _run_text(info: RunInfo, prompts: dict[str, str]) -> str:
+    return f"{info.id} {info.name} {prompts.get(info.spec.prompt_id, '')}".lower()
+
+
+@router.get("/runs/{run_id}")
+def run_page(
+    request: Request,
+    run_id: str,
+    user: UiUser,
+    engine: ViewerEngine,
+    show: Annotated[Show, Query()] = "all",
+    q: Annotated[str, Query(max_length=200)] = "",
+    page_number: Annotated[int, Query(alias="page", ge=1, le=1_000_000)] = 1,
+) -> HTMLResponse:
+    """A run: its matrix (versions × models) and its cases, filtered and paged."""
+    data = views.run_data(engine, run_id)
+    cases = page_of(data.index.select(show, q), page_number, PAGE_SIZE)
+    query = {"show": show, "q": q}
+    name = "cases.html" if fragment(request) else "run.html"
+    return page(request, name, user, run=data, cases=cases, show=show, q=q, query=query)
+
+
+@router.get("/runs/{run_id}/cases/{case_id}")
+def case_page(
+    request: Request,
+    run_id: str,
+    case_id: str,
+    user: UiUser,
+    engine: ViewerEngine,
+    repeat: Annotated[int, Query(ge=0, le=10_000)] = 0,
+) -> HTMLResponse:
+    """One case: inputs, expected, every version's and model's cell side by side, with
+    scores, reasons, feedback and a form to annotate each cell."""
+    data = views.run_data(engine, run_id)
+    case = next((c for c in data.index.cases if c.case_id == case_id and c.repeat == repeat), None)
+    if case is None:
+        raise NotFoundError("no such case in this run", case_id=case_id)
+    feedback = [
+        f
+        for f in views.run_of(engine, run_id).feedbacks()
+        if f.case_id == case_id and f.repeat == repeat
+    ]
+    return page(request, "case.html", user, run=data, case=case, feedback=feedback)
+
+
+@router.post("/runs/{run_id}/feedback")
+def annotate(
+    run_id: str,
+    posted: FormPost,
+    engine: ViewerEngine,
+) -> Response:
+    """Record feedback on one cell (validated by the SDK), then show the case again."""
+    from domain.errors import ValidationError
+
+    case_id, version = posted.text("case_id", 200), posted.text("version", 64)
+    model, verdict = posted.text("model", 200), posted.text("verdict", 8)
+    score, correction = posted.text("score", 32), posted.text("correction")
+    comment = posted.text("comment")
+    try:
+        repeat = int(posted.text("repeat", 6) or 0)
+        given_score = float(score) if score.strip() else None
+    except ValueError:
+        raise ValidationError("repeat and score are numbers", parameter="score") from None
+    views.run_of(engine, run_id).feedback(
+        case_id,
+        version=version,
+        model=model,
+        repeat=repeat,
+        verdict=verdict if verdict in ("pass", "fail") else None,  # type: ignore[arg-type]
+        score=given_score,
+        correction=correction or None,
+        comment=comment or None,
+    )
+    target = f"/ui/runs/{run_id}/cases/{case_id}?" + urlencode({"repeat": repeat})
+    return RedirectResponse(target, status_code=303)
+
+
+@router.get("/compare")
+def compare_page(
+    request: Request,
+    user: UiUser,
+    engine: ViewerEngine,
+    a: RunId,
+    b: RunId,
+) -> HTMLResponse:
+    """Two runs on the same cases: paired results, significance, per-case changes and diffs."""
+    comparison = engine.compare(a, b)
+    return page(request, "compare.html", user, c=comparison, diff=views.diff_lines, back=None)
+
+
+@router.get("/runs/{run_id}/compare")
+def compare_groups_page(
+    request: Request,
+    run_id: str,
+    user: UiUser,
+    engine: ViewerEngine,
+    a: Annotated[str, Query(max_length=300)],
+    b: Annotated[str, Query(max_length=300)],
+) -> HTMLResponse:
+    """Two versions (or models) of one run compared on its cases."""
+    data = views.run_data(engine, run_id)
+    comparison = views.compare_in_run(data, _group(a), _group(b))
+    return page(request, "compare.html", user, c=comparison, diff=views.diff_lines, back=data)
+
+
+def _group(value: str) -> tuple[str, str]:
+    from domain.errors import ValidationError
+
+    version, sep, model = value.partition("|")
+    if not sep or not version or not model:
+        raise ValidationError("a group is 'version|model'", parameter="a")
+    return version, model
+
+
+@router.get("/prompts")
+def prompts_page(request: Request, user: UiUser, engine: ViewerEngine) -> HTMLResponse:
+    """Your prompts."""
+    return page(request, "prompts.html", user, prompts=engine.prompts.list(limit=1000))
+
+
+@router.get("/prompts/{prompt}")
+def prompt_page(
+    request: Request,
+    prompt: str,
+    user: UiUser,
+    engine: ViewerEngine,
+    version: Annotated[str, Query(max_length=200)] = "",
+) -> HTMLResponse:
+    """A prompt's history (branches, merges, labels), one version, and the runs of each."""
+    info, entries = views.history(engine, prompt)
+    shown = engine.prompts.show(info.id, version or "main")
+    return page(
+        request,
+        "prompt.html",
+        user,
+        info=info,
+        entries=entries,
+        shown=shown,
+        text=views.template_of(shown),
+    )
+
+
+@router.get("/prompts/{prompt}/diff")
+def prompt_diff_page(
+    request: Request,
+    prompt: str,
+    user: UiUser,
+    engine: ViewerEngine,
+    a: Annotated[str, Query(max_length=200)],
+    b: Annotated[str, Query(max_length=200)],
+) -> HTMLResponse:
+    """How version ``b`` differs from version ``a``."""
+    info = engine.prompts.get(prompt)
+    diff = engine.prompts.diff(info.id, a, b)
+    return page(
+        request,
+        "diff.html",
+        user,
+        info=info,
+        diff=diff,
+        template=views.unified_lines(diff.template),
+        settings=views.unified_lines(diff.settings),
+    )
+
+
+@router.get("/optimizations")
+def optimizations_page(request: Request, user: UiUser, engine: ViewerEngine) -> HTMLResponse:
+    """Your optimizations and how far each got."""
+    return page(request, "optimizations.html", user, items=engine.optimizations(limit=100))
+
+
+@router.get("/optimizations/{optimization_id}")
+def optimization_page(
+    request: Request, optimization_id: str, user: UiUser, engine: ViewerEngine
+) -> HTMLResponse:
+    """One optimization: best score against calls, the Pareto front and the lineage."""
+    from engine.reports._optimization_pages import _trajectory_chart
+    from engine.reports._optimization_rows import front_rows, lineage_rows, summary_rows
+
+    data = views.optimization_data(engine, optimization_id)
+    info = data.get("optimization") or {}
+    live = info.get("status") in ("pending", "running")
+    return page(
+        request,
+        "optimization.html",
+        user,
+        data=data,
+        info=info,
+        chart=_trajectory_chart(data),
+        summary=summary_rows(data),
+        front=front_rows(data),
+        lineage=lineage_rows(data),
+        live=live,
+    )
+
+
+def login_redirect(request: Request, exc: Exception) -> Response:  # noqa: ARG001
+    """Where a page asked for without a usable token sends the browser."""
+    assert isinstance(exc, LoginRequired)
+    return RedirectResponse("/ui/login", status_code=303)

@@ -1,0 +1,203 @@
+"""What each page shows, read through the SDK as the signed-in user (the same services the
+JSON API uses): runs with their summaries, a run's matrix and cases, comparisons, a prompt's
+history and an optimization's progress."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from api.ui.cases import CaseIndex, Group, IndexCache, index_cases
+from domain.feedback import as_effective
+from domain.reports import (
+    Comparison,
+    GroupSummary,
+    Report,
+    ResultRecord,
+    compare_groups,
+    summarize,
+)
+from engine.evaluation.runs import RunInfo
+from engine.prompts.models import PromptInfo, PromptVersion
+from engine.sdk import Engine, Run
+
+_CACHE = IndexCache()
+
+
+@dataclass(frozen=True)
+class RunData:
+    """A run as the viewer shows it: stored info, what is recorded, its report and cases."""
+
+    info: RunInfo
+    recorded: int
+    report: Report
+    index: CaseIndex
+    names: dict[str, str]
+    records: list[ResultRecord]
+
+    @property
+    def percent(self) -> int:
+        total = self.info.total_cells
+        return 100 if total == 0 else min(100, round(100 * self.recorded / total))
+
+    @property
+    def versions(self) -> list[str]:
+        return list(dict.fromkeys(v for v, _ in self.index.groups)) or list(
+            self.info.spec.prompt_versions
+        )
+
+    @property
+    def models(self) -> list[str]:
+        return list(dict.fromkeys(m for _, m in self.index.groups)) or list(self.info.spec.models)
+
+    def group(self, version: str, model: str) -> GroupSummary | None:
+        for group in self.report.groups:
+            if (group.prompt_version, group.model) == (version, model):
+                return group
+        return None
+
+    def label(self, group: Group) -> str:
+        version, model = group
+        return f"{self.names.get(version, version[:12])} · {model}"
+
+    @property
+    def pass_rate(self) -> float | None:
+        graded = sum(g.n_graded for g in self.report.groups)
+        return None if graded == 0 else sum(g.n_passed for g in self.report.groups) / graded
+
+    @property
+    def cost_usd(self) -> float:
+        return sum(g.cost_usd for g in self.report.groups)
+
+
+def run_data(engine: Engine, run_id: str) -> RunData:
+    """The run, its report and case index; read once per change (cells or feedback).
+
+    Raises:
+        NotFoundError: no such run of the signed-in user.
+    """
+    run = engine.run(run_id)
+    info = run.info()
+    recorded = run.recorded()
+    feedbacks = run.feedbacks()
+    key = (engine.owner, run_id, recorded, len(feedbacks), info.status.value)
+    cached = _CACHE.get(key)
+    if cached is not None:
+        report, index, names, records = cached
+    else:
+        records = run.records()
+        names = run.version_names()
+        report = summarize([as_effective(r) for r in records], names)
+        index = index_cases(records)
+        _CACHE.put(key, (report, index, names, records))
+    return RunData(info, recorded, report, index, names, records)
+
+
+def compare_in_run(data: RunData, a: Group, b: Group) -> Comparison:
+    """Two groups of one run paired on its cases (as `Run.compare_versions`, on the records
+    already read)."""
+    return compare_groups(data.records, a=a, b=b, version_names=data.names)
+
+
+def prompt_names(engine: Engine, runs: Sequence[RunInfo]) -> dict[str, str]:
+    """Prompt id → name for the prompts of ``runs`` (unknown ids are left out)."""
+    names: dict[str, str] = {}
+    for prompt in engine.prompts.list(limit=1000):
+        names[prompt.id] = prompt.name
+    return {
+        info.spec.prompt_id: names[info.spec.prompt_id]
+        for info in runs
+        if info.spec.prompt_id in names
+    }
+
+
+def run_of(engine: Engine, run_id: str) -> Run:
+    """The SDK handle of one of the user's runs."""
+    return engine.run(run_id)
+
+
+@dataclass(frozen=True)
+class DiffLine:
+    kind: str  # "add", "del", "same" or "hunk"
+    text: str
+
+
+def diff_lines(old: str | None, new: str | None) -> list[DiffLine]:
+    """A line diff of two texts, for `<del>`/`<ins>` rendering."""
+    lines: list[DiffLine] = []
+    for line in difflib.ndiff((old or "").splitlines(), (new or "").splitlines()):
+        tag, text = line[:2], line[2:]
+        if tag == "? ":
+            continue
+        kind = {"+ ": "add", "- ": "del"}.get(tag, "same")
+        lines.append(DiffLine(kind, text))
+    return lines
+
+
+def unified_lines(text: str) -> list[DiffLine]:
+    """A unified diff (as `VersionDiff` holds) split into kinds of line."""
+    out: list[DiffLine] = []
+    for line in text.splitlines():
+        if line.startswith(("+++", "---")):
+            continue
+        if line.startswith("@@"):
+            out.append(DiffLine("hunk", line))
+        elif line.startswith("+"):
+            out.append(DiffLine("add", line[1:]))
+        elif line.startswith("-"):
+            out.append(DiffLine("del", line[1:]))
+        else:
+            out.append(DiffLine("same", line[1:]))
+    return out
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One version in a prompt's history, with the refs at it and the runs that used it."""
+
+    version: PromptVersion
+    branches: list[str]
+    labels: list[str]
+    runs: list[RunInfo]
+    lanes: list[str]
+
+
+def history(engine: Engine, prompt: str, limit: int = 200) -> tuple[PromptInfo, list[HistoryEntry]]:
+    """Every version reachable from the prompt's branches, newest first, with its refs and
+    the user's runs that evaluated it (the newest 500 runs)."""
+    info = engine.prompts.get(prompt)
+    versions: dict[str, PromptVersion] = {}
+    reached_by: dict[str, list[str]] = {}
+    for branch in sorted(info.branches, key=lambda b: (b != "main", b)):
+        for version in engine.prompts.log(info.id, branch, limit=limit):
+            versions.setdefault(version.id, version)
+            reached_by.setdefault(version.id, []).append(branch)
+    runs_of: dict[str, list[RunInfo]] = {}
+    for run in engine.runs(limit=500):
+        if run.spec.prompt_id == info.id:
+            for version_id in run.spec.prompt_versions:
+                runs_of.setdefault(version_id, []).append(run)
+    entries = [
+        HistoryEntry(
+            version=version,
+            branches=sorted(b for b, head in info.branches.items() if head == version.id),
+            labels=sorted(name for name, at in info.labels.items() if at == version.id),
+            runs=runs_of.get(version.id, []),
+            lanes=reached_by.get(version.id, []),
+        )
+        for version in sorted(versions.values(), key=lambda v: v.number, reverse=True)
+    ]
+    return info, entries
+
+
+def template_of(version: PromptVersion) -> str:
+    from domain.prompts.diff import settings_text, template_text
+
+    return template_text(version.template) + "\n\n" + settings_text(version.settings)
+
+
+def optimization_data(engine: Engine, optimization_id: str) -> dict[str, Any]:
+    """The optimization's report document (as `Optimization.report_data`)."""
+    return engine.optimization(optimization_id).report_data()
