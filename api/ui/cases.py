@@ -66,15 +66,19 @@ class CasePage:
     matching: int
 
 
-def index_cases(records: Iterable[ResultRecord]) -> CaseIndex:
-    """Group cells by case and repeat; the groups are in first-seen order."""
+def index_cases(records: Iterable[ResultRecord], order: Sequence[Group] = ()) -> CaseIndex:
+    """Group cells by case and repeat. The groups follow ``order`` (the run's versions ×
+    models: the first is the baseline of `regressed` and `improved`), then any other group
+    in first-seen order; a group of ``order`` without cells is left out."""
     groups: dict[Group, None] = {}
     by_case: dict[tuple[int, str], list[ResultRecord]] = {}
     for record in records:
         groups.setdefault((record.prompt_version, record.model), None)
         by_case.setdefault((record.repeat, record.case_id), []).append(record)
     cases = tuple(_case(cells) for _, cells in sorted(by_case.items(), key=lambda kv: kv[0]))
-    return CaseIndex(tuple(groups), cases)
+    ordered = [group for group in order if group in groups]
+    ordered += [group for group in groups if group not in ordered]
+    return CaseIndex(tuple(ordered), cases)
 
 
 def page_of(cases: Sequence[Case], number: int, size: int = PAGE_SIZE) -> CasePage:

@@ -53,6 +53,8 @@ def page(request: Request, name: str, user: Any = None, **context: Any) -> HTMLR
     context["user"] = user
     response = TEMPLATES.TemplateResponse(request, name, context)
     response.headers["Content-Security-Policy"] = CSP
+    # `no-referrer` (the API's) makes Chromium send `Origin: null` on the forms' POSTs.
+    response.headers["Referrer-Policy"] = "same-origin"
     return response
 
 

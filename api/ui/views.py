@@ -90,7 +90,8 @@ def run_data(engine: Engine, run_id: str) -> RunData:
         records = run.records()
         names = run.version_names()
         report = summarize([as_effective(r) for r in records], names)
-        index = index_cases(records)
+        spec = info.spec
+        index = index_cases(records, [(v, m) for v in spec.prompt_versions for m in spec.models])
         _CACHE.put(key, (report, index, names, records))
     return RunData(info, recorded, report, index, names, records)
 
