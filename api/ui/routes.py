@@ -149,6 +149,15 @@ def run_page(
     return page(request, name, user, run=data, cases=cases, show=show, q=q, query=query)
 
 
+@router.get("/runs/{run_id}/report")
+def report_page(run_id: str, engine: ViewerEngine) -> HTMLResponse:
+    """The run's self-contained HTML report (`engine.reports`), as `/v1/runs/{id}/report`."""
+    from api.routes_run_results import REPORT_CSP
+
+    html = views.run_of(engine, run_id).report("html")
+    return HTMLResponse(html, headers={"Content-Security-Policy": REPORT_CSP})
+
+
 @router.get("/runs/{run_id}/cases/{case_id}")
 def case_page(
     request: Request,

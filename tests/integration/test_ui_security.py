@@ -1,0 +1,122 @@
+"""Over the real app in-process: the viewer's pages need a token (header or cookie), forms
+need their CSRF token and this site's origin, and every page carries a strict CSP."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from api.auth import create_token
+from api.config import ApiSettings
+from api.services import ApiServices
+from tests.browser.seeding import Seeded, seed_run
+
+pytestmark = pytest.mark.integration
+
+SETTINGS = ApiSettings(
+    auth_mode="hs256",
+    auth_hs256_secret="s" * 40,  # type: ignore[arg-type]
+    rate_limit_per_minute=100_000,
+)
+ORIGIN = "http://testserver"
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient, Seeded, str]]:
+    from engine.sdk import Engine
+
+    data: Path = tmp_path_factory.mktemp("ui-security")
+    engine = Engine(data_dir=data, executor="inline")
+    services = ApiServices.from_runtime(engine.runtime, engine=engine, api=SETTINGS)
+    seeded = seed_run(engine.as_owner("ann"), cases=6)
+    with TestClient(create_app(services), client=("127.0.0.1", 40000)) as client:
+        yield client, seeded, create_token(SETTINGS, "ann")
+    services.close()
+    engine.close()
+
+
+def _csrf(client: TestClient, seeded: Seeded) -> str:
+    page = client.get(f"/ui/runs/{seeded.run_id}/cases/case-00000")
+    assert page.status_code == 200, page.text
+    found = re.search(r'name="csrf" value="([0-9a-f]{64})"', page.text)
+    assert found
+    return found.group(1)
+
+
+def test_pages_without_a_token_go_to_the_sign_in_form(
+    app: tuple[TestClient, Seeded, str],
+) -> None:
+    client, seeded, _ = app
+    client.cookies.clear()
+    for path in ("/ui", f"/ui/runs/{seeded.run_id}", "/ui/prompts"):
+        answer = client.get(path, follow_redirects=False)
+        assert (answer.status_code, answer.headers["location"]) == (303, "/ui/login")
+
+
+def test_a_bad_token_sets_no_cookie_and_a_good_one_an_http_only_strict_one(
+    app: tuple[TestClient, Seeded, str],
+) -> None:
+    client, _, token = app
+    client.cookies.clear()
+    bad = client.post(
+        "/ui/login", data={"token": "nope"}, headers={"Origin": ORIGIN}, follow_redirects=False
+    )
+    assert bad.status_code == 303 and bad.headers["location"].startswith("/ui/login?error=")
+    assert "set-cookie" not in bad.headers
+    good = client.post(
+        "/ui/login", data={"token": token}, headers={"Origin": ORIGIN}, follow_redirects=False
+    )
+    cookie = good.headers["set-cookie"].lower()
+    assert "httponly" in cookie and "samesite=strict" in cookie and "path=/" in cookie
+    runs = client.get("/ui")
+    assert runs.status_code == 200 and "capitals seeded" in runs.text
+    csp = runs.headers["content-security-policy"]
+    assert "script-src 'self';" in csp and "unsafe" not in csp
+    assert "<script>" not in runs.text
+
+
+def test_a_form_from_another_site_or_without_its_token_changes_nothing(
+    app: tuple[TestClient, Seeded, str],
+) -> None:
+    client, seeded, token = app
+    client.cookies.clear()
+    client.cookies.set("af_ui_token", token)
+    csrf = _csrf(client, seeded)
+    engine_feedback = f"/v1/runs/{seeded.run_id}/feedback"
+    auth = {"Authorization": f"Bearer {token}"}
+    before = len(client.get(engine_feedback, headers=auth).json()["items"])
+    form = {
+        "case_id": "case-00000",
+        "version": seeded.versions[0],
+        "model": seeded.models[0],
+        "verdict": "fail",
+    }
+    target = f"/ui/runs/{seeded.run_id}/feedback"
+    for extra, headers in (
+        ({}, {"Origin": ORIGIN}),
+        ({"csrf": "0" * 64}, {"Origin": ORIGIN}),
+        ({"csrf": csrf}, {"Origin": "https://evil.example"}),
+    ):
+        refused = client.post(target, data={**form, **extra}, headers=headers)
+        assert refused.status_code == 401, refused.text
+        assert refused.headers["content-type"] == "application/problem+json"
+    assert len(client.get(engine_feedback, headers=auth).json()["items"]) == before
+    saved = client.post(
+        target, data={**form, "csrf": csrf}, headers={"Origin": ORIGIN}, follow_redirects=False
+    )
+    assert saved.status_code == 303
+    assert len(client.get(engine_feedback, headers=auth).json()["items"]) == before + 1
+
+
+def test_another_users_token_finds_no_run(app: tuple[TestClient, Seeded, str]) -> None:
+    client, seeded, _ = app
+    client.cookies.clear()
+    other = {"Authorization": f"Bearer {create_token(SETTINGS, 'mallory')}"}
+    for path in (f"/ui/runs/{seeded.run_id}", f"/ui/runs/{seeded.run_id}/cases/case-00000"):
+        assert client.get(path, headers=other).status_code == 404
+    assert client.get(f"/ui/prompts/{seeded.prompt}", headers=other).status_code == 404
