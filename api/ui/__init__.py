@@ -11,7 +11,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from api.ui.routes import login_redirect, router
+from api.ui.routes import TEMPLATES, login_redirect, router
 from api.ui.security import LoginRequired
 
 STATIC = Path(__file__).parent / "static"
@@ -24,3 +24,5 @@ def install(app: FastAPI) -> None:
     app.include_router(router)
     app.mount("/ui/static", StaticFiles(directory=STATIC), name="ui-static")
     app.add_exception_handler(LoginRequired, login_redirect)
+    for name in TEMPLATES.env.list_templates():  # compiled now, not on a user's first visit
+        TEMPLATES.env.get_template(name)

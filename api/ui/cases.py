@@ -7,7 +7,6 @@ plus a small cache so paging through a 10,000-cell run reads it once, not once p
 
 from __future__ import annotations
 
-import json
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
@@ -91,7 +90,8 @@ def page_of(cases: Sequence[Case], number: int, size: int = PAGE_SIZE) -> CasePa
 
 def _case(cells: list[ResultRecord]) -> Case:
     first = cells[0]
-    parts = [first.case_id, json.dumps(dict(first.variables), default=str), first.expected or ""]
+    parts = [first.case_id, first.expected or ""]
+    parts += [f"{name}: {value}" for name, value in first.variables.items()]
     parts += [cell.output or "" for cell in cells] + [cell.error or "" for cell in cells]
     parts += [reason for cell in cells for reason in cell.reasons.values()]
     return Case(

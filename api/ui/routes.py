@@ -114,7 +114,7 @@ def runs_page(
     prompts = views.prompt_names(engine, infos)
     needle = q.strip().lower()
     rows = [
-        views.run_data(engine, info.id)
+        views.full_run_data(engine, info.id)
         for info in infos
         if (not status or info.status.value == status)
         and (
@@ -141,12 +141,32 @@ def run_page(
     q: Annotated[str, Query(max_length=200)] = "",
     page_number: Annotated[int, Query(alias="page", ge=1, le=1_000_000)] = 1,
 ) -> HTMLResponse:
-    """A run: its matrix (versions × models) and its cases, filtered and paged."""
-    data = views.run_data(engine, run_id)
-    cases = page_of(data.index.select(show, q), page_number, PAGE_SIZE)
+    """A run: its matrix (versions × models) and its cases, filtered and paged.
+
+    The first view of a run not read yet paints its first page of cases at once (one page
+    from the database) and loads the matrix, then the counted case list, after it."""
     query = {"show": show, "q": q}
     name = "cases.html" if fragment(request) else "run.html"
-    return page(request, name, user, run=data, cases=cases, show=show, q=q, query=query)
+    first_view = name == "run.html" and show == "all" and not q and page_number == 1
+    data = views.run_data(engine, run_id, read=not first_view)
+    partial = data is None
+    if data is None:
+        data = views.first_cases(engine, run_id, PAGE_SIZE)
+    cases = page_of(data.index.select(show, q), page_number, PAGE_SIZE)
+    return page(
+        request, name, user, run=data, cases=cases, show=show, q=q, query=query, partial=partial
+    )
+
+
+@router.get("/runs/{run_id}/matrix")
+def matrix_fragment(
+    request: Request, run_id: str, user: UiUser, engine: ViewerEngine
+) -> HTMLResponse:
+    """The run's matrix (reads the whole run); tells the page its case list can be counted."""
+    data = views.full_run_data(engine, run_id)
+    response = page(request, "matrix.html", user, run=data)
+    response.headers["HX-Trigger"] = "matrix-ready"
+    return response
 
 
 @router.get("/runs/{run_id}/report")
@@ -169,7 +189,7 @@ def case_page(
 ) -> HTMLResponse:
     """One case: inputs, expected, every version's and model's cell side by side, with
     scores, reasons, feedback and a form to annotate each cell."""
-    data = views.run_data(engine, run_id)
+    data = views.full_run_data(engine, run_id)
     case = next((c for c in data.index.cases if c.case_id == case_id and c.repeat == repeat), None)
     if case is None:
         raise NotFoundError("no such case in this run", case_id=case_id)
@@ -236,7 +256,7 @@ def compare_groups_page(
     b: Annotated[str, Query(max_length=300)],
 ) -> HTMLResponse:
     """Two versions (or models) of one run compared on its cases."""
-    data = views.run_data(engine, run_id)
+    data = views.full_run_data(engine, run_id)
     comparison = views.compare_in_run(data, _group(a), _group(b))
     return page(request, "compare.html", user, c=comparison, diff=views.diff_lines, back=data)
 
@@ -313,7 +333,13 @@ def optimization_page(
 ) -> HTMLResponse:
     """One optimization: best score against calls, the Pareto front and the lineage."""
     from engine.reports._optimization_pages import _trajectory_chart
-    from engine.reports._optimization_rows import front_rows, lineage_rows, summary_rows
+    from engine.reports._optimization_rows import (
+        FRONT_COLUMNS,
+        LINEAGE_COLUMNS,
+        front_rows,
+        lineage_rows,
+        summary_rows,
+    )
 
     data = views.optimization_data(engine, optimization_id)
     info = data.get("optimization") or {}
@@ -328,6 +354,8 @@ def optimization_page(
         summary=summary_rows(data),
         front=front_rows(data),
         lineage=lineage_rows(data),
+        front_columns=FRONT_COLUMNS,
+        lineage_columns=LINEAGE_COLUMNS,
         live=live,
     )
 

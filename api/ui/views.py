@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from api.ui.cases import CaseIndex, Group, IndexCache, index_cases
-from domain.feedback import as_effective
+from domain.feedback import as_effective, with_feedback
 from domain.reports import (
     Comparison,
     GroupSummary,
@@ -24,6 +24,7 @@ from engine.prompts.models import PromptInfo, PromptVersion
 from engine.sdk import Engine, Run
 
 _CACHE = IndexCache()
+_RECORDS = IndexCache(size=4)
 
 
 @dataclass(frozen=True)
@@ -72,8 +73,12 @@ class RunData:
         return sum(g.cost_usd for g in self.report.groups)
 
 
-def run_data(engine: Engine, run_id: str) -> RunData:
-    """The run, its report and case index; read once per change (cells or feedback).
+def run_data(engine: Engine, run_id: str, *, read: bool = True) -> RunData | None:
+    """The run, its report and case index, read once per change of its cells or feedback;
+    ``None`` when that needs a read and ``read`` is off.
+
+    Feedback is append-only, so records read before the latest feedback are brought up to
+    date by applying every feedback again (`with_feedback`), not by reading them again.
 
     Raises:
         NotFoundError: no such run of the signed-in user.
@@ -82,18 +87,43 @@ def run_data(engine: Engine, run_id: str) -> RunData:
     info = run.info()
     recorded = run.recorded()
     feedbacks = run.feedbacks()
-    key = (engine.owner, run_id, recorded, len(feedbacks), info.status.value)
+    read_key = (engine.owner, run_id, recorded, info.status.value)
+    key = (*read_key, len(feedbacks))
     cached = _CACHE.get(key)
-    if cached is not None:
-        report, index, names, records = cached
-    else:
-        records = run.records()
+    if cached is None:
+        stale = _RECORDS.get(read_key)
+        if stale is None and not read:
+            return None
+        records = run.records() if stale is None else with_feedback(stale, feedbacks)
+        _RECORDS.put(read_key, records)
         names = run.version_names()
         report = summarize([as_effective(r) for r in records], names)
-        spec = info.spec
-        index = index_cases(records, [(v, m) for v in spec.prompt_versions for m in spec.models])
-        _CACHE.put(key, (report, index, names, records))
+        cached = (report, index_cases(records, _order(info)), names, records)
+        _CACHE.put(key, cached)
+    report, index, names, records = cached
     return RunData(info, recorded, report, index, names, records)
+
+
+def full_run_data(engine: Engine, run_id: str) -> RunData:
+    """`run_data`, reading the run when needed."""
+    data = run_data(engine, run_id)
+    assert data is not None
+    return data
+
+
+def first_cases(engine: Engine, run_id: str, cases: int) -> RunData:
+    """The run with only its first ``cases`` cases (a page read from the database, no
+    report): what the run view paints while the whole run is read."""
+    run = engine.run(run_id)
+    info = run.info()
+    order = _order(info)
+    records = run.cells(limit=cases * max(1, len(order)))
+    names = run.version_names()
+    return RunData(info, run.recorded(), Report(()), index_cases(records, order), names, records)
+
+
+def _order(info: RunInfo) -> list[Group]:
+    return [(v, m) for v in info.spec.prompt_versions for m in info.spec.models]
 
 
 def compare_in_run(data: RunData, a: Group, b: Group) -> Comparison:

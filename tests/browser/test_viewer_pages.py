@@ -26,6 +26,7 @@ def test_open_a_run_filter_to_failures_and_read_a_reason(viewer: Viewer, page: A
     viewer.shot(page, "01-runs")
     page.get_by_role("link", name="capitals seeded").click()
     page.wait_for_selector("table.matrix")
+    expect(page.locator("#case-count")).to_contain_text("page 1 of")
     assert page.locator("table.matrix tbody tr").count() == 2  # two versions
     viewer.shot(page, "02-run")
     failing = _failing_cases(viewer)
@@ -157,3 +158,16 @@ def test_a_form_without_its_token_is_refused(viewer: Viewer) -> None:
     assert refused.status_code == 401
     assert refused.headers["content-type"] == "application/problem+json"
     assert len(viewer.engine.run(viewer.seeded.run_id).feedbacks()) == before
+
+
+def test_a_run_not_read_yet_paints_its_first_cases_then_its_matrix(
+    viewer: Viewer, page: Any
+) -> None:
+    from tests.browser.seeding import seed_run
+
+    fresh = seed_run(viewer.engine, cases=60, prompt="lazy", seed=11)
+    page.goto(f"{viewer.url}/ui/runs/{fresh.run_id}")
+    expect(page.locator("table.matrix")).to_be_visible()
+    expect(page.locator("#case-count")).to_have_text("60 case(s) · page 1 of 2")
+    assert page.locator("a.case-link").first.inner_text() == "case-00000"
+    assert page.locator("table.matrix tbody tr").count() == 2
