@@ -78,7 +78,8 @@ def _server_times(url: str, seeded: Any, n: int) -> None:
                 began = time.perf_counter()
                 _get(client, path)()
                 took = 1000 * (time.perf_counter() - began)
-                print(f"server  {name}, cold {state:<7}           {took:7.1f} ms")
+                label = f"{name}, cold {state}"
+                print(f"server  {label:<40} {took:7.1f} ms")
         for name, path in pages.items():
             median, p95 = _times(_get(client, path), n)
             size = len(client.get(path).content)
