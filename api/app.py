@@ -220,9 +220,9 @@ def create_app(
     if services.engine is not None:
         for router in RESOURCE_ROUTERS:
             app.include_router(router)
-        ui.install(app)
         row_errors: Any = routes_dataset_import.row_errors_handler  # HTTP and WebSocket alike
         app.add_exception_handler(ValidationError, row_errors)
+        ui.install(app)
     if include_streams:
         for router in STREAM_ROUTERS:
             app.include_router(router, prefix=streams.STREAMS_PREFIX)

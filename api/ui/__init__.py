@@ -11,8 +11,9 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from api.ui.routes import TEMPLATES, login_redirect, router
+from api.ui.routes import TEMPLATES, error_page, login_redirect, router
 from api.ui.security import LoginRequired
+from domain.errors import NexusError, ValidationError
 
 STATIC = Path(__file__).parent / "static"
 
@@ -20,7 +21,12 @@ __all__ = ["install"]
 
 
 def install(app: FastAPI) -> None:
-    """Serve the viewer from ``app`` at `/ui`."""
+    """Serve the viewer from ``app`` at `/ui`; after the app's own error handlers, which a
+    browser asking for a page gets as an HTML page instead of problem+json."""
+    for error in (NexusError, ValidationError):
+        fallback = app.exception_handlers.get(error)
+        if fallback is not None:
+            app.add_exception_handler(error, error_page(fallback))
     app.include_router(router)
     app.mount("/ui/static", StaticFiles(directory=STATIC), name="ui-static")
     app.add_exception_handler(LoginRequired, login_redirect)

@@ -6,6 +6,7 @@ user's run, prompt or optimization is a 404 here exactly as in the JSON API.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -364,3 +365,24 @@ def login_redirect(request: Request, exc: Exception) -> Response:  # noqa: ARG00
     """Where a page asked for without a usable token sends the browser."""
     assert isinstance(exc, LoginRequired)
     return RedirectResponse("/ui/login", status_code=303)
+
+
+def error_page(fallback: Any) -> Any:
+    """An error handler: ``fallback``'s problem+json, shown as a page to a browser on `/ui`
+    (the same status, title and detail; htmx swaps it in too)."""
+
+    async def handle(conn: Any, exc: Exception) -> Response:
+        answer: Response = await fallback(conn, exc)
+        wants_page = conn.scope["type"] == "http" and conn.url.path.startswith("/ui")
+        if not wants_page or "text/html" not in conn.headers.get("accept", ""):
+            return answer
+        problem = json.loads(bytes(answer.body))
+        shown = page(conn, "error.html", None, problem=problem)
+        shown.status_code = answer.status_code
+        shown.headers["HX-Retarget"] = "main"
+        for name in ("retry-after", "www-authenticate"):
+            if name in answer.headers:
+                shown.headers[name] = answer.headers[name]
+        return shown
+
+    return handle

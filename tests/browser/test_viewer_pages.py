@@ -171,3 +171,12 @@ def test_a_run_not_read_yet_paints_its_first_cases_then_its_matrix(
     expect(page.locator("#case-count")).to_have_text("60 case(s) · page 1 of 2")
     assert page.locator("a.case-link").first.inner_text() == "case-00000"
     assert page.locator("table.matrix tbody tr").count() == 2
+
+
+def test_a_missing_case_is_a_readable_404_page(viewer: Viewer, browser: Any) -> None:
+    page = browser.new_page()
+    answer = page.goto(f"{viewer.url}/ui/runs/{viewer.seeded.run_id}/cases/no-such-case")
+    assert answer is not None and answer.status == 404
+    expect(page.get_by_role("heading", level=1)).to_have_text("Resource not found")
+    expect(page.get_by_role("alert")).to_have_text("no such case in this run")
+    page.close()
