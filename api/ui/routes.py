@@ -145,7 +145,7 @@ def run_page(
     """A run: its matrix (versions × models) and its cases, filtered and paged.
 
     The first view of a run not read yet paints its first page of cases at once (one page
-    from the database) and loads the matrix, then the counted case list, after it."""
+    from the database) and then loads the matrix with the counted case list."""
     query = {"show": show, "q": q}
     name = "cases.html" if fragment(request) else "run.html"
     first_view = name == "run.html" and show == "all" and not q and page_number == 1
@@ -161,13 +161,19 @@ def run_page(
 
 @router.get("/runs/{run_id}/matrix")
 def matrix_fragment(
-    request: Request, run_id: str, user: UiUser, engine: ViewerEngine
+    request: Request,
+    run_id: str,
+    user: UiUser,
+    engine: ViewerEngine,
+    show: Annotated[Show, Query()] = "all",
+    q: Annotated[str, Query(max_length=200)] = "",
 ) -> HTMLResponse:
-    """The run's matrix (reads the whole run); tells the page its case list can be counted."""
+    """The run's matrix (reads the whole run), and out of band its counted case list as the
+    page's filters ask."""
     data = views.full_run_data(engine, run_id)
-    response = page(request, "matrix.html", user, run=data)
-    response.headers["HX-Trigger"] = "matrix-ready"
-    return response
+    cases = page_of(data.index.select(show, q), 1, PAGE_SIZE)
+    query = {"show": show, "q": q}
+    return page(request, "matrix_oob.html", user, run=data, cases=cases, query=query)
 
 
 @router.get("/runs/{run_id}/report")

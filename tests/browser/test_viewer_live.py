@@ -81,6 +81,20 @@ def test_a_live_run_reaches_100_percent_over_its_stream(
     assert any('"done"' in frame for frame in frames), "no progress arrived over the WebSocket"
     page.screenshot(path=str(screenshots / "10-live-done.png"), full_page=True)
     assert run.info().status.value == "completed"
+    again = mine.evaluate(
+        prompt="live", dataset="sums", models=["openai/sim-small"], scorers=["icontains"],
+        name="live again",
+    )  # fmt: skip
+    again.wait(progress=False, timeout=60)
+    expected = mine.compare(run.id, again.id)
+    page.goto(f"{url}/ui")
+    page.get_by_label("Compare run").fill(run.id)
+    page.get_by_label("with").fill(again.id)
+    page.get_by_role("button", name="Compare").click()
+    expect(page.locator(".verdict-line")).to_have_text(expected.verdict)
+    assert (
+        f"{expected.n_pairs} ({expected.n_graded_pairs} graded" in page.locator("main").inner_text()
+    )
 
 
 def test_another_users_run_is_not_found_and_pages_need_a_token(
