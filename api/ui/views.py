@@ -173,7 +173,7 @@ def unified_lines(text: str) -> list[DiffLine]:
     for line in text.splitlines():
         if line.startswith(("+++", "---")):
             continue
-        if line.startswith("@@"):
+        if line.startswith(("@@", "\\")):  # a hunk header, or "\ No newline at end of file"
             out.append(DiffLine("hunk", line))
         elif line.startswith("+"):
             out.append(DiffLine("add", line[1:]))
