@@ -205,6 +205,14 @@ def history(engine: Engine, prompt: str, limit: int = 200) -> tuple[PromptInfo, 
         for version in engine.prompts.log(info.id, branch, limit=limit):
             versions.setdefault(version.id, version)
             reached_by.setdefault(version.id, []).append(branch)
+    # A merged branch may be gone: its side of each merge is reached from the merge's parents.
+    pending = [p for v in list(versions.values()) for p in v.parents[1:] if p not in versions]
+    while pending and len(versions) < 4 * limit:
+        for version in engine.prompts.log(info.id, pending.pop(), limit=limit):
+            if version.id in versions:
+                break
+            versions[version.id] = version
+            pending += [p for p in version.parents[1:] if p not in versions]
     runs_of: dict[str, list[RunInfo]] = {}
     for run in engine.runs(limit=500):
         if run.spec.prompt_id == info.id:

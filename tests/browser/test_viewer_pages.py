@@ -180,3 +180,29 @@ def test_a_missing_case_is_a_readable_404_page(viewer: Viewer, browser: Any) -> 
     expect(page.get_by_role("heading", level=1)).to_have_text("Resource not found")
     expect(page.get_by_role("alert")).to_have_text("no such case in this run")
     page.close()
+
+
+def test_a_history_with_a_branch_a_merge_and_a_label(viewer: Viewer, page: Any) -> None:
+    prompts = viewer.engine.prompts
+    first = prompts.create("graph", "Answer {{q}}", message="start")
+    prompts.branch("graph", "experiment")
+    prompts.commit("graph", "Answer {{q}} briefly", branch="experiment", message="briefly")
+    prompts.commit("graph", settings={"temperature": 0.2}, message="cooler")
+    merged = prompts.merge("graph", "experiment", strategy="theirs", message="take briefly").version
+    prompts.label("graph", "production", to=first.head)
+    page.goto(f"{viewer.url}/ui/prompts/graph")
+    items = page.locator("ol.history > li")
+    assert items.count() == len(
+        {v.id for b in ("main", "experiment") for v in prompts.log("graph", b)}
+    )
+    merge = page.locator("ol.history > li.merge")
+    assert merge.count() == 1
+    text = merge.inner_text()
+    assert "take briefly" in text and "⎇ main" in text
+    assert all(parent[:12] in text for parent in merged.parents) and len(merged.parents) == 2
+    assert "label production" in items.last.inner_text()
+    assert (
+        "⎇ experiment"
+        in page.locator("ol.history > li", has=page.get_by_text("briefly", exact=True)).inner_text()
+    )
+    viewer.shot(page, "12-prompt-merge")
