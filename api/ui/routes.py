@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -193,19 +193,34 @@ def case_page(
     user: UiUser,
     engine: ViewerEngine,
     repeat: Annotated[int, Query(ge=0, le=10_000)] = 0,
+    show: Annotated[Show, Query()] = "all",
+    q: Annotated[str, Query(max_length=200)] = "",
 ) -> HTMLResponse:
     """One case: inputs, expected, every version's and model's cell side by side, with
-    scores, reasons, feedback and a form to annotate each cell."""
+    scores, reasons, feedback and a form to annotate each cell; the previous and next case
+    the list's filter keeps, to review a queue of them."""
     data = views.full_run_data(engine, run_id)
-    case = next((c for c in data.index.cases if c.case_id == case_id and c.repeat == repeat), None)
-    if case is None:
+    found = views.neighbours(data, case_id, repeat, show, q)
+    if found is None:
         raise NotFoundError("no such case in this run", case_id=case_id)
+    case, previous, following = found
     feedback = [
         f
         for f in views.run_of(engine, run_id).feedbacks()
         if f.case_id == case_id and f.repeat == repeat
     ]
-    return page(request, "case.html", user, run=data, case=case, feedback=feedback)
+    return page(
+        request,
+        "case.html",
+        user,
+        run=data,
+        case=case,
+        feedback=feedback,
+        previous=previous,
+        following=following,
+        show=show,
+        q=q,
+    )
 
 
 @router.post("/runs/{run_id}/feedback")
@@ -236,7 +251,8 @@ def annotate(
         correction=correction or None,
         comment=comment or None,
     )
-    target = f"/ui/runs/{run_id}/cases/{case_id}?" + urlencode({"repeat": repeat})
+    back = {"repeat": repeat, "show": posted.text("show", 16) or "all", "q": posted.text("q", 200)}
+    target = f"/ui/runs/{run_id}/cases/{quote(case_id, safe='')}?" + urlencode(back)
     return RedirectResponse(target, status_code=303)
 
 

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from api.ui.cases import CaseIndex, Group, IndexCache, index_cases
+from api.ui.cases import Case, CaseIndex, Group, IndexCache, Show, index_cases
 from domain.feedback import as_effective, with_feedback
 from domain.reports import (
     Comparison,
@@ -124,6 +124,21 @@ def first_cases(engine: Engine, run_id: str, cases: int) -> RunData:
 
 def _order(info: RunInfo) -> list[Group]:
     return [(v, m) for v in info.spec.prompt_versions for m in info.spec.models]
+
+
+def neighbours(
+    data: RunData, case_id: str, repeat: int, show: Show, query: str
+) -> tuple[Case, Case | None, Case | None] | None:
+    """The case, and the cases before and after it that the filter keeps (the case itself
+    need not be kept: an annotation may just have taken it out); ``None``: no such case."""
+    kept = {(c.repeat, c.case_id) for c in data.index.select(show, query)}
+    cases = data.index.cases
+    at = next((i for i, c in enumerate(cases) if (c.repeat, c.case_id) == (repeat, case_id)), None)
+    if at is None:
+        return None
+    before = next((c for c in reversed(cases[:at]) if (c.repeat, c.case_id) in kept), None)
+    after = next((c for c in cases[at + 1 :] if (c.repeat, c.case_id) in kept), None)
+    return cases[at], before, after
 
 
 def compare_in_run(data: RunData, a: Group, b: Group) -> Comparison:

@@ -206,3 +206,23 @@ def test_a_history_with_a_branch_a_merge_and_a_label(viewer: Viewer, page: Any) 
         in page.locator("ol.history > li", has=page.get_by_text("briefly", exact=True)).inner_text()
     )
     viewer.shot(page, "12-prompt-merge")
+
+
+def test_review_failures_by_keyboard(viewer: Viewer, page: Any) -> None:
+    run = viewer.engine.run(viewer.seeded.run_id)
+    page.goto(f"{viewer.url}/ui/runs/{viewer.seeded.run_id}?show=failed")
+    page.locator("a.case-link").nth(2).click()
+    page.wait_for_selector("article.cell")
+    current = page.locator("h1 .mono").inner_text()
+    before = len(run.feedbacks())
+    page.keyboard.press("1")  # the first cell passes
+    page.keyboard.press("Enter")
+    expect(page.locator("article.cell").first).to_contain_text("overridden by feedback")
+    given = [(f.case_id, f.verdict) for f in run.feedbacks()[before:]]
+    assert given == [(current, "pass")]
+    failing = [c for c in sorted(_failing_cases(viewer)) if c > current]
+    page.keyboard.press("]")
+    expect(page.locator("h1 .mono")).to_have_text(failing[0])
+    assert "show=failed" in page.url
+    page.keyboard.press("[")
+    expect(page.locator("h1 .mono")).not_to_have_text(failing[0])

@@ -57,9 +57,31 @@
     });
   }
 
+  function reviewKeys() {
+    // On a case: [ and ] walk the filtered cases, 1 / 2 mark the first cell pass / fail and
+    // move to its Save button (Enter saves).
+    document.addEventListener("keydown", function (e) {
+      var tag = (e.target.tagName || "").toLowerCase();
+      if (tag === "input" && e.target.type !== "radio") return;
+      if (tag === "textarea" || tag === "select" || e.ctrlKey || e.metaKey || e.altKey) return;
+      var link = { "[": "prev-case", "]": "next-case" }[e.key];
+      if (link) {
+        var target = document.getElementById(link);
+        if (target) { e.preventDefault(); target.click(); }
+        return;
+      }
+      var verdict = { "1": "pass", "2": "fail" }[e.key];
+      var form = document.querySelector("details.annotate[open] form");
+      if (!verdict || !form) return;
+      e.preventDefault();
+      form.querySelector('input[name="verdict"][value="' + verdict + '"]').checked = true;
+      form.querySelector('button[type="submit"]').focus();
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     var live = document.getElementById("live");
     if (live) followRun(live);
-    caseKeys();
+    if (document.querySelector("article.cell")) reviewKeys(); else caseKeys();
   });
 })();
