@@ -115,7 +115,7 @@ def runs_page(
     prompts = views.prompt_names(engine, infos)
     needle = q.strip().lower()
     rows = [
-        views.full_run_data(engine, info.id)
+        views.list_row(engine, info)
         for info in infos
         if (not status or info.status.value == status)
         and (

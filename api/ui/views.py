@@ -37,6 +37,8 @@ class RunData:
     index: CaseIndex
     names: dict[str, str]
     records: list[ResultRecord]
+    summarised: bool = True
+    """Whether ``report`` covers every recorded cell (else it is empty: not read yet)."""
 
     @property
     def percent(self) -> int:
@@ -109,6 +111,20 @@ def full_run_data(engine: Engine, run_id: str) -> RunData:
     data = run_data(engine, run_id)
     assert data is not None
     return data
+
+
+LIST_READ_LIMIT = 2_000
+"""The runs list reads a run it has not summarised yet only up to this many cells; a larger
+one shows its pass rate and cost once opened (or after any page read it)."""
+
+
+def list_row(engine: Engine, info: RunInfo) -> RunData:
+    """A run as the runs list shows it: summarised when cached or small enough to read."""
+    recorded = engine.run(info.id).recorded()
+    data = run_data(engine, info.id, read=recorded <= LIST_READ_LIMIT)
+    if data is not None:
+        return data
+    return RunData(info, recorded, Report(()), CaseIndex((), ()), {}, [], summarised=False)
 
 
 def first_cases(engine: Engine, run_id: str, cases: int) -> RunData:

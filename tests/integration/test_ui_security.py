@@ -14,6 +14,7 @@ from api.app import create_app
 from api.auth import create_token
 from api.config import ApiSettings
 from api.services import ApiServices
+from engine.sdk import Engine
 from tests.browser.seeding import Seeded, seed_run
 
 pytestmark = pytest.mark.integration
@@ -27,15 +28,15 @@ ORIGIN = "http://testserver"
 
 
 @pytest.fixture(scope="module")
-def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient, Seeded, str]]:
-    from engine.sdk import Engine
-
+def app(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[TestClient, Seeded, str, Engine]]:
     data: Path = tmp_path_factory.mktemp("ui-security")
     engine = Engine(data_dir=data, executor="inline")
     services = ApiServices.from_runtime(engine.runtime, engine=engine, api=SETTINGS)
     seeded = seed_run(engine.as_owner("ann"), cases=6)
     with TestClient(create_app(services), client=("127.0.0.1", 40000)) as client:
-        yield client, seeded, create_token(SETTINGS, "ann")
+        yield client, seeded, create_token(SETTINGS, "ann"), engine
     services.close()
     engine.close()
 
@@ -49,9 +50,9 @@ def _csrf(client: TestClient, seeded: Seeded) -> str:
 
 
 def test_pages_without_a_token_go_to_the_sign_in_form(
-    app: tuple[TestClient, Seeded, str],
+    app: tuple[TestClient, Seeded, str, Engine],
 ) -> None:
-    client, seeded, _ = app
+    client, seeded, _, _ = app
     client.cookies.clear()
     for path in ("/ui", f"/ui/runs/{seeded.run_id}", "/ui/prompts"):
         answer = client.get(path, follow_redirects=False)
@@ -59,9 +60,9 @@ def test_pages_without_a_token_go_to_the_sign_in_form(
 
 
 def test_a_bad_token_sets_no_cookie_and_a_good_one_an_http_only_strict_one(
-    app: tuple[TestClient, Seeded, str],
+    app: tuple[TestClient, Seeded, str, Engine],
 ) -> None:
-    client, _, token = app
+    client, _, token, _ = app
     client.cookies.clear()
     bad = client.post(
         "/ui/login", data={"token": "nope"}, headers={"Origin": ORIGIN}, follow_redirects=False
@@ -81,9 +82,9 @@ def test_a_bad_token_sets_no_cookie_and_a_good_one_an_http_only_strict_one(
 
 
 def test_a_form_from_another_site_or_without_its_token_changes_nothing(
-    app: tuple[TestClient, Seeded, str],
+    app: tuple[TestClient, Seeded, str, Engine],
 ) -> None:
-    client, seeded, token = app
+    client, seeded, token, _ = app
     client.cookies.clear()
     client.cookies.set("af_ui_token", token)
     csrf = _csrf(client, seeded)
@@ -113,10 +114,35 @@ def test_a_form_from_another_site_or_without_its_token_changes_nothing(
     assert len(client.get(engine_feedback, headers=auth).json()["items"]) == before + 1
 
 
-def test_another_users_token_finds_no_run(app: tuple[TestClient, Seeded, str]) -> None:
-    client, seeded, _ = app
+def test_another_users_token_finds_no_run(app: tuple[TestClient, Seeded, str, Engine]) -> None:
+    client, seeded, _, _ = app
     client.cookies.clear()
     other = {"Authorization": f"Bearer {create_token(SETTINGS, 'mallory')}"}
     for path in (f"/ui/runs/{seeded.run_id}", f"/ui/runs/{seeded.run_id}/cases/case-00000"):
         assert client.get(path, headers=other).status_code == 404
     assert client.get(f"/ui/prompts/{seeded.prompt}", headers=other).status_code == 404
+
+
+def test_the_runs_list_summarises_a_large_run_once_it_is_read(
+    app: tuple[TestClient, Seeded, str, Engine], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from api.ui import views
+
+    client, _, token, engine = app
+    client.cookies.clear()
+    big = seed_run(engine.as_owner("ann"), cases=5, prompt="big")
+    monkeypatch.setattr(views, "LIST_READ_LIMIT", 10)  # the run's 20 cells are "many"
+    auth = {"Authorization": f"Bearer {token}"}
+    row = _row(client.get("/ui", headers=auth).text, big.run_id)
+    assert "open to summarise" in row
+    assert client.get(f"/ui/runs/{big.run_id}/matrix", headers=auth).status_code == 200
+    rate = engine.as_owner("ann").run(big.run_id).summary()
+    passed = sum(g.n_passed for g in rate.groups) / sum(g.n_graded for g in rate.groups)
+    row = _row(client.get("/ui", headers=auth).text, big.run_id)
+    assert "open to summarise" not in row and f"{passed:.1%}" in row
+
+
+def _row(html: str, run_id: str) -> str:
+    found = re.search(rf"<tr>\s*<td><a href=\"/ui/runs/{run_id}\">.*?</tr>", html, re.S)
+    assert found, html
+    return found.group(0)
