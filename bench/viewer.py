@@ -53,8 +53,8 @@ def _get(client: httpx.Client, path: str) -> Callable[[], Any]:
 def _clear_cache() -> None:
     from api.ui import views
 
-    views._CACHE._items.clear()
-    views._RECORDS._items.clear()
+    views._CACHE.clear()
+    views._RECORDS.clear()
 
 
 def _server_times(url: str, seeded: Any, n: int) -> None:

@@ -131,24 +131,38 @@ def _shows(case: Case, show: Show, groups: Sequence[Group]) -> bool:
 
 
 class IndexCache:
-    """The last few runs' case indexes, keyed by what would change them (cells recorded
-    and feedback given), so a page of a finished run costs a slice, not a read."""
+    """The last runs' reads and indexes, keyed by what would change them (cells recorded and
+    feedback given), so a page of a finished run costs a slice, not a read. Bounded by the
+    cells they hold (``max_cells``) and by entries (``size``); the oldest go first."""
 
-    def __init__(self, size: int = 8) -> None:
+    def __init__(self, size: int = 64, max_cells: int = 200_000) -> None:
         self._size = size
-        self._items: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
+        self._max_cells = max_cells
+        self._items: OrderedDict[tuple[Any, ...], tuple[Any, int]] = OrderedDict()
+        self._cells = 0
         self._lock = threading.Lock()
 
     def get(self, key: tuple[Any, ...]) -> Any:
         with self._lock:
             found = self._items.get(key)
-            if found is not None:
-                self._items.move_to_end(key)
-            return found
-
-    def put(self, key: tuple[Any, ...], value: Any) -> None:
-        with self._lock:
-            self._items[key] = value
+            if found is None:
+                return None
             self._items.move_to_end(key)
-            while len(self._items) > self._size:
-                self._items.popitem(last=False)
+            return found[0]
+
+    def put(self, key: tuple[Any, ...], value: Any, cells: int = 1) -> None:
+        with self._lock:
+            old = self._items.pop(key, None)
+            self._cells -= 0 if old is None else old[1]
+            self._items[key] = (value, cells)
+            self._cells += cells
+            while len(self._items) > 1 and (
+                len(self._items) > self._size or self._cells > self._max_cells
+            ):
+                _, (_, dropped) = self._items.popitem(last=False)
+                self._cells -= dropped
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+            self._cells = 0

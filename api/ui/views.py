@@ -24,7 +24,7 @@ from engine.prompts.models import PromptInfo, PromptVersion
 from engine.sdk import Engine, Run
 
 _CACHE = IndexCache()
-_RECORDS = IndexCache(size=4)
+_RECORDS = IndexCache()
 
 
 @dataclass(frozen=True)
@@ -97,11 +97,11 @@ def run_data(engine: Engine, run_id: str, *, read: bool = True) -> RunData | Non
         if stale is None and not read:
             return None
         records = run.records() if stale is None else with_feedback(stale, feedbacks)
-        _RECORDS.put(read_key, records)
+        _RECORDS.put(read_key, records, len(records))
         names = run.version_names()
         report = summarize([as_effective(r) for r in records], names)
         cached = (report, index_cases(records, _order(info)), names, records)
-        _CACHE.put(key, cached)
+        _CACHE.put(key, cached, len(records))
     report, index, names, records = cached
     return RunData(info, recorded, report, index, names, records)
 

@@ -83,6 +83,8 @@ def test_compare_two_versions(viewer: Viewer, page: Any) -> None:
 
 def test_keyboard_walks_the_cases(viewer: Viewer, page: Any) -> None:
     page.goto(f"{viewer.url}/ui/runs/{viewer.seeded.run_id}")
+    expect(page.locator("#case-count")).to_contain_text("page 1 of")  # the counted list
+    page.wait_for_load_state()
     page.keyboard.press("j")
     page.keyboard.press("j")
     focused = page.evaluate("document.activeElement.textContent")
@@ -211,18 +213,22 @@ def test_a_history_with_a_branch_a_merge_and_a_label(viewer: Viewer, page: Any) 
 def test_review_failures_by_keyboard(viewer: Viewer, page: Any) -> None:
     run = viewer.engine.run(viewer.seeded.run_id)
     page.goto(f"{viewer.url}/ui/runs/{viewer.seeded.run_id}?show=failed")
-    page.locator("a.case-link").nth(2).click()
+    # A case whose first cell (first version, first model) failed without an error.
+    page.locator("tr.case-row:has(td:nth-child(4).v-fail) a.case-link").nth(1).click()
     page.wait_for_selector("article.cell")
+    page.wait_for_load_state()  # viewer.js (deferred) listens for the keys
     current = page.locator("h1 .mono").inner_text()
     before = len(run.feedbacks())
     page.keyboard.press("1")  # the first cell passes
     page.keyboard.press("Enter")
     expect(page.locator("article.cell").first).to_contain_text("overridden by feedback")
+    page.wait_for_load_state()
     given = [(f.case_id, f.verdict) for f in run.feedbacks()[before:]]
     assert given == [(current, "pass")]
     failing = [c for c in sorted(_failing_cases(viewer)) if c > current]
     page.keyboard.press("]")
     expect(page.locator("h1 .mono")).to_have_text(failing[0])
     assert "show=failed" in page.url
+    page.wait_for_load_state()
     page.keyboard.press("[")
     expect(page.locator("h1 .mono")).not_to_have_text(failing[0])

@@ -62,8 +62,14 @@ def test_pages_are_clamped_and_count_the_matches() -> None:
     assert page_of((), 1).pages == 1
 
 
-def test_the_cache_keeps_the_newest_entries() -> None:
+def test_the_cache_keeps_the_newest_entries_within_its_cells() -> None:
     cache = IndexCache(size=2)
     for key in ("a", "b", "c"):
         cache.put((key,), key)
     assert cache.get(("a",)) is None and cache.get(("c",)) == "c"
+    weighed = IndexCache(size=10, max_cells=100)
+    weighed.put(("small",), 1, cells=30)
+    weighed.put(("big",), 2, cells=80)  # 110 cells: the oldest goes
+    assert weighed.get(("small",)) is None and weighed.get(("big",)) == 2
+    weighed.put(("huge",), 3, cells=500)  # alone over the bound, it still stays
+    assert weighed.get(("huge",)) == 3 and weighed.get(("big",)) is None
