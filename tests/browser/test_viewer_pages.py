@@ -148,6 +148,9 @@ def test_annotate_a_cell_and_see_the_report_change(viewer: Viewer, page: Any) ->
     matrix = page.locator("table.matrix tbody tr").first.locator("td").first.inner_text()
     assert re.search(r"\d+(\.\d)?%", matrix)
     assert f"{100 * (before + 1 / graded):.1f}%" in matrix
+    page.get_by_role("link", name="HTML report").click()
+    expect(page.locator("body")).to_contain_text("1 cell overridden")
+    viewer.shot(page, "08b-report")
 
 
 def test_a_form_without_its_token_is_refused(viewer: Viewer) -> None:
