@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Protocol
+from urllib.parse import urlsplit
 
 import anyio
 import jwt
@@ -293,7 +294,13 @@ async def stream_user(
 ) -> User:
     """Like `current_user`, also accepting `?access_token=` and the viewer's SameSite=Strict
     cookie (streams only: a browser's WebSocket cannot set headers)."""
-    token = credentials.credentials if credentials else access_token or conn.cookies.get(UI_COOKIE)
+    token = credentials.credentials if credentials else access_token
+    if token is None and UI_COOKIE in conn.cookies:
+        # A cookie rides along whoever opens the socket: only this site's own pages may.
+        origin = conn.headers.get("origin")
+        if origin is not None and urlsplit(origin).netloc != conn.headers.get("host", ""):
+            raise AuthError("the viewer's cookie is accepted from its own pages only")
+        token = conn.cookies[UI_COOKIE]
     return await _authenticated(conn, token)
 
 

@@ -146,3 +146,21 @@ def _row(html: str, run_id: str) -> str:
     found = re.search(rf"<tr>\s*<td><a href=\"/ui/runs/{run_id}\">.*?</tr>", html, re.S)
     assert found, html
     return found.group(0)
+
+
+def test_the_cookie_opens_a_runs_stream_from_this_site_only(
+    app: tuple[TestClient, Seeded, str, Engine],
+) -> None:
+    from starlette.websockets import WebSocketDisconnect
+
+    client, seeded, token, _ = app
+    client.cookies.clear()
+    client.cookies.set("af_ui_token", token)
+    path = f"/v1/streams/runs/{seeded.run_id}/events"
+    with client.websocket_connect(path, headers={"Origin": ORIGIN}) as socket:
+        socket.close()
+    with (
+        pytest.raises(WebSocketDisconnect),
+        client.websocket_connect(path, headers={"Origin": "https://evil.example"}) as socket,
+    ):
+        socket.receive_json()
