@@ -39,6 +39,7 @@ from api import (
     stream_playground,
     stream_queues,
     streams,
+    ui,
 )
 from api.acting import WORKSPACE_HEADER
 from api.auth import build_authenticator
@@ -241,6 +242,7 @@ def create_app(
             app.include_router(router)
         row_errors: Any = routes_dataset_import.row_errors_handler  # HTTP and WebSocket alike
         app.add_exception_handler(ValidationError, row_errors)
+        ui.install(app)
     if include_streams:
         for router in STREAM_ROUTERS:
             app.include_router(router, prefix=streams.STREAMS_PREFIX)

@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Protocol
+from urllib.parse import urlsplit
 
 import anyio
 import jwt
@@ -32,6 +33,8 @@ from domain.errors import AuthError, ConfigurationError, ServiceUnavailableError
 from domain.workspaces import is_shared_id
 
 LOCAL_USER = "local"
+UI_COOKIE = "af_ui_token"
+"""The viewer's http-only, SameSite=Strict cookie holding the bearer token (`api.ui`)."""
 DEFAULT_ISSUER = "autoforge-nexus"
 JWKS_ALGORITHMS = ["RS256"]
 MAX_TTL_SECONDS = 30 * 24 * 3600
@@ -294,8 +297,15 @@ async def stream_user(
         Query(description="For browsers' EventSource/WebSocket, which cannot set headers."),
     ] = None,
 ) -> User:
-    """Like `current_user`, also accepting `?access_token=` (streams only)."""
+    """Like `current_user`, also accepting `?access_token=` and the viewer's SameSite=Strict
+    cookie (streams only: a browser's WebSocket cannot set headers)."""
     token = credentials.credentials if credentials else access_token
+    if token is None and UI_COOKIE in conn.cookies:
+        # A cookie rides along whoever opens the socket: only this site's own pages may.
+        origin = conn.headers.get("origin")
+        if origin is not None and urlsplit(origin).netloc != conn.headers.get("host", ""):
+            raise AuthError("the viewer's cookie is accepted from its own pages only")
+        token = conn.cookies[UI_COOKIE]
     return await _authenticated(conn, token)
 
 

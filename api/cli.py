@@ -52,6 +52,14 @@ def register(subparsers: Any) -> None:
     )
     serve.set_defaults(handler=_cmd_serve)
 
+    view = subparsers.add_parser(
+        "view", help="open the viewer on the local engine (loopback, no auth; Ctrl-C stops)"
+    )
+    view.add_argument("--host", default="127.0.0.1", help="loopback address (127.0.0.1)")
+    view.add_argument("--port", type=int, default=8765, help="port (8765; 0: any free one)")
+    view.add_argument("--no-open", action="store_true", help="print the URL, open no browser")
+    view.set_defaults(handler=_cmd_view)
+
     token = subparsers.add_parser("token", help="API tokens for hs256 (self-hosted) auth")
     token_sub = token.add_subparsers(dest="token_command", required=True, metavar="ACTION")
     create = token_sub.add_parser("create", help="print a signed token for a user")
@@ -179,6 +187,41 @@ def _serve(settings: Settings, api: ApiSettings) -> int:
             _out("stopping")
         finally:
             serve.shutdown()  # type: ignore[no-untyped-call]
+    return 0
+
+
+def _cmd_view(args: argparse.Namespace) -> int:
+    import webbrowser
+
+    from api.app import create_app
+    from api.auth import is_loopback
+    from api.config import load_api_settings
+    from api.services import ApiServices
+    from api.ui.local import VIEW_RATE_LIMIT, bound_socket, serve_forever, url_of
+    from domain.errors import ConfigurationError
+    from engine.sdk import Engine
+
+    if not is_loopback(args.host):
+        raise ConfigurationError("autoforge view serves loopback only (no auth); use serve")
+    sock = bound_socket(args.host, args.port)
+    api = load_api_settings(
+        auth_mode="none",
+        host=args.host,
+        port=sock.getsockname()[1],
+        rate_limit_per_minute=VIEW_RATE_LIMIT,
+    )
+    engine = Engine(executor="inline")
+    services = ApiServices.from_runtime(engine.runtime, engine=engine, api=api)
+    try:
+        url = f"{url_of(sock)}/ui"
+        _out(f"AutoForge Nexus viewer at {url}  (press Ctrl-C to stop)")
+        if not args.no_open:
+            threading.Timer(0.5, webbrowser.open, (url,)).start()
+        serve_forever(create_app(services), sock)
+    finally:
+        services.close()
+        engine.close()
+        sock.close()
     return 0
 
 
