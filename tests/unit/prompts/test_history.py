@@ -137,18 +137,34 @@ def test_merge_of_an_ancestor_is_up_to_date_and_records_nothing() -> None:
     assert prompt.version == version
 
 
-def test_diverged_changes_without_a_strategy_are_a_conflict_listing_differences() -> None:
+def test_changes_to_different_parts_merge_cleanly_from_each_side() -> None:
+    prompt = _diverged()  # main changed the settings, dev the template
+    ours, theirs = prompt.head(), prompt.head("dev")
+    result = prompt.merge(actor="u", source="dev")
+    assert result.outcome == "merge" and result.commit.parents == (ours.id, theirs.id)
+    assert result.commit.content.template == theirs.content.template
+    assert result.commit.content.settings == ours.content.settings
+
+
+def test_both_sides_changing_one_part_is_a_conflict_listing_only_that_part() -> None:
     prompt = _diverged()
+    prompt.commit(actor="u", template=Template.from_text("main text"))
+    prompt.commit(actor="u", settings=ModelSettings(model="gpt-4o", seed=3), branch="dev")
     error = fails_unchanged(
         prompt, ConflictError, "merge-conflict", lambda: prompt.merge(actor="u", source="dev")
     )
     assert "merge conflict" in error.message
-    assert error.details["differences"] == [
-        "template.text",
-        "settings.model",
-        "settings.temperature",
-    ]
+    assert error.details["differences"] == ["template.text"]  # the settings merge: seed added
     assert error.details["base"] == prompt.log("dev")[-1].id
+
+
+def test_a_setting_both_sides_changed_differently_is_a_conflict() -> None:
+    prompt = _diverged()
+    prompt.commit(actor="u", settings=ModelSettings(model="gpt-4.1"), branch="dev")
+    error = fails_unchanged(
+        prompt, ConflictError, "merge-conflict", lambda: prompt.merge(actor="u", source="dev")
+    )
+    assert error.details["differences"] == ["settings.model"]
 
 
 @pytest.mark.parametrize("strategy", ["ours", "theirs"])
