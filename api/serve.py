@@ -28,15 +28,15 @@ from api.config import ApiSettings, load_api_settings
 from api.replica_secrets import MASTER_KEYS, fetch_secrets, hand_over, keyring_spec, split_secrets
 from api.services import (
     ApiServices,
-    OptimizationStoreOwners,
     RunOwnership,
-    RunStoreOwners,
     StoreOwners,
+    owns_optimization,
     owns_playground,
     owns_queue,
 )
 from api.streams import STREAMS_PREFIX
 from domain.errors import ConfigurationError
+from engine.sdk import owns_run
 from engine.settings import Settings, load_settings
 
 API_APP = "autoforge-api"
@@ -153,8 +153,8 @@ class StreamsIngress:
             db=db,
             redis_url=settings.redis_url,
             api=api_settings,
-            run_owner=run_owner or RunStoreOwners(db),
-            optimization_owner=OptimizationStoreOwners(db),
+            run_owner=run_owner or StoreOwners(db, owns_run),
+            optimization_owner=StoreOwners(db, owns_optimization),
             playground_owner=StoreOwners(db, owns_playground),
             queue_owner=StoreOwners(db, owns_queue),
         )

@@ -34,16 +34,6 @@ async def deny_all_runs(user_id: str, run_id: str) -> bool:  # noqa: ARG001
     return False
 
 
-@dataclass(frozen=True)
-class RunStoreOwners:
-    """The ownership hook of a real deployment: the run store says whose run it is."""
-
-    db: DbEngine
-
-    async def __call__(self, user_id: str, run_id: str) -> bool:
-        return await anyio.to_thread.run_sync(owns_run, self.db, user_id, run_id)
-
-
 def owns_optimization(db: DbEngine, user_id: str, optimization_id: str) -> bool:
     """Whether ``optimization_id`` is an optimization of ``user_id``."""
     from engine.optimization.store import OptimizationStore
@@ -53,16 +43,6 @@ def owns_optimization(db: DbEngine, user_id: str, optimization_id: str) -> bool:
     except NotFoundError:
         return False
     return True
-
-
-@dataclass(frozen=True)
-class OptimizationStoreOwners:
-    """Who may follow an optimization's events: the optimization store says whose it is."""
-
-    db: DbEngine
-
-    async def __call__(self, user_id: str, optimization_id: str) -> bool:
-        return await anyio.to_thread.run_sync(owns_optimization, self.db, user_id, optimization_id)
 
 
 def owns_queue(db: DbEngine, user_id: str, queue_id: str) -> bool:
@@ -147,8 +127,8 @@ class ApiServices:
         """
         if runtime.db is None or runtime.redis_url is None:
             raise RuntimeError("runtime not started")
-        kwargs.setdefault("run_owner", RunStoreOwners(runtime.db))
-        kwargs.setdefault("optimization_owner", OptimizationStoreOwners(runtime.db))
+        kwargs.setdefault("run_owner", StoreOwners(runtime.db, owns_run))
+        kwargs.setdefault("optimization_owner", StoreOwners(runtime.db, owns_optimization))
         kwargs.setdefault("playground_owner", StoreOwners(runtime.db, owns_playground))
         kwargs.setdefault("queue_owner", StoreOwners(runtime.db, owns_queue))
         return cls(settings=runtime.settings, db=runtime.db, redis_url=runtime.redis_url, **kwargs)

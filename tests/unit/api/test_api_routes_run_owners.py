@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from api.services import ApiServices, RunStoreOwners
+from api.services import ApiServices, StoreOwners
 from domain.evaluation import RunSpec
 from engine.evaluation.runs import RunStore
+from engine.sdk import owns_run
 
 SPEC = RunSpec(
     prompt_id="p",
@@ -19,7 +20,7 @@ SPEC = RunSpec(
 
 async def test_a_run_belongs_to_its_owner_only(migrated_db: Any) -> None:
     run = RunStore(migrated_db).create("alice", SPEC)
-    owns = RunStoreOwners(migrated_db)
+    owns = StoreOwners(migrated_db, owns_run)
     assert await owns("alice", run.id) is True
     assert await owns("bob", run.id) is False
     assert await owns("alice", "run_unknown") is False
@@ -32,4 +33,4 @@ def test_services_on_a_runtime_ask_the_run_store(migrated_db: Any) -> None:
         settings: Any = None
 
     services = ApiServices.from_runtime(Started())  # type: ignore[arg-type]
-    assert services.run_owner == RunStoreOwners(migrated_db)
+    assert services.run_owner == StoreOwners(migrated_db, owns_run)
