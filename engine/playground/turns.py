@@ -4,7 +4,8 @@ streamed to the session's events as it arrives.
 Events (JSON in the stream's ``d`` field, like a run's): ``turn.started`` {turn, models,
 prompt_version}; ``delta`` {turn, model, text}; ``restart`` {turn, model} (a retry or a
 fallback starts that model's answer afresh); ``answer`` {turn, model, content, error,
-latency_ms, tokens, cost_usd, cached}; ``turn.done`` {turn}.
+latency_ms, tokens, cost_usd, cached}; ``turn.done`` {turn} once the turn is stored
+(`announce_done`).
 """
 
 from __future__ import annotations
@@ -44,9 +45,7 @@ async def work_turn(
     try:
         messages = template.render(turn.variables).as_dicts()
     except NexusError as exc:
-        answers = [Answer(model=m, error=f"render: {exc.message}") for m in session.models]
-        await publish("turn.done", turn=turn.number, error=answers[0].error)
-        return answers
+        return [Answer(model=m, error=f"render: {exc.message}") for m in session.models]
     await publish(
         "turn.started",
         turn=turn.number,
@@ -89,9 +88,17 @@ async def work_turn(
         await publish("answer", turn=turn.number, **done.to_dict())
         return done
 
-    answers = list(await asyncio.gather(*(answer(m) for m in session.models)))
-    await publish("turn.done", turn=turn.number)
-    return answers
+    return list(await asyncio.gather(*(answer(m) for m in session.models)))
+
+
+def announce_done(redis: Any, turn: Turn) -> None:
+    """Say on the session's stream that ``turn`` is over: sent once its answers are stored,
+    so a follower that reads the turn on `turn.done` finds it done."""
+    entry = streams.encode({"type": "turn.done", "turn": turn.number})
+    try:
+        redis.xadd(events_key(turn.session_id), entry, maxlen=EVENTS_MAXLEN, approximate=True)
+    except Exception as exc:  # best effort, like every event
+        log.warning("playground event not sent", session=turn.session_id, error=repr(exc))
 
 
 def _publisher(redis: Any, session_id: str) -> Callable[..., Awaitable[None]]:

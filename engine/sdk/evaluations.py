@@ -543,17 +543,19 @@ def _check_flow_versions(resolved: Sequence[Any]) -> None:
 
 def _check_tools(context: RunContext) -> None:
     """Refuse a flow whose registered tools cannot travel to the evaluators."""
+    tools = [item for plan in context.flows.values() for item in plan.tools.items()]
+    if not tools:
+        return  # nor import Ray: a cold inline run never loads it
     import ray.cloudpickle as cloudpickle
 
-    for plan in context.flows.values():
-        for name, tool in plan.tools.items():
-            try:
-                cloudpickle.dumps(tool)  # type: ignore[no-untyped-call]
-            except Exception as exc:
-                raise ValidationError(
-                    f"tool {name!r} cannot be sent to the evaluators: {exc}",
-                    reason="unpicklable-tool",
-                ) from None
+    for name, tool in tools:
+        try:
+            cloudpickle.dumps(tool)  # type: ignore[no-untyped-call]
+        except Exception as exc:
+            raise ValidationError(
+                f"tool {name!r} cannot be sent to the evaluators: {exc}",
+                reason="unpicklable-tool",
+            ) from None
 
 
 def _check_picklable(scorers: tuple[Any, ...]) -> None:

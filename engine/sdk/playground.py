@@ -27,7 +27,7 @@ from engine.evaluation.corrections import add_to_dataset
 from engine.evaluation.datasets import VersionInfo
 from engine.llm.gateways import LinkFactory
 from engine.playground.store import PlaygroundStore
-from engine.playground.turns import Listener, params_of, work_turn
+from engine.playground.turns import Listener, announce_done, params_of, work_turn
 from engine.prompts.models import PromptVersion
 from engine.sdk.hosting import call_gateways
 
@@ -226,6 +226,7 @@ class Playgrounds:
             answers = call_on(work) if call_on is not None else asyncio.run(work)
         finally:
             self.store.finish_turn(session_id, turn.number, answers)
+            announce_done(self.engine.runtime.redis, turn)
         return self.store.turn(self.owner, session_id, turn.number)
 
     async def _ask(

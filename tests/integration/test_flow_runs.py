@@ -258,34 +258,43 @@ def test_two_flow_versions_on_two_models_report_what_the_traces_say(
 def test_a_cancelled_flow_run_resumes_without_repeating_a_recorded_cell(
     engine: Any, simulator: Any
 ) -> None:
+    from engine.simulator import SimulatorConfig, running_simulator
+
     if "support" not in engine.flows.list():
         engine.flows.create("support", FLOW_V1)
-    before = _requests(simulator)
-    # No response cache: a repeated provider call would show in the simulator's count.
-    run = engine.evaluate(
-        flow="support@main",
-        dataset="tickets",
-        models=MODELS,
-        cache=False,
-        concurrency=1,
-        repeats=2,
-        seed=5,
-    )
-    deadline = time.monotonic() + 60
-    while run.recorded() < 4 and time.monotonic() < deadline:
-        time.sleep(0.05)
-    run.cancel()
-    stopped = run.wait(progress=False, timeout=60)
-    recorded_at_stop = run.recorded()
-    assert stopped.status.value in ("cancelled", "completed")
-    run.resume()
-    assert run.wait(progress=False, timeout=180).status.value == "completed"
+    # A simulator of its own, slow enough that the cancel lands before the run ends (on the
+    # session's, 36 cells at concurrency 1 could all finish first on a fast machine).
+    with running_simulator(SimulatorConfig(latency_ms=40)) as slow:
+        engine.use_catalogue(simulator_catalogue(slow.api_base, max_concurrency=256))
+        try:
+            # No response cache: a repeated provider call would show in the request count.
+            run = engine.evaluate(
+                flow="support@main",
+                dataset="tickets",
+                models=MODELS,
+                cache=False,
+                concurrency=1,
+                repeats=2,
+                seed=5,
+            )
+            deadline = time.monotonic() + 60
+            while run.recorded() < 4 and time.monotonic() < deadline:
+                time.sleep(0.02)
+            run.cancel()
+            stopped = run.wait(progress=False, timeout=60)
+            recorded_at_stop = run.recorded()
+            assert stopped.status.value == "cancelled"
+            run.resume()
+            assert run.wait(progress=False, timeout=180).status.value == "completed"
+            requests = _requests(slow)
+        finally:
+            engine.use_catalogue(simulator_catalogue(simulator.api_base, max_concurrency=256))
     rows = list(engine.evaluations.runs.result_rows(engine.owner, run.id))
     assert len(rows) == 2 * 9 * 2 > recorded_at_stop
     assert len({(r["model"], r["case_id"], r["repeat"]) for r in rows}) == len(rows)
     called = sum(e["attempts"] for r in rows for e in r["detail"]["trace"] if e["kind"] == "llm")
     assert not any(r["cached"] for r in rows)
-    assert _requests(simulator) - before == called
+    assert requests == called
 
 
 def test_killing_an_evaluator_mid_flow_run_records_every_cell_once(
