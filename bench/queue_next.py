@@ -48,13 +48,15 @@ def percentile(ordered: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-def build(store: QueueStore, datasets: DatasetStore, items: int, per_item: int) -> str:
-    datasets.create(OWNER, "bench-cases")
+def build(
+    store: QueueStore, datasets: DatasetStore, items: int, per_item: int, owner: str = OWNER
+) -> str:
+    datasets.create(owner, "bench-cases")
     cases = [TestCase(id=f"c{i:05d}", variables={"q": f"question {i}"}, expected="a")
              for i in range(items)]  # fmt: skip
-    version = datasets.add_version(OWNER, "bench-cases", cases)
+    version = datasets.add_version(owner, "bench-cases", cases)
     spec = RunSpec("p", ("v" * 12,), ("m",), version.id, tuple(c.id for c in cases))
-    run = store.runs.create(OWNER, spec)
+    run = store.runs.create(owner, spec)
     store.runs.record(
         [
             ResultRow(
@@ -70,7 +72,7 @@ def build(store: QueueStore, datasets: DatasetStore, items: int, per_item: int) 
         ]  # fmt: skip
     )
     started = time.perf_counter()
-    queue = store.create(OWNER, [run.id], annotators_per_item=per_item, name="bench")
+    queue = store.create(owner, [run.id], annotators_per_item=per_item, name="bench")
     print(f"queue of {queue.item_count:,} items made in {time.perf_counter() - started:.2f} s")
     return queue.id
 
@@ -93,18 +95,22 @@ def work(
 
 
 def work_http(
-    base: str, token: str, queue_id: str, who: str, until: float, nexts: list[float],
-    submits: list[float], think_s: float,
+    base: str, settings: Any, workspace: str, queue_id: str, who: str, until: float,
+    nexts: list[float], submits: list[float], think_s: float,
 ) -> None:  # fmt: skip
     import httpx
 
-    headers = {"Authorization": f"Bearer {token}"}
+    from api.auth import create_token
+
+    # Each annotator signs in as themself, a member of the queue's workspace.
+    token = create_token(settings, who)
+    headers = {"Authorization": f"Bearer {token}", "X-Autoforge-Workspace": workspace}
     with httpx.Client(base_url=base, headers=headers, timeout=60) as client:
         while time.monotonic() < until:
             if think_s:
                 time.sleep(think_s)
             started = time.perf_counter()
-            reply = client.post(f"/v1/queues/{queue_id}/next", json={"annotator": who})
+            reply = client.post(f"/v1/queues/{queue_id}/next", json={})
             nexts.append((time.perf_counter() - started) * 1000)
             item = reply.json()["item"]
             if item is None:
@@ -112,7 +118,7 @@ def work_http(
             started = time.perf_counter()
             answered = client.post(
                 f"/v1/queues/{queue_id}/items/{item['position']}/submit",
-                json={"annotator": who, "verdict": "pass"},
+                json={"verdict": "pass"},
             )
             submits.append((time.perf_counter() - started) * 1000)
             assert answered.status_code == 201, answered.text
@@ -195,17 +201,24 @@ def main() -> None:
         db = create_db_engine(f"{args.driver}:///{Path(tmp) / name}")
         migrate(db)
         store = QueueStore(db, RunStore(db))
-        queue_id = build(store, DatasetStore(db), args.items, args.per_item)
+        owner = OWNER
+        if args.http:  # a shared workspace: its annotators are members, each with a token
+            from engine.workspaces import WorkspaceStore
+
+            spaces = WorkspaceStore(db)
+            owner = spaces.create("bench", created_by=OWNER).id
+            for i in range(args.annotators):
+                spaces.add_member(owner, f"annotator-{i:02d}", "annotator", added_by=OWNER)
+        queue_id = build(store, DatasetStore(db), args.items, args.per_item, owner)
         server: subprocess.Popen[bytes] | None = None
         target: Any = work
         common: tuple[Any, ...] = (store,)
         if args.http:
-            from api.auth import create_token
             from api.config import ApiSettings
 
             server, base = start_server(Path(tmp))
             settings = ApiSettings(auth_mode="hs256", auth_hs256_secret=SECRET)  # type: ignore[arg-type]
-            target, common = work_http, (base, create_token(settings, OWNER))
+            target, common = work_http, (base, settings, owner)
         nexts: list[list[float]] = [[] for _ in range(args.annotators)]
         submits: list[list[float]] = [[] for _ in range(args.annotators)]
         until = time.monotonic() + args.seconds
@@ -233,7 +246,7 @@ def main() -> None:
         if server is not None:
             server.terminate()
             server.wait(30)
-        progress = store.progress(OWNER, queue_id)
+        progress = store.progress(owner, queue_id)
         print(
             f"{args.annotators} annotators, closed loop, {args.driver}, "
             f"{'HTTP (uvicorn, one process)' if args.http else 'store (no HTTP)'}: "
