@@ -124,6 +124,19 @@ def work_http(
             assert answered.status_code == 201, answered.text
 
 
+def _reporting(target: Any, failures: list[BaseException]) -> Any:
+    """``target``, keeping what it raised (a thread's exception is only printed)."""
+
+    def run(*args: Any) -> None:
+        try:
+            target(*args)
+        except BaseException as exc:
+            failures.append(exc)
+            raise
+
+    return run
+
+
 def server_env(data: Path) -> dict[str, str]:
     return {
         **os.environ,
@@ -222,10 +235,11 @@ def main() -> None:
         nexts: list[list[float]] = [[] for _ in range(args.annotators)]
         submits: list[list[float]] = [[] for _ in range(args.annotators)]
         until = time.monotonic() + args.seconds
+        failures: list[BaseException] = []
         started, cpu = time.perf_counter(), time.process_time()
         threads = [
             threading.Thread(
-                target=target,
+                target=_reporting(target, failures),
                 args=(
                     *common,
                     queue_id,
@@ -243,6 +257,8 @@ def main() -> None:
         for t in threads:
             t.join()
         elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
+        if failures:  # fewer annotators than asked would flatter every percentile
+            sys.exit(f"{len(failures)} annotator(s) failed, first: {failures[0]!r}")
         if server is not None:
             server.terminate()
             server.wait(30)
