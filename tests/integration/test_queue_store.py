@@ -141,6 +141,41 @@ def test_threads_racing_for_the_last_slot_never_both_win(migrated_db: Engine) ->
     assert claims == 2
 
 
+def test_twenty_annotators_in_a_closed_loop_never_run_out_of_tries(migrated_db: Engine) -> None:
+    runs = RunStore(migrated_db)
+    cases = tuple(f"c{i:03d}" for i in range(300))  # each wanting 2 answers: 600 slots
+    run_id = runs.create("ann", RunSpec("p", ("aaa111",), ("m",), "dv", cases)).id
+    runs.record(
+        [
+            ResultRow(run_id=run_id, prompt_version="aaa111", model="m", case_id=c, output=c)
+            for c in cases
+        ]  # fmt: skip
+    )
+    store = QueueStore(migrated_db, runs)
+    queue = store.create("ann", [run_id], annotators_per_item=2)
+    failures: list[BaseException] = []
+    answered: list[tuple[str, int]] = []
+    barrier = threading.Barrier(20)
+
+    def work(who: str) -> None:
+        barrier.wait()  # all aim at the first open item at once
+        try:
+            while (item := store.next("ann", queue.id, who)) is not None:
+                store.submit("ann", queue.id, item.item.position, who, verdict="pass")
+                answered.append((who, item.item.position))
+        except BaseException as exc:
+            failures.append(exc)
+
+    threads = [threading.Thread(target=work, args=(f"a{i:02d}",)) for i in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert failures == []
+    assert len(answered) == 600 == len(set(answered))
+    assert store.progress("ann", queue.id).complete == 300
+
+
 def test_assignees_get_only_their_items_and_others_are_refused(migrated_db: Engine) -> None:
     run_id = recorded_run(migrated_db)
     store = QueueStore(migrated_db, RunStore(migrated_db))
