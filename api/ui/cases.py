@@ -55,14 +55,21 @@ class CaseIndex:
         ]
 
 
+MAX_WINDOW = 200
+"""Most cases one request of the virtual list renders."""
+
+
 @dataclass(frozen=True)
 class CasePage:
-    """One page of the filtered case list."""
+    """A window of the filtered case list: ``cases`` from index ``start`` of ``matching``
+    (``number`` and ``pages``: the page of `PAGE_SIZE` it starts in, for the pager shown
+    without JavaScript)."""
 
     cases: list[Case]
     number: int
     pages: int
     matching: int
+    start: int = 0
 
 
 def index_cases(records: Iterable[ResultRecord], order: Sequence[Group] = ()) -> CaseIndex:
@@ -85,7 +92,17 @@ def page_of(cases: Sequence[Case], number: int, size: int = PAGE_SIZE) -> CasePa
     pages = max(1, -(-len(cases) // size))
     number = min(max(1, number), pages)
     start = (number - 1) * size
-    return CasePage(list(cases[start : start + size]), number, pages, len(cases))
+    return CasePage(list(cases[start : start + size]), number, pages, len(cases), start)
+
+
+def window_of(cases: Sequence[Case], start: int, count: int) -> CasePage:
+    """The ``count`` cases (at most `MAX_WINDOW`) from index ``start`` (clamped so the
+    window ends at the last case when it can) of ``cases``: what the virtual list shows."""
+    count = max(1, min(count, MAX_WINDOW))
+    start = max(0, min(start, len(cases) - count))
+    pages = max(1, -(-len(cases) // PAGE_SIZE))
+    window = list(cases[start : start + count])
+    return CasePage(window, start // PAGE_SIZE + 1, pages, len(cases), start)
 
 
 def _case(cells: list[ResultRecord]) -> Case:
