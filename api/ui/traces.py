@@ -169,7 +169,7 @@ def _message(item: Mapping[str, Any]) -> Message:
     rest = [
         (str(k), text_of(v))
         for k, v in item.items()
-        if k not in ("role", "content", "name", "tool_calls") and v is not None
+        if k not in ("role", "content", "name", "tool_calls", "tool_call_id") and v is not None
     ]
     return Message(
         role=str(item.get("role") or "?"),
