@@ -20,6 +20,7 @@ Group = tuple[str, str]
 Show = Literal["all", "failed", "errors", "regressed", "improved", "disagreement"]
 SHOWS: tuple[Show, ...] = ("all", "failed", "errors", "regressed", "improved", "disagreement")
 PAGE_SIZE = 50
+SELECTIONS_KEPT = 8
 
 
 @dataclass(frozen=True)
@@ -44,15 +45,30 @@ class CaseIndex:
 
     groups: tuple[Group, ...]
     cases: tuple[Case, ...]
+    _selected: OrderedDict[tuple[str, str], list[Case]] = field(
+        default_factory=OrderedDict, compare=False, repr=False
+    )
+    _lock: threading.Lock = field(default_factory=threading.Lock, compare=False, repr=False)
 
     def select(self, show: Show, query: str = "") -> list[Case]:
-        """The cases the filter keeps (``query``: case-insensitive text anywhere)."""
+        """The cases the filter keeps (``query``: case-insensitive text anywhere).
+
+        The last few selections are kept: the virtual list asks for a window of the same
+        selection each time it scrolls (a filter over 10,000 cases: ~20-40 ms here)."""
         needle = query.strip().lower()
-        return [
-            case
-            for case in self.cases
-            if _shows(case, show, self.groups) and (not needle or needle in case.text)
-        ]
+        key = (show, needle)
+        found = self._selected.get(key)
+        if found is None:
+            found = [
+                case
+                for case in self.cases
+                if _shows(case, show, self.groups) and (not needle or needle in case.text)
+            ]
+            with self._lock:
+                self._selected[key] = found
+                while len(self._selected) > SELECTIONS_KEPT:
+                    self._selected.popitem(last=False)
+        return found
 
 
 MAX_WINDOW = 200

@@ -19,6 +19,7 @@ from api.services import sdk_engine
 from api.streams import RUN_ID_PATTERN
 from api.ui.routes import WORKSPACE_COOKIE, page
 from api.ui.security import FormPost, UiUser
+from domain.annotation import ItemKind
 from domain.errors import ValidationError
 from domain.workspaces import Permission
 from engine.sdk import Engine
@@ -101,7 +102,7 @@ def make_queue(posted: FormPost, engine: Manager) -> Response:
         per_item = int(posted.text("per_item", 3) or 1)
     except ValueError:
         raise ValidationError("sample and per item are whole numbers", parameter="sample") from None
-    kind = "pairwise" if posted.text("kind", 16) == "pairwise" else "single"
+    kind: ItemKind = "pairwise" if posted.text("kind", 16) == "pairwise" else "single"
     queue = engine.queues.create(
         run_id,
         filter=where,  # type: ignore[arg-type]
