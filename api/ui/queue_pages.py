@@ -82,12 +82,18 @@ def _after(engine: Engine, queue_id: str) -> Response:
 
 
 @router.get("")
-def queues_page(request: Request, user: UiUser, engine: Reader) -> HTMLResponse:
-    """The workspace's queues, each with its progress and every annotator's share."""
+def queues_page(
+    request: Request,
+    user: UiUser,
+    engine: Reader,
+    run: Annotated[str, Query(max_length=64)] = "",
+) -> HTMLResponse:
+    """The workspace's queues, each with its progress and every annotator's share; the form
+    to make one (of ``run``, when named)."""
     queues = engine.queues.list(limit=100)
     rows = [(queue, engine.queues.get(queue.id).progress()) for queue in queues]
     runs = engine.runs(limit=50)
-    return page(request, "queues.html", user, rows=rows, runs=runs, filters=FILTERS)
+    return page(request, "queues.html", user, rows=rows, runs=runs, filters=FILTERS, chosen=run)
 
 
 @router.post("")

@@ -17,7 +17,9 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 def test_make_a_queue_and_work_it_by_keyboard(viewer: Viewer, page: Any) -> None:
     run = viewer.engine.run(viewer.seeded.run_id)
-    page.goto(f"{viewer.url}/ui/queues")
+    page.goto(f"{viewer.url}/ui/runs/{viewer.seeded.run_id}")
+    page.get_by_role("link", name="Review in a queue").click()
+    expect(page.get_by_label("Run", exact=True)).to_have_value(viewer.seeded.run_id)
     page.get_by_label("Cells to review").select_option("failed")
     page.get_by_label("Sample (empty: every matching cell)").fill("3")
     page.get_by_label("Name").fill("triage")
