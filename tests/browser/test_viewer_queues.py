@@ -14,12 +14,16 @@ from tests.browser.conftest import Viewer
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
+UNLABELLED = """[...document.querySelectorAll("input:not([type=hidden]), select, textarea")]
+  .filter(field => field.labels.length === 0).map(field => field.name)"""
+
 
 def test_make_a_queue_and_work_it_by_keyboard(viewer: Viewer, page: Any) -> None:
     run = viewer.engine.run(viewer.seeded.run_id)
     page.goto(f"{viewer.url}/ui/runs/{viewer.seeded.run_id}")
     page.get_by_role("link", name="Review in a queue").click()
     expect(page.get_by_label("Run", exact=True)).to_have_value(viewer.seeded.run_id)
+    assert page.evaluate(UNLABELLED) == []
     page.get_by_label("Cells to review").select_option("failed")
     page.get_by_label("Sample (empty: every matching cell)").fill("3")
     page.get_by_label("Name").fill("triage")
@@ -33,6 +37,7 @@ def test_make_a_queue_and_work_it_by_keyboard(viewer: Viewer, page: Any) -> None
     items = viewer.engine.queues.get(queue.id).items()
     expect(page.locator("#item-case")).to_have_text(items[0].case_id)
     viewer.shot(page, "14-queue-item")
+    assert page.evaluate(UNLABELLED) == []  # every control has a label
     page.wait_for_load_state()
     page.keyboard.press("2")  # fail
     expect(page.get_by_label("fail (2)")).to_be_checked()
@@ -78,6 +83,7 @@ def test_a_pairwise_item_shows_both_outputs_in_the_recorded_order(
     assert view.left.prompt_version == viewer.seeded.versions[1]  # swapped: B on the left
     assert viewer.seeded.versions[0][:12] not in page.locator("main").inner_text()
     viewer.shot(page, "17-queue-pairwise")
+    assert page.evaluate(UNLABELLED) == []
     page.wait_for_load_state()
     page.keyboard.press("1")  # the left one is better
     expect(page.get_by_label("left (1)")).to_be_checked()
