@@ -7,11 +7,14 @@ temporary data directory, serves the API and viewer with uvicorn on loopback (au
 
 - server time per page (httpx, wall time of the response, median and p95 of N): the run view
   cold (the first read of the run) and warm, page 2, the last page, the failures, a text
-  search, a case, a version comparison;
+  search, the virtual list's windows of rows (at the end; of the failures), a case, a
+  version comparison;
 - in Chromium (Debian's, driven by Playwright): first contentful paint of the run view, cold
   (the run not read yet: its first page comes from the database, the matrix after) and warm
-  (the Paint Timing API); cold, the time until the matrix and the counted case list are
-  shown; the time from clicking "Last »" to the last case shown, and scrolled into view.
+  (the Paint Timing API); cold, the time until the matrix and the counted (virtual) case
+  list are shown; in the virtual list, the time from the End key to the last case shown and
+  focused, and from scrolling to the bottom to the last case in view (with the rows the
+  document then holds).
 
     PYTHONPATH=. LITELLM_LOCAL_MODEL_COST_MAP=True .venv/bin/python bench/viewer.py [--cases 2500]
 """
@@ -67,6 +70,8 @@ def _server_times(url: str, seeded: Any, n: int) -> None:
         "last page": f"{run}?page={seeded.cases // 50}",
         "failures": f"{run}?show=failed",
         "search 'Country 2499'": f"{run}?q=Country+2499",
+        "rows: the window at the end": f"{run}/rows?start={max(0, seeded.cases - 60)}&count=60",
+        "rows: a window of failures": f"{run}/rows?show=failed&start=400&count=60",
         "one case": f"{run}/cases/case-01234",
         "compare v1 vs v2": f"{run}/compare?a={first}|{model}&b={second}|{model}",
         "runs list": "/ui",
@@ -91,6 +96,13 @@ FIRST_PAINT = """new Promise(done => new PerformanceObserver(list => {
   const entry = list.getEntries().find(e => e.name === "first-contentful-paint");
   if (entry) done(entry.startTime);
 }).observe({type: "paint", buffered: true}))"""
+
+
+FOCUSED = "last => document.activeElement && document.activeElement.textContent === last"
+IN_VIEW = """last => [...document.querySelectorAll("a.case-link")].some(link => {
+  const box = link.getBoundingClientRect();
+  return link.textContent === last && box.top >= 0 && box.bottom <= innerHeight;
+})"""
 
 
 def _first_paint(page: Any, url: str) -> float:
@@ -118,26 +130,32 @@ def _browser_times(url: str, seeded: Any, rounds: int) -> None:
             _clear_cache()
             began = time.perf_counter()
             cold.append(_first_paint(page, run))
-            page.locator("#case-count", has_text="page 1 of").wait_for()
+            page.locator("#case-table[data-total]").wait_for(state="attached")
             complete.append((time.perf_counter() - began) * 1000)
         _report("first contentful paint, run view cold", cold)
         _report("cold: matrix and counted cases shown", complete)
         warm = [_first_paint(page, run) for _ in range(rounds)]
         _report("first contentful paint, run view warm", warm)
-        shown, scrolled = [], []
+        ended, scrolled, rows = [], [], []
         for _ in range(rounds):
             page.goto(run)
-            page.wait_for_selector("a.case-link")
+            page.locator("#case-table[data-total]").wait_for(state="attached")
+            page.wait_for_load_state()
             began = time.perf_counter()
-            page.locator("nav.pager").first.get_by_role("link", name="Last »").click()
-            link = page.locator("a.case-link", has_text=last)
-            link.wait_for()
-            shown.append((time.perf_counter() - began) * 1000)
-            link.scroll_into_view_if_needed()
-            page.wait_for_function("document.documentElement.scrollTop > 0")
+            page.keyboard.press("End")  # the virtual list: fetch the last window, focus it
+            page.wait_for_function(FOCUSED, arg=last)
+            ended.append((time.perf_counter() - began) * 1000)
+            page.goto(run)
+            page.locator("#case-table[data-total]").wait_for(state="attached")
+            page.wait_for_load_state()
+            began = time.perf_counter()
+            page.evaluate("window.scrollTo(0, document.documentElement.scrollHeight)")
+            page.wait_for_function(IN_VIEW, arg=last)
             scrolled.append((time.perf_counter() - began) * 1000)
-        _report("click 'Last »' to the last case shown", shown)
-        _report("... and scrolled into view", scrolled)
+            rows.append(float(page.locator("tr.case-row").count()))
+        _report("End key to the last case shown, focused", ended)
+        _report("scrolled to the bottom: last case in view", scrolled)
+        print(f"browser rows in the document at the end: {max(rows):.0f} of {seeded.cases}")
         direct = [_first_paint(page, f"{run}?page={seeded.cases // 50}") for _ in range(rounds)]
         _report("first contentful paint, last page by URL", direct)
         browser.close()

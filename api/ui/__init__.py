@@ -11,6 +11,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from api.ui.queue_pages import router as queue_router
 from api.ui.routes import TEMPLATES, error_page, login_redirect, router
 from api.ui.security import LoginRequired
 from domain.errors import NexusError, ValidationError
@@ -28,6 +29,7 @@ def install(app: FastAPI) -> None:
         if fallback is not None:
             app.add_exception_handler(error, error_page(fallback))
     app.include_router(router)
+    app.include_router(queue_router)
     app.mount("/ui/static", StaticFiles(directory=STATIC), name="ui-static")
     app.add_exception_handler(LoginRequired, login_redirect)
     for name in TEMPLATES.env.list_templates():  # compiled now, not on a user's first visit

@@ -20,6 +20,7 @@ Group = tuple[str, str]
 Show = Literal["all", "failed", "errors", "regressed", "improved", "disagreement"]
 SHOWS: tuple[Show, ...] = ("all", "failed", "errors", "regressed", "improved", "disagreement")
 PAGE_SIZE = 50
+SELECTIONS_KEPT = 8
 
 
 @dataclass(frozen=True)
@@ -44,25 +45,47 @@ class CaseIndex:
 
     groups: tuple[Group, ...]
     cases: tuple[Case, ...]
+    _selected: OrderedDict[tuple[str, str], list[Case]] = field(
+        default_factory=OrderedDict, compare=False, repr=False
+    )
+    _lock: threading.Lock = field(default_factory=threading.Lock, compare=False, repr=False)
 
     def select(self, show: Show, query: str = "") -> list[Case]:
-        """The cases the filter keeps (``query``: case-insensitive text anywhere)."""
+        """The cases the filter keeps (``query``: case-insensitive text anywhere).
+
+        The last few selections are kept: the virtual list asks for a window of the same
+        selection each time it scrolls (a filter over 10,000 cases: ~20-40 ms here)."""
         needle = query.strip().lower()
-        return [
-            case
-            for case in self.cases
-            if _shows(case, show, self.groups) and (not needle or needle in case.text)
-        ]
+        key = (show, needle)
+        found = self._selected.get(key)
+        if found is None:
+            found = [
+                case
+                for case in self.cases
+                if _shows(case, show, self.groups) and (not needle or needle in case.text)
+            ]
+            with self._lock:
+                self._selected[key] = found
+                while len(self._selected) > SELECTIONS_KEPT:
+                    self._selected.popitem(last=False)
+        return found
+
+
+MAX_WINDOW = 200
+"""Most cases one request of the virtual list renders."""
 
 
 @dataclass(frozen=True)
 class CasePage:
-    """One page of the filtered case list."""
+    """A window of the filtered case list: ``cases`` from index ``start`` of ``matching``
+    (``number`` and ``pages``: the page of `PAGE_SIZE` it starts in, for the pager shown
+    without JavaScript)."""
 
     cases: list[Case]
     number: int
     pages: int
     matching: int
+    start: int = 0
 
 
 def index_cases(records: Iterable[ResultRecord], order: Sequence[Group] = ()) -> CaseIndex:
@@ -85,7 +108,17 @@ def page_of(cases: Sequence[Case], number: int, size: int = PAGE_SIZE) -> CasePa
     pages = max(1, -(-len(cases) // size))
     number = min(max(1, number), pages)
     start = (number - 1) * size
-    return CasePage(list(cases[start : start + size]), number, pages, len(cases))
+    return CasePage(list(cases[start : start + size]), number, pages, len(cases), start)
+
+
+def window_of(cases: Sequence[Case], start: int, count: int) -> CasePage:
+    """The ``count`` cases (at most `MAX_WINDOW`) from index ``start`` (clamped so the
+    window ends at the last case when it can) of ``cases``: what the virtual list shows."""
+    count = max(1, min(count, MAX_WINDOW))
+    start = max(0, min(start, len(cases) - count))
+    pages = max(1, -(-len(cases) // PAGE_SIZE))
+    window = list(cases[start : start + count])
+    return CasePage(window, start // PAGE_SIZE + 1, pages, len(cases), start)
 
 
 def _case(cells: list[ResultRecord]) -> Case:

@@ -18,7 +18,7 @@ from fastapi.templating import Jinja2Templates
 from api.services import sdk_engine
 from api.streams import RUN_ID_PATTERN
 from api.ui import views
-from api.ui.cases import PAGE_SIZE, SHOWS, Show, page_of
+from api.ui.cases import MAX_WINDOW, PAGE_SIZE, SHOWS, Show, page_of, window_of
 from api.ui.security import (
     COOKIE,
     CSP,
@@ -29,13 +29,14 @@ from api.ui.security import (
     form_fields,
     same_origin,
 )
+from api.ui.traces import tool_call_lines, trace_steps
 from domain.errors import AuthError, NotFoundError
 from engine.reports._format import interval, pct, short_version, usd
 from engine.sdk import Engine, RunInfo
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 TEMPLATES.env.filters.update(pct=pct, interval=interval, usd=usd, short=short_version)
-TEMPLATES.env.globals["SHOWS"] = SHOWS
+TEMPLATES.env.globals.update(SHOWS=SHOWS, trace_steps=trace_steps, tool_calls=tool_call_lines)
 router = APIRouter(prefix="/ui", include_in_schema=False, default_response_class=HTMLResponse)
 RunId = Annotated[str, Query(pattern=RUN_ID_PATTERN)]
 
@@ -183,6 +184,29 @@ def run_page(
     return page(
         request, name, user, run=data, cases=cases, show=show, q=q, query=query, partial=partial
     )
+
+
+@router.get("/runs/{run_id}/rows")
+def case_rows(
+    request: Request,
+    run_id: str,
+    user: UiUser,
+    engine: ViewerEngine,
+    show: Annotated[Show, Query()] = "all",
+    q: Annotated[str, Query(max_length=200)] = "",
+    start: Annotated[int, Query(ge=0, le=100_000_000)] = 0,
+    count: Annotated[int, Query(ge=1, le=MAX_WINDOW)] = PAGE_SIZE,
+) -> HTMLResponse:
+    """Rows ``start`` to ``start + count`` of the filtered case list: what the virtual list
+    asks for as it scrolls (the run read once, then slices of its cached index)."""
+    data = views.full_run_data(engine, run_id)
+    cases = window_of(data.index.select(show, q), start, count)
+    response = page(
+        request, "case_rows.html", user, run=data, cases=cases, query={"show": show, "q": q}
+    )
+    response.headers["X-Case-Start"] = str(cases.start)
+    response.headers["X-Case-Total"] = str(cases.matching)
+    return response
 
 
 @router.get("/runs/{run_id}/matrix")

@@ -118,9 +118,28 @@ def test_another_users_token_finds_no_run(app: tuple[TestClient, Seeded, str, En
     client, seeded, _, _ = app
     client.cookies.clear()
     other = {"Authorization": f"Bearer {create_token(SETTINGS, 'mallory')}"}
-    for path in (f"/ui/runs/{seeded.run_id}", f"/ui/runs/{seeded.run_id}/cases/case-00000"):
+    for path in (
+        f"/ui/runs/{seeded.run_id}",
+        f"/ui/runs/{seeded.run_id}/cases/case-00000",
+        f"/ui/runs/{seeded.run_id}/rows?start=0&count=5",
+    ):
         assert client.get(path, headers=other).status_code == 404
     assert client.get(f"/ui/prompts/{seeded.prompt}", headers=other).status_code == 404
+
+
+def test_the_virtual_list_reads_windows_of_the_filtered_cases(
+    app: tuple[TestClient, Seeded, str, Engine],
+) -> None:
+    client, seeded, token, _ = app
+    client.cookies.clear()
+    ann = {"Authorization": f"Bearer {token}"}
+    rows = client.get(f"/ui/runs/{seeded.run_id}/rows?start=4&count=5", headers=ann)
+    assert rows.status_code == 200 and rows.headers["x-case-total"] == str(seeded.cases)
+    assert rows.headers["x-case-start"] == "1"  # clamped: the window ends at the last case
+    assert re.findall(r'data-index="(\d+)"', rows.text) == ["1", "2", "3", "4", "5"]
+    assert "<html" not in rows.text and "unsafe" not in rows.headers["content-security-policy"]
+    too_many = client.get(f"/ui/runs/{seeded.run_id}/rows?count=201", headers=ann)
+    assert too_many.status_code == 422
 
 
 def test_the_runs_list_summarises_a_large_run_once_it_is_read(

@@ -3,7 +3,7 @@ its pages (pure functions over result records)."""
 
 from __future__ import annotations
 
-from api.ui.cases import IndexCache, index_cases, page_of
+from api.ui.cases import MAX_WINDOW, SELECTIONS_KEPT, IndexCache, index_cases, page_of, window_of
 from domain.reports import ResultRecord
 
 A, B = ("v1", "m"), ("v2", "m")
@@ -60,6 +60,26 @@ def test_pages_are_clamped_and_count_the_matches() -> None:
     assert (last.number, last.pages, last.matching) == (2, 2, 4)
     assert [c.case_id for c in last.cases] == ["c4"]
     assert page_of((), 1).pages == 1
+
+
+def test_a_window_is_clamped_to_the_end_and_to_its_largest_size() -> None:
+    cases = [index_cases([_cell(A, f"c{i:03d}", True)]).cases[0] for i in range(300)]
+    end = window_of(cases, 290, 20)
+    assert (end.start, len(end.cases), end.matching) == (280, 20, 300)
+    assert end.cases[-1].case_id == "c299" and end.number == 6 and end.pages == 6
+    big = window_of(cases, 0, 10_000)
+    assert len(big.cases) == MAX_WINDOW and window_of(cases[:5], 3, 50).start == 0
+    assert window_of([], 10, 10).cases == []
+
+
+def test_selections_are_kept_per_filter_and_text_and_bounded() -> None:
+    index = index_cases(RECORDS, [A, B])
+    failed = index.select("failed")
+    assert index.select("failed") is failed and index.select("failed", "c2") is not failed
+    assert [c.case_id for c in index.select("failed", " C2 ")] == ["c2"]
+    for i in range(SELECTIONS_KEPT + 1):
+        index.select("all", f"q{i}")
+    assert index.select("failed") is not failed and index.select("failed") == failed
 
 
 def test_the_cache_keeps_the_newest_entries_within_its_cells() -> None:
