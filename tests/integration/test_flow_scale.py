@@ -214,3 +214,8 @@ def test_200_cases_by_2_versions_by_2_models_with_an_evaluator_killed(
         assert paired.n_pairs == 200
         assert len(paired.improved) == sum(1 for k in a if b[k] and not a[k])
         assert len(paired.regressed) == sum(1 for k in a if a[k] and not b[k])
+
+    page = run.report("html")
+    assert "<h2>Flow steps</h2>" in page and "<td>answer.tool</td>" in page
+    assert "<h2>Flow traces (800 cells)</h2>" in page and page.count("<details>") == 100
+    assert "<td>answer[0].invoices</td>" in page
