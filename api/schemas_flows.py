@@ -39,7 +39,10 @@ class FlowIn(BaseModel):
     )
 
     name: str = Field(min_length=1, max_length=190)
-    flow: dict[str, Any] = Field(description="The flow: inputs, steps, output (docs/flows.md).")
+    flow: dict[str, Any] = Field(
+        description="The flow: inputs, steps (llm, tool, transform, condition, loop, map, "
+        "conversation), output (docs/flows.md).",
+    )
     description: str = Field(default="", max_length=10_000)
     message: str = Field(default="Initial version", max_length=10_000)
 
