@@ -218,7 +218,15 @@ class Flows:
 
     def register_tool(self, name: str, fn: Callable[..., Any]) -> None:
         """Let ``tool`` steps named ``name`` call ``fn`` (with the step's inputs as keywords;
-        sync or async; bounded by the step's ``timeout_s``)."""
+        sync or async; bounded by the step's ``timeout_s``), and ``llm`` steps offer it to
+        their model (described by `tool_schema`: ``fn``'s docstring and signature).
+
+        Examples:
+            >>> def lookup(order: int) -> dict:  # doctest: +SKIP
+            ...     'Look up an order by its number.'
+            ...     return {"order": order, "status": "shipped"}
+            >>> engine.flows.register_tool("lookup", lookup)  # doctest: +SKIP
+        """
         if not callable(fn):
             raise ValidationError(f"tool {name!r} is not callable", reason="invalid-tool")
         self.tools[name] = fn

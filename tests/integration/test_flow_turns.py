@@ -216,3 +216,52 @@ def test_a_slow_tool_is_cut_at_the_step_timeout(client: LLMClient) -> None:
     )
     (ran,) = [e for e in done.trace if e["kind"] == "tool"]
     assert "timed out after" in ran["error"] and ran["latency_ms"] < 2_000
+
+
+@pytest.mark.parametrize(
+    ("seed", "why"),
+    [(3, "arguments are not valid JSON"), (2, "missing 1 required positional argument")],
+)
+def test_malformed_arguments_are_fed_back_to_the_model(seed: int, why: str) -> None:
+    from engine.simulator import SimulatorConfig, running_simulator
+
+    data = {
+        "inputs": ["number"],
+        "output": "ask",
+        "steps": [
+            {
+                "name": "ask",
+                "kind": "llm",
+                "prompt": "ask",
+                "tools": ["lookup_order"],
+                "max_tool_rounds": 1,
+            }
+        ],
+    }
+    ran: list[Any] = []
+
+    def counted(order: int) -> dict[str, Any]:
+        """Look up an order by its number: where it is."""
+        ran.append(order)
+        return {"order": order}
+
+    # Every call malformed: with seed 3 invalid JSON (never run), with seed 2 JSON that
+    # drops the required property (run, and the tool's own error fed back).
+    with running_simulator(SimulatorConfig(seed=seed, tool_error_rate=1.0)) as broken:
+        client = LLMClient(
+            simulator_catalogue(broken.api_base), redis_url=None, links=local_links()
+        )
+        done = run(
+            client,
+            data,
+            TestCase(variables={"number": 42}),
+            {"ask": ASK},
+            {"lookup_order": counted},
+        )
+    assert done.error is None, done.error
+    (call,) = done.tool_calls
+    entry = next(e for e in done.trace if e["kind"] == "tool")
+    assert why in entry["error"] and ran == []
+    assert (call.parse_error is None) == (seed == 2)
+    assert done.transcript[2]["role"] == "tool" and why in done.transcript[2]["content"]
+    assert done.trace[-1]["calls"] == 2 and done.output
