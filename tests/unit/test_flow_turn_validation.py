@@ -129,3 +129,14 @@ def test_the_history_goes_after_the_system_messages_and_before_the_rest() -> Non
         [{"role": "user", "content": "h1"}, {"role": "assistant", "content": "h2"}]
     )
     assert [m["content"] for m in sent] == ["S", "h1", "h2", "U 1"]
+
+
+def test_a_history_survives_a_jsonl_round_trip_and_csv_refuses_it() -> None:
+    from domain.datasets import parse_jsonl, to_csv, to_jsonl
+
+    case = TestCase(variables={"q": 1}, messages=[{"role": "user", "content": "hi"}])
+    (again,) = parse_jsonl(to_jsonl([case])).cases
+    assert again == case and again.messages == case.messages
+    with pytest.raises(ValidationError) as caught:
+        to_csv([case])
+    assert caught.value.details["reason"] == "not-csv"
