@@ -103,6 +103,8 @@ class FlowOutcome:
     """Every tool call the models made, in order."""
     tools: list[Mapping[str, Any]] = field(default_factory=list)
     """The tools offered to the models (OpenAI format), each once."""
+    conversed: bool = False
+    """A ``conversation`` step ran: its transcript is the one scorers see."""
 
     @property
     def cached(self) -> bool:
@@ -291,7 +293,8 @@ class FlowExecution:
             entry["tool_rounds"] = rounds
         content = answer.content or ""
         self.outcome.tool_calls.extend(answer.tool_calls)
-        self.outcome.transcript = [*messages, {"role": "assistant", "content": content}]
+        if not self.outcome.conversed:
+            self.outcome.transcript = [*messages, {"role": "assistant", "content": content}]
         scope[step.output] = parse_output(content, step.parse)
 
     async def _tool_round(
@@ -396,7 +399,7 @@ class FlowExecution:
             messages.append({"role": "assistant", "content": reply})
             turns += 1
         entry["turns"] = turns
-        self.outcome.transcript = messages
+        self.outcome.transcript, self.outcome.conversed = messages, True
         if reply is None:
             raise _Stop(f"step {step.name!r}: the conversation had no turn (an empty script)")
         scope[step.output] = reply

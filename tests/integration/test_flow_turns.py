@@ -265,3 +265,16 @@ def test_malformed_arguments_are_fed_back_to_the_model(seed: int, why: str) -> N
     assert (call.parse_error is None) == (seed == 2)
     assert done.transcript[2]["role"] == "tool" and why in done.transcript[2]["content"]
     assert done.trace[-1]["calls"] == 2 and done.output
+
+
+def test_scorers_see_the_conversation_not_a_later_llm_steps_messages(client: LLMClient) -> None:
+    data = chat({"script": "script"}, max_turns=1)
+    data["steps"].append(
+        {"name": "after", "kind": "llm", "prompt": "ask", "inputs": {"number": "chat"}}
+    )
+    data["output"] = "after"
+    case = TestCase(variables={"topic": "t", "script": ["hello there"]})
+    done = run(client, data, case, {"chat": AGENT, "after": ASK})
+    assert done.error is None, done.error
+    assert [m["role"] for m in done.transcript] == ["system", "user", "assistant"]
+    assert done.transcript[1]["content"] == "hello there" and done.calls == 2
