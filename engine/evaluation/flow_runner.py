@@ -286,6 +286,10 @@ class FlowExecution:
                     f"step {step.name!r}: the model still calls tools after "
                     f"{step.max_tool_rounds} rounds (max_tool_rounds)"
                 )
+            entry.setdefault("tool_calls", []).extend(
+                {"name": c.name[:100], "arguments": _preview(c.arguments)}
+                for c in answer.tool_calls
+            )
             messages = [*messages, *await self._tool_round(step, answer, rounds, path)]
             rounds += 1
             answer = await self._ask(step, step.model, messages, params, f"{here}#{rounds}", entry)

@@ -161,6 +161,7 @@ def test_tool_calls_are_run_and_fed_back_until_a_text_answer(client: LLMClient) 
     assert ran["output"] == {"order": 42, "status": "shipped"} and ran["latency_ms"] >= 0
     ask = done.trace[-1]
     assert ask["step"] == "ask" and ask["calls"] == 2 and ask["tool_rounds"] == 1
+    assert ask["tool_calls"] == [{"name": "lookup_order", "arguments": '{"order": 42}'}]
     assert [m["role"] for m in done.transcript] == ["user", "assistant", "tool", "assistant"]
     assert done.transcript[-1]["content"] == done.output and done.calls == 2
 
