@@ -31,11 +31,32 @@ FLOW_EXAMPLE: dict[str, Any] = {
 }
 
 
+CHAT_EXAMPLE: dict[str, Any] = {
+    "inputs": ["topic"],
+    "output": "chat",
+    "steps": [
+        {
+            "name": "chat",
+            "kind": "conversation",
+            "prompt": "agent@main",
+            "user": {"prompt": "customer@main", "model": "openai/sim-small", "stop": "bye"},
+            "max_turns": 4,
+        }
+    ],
+}
+
+
 class FlowIn(BaseModel):
     """A new flow and its first version on `main`."""
 
     model_config = ConfigDict(
-        extra="forbid", json_schema_extra={"examples": [{"name": "support", "flow": FLOW_EXAMPLE}]}
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"name": "support", "flow": FLOW_EXAMPLE},
+                {"name": "support-chat", "flow": CHAT_EXAMPLE},
+            ]
+        },
     )
 
     name: str = Field(min_length=1, max_length=190)
