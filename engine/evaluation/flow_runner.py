@@ -246,7 +246,7 @@ class FlowExecution:
         answer = await self.complete(
             CompletionRequest(
                 **route,
-                messages=list(messages),
+                messages=messages,
                 params=params,
                 repeat_index=self.call.repeat,
                 cache=self.call.cache,
@@ -273,7 +273,7 @@ class FlowExecution:
         messages: list[dict[str, Any]] = (
             rendered.with_history(self.case.messages) if self.case.messages else rendered.as_dicts()
         )
-        offered = [self.plan.tool_schemas[name] for name in step.tools]
+        offered = [self.plan.tool_schemas[name] for name in step.tools] if step.tools else None
         if offered:
             params = {**params, "tools": offered}
             self.outcome.tools.extend(t for t in offered if t not in self.outcome.tools)
@@ -296,9 +296,11 @@ class FlowExecution:
         if offered:
             entry["tool_rounds"] = rounds
         content = answer.content or ""
-        self.outcome.tool_calls.extend(answer.tool_calls)
-        if not self.outcome.conversed:
-            self.outcome.transcript = [*messages, {"role": "assistant", "content": content}]
+        if answer.tool_calls:
+            self.outcome.tool_calls.extend(answer.tool_calls)
+        if not self.outcome.conversed:  # the call is done: its message list is ours again
+            messages.append({"role": "assistant", "content": content})
+            self.outcome.transcript = messages
         scope[step.output] = parse_output(content, step.parse)
 
     async def _tool_round(
@@ -394,7 +396,9 @@ class FlowExecution:
             }
             started = time.perf_counter()
             try:
-                answer = await self._ask(step, step.model, messages, params, turn["path"], turn)
+                answer = await self._ask(
+                    step, step.model, list(messages), params, turn["path"], turn
+                )
             finally:
                 turn["wall_ms"] = round((time.perf_counter() - started) * 1000, 3)
                 self._trace(turn)
@@ -455,23 +459,29 @@ class FlowExecution:
         out.cost_usd = (out.cost_usd or 0.0) + (answer.cost_usd or 0.0)
         out.model_used = answer.model_used or out.model_used
         out.fallback_model = out.fallback_model or answer.fallback_model
-        first = "calls" not in entry
-        entry["calls"] = entry.get("calls", 0) + 1
-        entry["model"] = answer.model_used or answer.model
-        entry["cached"] = answer.cached and entry.get("cached", True)
-        for name, value in (
-            ("latency_ms", answer.latency_ms),
-            ("queue_ms", answer.queue_ms),
-            ("prompt_tokens", answer.usage.prompt_tokens),
-            ("completion_tokens", answer.usage.completion_tokens),
-            ("attempts", answer.attempts),
-        ):
-            entry[name] = value if first else entry[name] + value
-        if answer.cost_usd is not None or first:
-            before = entry.get("cost_usd")
-            entry["cost_usd"] = (
-                answer.cost_usd if before is None else before + (answer.cost_usd or 0.0)
+        if "calls" not in entry:  # the usual case, one call: set, no sums
+            entry.update(
+                calls=1,
+                model=answer.model_used or answer.model,
+                latency_ms=answer.latency_ms,
+                queue_ms=answer.queue_ms,
+                prompt_tokens=answer.usage.prompt_tokens,
+                completion_tokens=answer.usage.completion_tokens,
+                cost_usd=answer.cost_usd,
+                cached=answer.cached,
+                attempts=answer.attempts,
             )
+        else:
+            entry["calls"] += 1
+            entry["model"] = answer.model_used or answer.model
+            entry["latency_ms"] += answer.latency_ms
+            entry["queue_ms"] += answer.queue_ms
+            entry["prompt_tokens"] += answer.usage.prompt_tokens
+            entry["completion_tokens"] += answer.usage.completion_tokens
+            entry["attempts"] += answer.attempts
+            entry["cached"] = entry["cached"] and answer.cached
+            if answer.cost_usd is not None:
+                entry["cost_usd"] = (entry["cost_usd"] or 0.0) + answer.cost_usd
         if answer.fallback_model:
             entry["fallback_model"] = answer.fallback_model
 
