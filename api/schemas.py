@@ -244,6 +244,12 @@ class CaseIn(BaseModel):
         default=None,
         description="When set, the cell passes iff its weighted combined score reaches it.",
     )
+    messages: list[MessageBody] = Field(
+        default_factory=list,
+        max_length=200,
+        description="The conversation so far: the model receives the prompt's system "
+        "messages, then these, then the prompt's other messages.",
+    )
 
 
 class CasesIn(BaseModel):

@@ -31,15 +31,39 @@ FLOW_EXAMPLE: dict[str, Any] = {
 }
 
 
+CHAT_EXAMPLE: dict[str, Any] = {
+    "inputs": ["topic"],
+    "output": "chat",
+    "steps": [
+        {
+            "name": "chat",
+            "kind": "conversation",
+            "prompt": "agent@main",
+            "user": {"prompt": "customer@main", "model": "openai/sim-small", "stop": "bye"},
+            "max_turns": 4,
+        }
+    ],
+}
+
+
 class FlowIn(BaseModel):
     """A new flow and its first version on `main`."""
 
     model_config = ConfigDict(
-        extra="forbid", json_schema_extra={"examples": [{"name": "support", "flow": FLOW_EXAMPLE}]}
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"name": "support", "flow": FLOW_EXAMPLE},
+                {"name": "support-chat", "flow": CHAT_EXAMPLE},
+            ]
+        },
     )
 
     name: str = Field(min_length=1, max_length=190)
-    flow: dict[str, Any] = Field(description="The flow: inputs, steps, output (docs/flows.md).")
+    flow: dict[str, Any] = Field(
+        description="The flow: inputs, steps (llm, tool, transform, condition, loop, map, "
+        "conversation), output (docs/flows.md).",
+    )
     description: str = Field(default="", max_length=10_000)
     message: str = Field(default="Initial version", max_length=10_000)
 

@@ -10,16 +10,19 @@ from typing import Any
 from domain.canonical import sha256_hex
 from domain.datasets._canonical import clean_json_object
 from domain.errors import ValidationError
+from domain.prompts.template import ROLES
 from domain.scoring import ScorerSpec, build_scorers
 
 ID_HEX_LENGTH = 16
 MAX_ID_LENGTH = 256
+MAX_HISTORY = 200
 
 
 def derive_case_id(
     variables: Mapping[str, Any],
     expected: str | None,
     assertions: Mapping[str, Any] | None = None,
+    messages: list[dict[str, str]] | None = None,
 ) -> str:
     """The id of a case that was given none.
 
@@ -27,10 +30,13 @@ def derive_case_id(
     ``{"variables": ..., "expected": ...}``: the same row always gets the same id. A case with
     its own assertions adds them (``assertions``: its ``scorers`` and ``threshold``), so two
     cases asking different things of the same input differ; cases without keep their ids.
+    A case with a message history adds it the same way.
     """
     content: dict[str, Any] = {"variables": dict(variables), "expected": expected}
     if assertions:
         content["assertions"] = dict(assertions)
+    if messages:
+        content["messages"] = messages
     return sha256_hex(content)[:ID_HEX_LENGTH]
 
 
@@ -52,6 +58,10 @@ class TestCase:
             names must differ from each other (and, in a run, from the run's scorers).
         threshold: When set, the cell passes iff its weighted combined score reaches it (a
             promptfoo test's ``threshold``); otherwise every weighted scorer must pass.
+        messages: The conversation so far, ``{"role", "content"}`` dicts (roles ``system``,
+            ``user``, ``assistant``; at most `MAX_HISTORY` messages). The model receives the
+            rendered prompt's system messages, then these, then the prompt's other messages
+            (`domain.prompts.Rendered.with_history`).
 
     Raises:
         ValidationError: when a field does not hold what it should.
@@ -70,6 +80,7 @@ class TestCase:
     tags: tuple[str, ...] = ()
     scorers: tuple[dict[str, Any], ...] = field(default=(), hash=False)
     threshold: float | None = None
+    messages: tuple[dict[str, str], ...] = field(default=(), hash=False)
 
     def __post_init__(self) -> None:
         variables = _object(self.variables, "variables")
@@ -77,15 +88,20 @@ class TestCase:
             raise ValidationError("variable names must not be empty", reason="bad-case")
         if self.expected is not None and not isinstance(self.expected, str):
             raise ValidationError("expected must be a string or null", reason="bad-case")
-        if not variables and self.expected is None:
+        messages = _messages(self.messages)
+        if not variables and self.expected is None and not messages:
             raise ValidationError("case has no variables and no expected", reason="bad-case")
         object.__setattr__(self, "variables", variables)
         object.__setattr__(self, "metadata", _object(self.metadata, "metadata"))
         object.__setattr__(self, "tags", _tags(self.tags))
         object.__setattr__(self, "scorers", _scorers(self.scorers))
         object.__setattr__(self, "threshold", _threshold(self.threshold))
+        object.__setattr__(self, "messages", messages)
         assertions = self._assertions()
-        object.__setattr__(self, "id", _case_id(self.id, variables, self.expected, assertions))
+        history = [dict(m) for m in messages]
+        object.__setattr__(
+            self, "id", _case_id(self.id, variables, self.expected, assertions, history)
+        )
 
     def _assertions(self) -> dict[str, Any]:
         assertions: dict[str, Any] = {}
@@ -97,9 +113,9 @@ class TestCase:
 
     def to_dict(self) -> dict[str, Any]:
         """The case as plain JSON: ``{"id", "variables", "expected", "metadata", "tags"}``,
-        plus ``scorers`` and ``threshold`` when the case has them (absent otherwise, so the
-        content hash of a dataset without assertions is what it always was)."""
-        return {
+        plus ``scorers``, ``threshold`` and ``messages`` when the case has them (absent
+        otherwise, so the content hash of a dataset without them is what it always was)."""
+        out = {
             "id": self.id,
             "variables": self.variables,
             "expected": self.expected,
@@ -107,6 +123,32 @@ class TestCase:
             "tags": list(self.tags),
             **self._assertions(),
         }
+        if self.messages:
+            out["messages"] = [dict(m) for m in self.messages]
+        return out
+
+
+def _messages(value: Any) -> tuple[dict[str, str], ...]:
+    if isinstance(value, (str, Mapping)) or not isinstance(value, (list, tuple)):
+        raise ValidationError("messages must be a list of {role, content}", reason="bad-case")
+    if len(value) > MAX_HISTORY:
+        raise ValidationError(
+            f"messages: at most {MAX_HISTORY} messages in a case's history", reason="bad-case"
+        )
+    found = []
+    for i, raw in enumerate(value):
+        if not isinstance(raw, Mapping) or set(raw) != {"role", "content"}:
+            raise ValidationError(
+                f"messages[{i}] must be an object with exactly role and content",
+                reason="bad-case",
+            )
+        if raw["role"] not in ROLES or not isinstance(raw["content"], str):
+            raise ValidationError(
+                f"messages[{i}]: role is system, user or assistant and content a string",
+                reason="bad-case",
+            )
+        found.append({"role": str(raw["role"]), "content": raw["content"]})
+    return tuple(found)
 
 
 def _object(value: Any, path: str) -> dict[str, Any]:
@@ -150,10 +192,14 @@ def _threshold(value: Any) -> float | None:
 
 
 def _case_id(
-    value: Any, variables: dict[str, Any], expected: str | None, assertions: dict[str, Any]
+    value: Any,
+    variables: dict[str, Any],
+    expected: str | None,
+    assertions: dict[str, Any],
+    messages: list[dict[str, str]],
 ) -> str:
     if value == "":
-        return derive_case_id(variables, expected, assertions)
+        return derive_case_id(variables, expected, assertions, messages)
     if not isinstance(value, str) or value.strip() != value or len(value) > MAX_ID_LENGTH:
         raise ValidationError(
             f"id must be a string of 1 to {MAX_ID_LENGTH} characters without surrounding spaces",

@@ -22,8 +22,8 @@ from domain.errors import ValidationError
 
 def to_jsonl(cases: Iterable[TestCase]) -> str:
     """One structured JSON object per line: ``id``, ``vars`` and, when set, ``expected``,
-    ``metadata``, ``tags``, ``scorers`` and ``threshold``. Non-ASCII text is written as is
-    (UTF-8)."""
+    ``metadata``, ``tags``, ``scorers``, ``threshold`` and ``messages``. Non-ASCII text is
+    written as is (UTF-8)."""
     lines = []
     for case in cases:
         row: dict[str, Any] = {"id": case.id, "vars": case.variables}
@@ -37,6 +37,8 @@ def to_jsonl(cases: Iterable[TestCase]) -> str:
             row["scorers"] = [dict(spec) for spec in case.scorers]
         if case.threshold is not None:
             row["threshold"] = case.threshold
+        if case.messages:
+            row["messages"] = [dict(m) for m in case.messages]
         lines.append(json.dumps(row, ensure_ascii=False, allow_nan=False) + "\n")
     return "".join(lines)
 
@@ -48,7 +50,7 @@ def to_csv(cases: Iterable[TestCase]) -> str:
     Raises:
         ValidationError: when CSV cannot carry a case: a variable named like a reserved
             column, a tag holding ``;`` or surrounding spaces, or a case with its own
-            scorers or threshold.
+            scorers, threshold or message history.
     """
     cases = list(cases)
     variables = _unique(name for case in cases for name in case.variables)
@@ -82,9 +84,10 @@ def _check(variables: list[str], cases: list[TestCase]) -> None:
                 reason="not-csv",
             )
     for case in cases:
-        if case.scorers or case.threshold is not None:
+        if case.scorers or case.threshold is not None or case.messages:
             raise ValidationError(
-                f"case {case.id!r} has its own scorers or threshold, which CSV cannot carry; "
+                f"case {case.id!r} has its own scorers, threshold or messages, which CSV "
+                "cannot carry; "
                 "export JSONL instead",
                 reason="not-csv",
             )

@@ -5,14 +5,15 @@ A row is either *structured*::
     {"vars": {"question": "2+2?"}, "expected": "4", "metadata": {...}, "tags": [...], "id": "q1"}
 
 (``variables`` may stand for ``vars``; every key but ``vars`` is optional; ``scorers`` and
-``threshold`` give the case its own assertions, see `TestCase`), or *flat*, the
+``threshold`` give the case its own assertions and ``messages`` its conversation so far,
+see `TestCase`), or *flat*, the
 promptfoo-style convenience for rows without a ``vars``/``variables`` key: every key other
-than ``expected``, ``metadata``, ``tags``, ``id``, ``scorers`` and ``threshold`` is a
-variable::
+than ``expected``, ``metadata``, ``tags``, ``id``, ``scorers``, ``threshold`` and
+``messages`` is a variable::
 
     {"question": "2+2?", "expected": "4"}
 
-So a flat row cannot have variables with those six names; use the structured form for them.
+So a flat row cannot have variables with those seven names; use the structured form for them.
 A structured row with any other key is an error rather than silently losing it. Numeric ids
 are taken as their decimal text. Blank lines are skipped; a leading BOM is ignored.
 """
@@ -33,7 +34,9 @@ from domain.datasets.result import (
 from domain.errors import ValidationError
 
 _VARIABLE_KEYS = ("vars", "variables")
-_RESERVED_KEYS = frozenset({"expected", "metadata", "tags", "id", "scorers", "threshold"})
+_RESERVED_KEYS = frozenset(
+    {"expected", "metadata", "tags", "id", "scorers", "threshold", "messages"}
+)
 
 
 def parse_jsonl(
@@ -92,6 +95,7 @@ def _case(line: str) -> tuple[TestCase, bool]:
         tags=_tags(row.get("tags")),
         scorers=_scorers(row.get("scorers")),
         threshold=row.get("threshold"),
+        messages=row.get("messages") or (),
     )
     return case, bool(case_id)
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from domain.errors import NotFoundError, ValidationError
 from domain.flows.errors import flow_error
-from domain.flows.spec import END, Flow, Predicate, Step
+from domain.flows.spec import END, TRANSCRIPT, Flow, Predicate, Step, split_ref
 from domain.scoring import PureScorer, build_scorers
 
 VarType = str
@@ -49,12 +49,14 @@ def check_flow(flow: Flow, known: Known | None = None) -> None:
             )
         seen.add(step.name)
         _step_scorers(step)
-        if step.kind == "tool" and known.tools is not None and step.tool not in known.tools:
-            raise flow_error(
-                f"step {step.name!r}: tool {step.tool!r} is not registered",
-                "unknown-tool",
-                step.name,
-            )
+        named = [step.tool] if step.kind == "tool" else list(step.tools)
+        for tool in named:
+            if known.tools is not None and tool not in known.tools:
+                raise flow_error(
+                    f"step {step.name!r}: tool {tool!r} is not registered",
+                    "unknown-tool",
+                    step.name,
+                )
     _check_work(flow.steps)
     exit_types = _block(flow.steps, dict.fromkeys(flow.inputs, "any"), known)
     if flow.output not in exit_types:
@@ -219,23 +221,54 @@ def _predicate(step: Step, when: Predicate, scope: Mapping[str, VarType]) -> Non
             raise flow_error(f"step {step.name!r}: {message}", "invalid-step", step.name) from None
 
 
+def _prompt(
+    step: Step,
+    ref: str,
+    inputs: Mapping[str, str],
+    scope: Mapping[str, VarType],
+    known: Known,
+    what: str = "",
+) -> None:
+    """A prompt ref's variables are all written (the prompt itself exists, when known)."""
+    for variable in inputs.values():
+        _need(step, variable, scope, f"an {what}input")
+    if known.prompt_variables is None:
+        return
+    name, version = split_ref(ref)
+    try:
+        wanted = known.prompt_variables(name, version)
+    except (NotFoundError, ValidationError) as exc:
+        raise flow_error(
+            f"step {step.name!r}: {what}prompt {ref!r}: {exc.message}",
+            "unknown-prompt",
+            step.name,
+        ) from None
+    for variable in wanted:
+        _need(step, inputs.get(variable, variable), scope, f"its {what}prompt")
+
+
 def _step(step: Step, scope: dict[str, VarType], known: Known) -> dict[str, VarType]:
     out = dict(scope)
     if step.kind == "llm":
-        for variable in step.inputs.values():
-            _need(step, variable, scope, "an input")
-        if known.prompt_variables is not None:
-            try:
-                wanted = known.prompt_variables(step.prompt_name, step.prompt_ref)
-            except (NotFoundError, ValidationError) as exc:
-                raise flow_error(
-                    f"step {step.name!r}: prompt {step.prompt!r}: {exc.message}",
-                    "unknown-prompt",
-                    step.name,
-                ) from None
-            for variable in wanted:
-                _need(step, step.inputs.get(variable, variable), scope, "its prompt")
+        _prompt(step, step.prompt or "", step.inputs, scope, known)
         out[step.output] = "json" if step.parse == "json" else "text"
+    elif step.kind == "conversation":
+        _prompt(step, step.prompt or "", step.inputs, scope, known)
+        user = step.user
+        assert user is not None
+        if user.script is not None:
+            kind = _need(step, user.script, scope, "its user script")
+            if kind in ("text", "bool", "json"):
+                raise flow_error(
+                    f"step {step.name!r}: the user script {user.script!r} is a {kind} value, "
+                    "not a list of messages",
+                    "flow-type-error",
+                    step.name,
+                )
+        else:
+            with_transcript = {**scope, TRANSCRIPT: "text"}
+            _prompt(step, user.prompt or "", user.inputs, with_transcript, known, "user.")
+        out[step.output] = "text"
     elif step.kind == "tool":
         for variable in step.inputs.values():
             _need(step, variable, scope, "an input")

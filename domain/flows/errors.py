@@ -2,7 +2,8 @@
 
 Reasons (stable codes): ``invalid-flow``, ``invalid-step``, ``duplicate-step``,
 ``unknown-step``, ``unknown-variable``, ``flow-cycle``, ``unbounded-loop``,
-``unbounded-map``, ``flow-type-error``, ``unknown-tool``, ``unknown-prompt``, ``not-a-flow``.
+``unbounded-map``, ``unbounded-conversation``, ``flow-type-error``, ``unknown-tool``,
+``unknown-prompt``, ``not-a-flow``.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ FLOW_REASONS = (
     "flow-cycle",
     "unbounded-loop",
     "unbounded-map",
+    "unbounded-conversation",
     "flow-type-error",
     "unknown-tool",
     "unknown-prompt",

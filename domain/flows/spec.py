@@ -14,12 +14,24 @@ from typing import Any, Literal
 from domain.flows.errors import flow_error
 from domain.prompts.template import Template
 
-StepKind = Literal["llm", "tool", "transform", "condition", "loop", "map"]
-STEP_KINDS: tuple[StepKind, ...] = ("llm", "tool", "transform", "condition", "loop", "map")
+StepKind = Literal["llm", "tool", "transform", "condition", "loop", "map", "conversation"]
+STEP_KINDS: tuple[StepKind, ...] = (
+    "llm",
+    "tool",
+    "transform",
+    "condition",
+    "loop",
+    "map",
+    "conversation",
+)
 MAX_STEPS = 64
 MAX_ITERATIONS = 20
 MAX_FAN_OUT = 100
 MAX_TOOL_TIMEOUT_S = 60.0
+MAX_TURNS = 20
+MAX_TOOL_ROUNDS = 10
+TRANSCRIPT = "transcript"
+"""The variable a simulated user's prompt reads: the conversation so far, as text."""
 END = "end"
 """A jump target that ends the flow."""
 
@@ -65,6 +77,54 @@ class Predicate:
 
 
 @dataclass(frozen=True)
+class User:
+    """Who speaks the user's turns of a ``conversation`` step: a script or a model.
+
+    Exactly one of ``script`` (a case variable holding a list of user messages, said in
+    order) and ``prompt`` (a prompt ref, rendered each turn with the flow's variables and
+    `TRANSCRIPT`, whose answer is the user's next message) is set.
+
+    Attributes:
+        script: The variable holding the scripted turns.
+        prompt: The simulated user's prompt ref.
+        model: The simulated user's model (default: the cell's).
+        inputs: Prompt variable → flow variable, as an ``llm`` step's.
+        stop: The conversation ends when the simulated user's message contains this text.
+    """
+
+    script: str | None = None
+    prompt: str | None = None
+    model: str | None = None
+    inputs: Mapping[str, str] = field(default_factory=dict)
+    stop: str | None = None
+
+    @property
+    def prompt_name(self) -> str:
+        """The prompt of the user's ref."""
+        return split_ref(self.prompt)[0]
+
+    @property
+    def promptsplit_ref(self) -> str:
+        """The version part of the user's ref (``main`` when none is given)."""
+        return split_ref(self.prompt)[1]
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key in ("script", "prompt", "model", "stop"):
+            if getattr(self, key) is not None:
+                out[key] = getattr(self, key)
+        if self.inputs:
+            out["inputs"] = dict(self.inputs)
+        return out
+
+
+def split_ref(prompt: str | None) -> tuple[str, str]:
+    """``(name, ref)`` of a prompt ref ``name@ref`` (``ref`` is ``main`` when none)."""
+    name, at, ref = (prompt or "").rpartition("@")
+    return (name, ref) if at and name else (prompt or "", "main")
+
+
+@dataclass(frozen=True)
 class Step:
     """One step; which fields matter depends on ``kind``.
 
@@ -77,7 +137,7 @@ class Step:
         inputs: ``llm``/``tool``: argument or prompt variable → flow variable.
         parse: ``llm``: ``"text"`` or ``"json"`` (the output is parsed, fields readable).
         tool: ``tool``: the registered tool's name.
-        timeout_s: ``tool``: how long a call may take.
+        timeout_s: ``tool`` (and ``llm`` with ``tools``): how long a tool call may take.
         template: ``transform``: a ``{{ variable }}`` text over earlier variables.
         when: ``condition``/``loop``: the test (``loop``: stop once it holds).
         then, otherwise: ``condition``: the step to go to when the test holds / does not.
@@ -87,9 +147,14 @@ class Step:
         over: ``map``: the list variable; ``item``: the body's name for each element.
         max_items: ``map``: the fan-out bound, required; ``collect``: the body variable
             gathered into the map's output list.
-        scorers: ``llm``/``tool``/``transform``: pure scorer specs scored on the step's
-            output (recorded as ``<step>.<scorer>`` scores; the cell's verdict is the run's
-            scorers' alone).
+        scorers: ``llm``/``tool``/``transform``/``conversation``: pure scorer specs scored
+            on the step's output (recorded as ``<step>.<scorer>`` scores; the cell's verdict
+            is the run's scorers' alone).
+        tools: ``llm``: registered tools offered to the model; its tool calls are executed
+            and their results fed back until it answers in text.
+        max_tool_rounds: ``llm``: the most rounds of tool calls (1..`MAX_TOOL_ROUNDS`).
+        user: ``conversation``: who speaks the user's turns.
+        max_turns: ``conversation``: the most assistant turns, required.
     """
 
     name: str
@@ -113,17 +178,20 @@ class Step:
     max_items: int | None = None
     collect: str | None = None
     scorers: tuple[Mapping[str, Any], ...] = ()
+    tools: tuple[str, ...] = ()
+    max_tool_rounds: int = 3
+    user: User | None = None
+    max_turns: int | None = None
 
     @property
     def prompt_name(self) -> str:
-        """The prompt of an ``llm`` step's ref."""
-        return (self.prompt or "").rpartition("@")[0] or (self.prompt or "")
+        """The prompt of an ``llm`` or ``conversation`` step's ref."""
+        return split_ref(self.prompt)[0]
 
     @property
-    def prompt_ref(self) -> str:
-        """The version part of an ``llm`` step's ref (``main`` when none is given)."""
-        name, at, ref = (self.prompt or "").rpartition("@")
-        return ref if at and name else "main"
+    def promptsplit_ref(self) -> str:
+        """The version part of the step's ref (``main`` when none is given)."""
+        return split_ref(self.prompt)[1]
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"name": self.name, "kind": self.kind}
@@ -144,9 +212,15 @@ class Step:
             out["when"] = self.when.to_dict()
         if self.body:
             out["body"] = [step.to_dict() for step in self.body]
-        for key in ("max_iterations", "max_items"):
+        for key in ("max_iterations", "max_items", "max_turns"):
             if getattr(self, key) is not None:
                 out[key] = getattr(self, key)
+        if self.tools:
+            out["tools"] = list(self.tools)
+            out["max_tool_rounds"] = self.max_tool_rounds
+            out["timeout_s"] = self.timeout_s
+        if self.user is not None:
+            out["user"] = self.user.to_dict()
         if self.kind == "map":
             out["item"] = self.item
         if self.scorers:
@@ -230,12 +304,22 @@ class Flow:
 
 _COMMON = {"name", "kind", "output", "next"}
 _FIELDS: dict[str, set[str]] = {
-    "llm": {"prompt", "model", "inputs", "parse", "scorers"},
+    "llm": {
+        "prompt",
+        "model",
+        "inputs",
+        "parse",
+        "scorers",
+        "tools",
+        "max_tool_rounds",
+        "timeout_s",
+    },
     "tool": {"tool", "inputs", "timeout_s", "scorers"},
     "transform": {"template", "scorers"},
     "condition": {"when", "then", "otherwise"},
     "loop": {"when", "body", "max_iterations"},
     "map": {"over", "item", "body", "max_items", "collect"},
+    "conversation": {"prompt", "model", "inputs", "user", "max_turns", "scorers"},
 }
 
 
@@ -385,6 +469,20 @@ def _llm(data: Mapping[str, Any], name: str, output: str, nxt: str | None) -> St
     parse = data.get("parse", "text")
     if parse not in ("text", "json"):
         raise flow_error(f"step {name!r}: parse is 'text' or 'json'", "invalid-step", name)
+    tools = data.get("tools", [])
+    if not isinstance(tools, list) or not all(
+        isinstance(t, str) and _NAME.fullmatch(t) for t in tools
+    ):
+        raise flow_error(f"step {name!r}: tools is a list of tool names", "invalid-step", name)
+    rounds = data.get("max_tool_rounds", 3)
+    if (
+        isinstance(rounds, bool)
+        or not isinstance(rounds, int)
+        or not 1 <= rounds <= MAX_TOOL_ROUNDS
+    ):
+        raise flow_error(
+            f"step {name!r}: max_tool_rounds must be 1..{MAX_TOOL_ROUNDS}", "invalid-step", name
+        )
     return Step(
         name,
         "llm",
@@ -394,7 +492,67 @@ def _llm(data: Mapping[str, Any], name: str, output: str, nxt: str | None) -> St
         inputs=_inputs(data.get("inputs"), name),
         parse=parse,
         next=nxt,
+        tools=tuple(dict.fromkeys(tools)),
+        max_tool_rounds=rounds,
+        timeout_s=_timeout(data.get("timeout_s", 10.0), name),
     )
+
+
+def _conversation(data: Mapping[str, Any], name: str, output: str, nxt: str | None) -> Step:
+    prompt = data.get("prompt")
+    if not isinstance(prompt, str) or not prompt.strip():
+        raise flow_error(
+            f"step {name!r}: a conversation needs the assistant's prompt ref (name@ref)",
+            "invalid-step",
+            name,
+        )
+    model = data.get("model")
+    if model is not None and (not isinstance(model, str) or not model):
+        raise flow_error(f"step {name!r}: model must be a model name", "invalid-step", name)
+    bound = _bound(data.get("max_turns"), name, "max_turns", MAX_TURNS, "unbounded-conversation")
+    return Step(
+        name,
+        "conversation",
+        output,
+        prompt=prompt,
+        model=model,
+        inputs=_inputs(data.get("inputs"), name),
+        user=_user(data.get("user"), name),
+        max_turns=bound,
+        next=nxt,
+    )
+
+
+def _user(value: object, step: str) -> User:
+    if not isinstance(value, Mapping) or sorted(
+        set(value) - {"script", "prompt", "model", "inputs", "stop"}
+    ):
+        raise flow_error(
+            f"step {step!r}: user is a mapping of script, or of prompt (model, inputs, stop)",
+            "invalid-step",
+            step,
+        )
+    script, prompt = value.get("script"), value.get("prompt")
+    if (script is None) == (prompt is None):
+        raise flow_error(
+            f"step {step!r}: user needs exactly one of script (a variable) and prompt (a ref)",
+            "invalid-step",
+            step,
+        )
+    if script is not None:
+        if set(value) != {"script"}:
+            raise flow_error(
+                f"step {step!r}: a scripted user takes only script", "invalid-step", step
+            )
+        return User(script=_var(script, step, "user.script"))
+    if not isinstance(prompt, str) or not prompt.strip():
+        raise flow_error(f"step {step!r}: user.prompt must be a prompt ref", "invalid-step", step)
+    model, stop = value.get("model"), value.get("stop")
+    if model is not None and (not isinstance(model, str) or not model):
+        raise flow_error(f"step {step!r}: user.model must be a model name", "invalid-step", step)
+    if stop is not None and (not isinstance(stop, str) or not stop):
+        raise flow_error(f"step {step!r}: user.stop must be a text", "invalid-step", step)
+    return User(prompt=prompt, model=model, inputs=_inputs(value.get("inputs"), step), stop=stop)
 
 
 def _tool(data: Mapping[str, Any], name: str, output: str, nxt: str | None) -> Step:
@@ -403,24 +561,28 @@ def _tool(data: Mapping[str, Any], name: str, output: str, nxt: str | None) -> S
         raise flow_error(
             f"step {name!r}: a tool step names a registered tool", "invalid-step", name
         )
-    timeout = data.get("timeout_s", 10.0)
-    if (
-        isinstance(timeout, bool)
-        or not isinstance(timeout, int | float)
-        or not 0 < timeout <= MAX_TOOL_TIMEOUT_S
-    ):
-        raise flow_error(
-            f"step {name!r}: timeout_s must be in (0, {MAX_TOOL_TIMEOUT_S:g}]", "invalid-step", name
-        )
+    timeout = _timeout(data.get("timeout_s", 10.0), name)
     return Step(
         name,
         "tool",
         output,
         tool=tool,
         inputs=_inputs(data.get("inputs"), name),
-        timeout_s=float(timeout),
+        timeout_s=timeout,
         next=nxt,
     )
+
+
+def _timeout(value: object, name: str) -> float:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not 0 < value <= MAX_TOOL_TIMEOUT_S
+    ):
+        raise flow_error(
+            f"step {name!r}: timeout_s must be in (0, {MAX_TOOL_TIMEOUT_S:g}]", "invalid-step", name
+        )
+    return float(value)
 
 
 def _transform(data: Mapping[str, Any], name: str, output: str, nxt: str | None) -> Step:
@@ -493,4 +655,5 @@ _BUILDERS = {
     "condition": _condition,
     "loop": _loop,
     "map": _map,
+    "conversation": _conversation,
 }

@@ -89,6 +89,23 @@ class Rendered:
         """The messages as plain dicts, ready for ``litellm.acompletion(messages=...)``."""
         return [message.to_dict() for message in self.messages]
 
+    def with_history(self, history: Iterable[Mapping[str, str]]) -> list[dict[str, str]]:
+        """The messages a model receives for a case with a conversation so far: the
+        prompt's leading system messages, then ``history``, then the prompt's other
+        messages (the turn being evaluated).
+
+        Examples:
+            >>> Template.from_text("Go on.").render({}).with_history(
+            ...     [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "yo"}])
+            [{'role': 'user', 'content': 'hi'}, {'role': 'assistant', 'content': 'yo'}, \
+{'role': 'user', 'content': 'Go on.'}]
+        """
+        messages = self.as_dicts()
+        lead = 0
+        while lead < len(messages) and messages[lead]["role"] == "system":
+            lead += 1
+        return [*messages[:lead], *(dict(m) for m in history), *messages[lead:]]
+
 
 @dataclass(frozen=True)
 class Template:

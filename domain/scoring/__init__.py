@@ -15,6 +15,7 @@ Examples:
 """
 
 from domain.scoring import (  # noqa: F401  (registers)
+    conversation,
     formats,
     graded,
     metrics,

@@ -73,6 +73,10 @@ class ScoreContext:
             the cell asked for them (``wants_logprobs``) and the provider gave them.
         tool_calls: The function calls in the model's answer, in its order.
         tools: The tools the call offered (its ``tools`` parameter, OpenAI format).
+        messages: The whole conversation, ``{"role", "content"}`` dicts ending with the
+            answer: the messages the model was sent (a case's history included) and its
+            reply; for a flow, the transcript of its last ``conversation`` step (every
+            turn), else of its last ``llm`` step. ``output`` is the final answer's text.
     """
 
     output: str
@@ -87,6 +91,7 @@ class ScoreContext:
     logprobs: tuple[float, ...] | None = None
     tool_calls: tuple[ToolCall, ...] = ()
     tools: tuple[Mapping[str, Any], ...] = ()
+    messages: tuple[Mapping[str, Any], ...] = ()
 
 
 def _json_safe(value: Any, path: str) -> Any:

@@ -194,6 +194,7 @@ def _run_cancel(args: argparse.Namespace) -> int:
 
 def _run_report(args: argparse.Namespace) -> int:
     from domain.feedback import as_effective, feedback_report, with_feedback
+    from domain.flows import step_report
     from domain.reports import summarize
     from engine.evaluation.feedback import FeedbackStore
     from engine.evaluation.runs import RunStore
@@ -206,7 +207,17 @@ def _run_report(args: argparse.Namespace) -> int:
         scorers = store.get(args.owner, args.run).spec.scorers
     effective = [as_effective(r) for r in with_feedback(records, feedbacks)]
     feedback = feedback_report(records, feedbacks, scorers)
-    _out(render(summarize(effective), args.format, title=f"Run {args.run}", feedback=feedback))
+    html = args.format == "html"
+    _out(
+        render(
+            summarize(effective),
+            args.format,
+            title=f"Run {args.run}",
+            feedback=feedback,
+            steps=step_report(records) if html else (),
+            traces=records if html else (),
+        )
+    )
     return 0
 
 

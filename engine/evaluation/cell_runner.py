@@ -202,10 +202,11 @@ class CellRunner:
         params.setdefault("seed", ctx.spec.seed + cell.repeat)
         if scoring.logprobs:
             params.setdefault("logprobs", True)  # the perplexity scorer reads them
+        messages = rendered.with_history(case.messages) if case.messages else rendered.as_dicts()
         answer = await self.client.complete(
             CompletionRequest(
                 **self.route(cell),
-                messages=rendered.as_dicts(),
+                messages=messages,
                 params=params,
                 repeat_index=cell.repeat,
                 cache=ctx.spec.cache,
@@ -257,6 +258,7 @@ class CellRunner:
                 logprobs=answer.logprobs,
                 tool_calls=answer.tool_calls,
                 tools=_offered_tools(params),
+                messages=(*messages, {"role": "assistant", "content": output}),
             ),
         )
 
@@ -296,6 +298,7 @@ class CellRunner:
             "attempts": done.attempts,
             "model_used": done.model_used,
             "trace": tuple(done.trace),
+            "tool_calls": tuple(done.tool_calls),
         }
         if done.error is not None or done.output is None:
             return CellOutcome(ResultRow(**answered))
@@ -308,6 +311,9 @@ class CellRunner:
             cost_usd=done.cost_usd,
             tokens=done.prompt_tokens + done.completion_tokens,
             model=done.model_used or cell.model,
+            tool_calls=tuple(done.tool_calls),
+            tools=tuple(done.tools),
+            messages=tuple(done.transcript),
         )
         scored = await self._scored(answered, case, cell, scoring, score_ctx)
         if scored.row is None or not done.step_scores:

@@ -271,7 +271,7 @@ class DatasetStore:
 
 def case_from_row(row: Mapping[str, Any]) -> TestCase:
     """A case from a plain row: `vars` or `variables`, `expected`, `metadata`, `tags`, `id`,
-    `scorers`, `threshold`."""
+    `scorers`, `threshold`, `messages`."""
     return TestCase(
         id=str(row.get("id", "")),
         variables=dict(row.get("vars", row.get("variables", {}))),
@@ -280,6 +280,7 @@ def case_from_row(row: Mapping[str, Any]) -> TestCase:
         tags=tuple(row.get("tags", ())),
         scorers=tuple(row.get("scorers", ())),
         threshold=row.get("threshold"),
+        messages=tuple(row.get("messages") or ()),
     )
 
 

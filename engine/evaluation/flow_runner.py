@@ -19,8 +19,9 @@ from typing import Any
 
 from domain.datasets import TestCase
 from domain.errors import NexusError
-from domain.flows import END, Flow, Step, holds, lookup, parse_output
-from domain.prompts import ModelSettings, Template
+from domain.flows import END, TRANSCRIPT, Flow, Step, holds, lookup, parse_output
+from domain.llm.tool_calls import ToolCall
+from domain.prompts import ModelSettings, Rendered, Template
 from domain.scoring import PureScorer, ScoreContext, build_scorers
 from engine.llm import CompletionRequest
 from engine.llm.types import CompletionResult
@@ -49,6 +50,8 @@ class FlowPlan:
     flow: Flow
     prompts: Mapping[str, PinnedPrompt]
     tools: Mapping[str, Callable[..., Any]] = field(default_factory=dict)
+    tool_schemas: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    """The OpenAI ``tools`` item of each tool an ``llm`` step offers its model."""
     built: dict[str, list[Any]] = field(default_factory=dict, compare=False, repr=False)
     """Each step's own scorers, built once per plan (per evaluator) on first use."""
 
@@ -93,6 +96,15 @@ class FlowOutcome:
     fallback_model: str | None = None
     step_scores: dict[str, list[float]] = field(default_factory=dict)
     """``<step>.<scorer>`` → the scores of each time the step ran (a loop or map: several)."""
+    transcript: list[dict[str, Any]] = field(default_factory=list)
+    """The conversation scorers see: the last ``conversation`` step's, else the last
+    ``llm`` step's messages and answer."""
+    tool_calls: list[ToolCall] = field(default_factory=list)
+    """Every tool call the models made, in order."""
+    tools: list[Mapping[str, Any]] = field(default_factory=list)
+    """The tools offered to the models (OpenAI format), each once."""
+    conversed: bool = False
+    """A ``conversation`` step ran: its transcript is the one scorers see."""
 
     @property
     def cached(self) -> bool:
@@ -158,8 +170,7 @@ class FlowExecution:
             raise _Stop(f"step {step.name!r}: {exc.message}") from None
         finally:
             entry["wall_ms"] = round((time.perf_counter() - started) * 1000, 3)
-            if len(self.outcome.trace) < MAX_TRACE_STEPS:
-                self.outcome.trace.append(entry)
+            self._trace(entry)
         if step.output in scope:
             entry["output"] = _preview(scope[step.output])
             if step.scorers:
@@ -202,44 +213,241 @@ class FlowExecution:
             await self._loop(step, scope, path, entry)
         elif step.kind == "map":
             await self._map(step, scope, path, entry)
+        elif step.kind == "conversation":
+            await self._conversation(step, scope, path, entry)
         return None
 
-    async def _llm(
-        self, step: Step, scope: dict[str, Any], path: str, entry: dict[str, Any]
-    ) -> None:
-        pinned = self.plan.prompts[step.name]
+    def _render(
+        self, step: Step, key: str, inputs: Mapping[str, str], scope: Mapping[str, Any]
+    ) -> tuple[PinnedPrompt, Rendered, dict[str, Any], dict[str, Any]]:
+        """The pinned prompt ``key`` rendered with the flow's variables: the prompt, its
+        messages, its call's params and the values it read."""
+        pinned = self.plan.prompts[key]
         values = {
-            name: _read(scope, step.inputs.get(name, name), step)
-            for name in pinned.template.variables
+            name: _read(scope, inputs.get(name, name), step) for name in pinned.template.variables
         }
-        entry["inputs"] = {k: _preview(v) for k, v in values.items()}
-        entry["prompt_version"] = pinned.version_id
-        rendered = pinned.template.render(values)
         own = {
             k: v for k, v in pinned.settings.as_params().items() if k != "model" and v is not None
         }
-        route = {"model": step.model} if step.model else dict(self.call.route)
+        return pinned, pinned.template.render(values), {**own, **self.call.params}, values
+
+    async def _ask(
+        self,
+        step: Step,
+        model: str | None,
+        messages: Sequence[Mapping[str, Any]],
+        params: Mapping[str, Any],
+        path: str,
+        entry: dict[str, Any],
+    ) -> CompletionResult:
+        """One LLM call of the step through the cell's client; its usage is counted into
+        ``entry``; a provider error (or a budget refusal) stops the flow."""
+        route = {"model": model} if model else dict(self.call.route)
         answer = await self.complete(
             CompletionRequest(
                 **route,
-                messages=rendered.as_dicts(),
-                params={**own, **self.call.params},
+                messages=messages,
+                params=params,
                 repeat_index=self.call.repeat,
                 cache=self.call.cache,
                 run_id=self.call.run_id,
                 user_id=self.call.owner,
-                call_id=f"{self.call.call_id}:{path}{step.name}",
+                call_id=f"{self.call.call_id}:{path}",
             )
         )
         self._count(answer, entry)
         if answer.error is not None:
+            entry["error"] = f"{answer.error.kind}: {answer.error.message}"
             raise _Stop(
                 f"step {step.name!r}: {answer.error.kind}: {answer.error.message}",
                 budget=answer.error.kind == "budget",
             )
-        scope[step.output] = parse_output(answer.content or "", step.parse)
+        return answer
+
+    async def _llm(
+        self, step: Step, scope: dict[str, Any], path: str, entry: dict[str, Any]
+    ) -> None:
+        pinned, rendered, params, values = self._render(step, step.name, step.inputs, scope)
+        entry["inputs"] = {k: _preview(v) for k, v in values.items()}
+        entry["prompt_version"] = pinned.version_id
+        messages: list[dict[str, Any]] = (
+            rendered.with_history(self.case.messages) if self.case.messages else rendered.as_dicts()
+        )
+        offered = [self.plan.tool_schemas[name] for name in step.tools] if step.tools else None
+        if offered:
+            params = {**params, "tools": offered}
+            self.outcome.tools.extend(t for t in offered if t not in self.outcome.tools)
+        here = f"{path}{step.name}"
+        answer = await self._ask(step, step.model, messages, params, here, entry)
+        rounds = 0
+        while answer.tool_calls and offered:
+            if rounds == step.max_tool_rounds:
+                raise _Stop(
+                    f"step {step.name!r}: the model still calls tools after "
+                    f"{step.max_tool_rounds} rounds (max_tool_rounds)"
+                )
+            entry.setdefault("tool_calls", []).extend(
+                {"name": c.name[:100], "arguments": _preview(c.arguments)}
+                for c in answer.tool_calls
+            )
+            messages = [*messages, *await self._tool_round(step, answer, rounds, path)]
+            rounds += 1
+            answer = await self._ask(step, step.model, messages, params, f"{here}#{rounds}", entry)
+        if offered:
+            entry["tool_rounds"] = rounds
+        content = answer.content or ""
+        if answer.tool_calls:
+            self.outcome.tool_calls.extend(answer.tool_calls)
+        if not self.outcome.conversed:  # the call is done: its message list is ours again
+            messages.append({"role": "assistant", "content": content})
+            self.outcome.transcript = messages
+        scope[step.output] = parse_output(content, step.parse)
+
+    async def _tool_round(
+        self, step: Step, answer: CompletionResult, index: int, path: str
+    ) -> list[dict[str, Any]]:
+        """Run each tool the model called; the messages that feed the results back. A
+        call's failure (unknown tool, bad arguments, timeout, exception) is fed back to
+        the model as the tool's result, and recorded in its trace entry."""
+        calls = [
+            {
+                "id": call.id or f"call_{index}_{n}",
+                "type": "function",
+                "function": {"name": call.name, "arguments": call.arguments},
+            }
+            for n, call in enumerate(answer.tool_calls)
+        ]
+        said: list[dict[str, Any]] = [
+            {"role": "assistant", "content": answer.content, "tool_calls": calls}
+        ]
+        self.outcome.tool_calls.extend(answer.tool_calls)
+        for wire, call in zip(calls, answer.tool_calls, strict=True):
+            entry: dict[str, Any] = {
+                "step": f"{step.name}.tool",
+                "kind": "tool",
+                "path": f"{path}{step.name}[{index}].{call.name}"[:200],
+                "tool": call.name[:100],
+                "inputs": _preview(call.parsed if call.parse_error is None else call.arguments),
+            }
+            started = time.perf_counter()
+            try:
+                value: Any = await self._call_tool(step, call)
+                text = value if isinstance(value, str) else _json(value)
+                entry["output"] = _preview(value)
+            except _Stop as stop:
+                text = f"error: {stop.message}"
+                entry["error"] = stop.message
+            entry["latency_ms"] = entry["wall_ms"] = round(
+                (time.perf_counter() - started) * 1000, 3
+            )
+            self._trace(entry)
+            said.append({"role": "tool", "tool_call_id": wire["id"], "content": text})
+        return said
+
+    async def _call_tool(self, step: Step, call: ToolCall) -> Any:
+        if call.name not in step.tools:
+            raise _Stop(f"tool {call.name[:100]!r} is not offered to this step")
+        if call.parse_error is not None or not isinstance(call.parsed, dict):
+            raise _Stop(f"tool {call.name!r}: {call.parse_error or 'arguments are not an object'}")
+        return await self._invoke(call.name, call.parsed, step.timeout_s)
+
+    async def _conversation(
+        self, step: Step, scope: dict[str, Any], path: str, entry: dict[str, Any]
+    ) -> None:
+        """The assistant's prompt, after the case's history, answered turn by turn; the
+        user's turns come from the script or from the simulated user's prompt."""
+        user, bound = step.user, step.max_turns
+        assert user is not None and bound is not None
+        pinned, rendered, params, values = self._render(step, step.name, step.inputs, scope)
+        entry["inputs"] = {k: _preview(v) for k, v in values.items()}
+        entry["prompt_version"] = pinned.version_id
+        messages: list[dict[str, Any]] = rendered.with_history(self.case.messages)
+        script = None if user.script is None else _script(_read(scope, user.script, step), step)
+        reply: str | None = None
+        turns = said = 0
+        while turns < bound:
+            if messages[-1]["role"] != "user":
+                if script is not None:
+                    if said == len(script):
+                        break
+                    text, said = script[said], said + 1
+                    self._trace(
+                        {
+                            "step": f"{step.name}.user",
+                            "kind": "user",
+                            "path": f"{path}{step.name}[{turns}].user",
+                            "output": _preview(text),
+                            "wall_ms": 0.0,
+                        }
+                    )
+                else:
+                    text = await self._simulated_user(
+                        step, scope, messages, f"{path}{step.name}[{turns}]"
+                    )
+                    if user.stop is not None and user.stop in text:
+                        break
+                messages.append({"role": "user", "content": text})
+            turn: dict[str, Any] = {
+                "step": f"{step.name}.assistant",
+                "kind": "llm",
+                "path": f"{path}{step.name}[{turns}].assistant",
+                "inputs": {"user": _preview(messages[-1]["content"])},
+                "prompt_version": pinned.version_id,
+            }
+            started = time.perf_counter()
+            try:
+                answer = await self._ask(
+                    step, step.model, list(messages), params, turn["path"], turn
+                )
+            finally:
+                turn["wall_ms"] = round((time.perf_counter() - started) * 1000, 3)
+                self._trace(turn)
+            reply = answer.content or ""
+            turn["output"] = _preview(reply)
+            messages.append({"role": "assistant", "content": reply})
+            turns += 1
+        entry["turns"] = turns
+        self.outcome.transcript, self.outcome.conversed = messages, True
+        if reply is None:
+            raise _Stop(f"step {step.name!r}: the conversation had no turn (an empty script)")
+        scope[step.output] = reply
+
+    async def _simulated_user(
+        self, step: Step, scope: Mapping[str, Any], messages: Sequence[Mapping[str, Any]], at: str
+    ) -> str:
+        user = step.user
+        assert user is not None
+        transcript = "\n".join(
+            f"{m['role']}: {m['content']}" for m in messages if m["role"] != "system"
+        )
+        seen = {**scope, TRANSCRIPT: transcript}
+        pinned, rendered, params, _ = self._render(step, f"{step.name}.user", user.inputs, seen)
+        turn: dict[str, Any] = {
+            "step": f"{step.name}.user",
+            "kind": "llm",
+            "path": f"{at}.user",
+            "prompt_version": pinned.version_id,
+            "inputs": {TRANSCRIPT: _preview(transcript)},
+        }
+        started = time.perf_counter()
+        try:
+            answer = await self._ask(
+                step, user.model, rendered.as_dicts(), params, turn["path"], turn
+            )
+        finally:
+            turn["wall_ms"] = round((time.perf_counter() - started) * 1000, 3)
+            self._trace(turn)
+        text = answer.content or ""
+        turn["output"] = _preview(text)
+        return text
+
+    def _trace(self, entry: dict[str, Any]) -> None:
+        if len(self.outcome.trace) < MAX_TRACE_STEPS:
+            self.outcome.trace.append(entry)
 
     def _count(self, answer: CompletionResult, entry: dict[str, Any]) -> None:
+        """Add one call's usage to the cell's and to ``entry``'s (a step with tool rounds
+        makes several calls: its entry sums them)."""
         out = self.outcome
         out.calls += 1
         out.cached_calls += answer.cached
@@ -251,43 +459,58 @@ class FlowExecution:
         out.cost_usd = (out.cost_usd or 0.0) + (answer.cost_usd or 0.0)
         out.model_used = answer.model_used or out.model_used
         out.fallback_model = out.fallback_model or answer.fallback_model
-        entry.update(
-            model=answer.model_used or answer.model,
-            latency_ms=answer.latency_ms,
-            queue_ms=answer.queue_ms,
-            prompt_tokens=answer.usage.prompt_tokens,
-            completion_tokens=answer.usage.completion_tokens,
-            cost_usd=answer.cost_usd,
-            cached=answer.cached,
-            attempts=answer.attempts,
-        )
+        if "calls" not in entry:  # the usual case, one call: set, no sums
+            entry.update(
+                calls=1,
+                model=answer.model_used or answer.model,
+                latency_ms=answer.latency_ms,
+                queue_ms=answer.queue_ms,
+                prompt_tokens=answer.usage.prompt_tokens,
+                completion_tokens=answer.usage.completion_tokens,
+                cost_usd=answer.cost_usd,
+                cached=answer.cached,
+                attempts=answer.attempts,
+            )
+        else:
+            entry["calls"] += 1
+            entry["model"] = answer.model_used or answer.model
+            entry["latency_ms"] += answer.latency_ms
+            entry["queue_ms"] += answer.queue_ms
+            entry["prompt_tokens"] += answer.usage.prompt_tokens
+            entry["completion_tokens"] += answer.usage.completion_tokens
+            entry["attempts"] += answer.attempts
+            entry["cached"] = entry["cached"] and answer.cached
+            if answer.cost_usd is not None:
+                entry["cost_usd"] = (entry["cost_usd"] or 0.0) + answer.cost_usd
         if answer.fallback_model:
             entry["fallback_model"] = answer.fallback_model
 
     async def _tool(self, step: Step, scope: dict[str, Any], entry: dict[str, Any]) -> None:
-        tool = self.plan.tools.get(step.tool or "")
-        if tool is None:
-            raise _Stop(f"step {step.name!r}: tool {step.tool!r} is not registered here")
         args = {arg: _read(scope, var, step) for arg, var in step.inputs.items()}
         entry["inputs"] = {k: _preview(v) for k, v in args.items()}
         started = time.perf_counter()
         try:
-            if inspect.iscoroutinefunction(tool):
-                value = await asyncio.wait_for(tool(**args), step.timeout_s)
-            else:
-                # A thread cannot be stopped: on timeout its result is dropped, not awaited.
-                value = await asyncio.wait_for(asyncio.to_thread(tool, **args), step.timeout_s)
-        except TimeoutError:
-            raise _Stop(
-                f"step {step.name!r}: tool {step.tool!r} timed out after {step.timeout_s:g} s"
-            ) from None
-        except Exception as exc:  # the user's tool failed: its error is the step's
-            raise _Stop(
-                f"step {step.name!r}: tool {step.tool!r} failed: {type(exc).__name__}: {exc}"[:500]
-            ) from None
+            value = await self._invoke(step.tool or "", args, step.timeout_s)
+        except _Stop as stop:
+            raise _Stop(f"step {step.name!r}: {stop.message}") from None
         finally:
             entry["latency_ms"] = round((time.perf_counter() - started) * 1000, 3)
         scope[step.output] = value
+
+    async def _invoke(self, name: str, args: Mapping[str, Any], timeout_s: float) -> Any:
+        """Call registered tool ``name`` with keyword ``args``, bounded by ``timeout_s``."""
+        tool = self.plan.tools.get(name)
+        if tool is None:
+            raise _Stop(f"tool {name!r} is not registered here")
+        try:
+            if inspect.iscoroutinefunction(tool):
+                return await asyncio.wait_for(tool(**args), timeout_s)
+            # A thread cannot be stopped: on timeout its result is dropped, not awaited.
+            return await asyncio.wait_for(asyncio.to_thread(tool, **args), timeout_s)
+        except TimeoutError:
+            raise _Stop(f"tool {name!r} timed out after {timeout_s:g} s") from None
+        except Exception as exc:  # the user's tool failed: its error is the step's
+            raise _Stop(f"tool {name!r} failed: {type(exc).__name__}: {exc}"[:500]) from None
 
     async def _loop(
         self, step: Step, scope: dict[str, Any], path: str, entry: dict[str, Any]
@@ -343,6 +566,12 @@ def _read(scope: Mapping[str, Any], name: str, step: Step) -> Any:
     if name.split(".", 1)[0] not in scope:
         raise _Stop(f"step {step.name!r}: variable {name!r} has no value")
     return lookup(scope, name)
+
+
+def _script(value: Any, step: Step) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(turn, str) for turn in value):
+        raise _Stop(f"step {step.name!r}: the user script is not a list of texts")
+    return value
 
 
 def _json(value: Any) -> str:

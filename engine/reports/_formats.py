@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal
+from typing import Any, Literal
 
 from domain.feedback import FeedbackReport
 from domain.flows import StepSummary
@@ -23,9 +23,11 @@ def render(
     title: str,
     feedback: FeedbackReport | None = None,
     steps: Sequence[StepSummary] = (),
+    traces: Sequence[Any] = (),
 ) -> str:
     """``report`` (and ``comparison``) as JSON, Markdown or one self-contained HTML page;
-    a flow run's ``steps`` (its per-step report) are a table of the HTML page.
+    a flow run's ``steps`` (its per-step report) are a table of the HTML page, and its
+    cells' ``traces`` (records with a ``trace``) a section of it.
 
     JSON holds the report (and ``feedback`` under ``"feedback"``); ``title`` heads the HTML
     page; Markdown and HTML add the feedback section when anyone gave feedback.
@@ -33,6 +35,8 @@ def render(
     if fmt == "json":
         return to_json(report, feedback=feedback)
     if fmt == "html":
-        return to_html(report, comparison, title=title, feedback=feedback, steps=steps)
+        return to_html(
+            report, comparison, title=title, feedback=feedback, steps=steps, traces=traces
+        )
     text = to_markdown(report, feedback=feedback)
     return text if comparison is None else f"{text}\n\n{to_markdown(comparison)}"

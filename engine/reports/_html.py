@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from domain.feedback import FeedbackReport
 from domain.flows import StepSummary
@@ -23,6 +24,7 @@ from engine.reports._format import (
     usd,
 )
 from engine.reports._svg import Series, bar_chart
+from engine.reports._traces import trace_sections
 
 OUTPUT_LIMIT = 500
 CASE_LIMIT = 50
@@ -81,6 +83,7 @@ def to_html(
     max_cases: int = CASE_LIMIT,
     feedback: FeedbackReport | None = None,
     steps: Sequence[StepSummary] = (),
+    traces: Sequence[Any] = (),
 ) -> str:
     """Render a report, and optionally a comparison, as one self-contained HTML file.
 
@@ -99,6 +102,9 @@ def to_html(
             text under the summary when anyone gave feedback.
         steps: A flow run's per-step report (`domain.flows.step_report`), shown as a table
             under the summary.
+        traces: A flow run's cells (records with a ``trace``): each cell's steps with their
+            inputs, outputs, latency, tokens, cost and errors, failed cells first (at most
+            `TRACE_CELLS`).
 
     Examples:
         >>> Path("report.html").write_text(to_html(summarize(results)))  # doctest: +SKIP
@@ -115,6 +121,7 @@ def to_html(
         f'<div class="charts">{_charts(report)}</div>',
         *_errors(report),
         *_failed(report),
+        *trace_sections(traces),
     ]
     if comparison is not None:
         body += _comparison(comparison, max_cases)

@@ -26,6 +26,7 @@ from domain.flows import (
     flow_name,
     from_template,
     prompt_name,
+    split_ref,
     to_template,
 )
 from domain.prompts import VersionDiff, format_time
@@ -134,6 +135,51 @@ def load_tools(spec: Mapping[str, str]) -> dict[str, Callable[..., Any]]:
     return tools
 
 
+_JSON_TYPES: dict[Any, str] = {
+    str: "string",
+    int: "integer",
+    float: "number",
+    bool: "boolean",
+    list: "array",
+    dict: "object",
+}
+
+
+def tool_schema(name: str, fn: Callable[..., Any]) -> dict[str, Any]:
+    """The OpenAI ``tools`` item offering ``fn`` to a model: its docstring's first line
+    describes it; its parameters come from its signature (``str``, ``int``, ``float``,
+    ``bool``, ``list`` and ``dict`` annotations are typed, others accept any JSON value;
+    those without a default are required)."""
+    import inspect
+    import typing
+
+    try:
+        signature = inspect.signature(fn)
+        hints = typing.get_type_hints(fn)
+    except (TypeError, ValueError, NameError):
+        signature, hints = None, {}
+    properties: dict[str, Any] = {}
+    required: list[str] = []
+    for parameter in signature.parameters.values() if signature else ():
+        if parameter.kind in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD):
+            continue
+        kind = _JSON_TYPES.get(
+            typing.get_origin(hints.get(parameter.name)) or hints.get(parameter.name)
+        )
+        properties[parameter.name] = {"type": kind} if kind else {}
+        if parameter.default is parameter.empty:
+            required.append(parameter.name)
+    doc = (inspect.getdoc(fn) or "").strip().splitlines()
+    return {
+        "type": "function",
+        "function": {
+            "name": name,
+            "description": doc[0] if doc else name,
+            "parameters": {"type": "object", "properties": properties, "required": required},
+        },
+    }
+
+
 def parse_flow(value: FlowInput) -> Flow:
     """A `Flow` from any `FlowInput` (shape checked; cross-step checks are the commit's).
 
@@ -172,7 +218,15 @@ class Flows:
 
     def register_tool(self, name: str, fn: Callable[..., Any]) -> None:
         """Let ``tool`` steps named ``name`` call ``fn`` (with the step's inputs as keywords;
-        sync or async; bounded by the step's ``timeout_s``)."""
+        sync or async; bounded by the step's ``timeout_s``), and ``llm`` steps offer it to
+        their model (described by `tool_schema`: ``fn``'s docstring and signature).
+
+        Examples:
+            >>> def lookup(order: int) -> dict:  # doctest: +SKIP
+            ...     'Look up an order by its number.'
+            ...     return {"order": order, "status": "shipped"}
+            >>> engine.flows.register_tool("lookup", lookup)  # doctest: +SKIP
+        """
         if not callable(fn):
             raise ValidationError(f"tool {name!r} is not callable", reason="invalid-tool")
         self.tools[name] = fn
@@ -288,22 +342,27 @@ class Flows:
         check_flow(flow, Known(tools=set(self.tools)))
         prompts: dict[str, PinnedPrompt] = {}
         for step in flow.walk():
-            if step.kind != "llm":
-                continue
-            ref = (pins or {}).get(step.name, step.prompt_ref)
-            try:
-                version = self.prompts.show(step.prompt_name, ref)
-            except (NotFoundError, ValidationError) as exc:
-                raise flow_error(
-                    f"step {step.name!r}: prompt {step.prompt!r}: {exc.message}",
-                    "unknown-prompt",
-                    step.name,
-                ) from None
-            prompts[step.name] = PinnedPrompt(
-                step.prompt or "", version.id, version.template, version.settings
-            )
-        tools = {s.tool: self.tools[s.tool] for s in flow.walk() if s.kind == "tool" and s.tool}
-        return FlowPlan(flow, prompts, tools), {k: p.version_id for k, p in prompts.items()}
+            refs = {step.name: step.prompt} if step.kind in ("llm", "conversation") else {}
+            if step.user is not None and step.user.prompt is not None:
+                refs[f"{step.name}.user"] = step.user.prompt
+            for key, prompt in refs.items():
+                prompts[key] = self._pin(step.name, prompt or "", (pins or {}).get(key))
+        named = [t for s in flow.walk() for t in ([s.tool] if s.kind == "tool" else s.tools)]
+        tools = {name: self.tools[name] for name in named if name}
+        offered = {t for s in flow.walk() for t in s.tools}
+        schemas = {name: tool_schema(name, tools[name]) for name in sorted(offered)}
+        plan = FlowPlan(flow, prompts, tools, schemas)
+        return plan, {k: p.version_id for k, p in prompts.items()}
+
+    def _pin(self, step: str, prompt: str, pinned: str | None) -> PinnedPrompt:
+        name, ref = split_ref(prompt)
+        try:
+            version = self.prompts.show(name, pinned or ref)
+        except (NotFoundError, ValidationError) as exc:
+            raise flow_error(
+                f"step {step!r}: prompt {prompt!r}: {exc.message}", "unknown-prompt", step
+            ) from None
+        return PinnedPrompt(prompt, version.id, version.template, version.settings)
 
     def key(self, name: str) -> str:
         """The id of the prompt holding flow ``name`` (a flow name or its prompt's id).

@@ -365,16 +365,19 @@ class Run:
         fmt: Literal["json", "markdown", "html"] = "markdown",
         comparison: Comparison | None = None,
     ) -> str:
-        """The run's report as JSON, Markdown or one self-contained HTML page."""
+        """The run's report as JSON, Markdown or one self-contained HTML page (a flow run's
+        page adds its per-step table and each cell's trace)."""
         from engine.reports import render
 
+        cells = self._service.runs.results(self._service.owner, self.id) if fmt == "html" else []
         return render(
             self.summary(),
             fmt,
             comparison,
             title=f"Run {self.id}",
             feedback=self.feedback_report(),
-            steps=self.step_report() if fmt == "html" else (),
+            steps=step_report(cells),
+            traces=cells,
         )
 
     def save_report(self, path: str | Path, comparison: Comparison | None = None) -> Path:

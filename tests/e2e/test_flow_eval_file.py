@@ -38,6 +38,22 @@ def test_a_flow_eval_file_runs_both_versions_on_both_models(tmp_path: Path, ray_
     assert "Traceback" not in broken.stderr
 
 
+def test_a_conversation_eval_file_runs_scripted_and_simulated_users(
+    tmp_path: Path, ray_tmp: Path
+) -> None:
+    work = tmp_path / "flows"
+    shutil.copytree(EXAMPLE, work)
+    data = tmp_path / "data"
+    done = autoforge(data, ray_tmp, "eval", str(work / "chat-eval.yaml"), "--json")
+    assert done.returncode == 0, done.stderr[-2000:]
+    summary = json.loads(done.stdout)
+    assert summary["status"] == "completed"
+    groups = summary["report"]["groups"]
+    assert len(groups) == 2 * 2 and {g["n_cells"] for g in groups} == {3}
+    assert all(g["n_errors"] == 0 for g in groups), groups
+    assert all(g["mean_scores"]["every-turn-answers"] == 1.0 for g in groups)
+
+
 def test_flow_commands_version_a_flow_and_refuse_a_bad_one(tmp_path: Path, ray_tmp: Path) -> None:
     data = tmp_path / "data"
 

@@ -44,7 +44,11 @@ def api(
 
     data: Path = tmp_path_factory.mktemp("api-flows")
     # The operator's one tool: the standard library's `len`.
-    engine = Engine(data_dir=data, executor="inline", flow_tools={"count": "builtins:len"})
+    engine = Engine(
+        data_dir=data,
+        executor="inline",
+        flow_tools={"count": "builtins:len", "dedent": "textwrap:dedent"},
+    )
     engine.use_catalogue(simulator_catalogue(simulator.api_base))
     services = ApiServices.from_runtime(
         engine.runtime, engine=engine, api=SETTINGS, keyring=Keyring.parse(new_master_key("f"))
@@ -54,6 +58,8 @@ def api(
         for name, text in (
             ("triage", "Classify: {{ question }}"),
             ("reply", "Reply: {{ question }}"),
+            ("agent", [{"role": "system", "content": "You are a support agent."}]),
+            ("tidy", "Remove the common leading whitespace from every line: {{ question }}"),
         ):
             made = client.post(
                 "/v1/prompts", json={"name": name, "template": text}, headers=_headers(owner)
@@ -224,3 +230,94 @@ def test_a_run_over_http_targets_a_flow_and_lists_its_traces(api: tuple[TestClie
         headers=h,
     )
     assert both.status_code == 422 and both.json()["reason"] == "bad-run"
+
+
+CHAT_FLOW = {
+    "inputs": ["question", "script"],
+    "output": "reply",
+    "steps": [
+        {
+            "name": "chat",
+            "kind": "conversation",
+            "prompt": "agent",
+            "user": {"script": "script"},
+            "max_turns": 3,
+        },
+        {"name": "reply", "kind": "llm", "prompt": "tidy", "tools": ["dedent"]},
+    ],
+}
+
+
+def test_over_http_cases_hold_histories_and_flows_converse_and_call_operator_tools(
+    api: tuple[TestClient, str],
+) -> None:
+    client, owner = api
+    h = _headers(owner)
+    assert client.post("/v1/datasets", json={"name": "chats"}, headers=h).status_code == 201
+    history = [
+        {"role": "user", "content": "My parcel is late."},
+        {"role": "assistant", "content": "Which order is it?"},
+    ]
+    cases = [
+        {"id": "c1", "vars": {"question": "  late parcel", "script": ["It is 42.", "Thanks"]}},
+        {"id": "c2", "vars": {"question": "  lost", "script": ["Order 7."]}, "messages": history},
+    ]
+    added = client.post("/v1/datasets/chats/versions", json={"cases": cases}, headers=h)
+    assert added.status_code == 201, added.text
+    bad = [{"vars": {"q": "x"}, "messages": [{"role": "tool", "content": "x"}]}]
+    refused = client.post("/v1/datasets/chats/versions", json={"cases": bad}, headers=h)
+    assert refused.status_code == 422
+    assert refused.headers["content-type"].startswith(PROBLEM_MEDIA_TYPE)
+    # Only the operator's tools may be offered to a model; a user's name is refused.
+    foreign = copy.deepcopy(CHAT_FLOW)
+    foreign["steps"][1]["tools"] = ["shell"]
+    problem = _refusal(client, owner, foreign)
+    assert (problem["reason"], problem["step"]) == ("unknown-tool", "reply")
+    unbounded = copy.deepcopy(CHAT_FLOW)
+    del unbounded["steps"][0]["max_turns"]
+    problem = _refusal(client, owner, unbounded)
+    assert (problem["reason"], problem["step"]) == ("unbounded-conversation", "chat")
+    made = client.post("/v1/flows", json={"name": "chat", "flow": CHAT_FLOW}, headers=h)
+    assert made.status_code == 201, made.text
+    started = client.post(
+        "/v1/runs",
+        json={
+            "flow": "chat@main",
+            "dataset": "chats",
+            "models": ["openai/sim-large"],
+            "scorers": [
+                {
+                    "type": "each-turn",
+                    "args": {"scorer": {"type": "regex", "args": {"pattern": "\\S"}}},
+                    "name": "every-turn-said",
+                },
+                {"type": "tool-called", "args": {"name": "dedent"}},
+            ],
+        },
+        headers=h,
+    )
+    assert started.status_code in (201, 202), started.text
+    run_id = started.json()["id"]
+    deadline = time.monotonic() + 60
+    while client.get(f"/v1/runs/{run_id}", headers=h).json()["status"] != "completed":
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    cells = {
+        c["case_id"]: c for c in client.get(f"/v1/runs/{run_id}/cells", headers=h).json()["items"]
+    }
+    assert set(cells) == {"c1", "c2"}
+    for case_id, turns in (("c1", 2), ("c2", 1)):
+        cell = cells[case_id]
+        assert cell["error"] is None, cell["error"]
+        trace = cell["trace"]
+        said = [e for e in trace if e["step"] == "chat.assistant"]
+        assert len(said) == turns and [e["step"] for e in trace][-1] == "reply"
+        scripted = [e["output"] for e in trace if e["step"] == "chat.user"]
+        assert scripted == [c for c in cases if c["id"] == case_id][0]["vars"]["script"]
+        (tool,) = [e for e in trace if e["step"] == "reply.tool"]
+        assert tool["tool"] == "dedent" and "error" not in tool
+        assert cell["scores"]["tool-called"] == 1.0
+        assert [c["name"] for c in cell["tool_calls"]] == ["dedent"]
+    # The case's history came before the scripted turn: it costs prompt tokens.
+    first_turn = {k: c["trace"][1]["prompt_tokens"] for k, c in cells.items()}
+    assert first_turn["c2"] > first_turn["c1"]
