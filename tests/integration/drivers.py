@@ -45,7 +45,7 @@ def driver_env(data_dir: Path, api_base: str, executor: str = "auto") -> dict[st
 
 
 def run_script(script: str, *args: str, env: dict[str, str], timeout: float) -> Any:
-    """Run ``script`` to its end and return the JSON of its last line of output."""
+    """Run ``script`` to its end and return the JSON of its last JSON line of output."""
     done = subprocess.run(
         [sys.executable, "-c", script, *args],
         env=env,
@@ -54,4 +54,15 @@ def run_script(script: str, *args: str, env: dict[str, str], timeout: float) -> 
         timeout=timeout,
     )
     assert done.returncode == 0, done.stderr[-3000:]
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return last_json_line(done.stdout)
+
+
+def last_json_line(output: str) -> Any:
+    """The JSON object on the last line of ``output`` that holds one.
+
+    Ray's raylet may print its own lines to a driver's stdout (e.g. a retried task of a dying
+    actor) after the script's answer, so lines that are not a JSON object are passed over.
+    """
+    answers = [line for line in output.splitlines() if line.startswith("{")]
+    assert answers, output[-3000:]
+    return json.loads(answers[-1])

@@ -19,6 +19,7 @@ import httpx
 import pytest
 
 from tests.integration.daemons import engine_cli, engine_env, running_engine
+from tests.integration.drivers import last_json_line
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -73,7 +74,7 @@ def _client(env: dict[str, str], name: str, cases: int, concurrency: int, *extra
 def _outcome(client: Any, timeout: float = 400) -> dict[str, Any]:
     out, err = client.communicate(timeout=timeout)
     assert client.returncode in (0, 3), err[-3000:]
-    return dict(json.loads(out.strip().splitlines()[-1]))
+    return dict(last_json_line(out))
 
 
 def test_start_status_stop(tmp_path: Path) -> None:

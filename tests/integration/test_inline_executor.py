@@ -5,7 +5,6 @@ keeps are tested on both in `test_evaluation` and the driver tests."""
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 import threading
@@ -17,7 +16,7 @@ import pytest
 from domain.errors import ServiceUnavailableError
 from engine.cli.demo_data import PROMPT_NAME, V1, demo_cases
 from engine.llm import simulator_catalogue
-from tests.integration.drivers import driver_env
+from tests.integration.drivers import driver_env, last_json_line
 
 pytestmark = pytest.mark.integration
 
@@ -51,7 +50,7 @@ def test_a_cold_run_with_no_cluster_runs_inline_and_loads_neither_ray_nor_litell
         [sys.executable, "-c", _COLD_RUN], env=env, capture_output=True, text=True, timeout=180
     )
     assert done.returncode == 0, done.stderr[-3000:]
-    outcome = json.loads(done.stdout.strip().splitlines()[-1])
+    outcome = last_json_line(done.stdout)
     assert outcome == {"status": "completed", "recorded": 200, "executor": "inline", "loaded": []}
 
 

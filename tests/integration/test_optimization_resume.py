@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.integration.drivers import driver_env
+from tests.integration.drivers import driver_env, last_json_line
 from tests.integration.test_optimization_loop import _cases, _engine, _normalized
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -112,7 +112,6 @@ def _events(data_dir: Path, optimization_id: str) -> int:
 def test_a_killed_driver_leaves_the_optimization_resumable_and_nothing_is_asked_twice(
     tmp_path: Path,
 ) -> None:
-    import json
 
     from engine.simulator import SimulatorConfig, running_simulator
 
@@ -157,7 +156,7 @@ def test_a_killed_driver_leaves_the_optimization_resumable_and_nothing_is_asked_
         httpx.post(f"{sim.url}/stats/reset")
         out, err = resumer.communicate("go\n", timeout=300)
         assert resumer.returncode == 0, err[-3000:]
-        outcome: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
+        outcome: dict[str, Any] = last_json_line(out)
         requests = httpx.get(f"{sim.url}/stats").json()["requests_total"]
         # The same optimization, never stopped, on a fresh engine with the same simulator.
         reference = _engine(tmp_path / "reference", sim.api_base)

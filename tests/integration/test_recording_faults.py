@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import os
 import signal
 import sqlite3
@@ -26,6 +25,7 @@ from engine.cli.demo_data import MODELS, PROMPT_NAME, V1, demo_cases
 from engine.evaluation import streams
 from engine.llm import simulator_catalogue
 from engine.simulator import SimulatorConfig, running_simulator
+from tests.integration.drivers import last_json_line
 
 pytestmark = pytest.mark.integration
 
@@ -329,7 +329,7 @@ def test_a_resume_after_an_outage_never_pays_twice_for_a_streamed_result(
             timeout=240,
         )
         assert second.returncode == 0, second.stderr[-3000:]
-        outcome = json.loads(second.stdout.strip().splitlines()[-1])
+        outcome = last_json_line(second.stdout)
         requests = sim.stats()["requests_total"]
     assert recorded_at_kill < 200  # results were waiting in the stream, not in the database
     assert requests_before == 200

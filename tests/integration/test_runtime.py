@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -10,6 +9,8 @@ from typing import Any
 
 import psutil
 import pytest
+
+from tests.integration.drivers import last_json_line
 
 pytestmark = pytest.mark.integration
 
@@ -42,7 +43,7 @@ def test_runtime_starts_all_services_and_leaves_no_process(tmp_path: Path) -> No
         [sys.executable, "-c", _SCRIPT], env=env, capture_output=True, text=True, timeout=120
     )
     assert out.returncode == 0, out.stderr[-2000:]
-    report: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    report: dict[str, Any] = last_json_line(out.stdout)
     assert report["redis"] == "v" and report["cpus"] == 1.0 and report["revision"]
     names = {p: " ".join(psutil.Process(p).cmdline()) for p in report["pids"] if _alive(p)}
     assert report["pids"], "expected redis-server and Ray processes to have been started"
