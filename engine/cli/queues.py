@@ -1,4 +1,5 @@
-"""`autoforge queue …`: annotation queues, from the database alone (no Ray, no Redis).
+"""`autoforge queue …`: annotation queues, from the database (no Ray; the running engine's Redis
+for claims when there is one, else claims in the database).
 
 Examples:
     autoforge queue create run_1234 --filter failed --per-item 2 --assignee ann --assignee bob
@@ -19,6 +20,7 @@ from domain.annotation import WHERE, QueueFilter
 from engine.cli import output
 from engine.cli.prompts import DEFAULT_OWNER
 from engine.local_db import open_database
+from engine.settings import Settings, load_settings
 
 
 def _out(text: Any) -> None:
@@ -30,8 +32,21 @@ def _store() -> Iterator[Any]:
     from engine.evaluation.queues import QueueStore
     from engine.evaluation.runs import RunStore
 
-    with open_database() as db:
-        yield QueueStore(db, RunStore(db))
+    settings = load_settings()
+    with open_database(settings) as db:
+        yield QueueStore(db, RunStore(db), leases=_leases(settings))
+
+
+def _leases(settings: Settings) -> Any:
+    """The Redis leases of the engine that owns the data directory, or of the configured
+    Redis, so claims made here and there see each other; none: claims in the database."""
+    from engine.data_dir import published_owner
+    from engine.evaluation.queue_leases import RedisLeases
+    from engine.redis_client import sync_redis
+
+    owner = published_owner(settings.data_dir)
+    url = settings.redis_url or (owner.redis_url if owner is not None else None)
+    return RedisLeases(sync_redis(url)) if url else None
 
 
 def _create(args: argparse.Namespace) -> int:

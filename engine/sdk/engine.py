@@ -237,6 +237,7 @@ class Engine:
     def queues(self) -> Queues:
         """Annotation queues of your runs: create, get, list; then ``next``, ``submit``,
         ``skip``, ``progress``, ``agreement`` and ``tally`` on a queue."""
+        from engine.evaluation.queue_leases import RedisLeases
         from engine.evaluation.queues import QueueStore
         from engine.evaluation.runs import RunStore
         from engine.sdk.queues import Queues, redis_publisher
@@ -244,7 +245,9 @@ class Engine:
         db = self._db()
         redis = self.runtime.redis if self.runtime.redis_url else None
         publish = redis_publisher(redis) if redis is not None else None
-        return Queues(QueueStore(db, RunStore(db), publish=publish), self.owner)
+        leases = RedisLeases(redis) if redis is not None else None
+        store = QueueStore(db, RunStore(db), publish=publish, leases=leases)
+        return Queues(store, self.owner)
 
     @cached_property
     def evaluations(self) -> Evaluations:
