@@ -41,12 +41,15 @@ def _leases(settings: Settings) -> Any:
     """The Redis leases of the engine that owns the data directory, or of the configured
     Redis, so claims made here and there see each other; none: claims in the database."""
     from engine.data_dir import published_owner
-    from engine.evaluation.queue_leases import RedisLeases
-    from engine.redis_client import sync_redis
 
     owner = published_owner(settings.data_dir)
     url = settings.redis_url or (owner.redis_url if owner is not None else None)
-    return RedisLeases(sync_redis(url)) if url else None
+    if not url:
+        return None  # and redis-py is never imported: the lone CLI stays lean
+    from engine.evaluation.queue_leases import RedisLeases
+    from engine.redis_client import sync_redis
+
+    return RedisLeases(sync_redis(url))
 
 
 def _create(args: argparse.Namespace) -> int:
