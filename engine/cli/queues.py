@@ -5,6 +5,7 @@ Examples:
     autoforge queue create run_1234 --filter failed --per-item 2 --assignee ann --assignee bob
     autoforge queue next q_1234 --annotator ann
     autoforge queue submit q_1234 0 --annotator ann --verdict fail --correction Paris
+    autoforge queue reassign q_1234 --from ann --to dan
     autoforge queue progress q_1234
 """
 
@@ -168,6 +169,18 @@ def _skip(args: argparse.Namespace) -> int:
     return 0
 
 
+def _reassign(args: argparse.Namespace) -> int:
+    positions = args.position or None
+    with _store() as store:
+        moved = store.reassign(args.owner, args.queue, args.source, args.target, positions)
+    if args.json:
+        _out(json.dumps({"moved": moved}))
+    else:
+        _out(f"{args.queue}: {len(moved)} item(s) moved from {args.source} to {args.target}"
+             + (f" ({', '.join(map(str, moved))})" if moved else ""))  # fmt: skip
+    return 0
+
+
 def _progress(args: argparse.Namespace) -> int:
     with _store() as store:
         queue = store.get(args.owner, args.queue)
@@ -201,7 +214,8 @@ def register(subparsers: Any) -> None:
     common.add_argument("--json", action="store_true", help="machine-readable output")
     common.add_argument("--owner", default=DEFAULT_OWNER, help="act as this user")
     queues = subparsers.add_parser(
-        "queue", help="annotation queues: create, list, show, next, submit, skip, progress"
+        "queue",
+        help="annotation queues: create, list, show, next, submit, skip, reassign, progress",
     )
     sub = queues.add_subparsers(dest="queue_command", required=True, metavar="ACTION")
 
@@ -238,6 +252,12 @@ def register(subparsers: Any) -> None:
     submit.add_argument("--comment", default=None)
     submit.add_argument("--tag", action="append", default=[])
     submit.add_argument("--choice", choices=("left", "right", "tie"), default=None)
+    reassign = add("reassign", _reassign, "hand an assignee's open items to another")
+    reassign.add_argument("queue")
+    reassign.add_argument("--from", dest="source", required=True, help="whose items move")
+    reassign.add_argument("--to", dest="target", required=True, help="who takes them")
+    reassign.add_argument("--position", type=int, action="append", default=[],
+                          help="only this item (repeatable)")  # fmt: skip
     skip = add("skip", _skip, "pass on an item")
     skip.add_argument("queue")
     skip.add_argument("position", type=int)
