@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from domain.errors import ValidationError
 from engine.cli import output
+from engine.cli.acting import add_acting, engine_options
 from engine.cli.prompts import DEFAULT_OWNER
 
 if TYPE_CHECKING:
@@ -44,7 +45,7 @@ def _err(text: str) -> None:
 def _engine(args: argparse.Namespace, simulator: bool = False) -> Iterator[Engine]:
     from engine.sdk import Engine
 
-    with Engine(owner=args.owner, simulator=simulator) as engine:
+    with Engine(**engine_options(args), simulator=simulator) as engine:
         yield engine
 
 
@@ -242,7 +243,7 @@ def register(subparsers: Any) -> None:
     """Add `optimize` and `optimizations` to the `autoforge` parser."""
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--json", action="store_true", help="machine-readable output")
-    common.add_argument("--owner", default=DEFAULT_OWNER, help="act as this user")
+    add_acting(common)
     report_options = argparse.ArgumentParser(add_help=False)
     report_options.add_argument("--format", choices=FORMATS, default="markdown")
     report_options.add_argument("--out", help="write the report to this file, not stdout")

@@ -19,6 +19,7 @@ from typing import Any
 
 from domain.annotation import WHERE, QueueFilter
 from engine.cli import output
+from engine.cli.acting import add_acting
 from engine.cli.prompts import DEFAULT_OWNER
 from engine.local_db import open_database
 from engine.settings import Settings, load_settings
@@ -212,7 +213,7 @@ def register(subparsers: Any) -> None:
     """Add `queue` to the `autoforge` parser."""
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--json", action="store_true", help="machine-readable output")
-    common.add_argument("--owner", default=DEFAULT_OWNER, help="act as this user")
+    add_acting(common)
     queues = subparsers.add_parser(
         "queue",
         help="annotation queues: create, list, show, next, submit, skip, reassign, progress",
