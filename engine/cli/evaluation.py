@@ -26,7 +26,6 @@ from domain.evaluation import ROUTINGS
 from engine import timings
 from engine.cli import output
 from engine.cli.acting import add_acting, engine_options
-from engine.cli.prompts import DEFAULT_OWNER
 from engine.local_db import open_database
 
 if TYPE_CHECKING:

@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING, Any
 from domain.errors import ValidationError
 from engine.cli import output
 from engine.cli.acting import add_acting, engine_options
-from engine.cli.prompts import DEFAULT_OWNER
 
 if TYPE_CHECKING:
     from engine.cli.optimize_file import OptimizeFile

@@ -15,7 +15,6 @@ from typing import Any
 from domain.errors import ValidationError
 from engine.cli import output
 from engine.cli.acting import add_acting, engine_options
-from engine.cli.prompts import DEFAULT_OWNER
 
 
 def _out(text: Any) -> None:
