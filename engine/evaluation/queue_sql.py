@@ -25,7 +25,8 @@ SQLite's lock, and stay correct."""
 QUEUE = text("SELECT * FROM annotation_queues WHERE id = :id")
 ITEM = text("SELECT * FROM annotation_items WHERE queue_id = :q AND position = :p")
 RESULT = text(
-    "SELECT r.*, (SELECT body FROM dataset_cases WHERE version_id = :d AND case_id = :c) "
+    "SELECT r.*, (SELECT body FROM dataset_cases WHERE version_id = :d AND case_id = :c "
+    "AND EXISTS (SELECT 1 FROM dataset_versions WHERE id = :d AND owner = :o)) "
     "AS case_body FROM results AS r WHERE r.run_id = :r AND r.prompt_version = :v "
     "AND r.model = :m AND r.case_id = :c AND r.repeat = :n"
 )

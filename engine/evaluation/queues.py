@@ -73,8 +73,8 @@ so one window nearly always has a free slot."""
 KNOWN_QUEUES = 1024
 _KNOWN: dict[str, tuple[str, Queue]] = {}
 """Queues read lately, by id, with their owner: a queue never changes once made."""
-_DATASETS: dict[str, str] = {}
-"""Run id → its dataset version id (a run's spec keeps it for good)."""
+_DATASETS: dict[str, tuple[str, str]] = {}
+"""Run id → its dataset version id and owner (a run keeps both for good)."""
 Publish = Callable[[str, dict[str, Any]], None]
 """``publish(queue_id, event)``: hands a progress event to the queue's live stream."""
 
@@ -643,11 +643,13 @@ class QueueStore:
     def _cell(
         self, conn: Connection, run_id: str, version: str, model: str, case_id: str, repeat: int
     ) -> ResultRecord:
-        dataset = _DATASETS.get(run_id)
-        if dataset is None:
-            dataset = self.runs.get(None, run_id).spec.dataset_version_id
-            _DATASETS[run_id] = dataset
-        key = {"r": run_id, "v": version, "m": model, "c": case_id, "n": repeat, "d": dataset}
+        known = _DATASETS.get(run_id)
+        if known is None:
+            info = self.runs.get(None, run_id)
+            known = _DATASETS[run_id] = (info.spec.dataset_version_id, info.owner)
+        dataset, owner = known
+        key = {"r": run_id, "v": version, "m": model, "c": case_id, "n": repeat, "d": dataset,
+               "o": owner}  # fmt: skip
         row = dict(conn.execute(sql.RESULT, key).mappings().one())
         body = row.pop("case_body")
         case = case_from_row(json.loads(body)) if body is not None else None
