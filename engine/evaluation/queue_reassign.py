@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
+from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, exists, select, update
 
@@ -99,7 +100,7 @@ def move_items(
             positions=stuck,
         )
     if movable:
-        moved = bindparam("moved", expanding=True)
+        moved: Any = bindparam("moved", expanding=True)
         conn.execute(
             update(annotation_assignments)
             .where(s.queue_id == queue.id, s.annotator == source, s.position.in_(moved))

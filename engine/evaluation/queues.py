@@ -406,13 +406,14 @@ class QueueStore:
                              tags, choice)  # fmt: skip
         answer = Answer(position, annotator, verdict, None if score is None else float(score),
                         choice, now)  # fmt: skip
-        params = {"q": queue.id, "p": position, "a": annotator, "now": self.clock(), "rank": 1}
+        clock = self.clock()
+        params: dict[str, Any] = {"q": queue.id, "p": position, "a": annotator, "now": clock,
+                                  "rank": 1}  # fmt: skip
         leases = self.leases
         if leases is not None and not self._still_leased(queue.id, annotator, position):
             # Leased while the answer commits, released after: a claim that finds the slot
             # free then reads the answer (see `engine.evaluation.queue_leases`).
-            rank = leases.hold(queue.id, annotator, position, remaining, params["now"],
-                               self.lease_s)  # fmt: skip
+            rank = leases.hold(queue.id, annotator, position, remaining, clock, self.lease_s)
             if rank is None:
                 with self.db.connect() as conn:
                     self._refuse_answered(conn, queue.id, position, annotator)
