@@ -75,6 +75,10 @@ _KNOWN: dict[str, tuple[str, Queue]] = {}
 """Queues read lately, by id, with their owner: a queue never changes once made."""
 _DATASETS: dict[str, tuple[str, str]] = {}
 """Run id → its dataset version id and owner (a run keeps both for good)."""
+_LEASED: dict[tuple[str, str], tuple[int, float]] = {}
+"""(queue, annotator) → (position, lapses at) of the Redis leases this process granted (the
+API makes a store per request: the record outlives it)."""
+KNOWN_LEASES = 100_000
 Publish = Callable[[str, dict[str, Any]], None]
 """``publish(queue_id, event)``: hands a progress event to the queue's live stream."""
 
@@ -137,8 +141,6 @@ class QueueStore:
         leases: RedisLeases | None = None,
     ) -> None:
         self.leases = leases
-        self._leased: dict[tuple[str, str], tuple[int, float]] = {}
-        """(queue, annotator) → (position, lapses at) of the leases this store granted."""
         self.db = db
         self.runs = runs
         self.publish = publish
@@ -361,7 +363,9 @@ class QueueStore:
             # The slots came from a read before the claim; `remaining`, read after it, holds
             # every answer whose lease was gone when the claim was taken.
             if (rank == HELD and remaining > 0) or 0 < rank <= remaining:
-                self._leased[(queue.id, annotator)] = (position, now + self.lease_s)
+                _LEASED[(queue.id, annotator)] = (position, now + self.lease_s)
+                if len(_LEASED) > KNOWN_LEASES:
+                    _LEASED.clear()  # a forgotten lease costs only a renewal at submit
                 return view
             leases.release(queue.id, annotator, position)
             after = -1
@@ -433,7 +437,7 @@ class QueueStore:
                 conn.execute(sql.RELEASE, params)
         finally:
             if leases is not None:
-                self._leased.pop((queue.id, annotator), None)
+                _LEASED.pop((queue.id, annotator), None)
                 leases.release(queue.id, annotator, position)
         self._announce(queue.id, "answered", position, annotator)
         return answer
@@ -467,7 +471,7 @@ class QueueStore:
             conn.execute(insert(annotation_answers), [row])
             conn.execute(sql.RELEASE, params)
         if self.leases is not None:
-            self._leased.pop((queue.id, annotator), None)
+            _LEASED.pop((queue.id, annotator), None)
             self.leases.release(queue.id, annotator, position)
         self._announce(queue.id, "skipped", position, annotator)
 
@@ -501,8 +505,8 @@ class QueueStore:
         _KNOWN.pop(queue.id, None)
         if self.leases is not None:
             for position in moved:
-                if self._leased.get((queue.id, source), (None,))[0] == position:
-                    self._leased.pop((queue.id, source), None)
+                if _LEASED.get((queue.id, source), (None,))[0] == position:
+                    _LEASED.pop((queue.id, source), None)
                 self.leases.release(queue.id, source, position)
         return moved
 
@@ -512,7 +516,7 @@ class QueueStore:
         under load). A live lease ends early only by an answer or skip of the item (the
         answer's guard refuses it) or a reassignment (the assignment check refuses it): a
         claim of another item leaves a live lease alone."""
-        got = self._leased.get((queue_id, annotator))
+        got = _LEASED.get((queue_id, annotator))
         return got is not None and got[0] == position and got[1] - self.clock() > self.lease_s / 2
 
     def _fresh(self, queue: Queue) -> Queue:
