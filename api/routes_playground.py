@@ -16,6 +16,7 @@ from api.pagination import Page, PageDep, paginate
 from api.routes_datasets import dataset_version_out, version_location
 from api.routes_prompts import sdk_template, version_out
 from api.routes_prompts import version_location as prompt_version_location
+from api.routes_runs import stored_keys
 from api.schemas import DatasetVersionOut, VersionOut
 from api.schemas_playground import (
     SaveCaseIn,
@@ -25,6 +26,7 @@ from api.schemas_playground import (
     TurnIn,
     TurnOut,
 )
+from api.services import ServicesDep
 from domain.errors import ValidationError
 from domain.playground import PlaygroundSession, Turn
 
@@ -87,11 +89,18 @@ def get_session(session_id: SessionId, engine: Reader) -> SessionOut:
     responses=problem_responses(404, 409),
 )
 def start_turn(
-    session_id: SessionId, body: TurnIn, engine: RunWriter, response: Response
+    session_id: SessionId,
+    body: TurnIn,
+    engine: RunWriter,
+    services: ServicesDep,
+    response: Response,
 ) -> TurnOut:
     """Start a turn: 202 at once; the answers stream on the session's events (409 while
-    another turn of the session runs)."""
-    turn = engine.playgrounds.get(session_id).start(body.variables, cache=body.cache)
+    another turn of the session runs). The workspace's stored provider keys are used, as
+    for runs."""
+    turn = engine.playgrounds.get(session_id).start(
+        body.variables, cache=body.cache, api_keys=stored_keys(services, engine.owner)
+    )
     response.headers["Location"] = turn_location(turn)
     return turn_out(turn)
 

@@ -22,6 +22,8 @@ from api.schemas_queues import (
     ProgressOut,
     QueueIn,
     QueueOut,
+    ReassignIn,
+    ReassignOut,
     SkipIn,
     TallyOut,
 )
@@ -151,6 +153,16 @@ def skip_item(
     who = _annotator(engine, body.annotator)
     engine.queues.get(queue_id).skip(position, who)
     return AnswerOut(position=position, annotator=who, status="skipped")
+
+
+@router.post(
+    "/{queue_id}/reassign", response_model=ReassignOut, responses=problem_responses(404, 409)
+)
+def reassign_items(queue_id: QueueId, body: ReassignIn, engine: QueueManager) -> ReassignOut:
+    """Hand an assignee's open items over to another member."""
+    queue = engine.queues.get(queue_id)
+    moved = queue.reassign(body.source, body.target, positions=body.positions)
+    return ReassignOut(moved=moved, assignees=list(queue.info().assignees))
 
 
 @router.get("/{queue_id}/progress", response_model=ProgressOut, responses=problem_responses(404))

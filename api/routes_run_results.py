@@ -34,7 +34,12 @@ REPORT_CSP = (
 
 
 async def cell_filters(  # async: no thread-pool hop (see api.services)
-    passed: Annotated[bool | None, Query(description="The scorers' verdict.")] = None,
+    passed: Annotated[
+        bool | None,
+        Query(
+            description="The effective verdict: people's override where given, else the scorers'."
+        ),
+    ] = None,
     model: Annotated[str | None, Query(max_length=200, description="Asked model.")] = None,
     prompt_version: Annotated[
         str | None,

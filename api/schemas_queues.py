@@ -153,6 +153,33 @@ class SkipIn(BaseModel):
     annotator: Annotator | None = Field(default=None, description=ANNOTATOR_DESCRIPTION)
 
 
+class ReassignIn(BaseModel):
+    """Hand one assignee's open items over to another (added to the assignees)."""
+
+    model_config = ConfigDict(
+        populate_by_name=True,
+        extra="forbid",
+        json_schema_extra={"examples": [{"from": "ann", "to": "dan"},
+                                        {"from": "ann", "to": "dan", "positions": [3, 5]}]},
+    )  # fmt: skip
+
+    source: Annotator = Field(alias="from", description="The assignee whose items move.")
+    target: Annotator = Field(alias="to", description="Who takes them (named as assignees are).")
+    positions: list[int] | None = Field(
+        default=None,
+        max_length=10_000,
+        description="Exactly these items (each must be movable); default every open item "
+        "of theirs that they neither answered nor skipped.",
+    )
+
+
+class ReassignOut(BaseModel):
+    """The items moved."""
+
+    moved: list[int]
+    assignees: list[str]
+
+
 class AnswerOut(BaseModel):
     """A recorded answer (a skip has ``status`` ``skipped`` and no label)."""
 

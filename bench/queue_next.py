@@ -15,7 +15,11 @@ connection posting `/v1/queues/{id}/next` and `/items/{n}/submit`.
 
     LITELLM_LOCAL_MODEL_COST_MAP=True PYTHONPATH=. .venv/bin/python bench/queue_next.py \
         [--items 10000] [--annotators 20] [--per-item 2] [--seconds 30] [--driver sqlite] \
-        [--think-ms 0] [--http]
+        [--think-ms 0] [--claims redis|db] [--http]
+
+``--claims redis`` (the default, as the engine runs with its Redis) leases items in an
+embedded Redis (`engine.evaluation.queue_leases`); ``--claims db`` writes claim rows under
+the database's write lock, as the CLI does beside no engine.
 """
 
 from __future__ import annotations
@@ -203,6 +207,7 @@ def main() -> None:
     parser.add_argument(
         "--think-ms", type=float, default=0.0, help="an annotator's pause between items"
     )
+    parser.add_argument("--claims", choices=("redis", "db"), default="redis")
     parser.add_argument("--http", action="store_true", help="over HTTP (uvicorn subprocess)")
     parser.add_argument("--serve", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -213,7 +218,16 @@ def main() -> None:
         name = "autoforge.db" if args.http else "bench.db"
         db = create_db_engine(f"{args.driver}:///{Path(tmp) / name}")
         migrate(db)
-        store = QueueStore(db, RunStore(db))
+        redis_server = None
+        leases = None
+        if args.claims == "redis" and not args.http:
+            from engine.evaluation.queue_leases import RedisLeases
+            from engine.redis_client import sync_redis
+            from engine.redis_embedded import EmbeddedRedis
+
+            redis_server = EmbeddedRedis(Path(tmp) / "redis")
+            leases = RedisLeases(sync_redis(redis_server.start()))
+        store = QueueStore(db, RunStore(db), leases=leases)
         owner = OWNER
         if args.http:  # a shared workspace: its annotators are members, each with a token
             from engine.workspaces import WorkspaceStore
@@ -264,7 +278,7 @@ def main() -> None:
             server.wait(30)
         progress = store.progress(owner, queue_id)
         print(
-            f"{args.annotators} annotators, closed loop, {args.driver}, "
+            f"{args.annotators} annotators, closed loop, {args.driver}, claims in {args.claims}, "
             f"{'HTTP (uvicorn, one process)' if args.http else 'store (no HTTP)'}: "
             f"{progress.answers:,}/{progress.needed:,} answers in {elapsed:.1f} s "
             f"({progress.answers / elapsed:,.0f}/s), think {args.think_ms:g} ms; "
@@ -273,6 +287,8 @@ def main() -> None:
         report("next", [x for s in nexts for x in s])
         report("submit", [x for s in submits for x in s])
         db.dispose()
+        if redis_server is not None:
+            redis_server.stop()
 
 
 if __name__ == "__main__":

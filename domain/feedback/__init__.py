@@ -18,6 +18,7 @@ from domain.feedback.effective import (
     as_effective,
     effective,
     summarize_feedback,
+    verdict_overrides,
     with_feedback,
 )
 from domain.feedback.event import Feedback, Verdict
@@ -39,6 +40,7 @@ __all__ = [
     "judge_alignment",
     "judge_thresholds",
     "summarize_feedback",
+    "verdict_overrides",
     "with_cases",
     "with_feedback",
 ]

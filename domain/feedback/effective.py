@@ -37,6 +37,19 @@ def effective(cell: ResultRecord, feedbacks: Iterable[Feedback]) -> Effective:
     return Effective(passed, score, True)
 
 
+def verdict_overrides(feedbacks: Iterable[Feedback]) -> dict[tuple[str, str, str, int], bool]:
+    """Cell key → the verdict people gave it, for the cells whose latest overriding feedback
+    (as `effective` picks it) has a verdict; a score alone keeps the scorers' verdict."""
+    latest: dict[tuple[str, str, str, int], tuple[str, int, Feedback]] = {}
+    for order, item in enumerate(feedbacks):
+        if not item.overrides:
+            continue
+        seen = latest.get(item.key)
+        if seen is None or (item.created_at, order) >= seen[:2]:
+            latest[item.key] = (item.created_at, order, item)
+    return {key: f.passed for key, (_, _, f) in latest.items() if f.passed is not None}
+
+
 def with_feedback(
     cells: Iterable[ResultRecord], feedbacks: Iterable[Feedback]
 ) -> list[ResultRecord]:

@@ -25,7 +25,7 @@ from domain.errors import NotFoundError
 from domain.evaluation import ROUTINGS
 from engine import timings
 from engine.cli import output
-from engine.cli.prompts import DEFAULT_OWNER
+from engine.cli.acting import add_acting, engine_options
 from engine.local_db import open_database
 
 if TYPE_CHECKING:
@@ -43,7 +43,7 @@ def _engine(args: argparse.Namespace, simulator: bool = False) -> Iterator[Engin
     """The whole engine (Ray, Redis, scheduler): only for commands that run cells."""
     from engine.sdk import Engine
 
-    with Engine(owner=args.owner, simulator=simulator) as engine:
+    with Engine(**engine_options(args), simulator=simulator) as engine:
         yield engine
 
 
@@ -238,6 +238,7 @@ def _run_feedback(args: argparse.Namespace) -> int:
             correction=args.correction,
             comment=args.comment,
             tags=tuple(args.tag),
+            author=args.user,
         )
     if args.json:
         _out(json.dumps(given.to_dict(), indent=2))
@@ -319,7 +320,7 @@ def register(subparsers: Any) -> None:
 
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--json", action="store_true", help="machine-readable output")
-    common.add_argument("--owner", default=DEFAULT_OWNER, help="act as this user")
+    add_acting(common)
 
     def add(
         group: Any, name: str, handler: Callable[[argparse.Namespace], int], help_text: str

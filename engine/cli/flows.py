@@ -18,6 +18,7 @@ from typing import Any
 
 from domain.errors import ValidationError
 from engine.cli import output
+from engine.cli.acting import add_acting
 from engine.local_db import open_database
 from engine.prompts.local_commands import LocalCommands
 from engine.sdk.flows import Flows, FlowVersion, load_tools
@@ -31,7 +32,7 @@ def register(subparsers: Any) -> None:
     """Add the ``flow`` command group to the ``autoforge`` parser's subparsers."""
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--json", action="store_true", help="machine-readable output")
-    common.add_argument("--owner", default=DEFAULT_OWNER, help="act as this user (default: local)")
+    add_acting(common)
     group = subparsers.add_parser("flow", help="version flows: create, commit, log, diff, …")
     sub = group.add_subparsers(dest="flow_command", required=True, metavar="ACTION")
 
@@ -74,7 +75,7 @@ def register(subparsers: Any) -> None:
 def _flows(args: argparse.Namespace) -> Iterator[Flows]:
     settings = load_settings()
     with open_database(settings) as db:
-        prompts = Prompts(db=db, owner=args.owner, shards=LocalCommands(db))
+        prompts = Prompts(db=db, owner=args.owner, shards=LocalCommands(db), actor=args.user)
         yield Flows(prompts, tools=load_tools(settings.flow_tools))
 
 

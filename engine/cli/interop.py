@@ -123,13 +123,14 @@ def _parsed(path: Path) -> Any:
 def import_suite(args: argparse.Namespace) -> int:
     """`autoforge import KIND FILE [--out DIR]`: ensure its prompt versions and dataset in the
     engine and write a native eval file + JSONL dataset into DIR."""
+    from engine.cli.acting import engine_options
     from engine.sdk import Engine
     from engine.sdk.evalrun import ensure_dataset, ensure_prompt_versions
 
     suite = load_imported(args, args.kind)
     spec = imported_eval(suite, args)
     rows = [case.to_dict() for case in spec.cases]
-    with Engine(owner=args.owner, simulator=spec.simulator) as engine:
+    with Engine(**engine_options(args), simulator=spec.simulator) as engine:
         ids = ensure_prompt_versions(engine, spec.prompt_name, spec.versions)
         number = ensure_dataset(engine, f"{spec.name}-cases", rows)
     out = Path(args.out)

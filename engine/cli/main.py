@@ -171,6 +171,9 @@ def main(argv: Sequence[str] | None = None, extra: Sequence[Registrar] = ()) -> 
 
         settings = load_settings()
         configure_logging(settings.log_level, settings.log_format)
+        from engine.cli.acting import check_acting
+
+        check_acting(args)
         with output.reserved():
             return handler(args)
     except UsageError as refused:

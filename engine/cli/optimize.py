@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from domain.errors import ValidationError
 from engine.cli import output
-from engine.cli.prompts import DEFAULT_OWNER
+from engine.cli.acting import add_acting, engine_options
 
 if TYPE_CHECKING:
     from engine.cli.optimize_file import OptimizeFile
@@ -44,7 +44,7 @@ def _err(text: str) -> None:
 def _engine(args: argparse.Namespace, simulator: bool = False) -> Iterator[Engine]:
     from engine.sdk import Engine
 
-    with Engine(owner=args.owner, simulator=simulator) as engine:
+    with Engine(**engine_options(args), simulator=simulator) as engine:
         yield engine
 
 
@@ -242,7 +242,7 @@ def register(subparsers: Any) -> None:
     """Add `optimize` and `optimizations` to the `autoforge` parser."""
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--json", action="store_true", help="machine-readable output")
-    common.add_argument("--owner", default=DEFAULT_OWNER, help="act as this user")
+    add_acting(common)
     report_options = argparse.ArgumentParser(add_help=False)
     report_options.add_argument("--format", choices=FORMATS, default="markdown")
     report_options.add_argument("--out", help="write the report to this file, not stdout")

@@ -14,7 +14,7 @@ from typing import Any
 
 from domain.errors import ValidationError
 from engine.cli import output
-from engine.cli.prompts import DEFAULT_OWNER
+from engine.cli.acting import add_acting, engine_options
 
 
 def _out(text: Any) -> None:
@@ -35,7 +35,7 @@ def _run(args: argparse.Namespace) -> int:
     from engine.sdk import Engine
 
     variables = _variables(args.var)
-    with Engine(owner=args.owner, simulator=args.simulator) as engine:
+    with Engine(**engine_options(args), simulator=args.simulator) as engine:
         if args.session:
             pg = engine.playgrounds.get(args.session)
         else:
@@ -77,7 +77,7 @@ def _run(args: argparse.Namespace) -> int:
 def _history(args: argparse.Namespace) -> int:
     from engine.sdk import Engine
 
-    with Engine(owner=args.owner) as engine:
+    with Engine(**engine_options(args)) as engine:
         turns = engine.playgrounds.get(args.session).history()
     if args.json:
         _out(json.dumps([t.to_dict() for t in turns], indent=2))
@@ -96,7 +96,7 @@ def register(subparsers: Any) -> None:
     sub = group.add_subparsers(dest="playground_command", required=True, metavar="ACTION")
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--json", action="store_true", help="machine-readable output")
-    common.add_argument("--owner", default=DEFAULT_OWNER, help="act as this user")
+    add_acting(common)
 
     run = sub.add_parser("run", parents=[common], help="run one turn (a new session or --session)")
     run.add_argument("prompt", nargs="?", help="the prompt's name or id (for a new session)")

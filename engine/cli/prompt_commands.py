@@ -28,7 +28,7 @@ from engine.sdk.prompts import Prompts
 @contextmanager
 def _prompts(args: argparse.Namespace) -> Iterator[Prompts]:
     with open_database() as db:
-        yield Prompts(db=db, owner=args.owner, shards=LocalCommands(db))
+        yield Prompts(db=db, owner=args.owner, shards=LocalCommands(db), actor=args.user)
 
 
 def _emit(args: argparse.Namespace, data: Any, text: str) -> int:

@@ -14,15 +14,16 @@ import argparse
 from typing import Any
 
 from engine.cli import prompt_commands as run
+from engine.cli.acting import DEFAULT_OWNER, add_acting
 
-DEFAULT_OWNER = "local"
+__all__ = ["DEFAULT_OWNER", "register"]
 
 
 def register(subparsers: Any) -> None:
     """Add the ``prompt`` command group to the ``autoforge`` parser's subparsers."""
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--json", action="store_true", help="machine-readable output")
-    common.add_argument("--owner", default=DEFAULT_OWNER, help="act as this user (default: local)")
+    add_acting(common)
     group = subparsers.add_parser("prompt", help="version prompts: create, commit, log, diff, …")
     sub = group.add_subparsers(dest="prompt_command", required=True, metavar="ACTION")
 

@@ -1,9 +1,11 @@
-"""`autoforge queue …`: annotation queues, from the database alone (no Ray, no Redis).
+"""`autoforge queue …`: annotation queues, from the database (no Ray; the running engine's Redis
+for claims when there is one, else claims in the database).
 
 Examples:
     autoforge queue create run_1234 --filter failed --per-item 2 --assignee ann --assignee bob
     autoforge queue next q_1234 --annotator ann
     autoforge queue submit q_1234 0 --annotator ann --verdict fail --correction Paris
+    autoforge queue reassign q_1234 --from ann --to dan
     autoforge queue progress q_1234
 """
 
@@ -17,8 +19,10 @@ from typing import Any
 
 from domain.annotation import WHERE, QueueFilter
 from engine.cli import output
+from engine.cli.acting import add_acting
 from engine.cli.prompts import DEFAULT_OWNER
 from engine.local_db import open_database
+from engine.settings import Settings, load_settings
 
 
 def _out(text: Any) -> None:
@@ -30,8 +34,24 @@ def _store() -> Iterator[Any]:
     from engine.evaluation.queues import QueueStore
     from engine.evaluation.runs import RunStore
 
-    with open_database() as db:
-        yield QueueStore(db, RunStore(db))
+    settings = load_settings()
+    with open_database(settings) as db:
+        yield QueueStore(db, RunStore(db), leases=_leases(settings))
+
+
+def _leases(settings: Settings) -> Any:
+    """The Redis leases of the engine that owns the data directory, or of the configured
+    Redis, so claims made here and there see each other; none: claims in the database."""
+    from engine.data_dir import published_owner
+
+    owner = published_owner(settings.data_dir)
+    url = settings.redis_url or (owner.redis_url if owner is not None else None)
+    if not url:
+        return None  # and redis-py is never imported: the lone CLI stays lean
+    from engine.evaluation.queue_leases import RedisLeases
+    from engine.redis_client import sync_redis
+
+    return RedisLeases(sync_redis(url))
 
 
 def _create(args: argparse.Namespace) -> int:
@@ -150,6 +170,18 @@ def _skip(args: argparse.Namespace) -> int:
     return 0
 
 
+def _reassign(args: argparse.Namespace) -> int:
+    positions = args.position or None
+    with _store() as store:
+        moved = store.reassign(args.owner, args.queue, args.source, args.target, positions)
+    if args.json:
+        _out(json.dumps({"moved": moved}))
+    else:
+        _out(f"{args.queue}: {len(moved)} item(s) moved from {args.source} to {args.target}"
+             + (f" ({', '.join(map(str, moved))})" if moved else ""))  # fmt: skip
+    return 0
+
+
 def _progress(args: argparse.Namespace) -> int:
     with _store() as store:
         queue = store.get(args.owner, args.queue)
@@ -181,9 +213,10 @@ def register(subparsers: Any) -> None:
     """Add `queue` to the `autoforge` parser."""
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--json", action="store_true", help="machine-readable output")
-    common.add_argument("--owner", default=DEFAULT_OWNER, help="act as this user")
+    add_acting(common)
     queues = subparsers.add_parser(
-        "queue", help="annotation queues: create, list, show, next, submit, skip, progress"
+        "queue",
+        help="annotation queues: create, list, show, next, submit, skip, reassign, progress",
     )
     sub = queues.add_subparsers(dest="queue_command", required=True, metavar="ACTION")
 
@@ -220,6 +253,12 @@ def register(subparsers: Any) -> None:
     submit.add_argument("--comment", default=None)
     submit.add_argument("--tag", action="append", default=[])
     submit.add_argument("--choice", choices=("left", "right", "tie"), default=None)
+    reassign = add("reassign", _reassign, "hand an assignee's open items to another")
+    reassign.add_argument("queue")
+    reassign.add_argument("--from", dest="source", required=True, help="whose items move")
+    reassign.add_argument("--to", dest="target", required=True, help="who takes them")
+    reassign.add_argument("--position", type=int, action="append", default=[],
+                          help="only this item (repeatable)")  # fmt: skip
     skip = add("skip", _skip, "pass on an item")
     skip.add_argument("queue")
     skip.add_argument("position", type=int)

@@ -4,12 +4,30 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from domain.datasets import TestCase
 from domain.evaluation import RunSpec
 from domain.prompts import ModelSettings, Template
+
+
+def account_keys(catalogue: Any, api_keys: Mapping[str, str]) -> dict[str, str]:
+    """Stored provider keys (provider → key) as ``{env var: key}`` for the catalogue's accounts
+    that need a key: an account that needs none (a local server) never sees one. Runs and
+    playground turns read keys through this, before the process environment."""
+    return {
+        account.key_env_var: api_keys[account.provider]
+        for account in catalogue.accounts
+        if account.requires_api_key and account.provider in api_keys
+    }
+
+
+def with_keys(keys: Mapping[str, str]) -> dict[str, str] | None:
+    """The environment LLM clients read keys from: the process's under ``keys`` (None: the
+    process's own)."""
+    return {**os.environ, **keys} if keys else None
 
 
 @dataclass(frozen=True)
@@ -49,4 +67,4 @@ class RunContext:
 
     def env(self) -> dict[str, str] | None:
         """The environment LLM clients of this run read keys from (None: the process's)."""
-        return {**os.environ, **self.api_keys} if self.api_keys else None
+        return with_keys(self.api_keys)

@@ -25,7 +25,8 @@ SQLite's lock, and stay correct."""
 QUEUE = text("SELECT * FROM annotation_queues WHERE id = :id")
 ITEM = text("SELECT * FROM annotation_items WHERE queue_id = :q AND position = :p")
 RESULT = text(
-    "SELECT r.*, (SELECT body FROM dataset_cases WHERE version_id = :d AND case_id = :c) "
+    "SELECT r.*, (SELECT body FROM dataset_cases WHERE version_id = :d AND case_id = :c "
+    "AND EXISTS (SELECT 1 FROM dataset_versions WHERE id = :d AND owner = :o)) "
     "AS case_body FROM results AS r WHERE r.run_id = :r AND r.prompt_version = :v "
     "AND r.model = :m AND r.case_id = :c AND r.repeat = :n"
 )
@@ -73,9 +74,37 @@ RELEASE = text(
 )
 TAKE_SLOT = text(
     "UPDATE annotation_items SET remaining = remaining - 1 "
-    "WHERE queue_id = :q AND position = :p AND remaining > "
+    "WHERE queue_id = :q AND position = :p AND remaining >= :rank + "
     "(SELECT count(*) FROM annotation_claims WHERE queue_id = :q AND position = :p "
     "AND annotator != :a AND expires_at > :now) "
     "AND NOT EXISTS (SELECT 1 FROM annotation_answers WHERE queue_id = :q "
     "AND position = :p AND annotator = :a)"
 )
+"""Spend a slot on an answer. ``:rank`` is 1 with claims in the database; with Redis leases, the
+rank of the answerer's lease (how many live leases the item had with it), so an answer never
+takes the slot of an annotator who leased the item first."""
+_FREE = (
+    "i.remaining - (SELECT count(*) FROM annotation_claims AS c WHERE c.queue_id = :q "
+    "AND c.position = i.position AND c.annotator != :a AND c.expires_at > :now)"
+)
+_NOT_ANSWERED = (
+    "NOT EXISTS (SELECT 1 FROM annotation_answers AS w WHERE w.queue_id = :q "
+    "AND w.position = i.position AND w.annotator = :a)"
+)
+OPEN_WINDOW = text(
+    f"SELECT position, free FROM (SELECT i.position, {_FREE} AS free "
+    "FROM annotation_items AS i WHERE i.queue_id = :q AND i.remaining > 0 AND i.assigned = 0 "
+    f"AND i.position > :after AND {_NOT_ANSWERED} ORDER BY i.position) "
+    "WHERE free > 0 LIMIT :n"
+)
+ASSIGNED_WINDOW = text(
+    f"SELECT position, free FROM (SELECT i.position, {_FREE} AS free "
+    "FROM annotation_assignments AS s JOIN annotation_items AS i "
+    "ON i.queue_id = s.queue_id AND i.position = s.position "
+    "WHERE s.queue_id = :q AND s.annotator = :a AND i.remaining > 0 "
+    f"AND s.position > :after AND {_NOT_ANSWERED} ORDER BY s.position) "
+    "WHERE free > 0 LIMIT :n"
+)
+"""The next ``:n`` items after ``:after`` open to an annotator, each with its open slots
+(claims of other processes that keep them in the database counted): the candidates a Redis
+lease is taken from."""

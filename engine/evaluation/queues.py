@@ -1,8 +1,10 @@
 """Annotation queues in the database, scoped by owner like runs and their feedback.
 
-An item is claimed with a lease (see `engine.evaluation.queue_sql`): a claim lapses after
-``lease_s`` (an annotator who walked away frees the slot); an annotator holds one claim per
-queue, and asking again returns it.
+An item is claimed with a lease: a claim lapses after ``lease_s`` (an annotator who walked
+away frees the slot); an annotator holds one claim per queue, and asking again returns it.
+Given Redis, leases live there (`engine.evaluation.queue_leases`) and the database records
+only answers; without it (the CLI beside no engine) claims are rows written under the
+database's write lock (`engine.evaluation.queue_sql`), which Redis-leasing processes honour.
 """
 
 from __future__ import annotations
@@ -40,6 +42,8 @@ from domain.reports import ResultRecord
 from engine.evaluation import queue_sql as sql
 from engine.evaluation.datasets import case_from_row
 from engine.evaluation.feedback import insert_feedback
+from engine.evaluation.queue_leases import HELD, RedisLeases
+from engine.evaluation.queue_reassign import check_reassign, move_items
 from engine.evaluation.queue_rows import (
     answer_feedback,
     answer_row,
@@ -63,11 +67,18 @@ from engine.store_util import new_id, unique_as_conflict, utc_now_iso
 LEASE_S = 600.0
 """How long a claimed item stays reserved for its annotator without an answer."""
 CLAIM_ATTEMPTS = 8
+WINDOW = 32
+"""Candidates a Redis claim looks through at once: more than the annotators usually at work,
+so one window nearly always has a free slot."""
 KNOWN_QUEUES = 1024
 _KNOWN: dict[str, tuple[str, Queue]] = {}
 """Queues read lately, by id, with their owner: a queue never changes once made."""
-_DATASETS: dict[str, str] = {}
-"""Run id → its dataset version id (a run's spec keeps it for good)."""
+_DATASETS: dict[str, tuple[str, str]] = {}
+"""Run id → its dataset version id and owner (a run keeps both for good)."""
+_LEASED: dict[tuple[str, str], tuple[int, float]] = {}
+"""(queue, annotator) → (position, lapses at) of the Redis leases this process granted (the
+API makes a store per request: the record outlives it)."""
+KNOWN_LEASES = 100_000
 Publish = Callable[[str, dict[str, Any]], None]
 """``publish(queue_id, event)``: hands a progress event to the queue's live stream."""
 
@@ -116,6 +127,7 @@ class QueueStore:
         publish: Where progress events go (a Redis stream), when anywhere.
         lease_s: How long a claim holds.
         clock: Seconds since the epoch (a fake one in tests of lapsing claims).
+        leases: Redis leases for claims; ``None``: claim rows in the database.
     """
 
     def __init__(
@@ -126,7 +138,9 @@ class QueueStore:
         publish: Publish | None = None,
         lease_s: float = LEASE_S,
         clock: Callable[[], float] = time.time,
+        leases: RedisLeases | None = None,
     ) -> None:
+        self.leases = leases
         self.db = db
         self.runs = runs
         self.publish = publish
@@ -275,7 +289,7 @@ class QueueStore:
         """
         queue = self.get(owner, queue_id)
         with self.db.connect() as conn:
-            return self._view(conn, queue, position)
+            return self._view(conn, queue, position)[0]
 
     def next(self, owner: str, queue_id: str, annotator: str) -> QueueItem | None:
         """Claim the next item for ``annotator``: the one they hold, else the first item
@@ -290,7 +304,9 @@ class QueueStore:
             ValidationError: ``annotator`` is not one of the queue's assignees.
         """
         queue = self.get(owner, queue_id)
-        _may_work(queue, annotator)
+        queue = self._may_work(queue, annotator)
+        if self.leases is not None:
+            return self._lease_next(queue, annotator, self.leases)
         find = sql.HELD_OR_ASSIGNED if queue.assignees else sql.HELD_OR_OPEN
         for attempt in range(CLAIM_ATTEMPTS):
             now = self.clock()
@@ -320,7 +336,39 @@ class QueueStore:
                     claimed = conn.execute(sql.CLAIM, claim).rowcount == 1
             if claimed:
                 with self.db.connect() as conn:
-                    return self._view(conn, queue, int(position))
+                    return self._view(conn, queue, int(position))[0]
+        raise ConflictError(
+            "the queue is too busy to claim an item now; ask again", reason="claim-contended"
+        )
+
+    def _lease_next(self, queue: Queue, annotator: str, leases: RedisLeases) -> QueueItem | None:
+        window = sql.ASSIGNED_WINDOW if queue.assignees else sql.OPEN_WINDOW
+        after = -1
+        for _ in range(CLAIM_ATTEMPTS):
+            now = self.clock()
+            params = {"q": queue.id, "a": annotator, "now": now, "after": after, "n": WINDOW}
+            with self.db.connect() as conn:
+                candidates = [(int(p), int(f)) for p, f in conn.execute(window, params).all()]
+            if not candidates:
+                return None
+            got = leases.claim(queue.id, annotator, candidates, now, self.lease_s)
+            if got is None:
+                if len(candidates) < WINDOW:
+                    return None
+                after = candidates[-1][0]
+                continue
+            position, rank = got
+            with self.db.connect() as conn:
+                view, remaining = self._view(conn, queue, position)
+            # The slots came from a read before the claim; `remaining`, read after it, holds
+            # every answer whose lease was gone when the claim was taken.
+            if (rank == HELD and remaining > 0) or 0 < rank <= remaining:
+                _LEASED[(queue.id, annotator)] = (position, now + self.lease_s)
+                if len(_LEASED) > KNOWN_LEASES:
+                    _LEASED.clear()  # a forgotten lease costs only a renewal at submit
+                return view
+            leases.release(queue.id, annotator, position)
+            after = -1
         raise ConflictError(
             "the queue is too busy to claim an item now; ask again", reason="claim-contended"
         )
@@ -353,31 +401,44 @@ class QueueStore:
                 (``item-taken``).
         """
         queue = self.get(owner, queue_id)
-        _may_work(queue, annotator)
+        queue = self._may_work(queue, annotator)
         now = utc_now_iso()
         with self.db.connect() as conn:
-            item = self._item_at(conn, queue, position)
+            item, remaining = self._item_at(conn, queue, position)
         _check_assigned(self.db, queue, position, annotator)
         feedback = answer_feedback(queue, item, annotator, now, verdict, score, correction, comment,
                              tags, choice)  # fmt: skip
         answer = Answer(position, annotator, verdict, None if score is None else float(score),
                         choice, now)  # fmt: skip
-        params = {"q": queue.id, "p": position, "a": annotator, "now": self.clock()}
-        # Every write transaction here starts with its write: one that read first would
-        # hold a snapshot it may not upgrade once another annotator has written (SQLite
-        # then answers "database is locked" after the busy timeout).
-        with sql.WRITES, self.db.begin() as conn:
-            if conn.execute(sql.TAKE_SLOT, params).rowcount != 1:
-                self._refuse_answered(conn, queue.id, position, annotator)
-                raise ConflictError(
-                    f"item {position} has every answer it needs, or others hold its open slots",
-                    reason="item-taken",
-                    position=position,
-                )
-            conn.execute(insert(annotation_answers), [answer_row(queue.id, answer)])
-            if feedback is not None:
-                insert_feedback(conn, feedback)
-            conn.execute(sql.RELEASE, params)
+        clock = self.clock()
+        params: dict[str, Any] = {"q": queue.id, "p": position, "a": annotator, "now": clock,
+                                  "rank": 1}  # fmt: skip
+        leases = self.leases
+        if leases is not None and not self._still_leased(queue.id, annotator, position):
+            # Leased while the answer commits, released after: a claim that finds the slot
+            # free then reads the answer (see `engine.evaluation.queue_leases`).
+            rank = leases.hold(queue.id, annotator, position, remaining, clock, self.lease_s)
+            if rank is None:
+                with self.db.connect() as conn:
+                    self._refuse_answered(conn, queue.id, position, annotator)
+                raise _taken(position)
+            params["rank"] = max(rank, 1)
+        try:
+            # Every write transaction here starts with its write: one that read first would
+            # hold a snapshot it may not upgrade once another annotator has written (SQLite
+            # then answers "database is locked" after the busy timeout).
+            with sql.WRITES, self.db.begin() as conn:
+                if conn.execute(sql.TAKE_SLOT, params).rowcount != 1:
+                    self._refuse_answered(conn, queue.id, position, annotator)
+                    raise _taken(position)
+                conn.execute(insert(annotation_answers), [answer_row(queue.id, answer)])
+                if feedback is not None:
+                    insert_feedback(conn, feedback)
+                conn.execute(sql.RELEASE, params)
+        finally:
+            if leases is not None:
+                _LEASED.pop((queue.id, annotator), None)
+                leases.release(queue.id, annotator, position)
         self._announce(queue.id, "answered", position, annotator)
         return answer
 
@@ -390,7 +451,7 @@ class QueueStore:
             ConflictError: already answered or skipped (``already-answered``).
         """
         queue = self.get(owner, queue_id)
-        _may_work(queue, annotator)
+        queue = self._may_work(queue, annotator)
         _check_position(queue, position)
         _check_assigned(self.db, queue, position, annotator)
         params = {"q": queue.id, "p": position, "a": annotator}
@@ -409,7 +470,65 @@ class QueueStore:
             }
             conn.execute(insert(annotation_answers), [row])
             conn.execute(sql.RELEASE, params)
+        if self.leases is not None:
+            _LEASED.pop((queue.id, annotator), None)
+            self.leases.release(queue.id, annotator, position)
         self._announce(queue.id, "skipped", position, annotator)
+
+    def reassign(
+        self,
+        owner: str,
+        queue_id: str,
+        source: str,
+        target: str,
+        positions: Sequence[int] | None = None,
+    ) -> builtins.list[int]:
+        """Hand ``source``'s open items over to ``target`` (added to the assignees): every
+        item of theirs that still needs answers and that they neither answered nor skipped
+        (answers stay theirs), or exactly ``positions``. Their claims on moved items end.
+
+        Returns:
+            The positions moved.
+
+        Raises:
+            NotFoundError: no such queue of ``owner``.
+            ValidationError: a queue without assignees, ``source`` not among them, or
+                ``target`` the same.
+            ConflictError: a named position cannot move (``not-movable``); nothing moves.
+        """
+        queue = self._fresh(self.get(owner, queue_id))
+        for position in positions or ():
+            _check_position(queue, position)
+        changed = check_reassign(queue, source, target)
+        with sql.WRITES, self.db.begin() as conn:
+            moved = move_items(conn, owner, changed, source, target, positions)
+        _KNOWN.pop(queue.id, None)
+        if self.leases is not None:
+            for position in moved:
+                if _LEASED.get((queue.id, source), (None,))[0] == position:
+                    _LEASED.pop((queue.id, source), None)
+                self.leases.release(queue.id, source, position)
+        return moved
+
+    def _still_leased(self, queue_id: str, annotator: str, position: int) -> bool:
+        """Whether this store leased the item to the annotator with half the lease still to
+        run: no hold needed before the answer then (a Redis round trip, ~0.1 ms idle, a few
+        under load). A live lease ends early only by an answer or skip of the item (the
+        answer's guard refuses it) or a reassignment (the assignment check refuses it): a
+        claim of another item leaves a live lease alone."""
+        got = _LEASED.get((queue_id, annotator))
+        return got is not None and got[0] == position and got[1] - self.clock() > self.lease_s / 2
+
+    def _fresh(self, queue: Queue) -> Queue:
+        _KNOWN.pop(queue.id, None)
+        return self.get(None, queue.id)
+
+    def _may_work(self, queue: Queue, annotator: str) -> Queue:
+        check_annotator(annotator)
+        if queue.assignees and annotator not in queue.assignees:
+            queue = self._fresh(queue)  # another process may have reassigned items to them
+            _may_work(queue, annotator)
+        return queue
 
     def answers(self, owner: str, queue_id: str) -> builtins.list[Answer]:
         """Every answer given (skips left out), by position then annotator."""
@@ -509,30 +628,33 @@ class QueueStore:
                 position=position,
             )
 
-    def _item_at(self, conn: Connection, queue: Queue, position: int) -> Item:
+    def _item_at(self, conn: Connection, queue: Queue, position: int) -> tuple[Item, int]:
+        """The item and the answers it still needs."""
         _check_position(queue, position)
         row = conn.execute(sql.ITEM, {"q": queue.id, "p": position}).mappings().first()
         if row is None:
             raise NotFoundError(f"queue {queue.id} has no item {position}", reason="unknown-item")
-        return item_of(dict(row))
+        return item_of(dict(row)), int(row["remaining"])
 
-    def _view(self, conn: Connection, queue: Queue, position: int) -> QueueItem:
-        item = self._item_at(conn, queue, position)
+    def _view(self, conn: Connection, queue: Queue, position: int) -> tuple[QueueItem, int]:
+        item, remaining = self._item_at(conn, queue, position)
         sides = [item.side_a] + ([item.other] if item.other else [])
         cells = tuple(
             self._cell(conn, run, version, model, item.case_id, item.repeat)
             for run, version, model in sides
         )
-        return QueueItem(queue.id, item, cells)
+        return QueueItem(queue.id, item, cells), remaining
 
     def _cell(
         self, conn: Connection, run_id: str, version: str, model: str, case_id: str, repeat: int
     ) -> ResultRecord:
-        dataset = _DATASETS.get(run_id)
-        if dataset is None:
-            dataset = self.runs.get(None, run_id).spec.dataset_version_id
-            _DATASETS[run_id] = dataset
-        key = {"r": run_id, "v": version, "m": model, "c": case_id, "n": repeat, "d": dataset}
+        known = _DATASETS.get(run_id)
+        if known is None:
+            info = self.runs.get(None, run_id)
+            known = _DATASETS[run_id] = (info.spec.dataset_version_id, info.owner)
+        dataset, owner = known
+        key = {"r": run_id, "v": version, "m": model, "c": case_id, "n": repeat, "d": dataset,
+               "o": owner}  # fmt: skip
         row = dict(conn.execute(sql.RESULT, key).mappings().one())
         body = row.pop("case_body")
         case = case_from_row(json.loads(body)) if body is not None else None
@@ -565,6 +687,14 @@ class QueueStore:
             self.publish(queue_id, event)
         except Exception:  # the answer is recorded; a lost event only delays a view
             pass
+
+
+def _taken(position: int) -> ConflictError:
+    return ConflictError(
+        f"item {position} has every answer it needs, or others hold its open slots",
+        reason="item-taken",
+        position=position,
+    )
 
 
 def _may_work(queue: Queue, annotator: str) -> None:

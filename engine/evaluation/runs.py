@@ -8,7 +8,7 @@ from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine, func, insert, select, text, tuple_, update
+from sqlalchemy import Connection, Engine, exists, func, insert, select, text, tuple_, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from domain.datasets import TestCase
@@ -19,7 +19,7 @@ from domain.evaluation.rows import ResultRow
 from domain.llm import tool_calls_from_dicts
 from domain.reports import ResultRecord
 from engine.evaluation.datasets import case_from_row
-from engine.evaluation.tables import dataset_cases, results, runs
+from engine.evaluation.tables import dataset_cases, dataset_versions, results, runs
 from engine.logs import get_logger
 from engine.store_util import new_id, unique_as_conflict, utc_now_iso
 
@@ -281,7 +281,9 @@ class RunStore:
             # half the time of a 10,000-cell read (bench/viewer.py).
             keys = list(found.keys())
             rows = [dict(zip(keys, row, strict=True)) for row in found]
-            cases = _cases(conn, run.spec.dataset_version_id, {r["case_id"] for r in rows})
+            cases = _cases(
+                conn, run.owner, run.spec.dataset_version_id, {r["case_id"] for r in rows}
+            )
         return [to_record(dict(r), cases.get(r["case_id"])) for r in rows]
 
     def cells(
@@ -292,18 +294,22 @@ class RunStore:
         *,
         after: CellKey | None = None,
         limit: int = 50,
+        overrides: Mapping[tuple[str, str, str, int], bool] | None = None,
     ) -> list[ResultRecord]:
         """Up to ``limit`` recorded cells after ``after`` that pass ``filters``, in key order
         (repeat, case, prompt version, model); filtered and paged by the database.
+        ``overrides`` (cell key → people's verdict, `domain.feedback.verdict_overrides`)
+        make ``filters.passed`` select by the effective verdict: people's, where given.
 
         Raises:
             NotFoundError: no such run of ``owner``.
         """
         run = self.get(owner, run_id)
         f = filters or CellFilters()
+        key = tuple_(results.c.repeat, results.c.case_id, results.c.prompt_version, results.c.model)
         query = select(results).where(results.c.run_id == run_id)
         if f.passed is not None:
-            query = query.where(results.c.passed.is_(f.passed))
+            query = query.where(_passing(key, f.passed, overrides or {}))
         if f.model is not None:
             query = query.where(results.c.model == f.model)
         if f.prompt_version is not None:
@@ -314,13 +320,14 @@ class RunStore:
             query = query.where(
                 results.c.error.is_not(None) if f.error else results.c.error.is_(None)
             )
-        key = tuple_(results.c.repeat, results.c.case_id, results.c.prompt_version, results.c.model)
         if after is not None:
             query = query.where(key > tuple_(*after))
         query = query.order_by(*key.clauses).limit(limit)
         with self.db.connect() as conn:
             rows = conn.execute(query).mappings().all()
-            cases = _cases(conn, run.spec.dataset_version_id, {r["case_id"] for r in rows})
+            cases = _cases(
+                conn, run.owner, run.spec.dataset_version_id, {r["case_id"] for r in rows}
+            )
         return [to_record(dict(r), cases.get(r["case_id"])) for r in rows]
 
     def result_rows(self, owner: str | None, run_id: str) -> Iterable[dict[str, Any]]:
@@ -348,7 +355,8 @@ class CellFilters:
     """Which cells to list: every given filter must hold.
 
     Args:
-        passed: The scorers' verdict (an unscored or errored cell matches neither).
+        passed: The verdict (an unscored or errored cell matches neither): the scorers', or
+            people's where `RunStore.cells` is given their overrides.
         model: The asked model.
         prompt_version: A version id or its prefix.
         error: Only failed cells (True) or only sound ones (False).
@@ -395,12 +403,30 @@ def result_row(result: ResultRow) -> dict[str, Any]:
     return row
 
 
-def _cases(conn: Connection, version_id: str, case_ids: Collection[str]) -> dict[str, TestCase]:
+def _passing(key: Any, passed: bool, overrides: Mapping[tuple[str, str, str, int], bool]) -> Any:
+    """Cells whose effective verdict is ``passed``: the scorers', unless people said."""
+    # Feedback keys are (version, model, case, repeat); cell keys (repeat, case, version, model).
+    flip_in = [(r, c, v, m) for (v, m, c, r), said in overrides.items() if said == passed]
+    flip_out = [(r, c, v, m) for (v, m, c, r), said in overrides.items() if said != passed]
+    condition = results.c.passed.is_(passed)
+    if flip_out:
+        condition = condition & key.not_in(flip_out)
+    if flip_in:
+        condition = condition | key.in_(flip_in)
+    return condition
+
+
+def _cases(
+    conn: Connection, owner: str, version_id: str, case_ids: Collection[str]
+) -> dict[str, TestCase]:
+    """The cases of a run's dataset version, read only when the version is the run's
+    workspace's (a spec naming another workspace's version reads none of its cases)."""
     if not case_ids:
         return {}
+    theirs = exists().where(dataset_versions.c.id == version_id, dataset_versions.c.owner == owner)
     bodies = conn.execute(
         select(dataset_cases.c.body).where(
-            dataset_cases.c.version_id == version_id, dataset_cases.c.case_id.in_(case_ids)
+            dataset_cases.c.version_id == version_id, dataset_cases.c.case_id.in_(case_ids), theirs
         )
     ).scalars()
     cases = (case_from_row(json.loads(body)) for body in bodies)

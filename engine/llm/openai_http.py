@@ -119,6 +119,40 @@ async def stream_chat(
         raise ProviderConnectionError(f"Connection error: {exc}") from None
 
 
+class ToolCallParts:
+    """A streamed answer's tool calls, put back together: each delta names its call by
+    ``index`` and carries pieces (the id, type and name once, the arguments' JSON in parts).
+    Deltas are dicts (our HTTP path) or LiteLLM's objects."""
+
+    def __init__(self) -> None:
+        self.calls: dict[int, dict[str, Any]] = {}
+
+    def take(self, deltas: Any) -> None:
+        for delta in deltas or ():
+            index = _part(delta, "index")
+            call = self.calls.setdefault(
+                int(index or 0), {"id": None, "type": "function", "name": "", "arguments": ""}
+            )
+            for name in ("id", "type"):
+                call[name] = _part(delta, name) or call[name]
+            function = _part(delta, "function")
+            if function is not None:
+                call["name"] += _part(function, "name") or ""
+                call["arguments"] += _part(function, "arguments") or ""
+
+    def whole(self) -> list[dict[str, Any]]:
+        """The calls as a non-streamed message lists them, in index order."""
+        return [
+            {"id": c["id"], "type": c["type"],
+             "function": {"name": c["name"], "arguments": c["arguments"]}}
+            for _, c in sorted(self.calls.items())
+        ]  # fmt: skip
+
+
+def _part(item: Any, name: str) -> Any:
+    return item.get(name) if isinstance(item, dict) else getattr(item, name, None)
+
+
 class _Streamed:
     """A streamed completion's chunks, summed into one answer."""
 
@@ -126,6 +160,7 @@ class _Streamed:
         self.parts: list[str] = []
         self.finish_reason: str | None = None
         self.usage: dict[str, Any] = {}
+        self.tool_calls = ToolCallParts()
 
     def take(self, data: bytes) -> str | None:
         if data == b"[DONE]":
@@ -136,13 +171,17 @@ class _Streamed:
         if not choices:
             return None
         self.finish_reason = choices[0].get("finish_reason") or self.finish_reason
-        text = (choices[0].get("delta") or {}).get("content")
+        delta = choices[0].get("delta") or {}
+        self.tool_calls.take(delta.get("tool_calls"))
+        text = delta.get("content")
         if text:
             self.parts.append(text)
         return text or None
 
     def whole(self) -> dict[str, Any]:
-        message = {"role": "assistant", "content": "".join(self.parts)}
+        message: dict[str, Any] = {"role": "assistant", "content": "".join(self.parts)}
+        if self.tool_calls.calls:
+            message["tool_calls"] = self.tool_calls.whole()
         choice = {"message": message, "finish_reason": self.finish_reason}
         return {"choices": [choice], "usage": self.usage}
 

@@ -177,6 +177,7 @@ async def _litellm_streamed(
         **params,
     )
     parts: list[str] = []
+    calls = openai_http.ToolCallParts()
     usage: Any = None
     finish_reason = None
     async for chunk in stream:
@@ -185,11 +186,17 @@ async def _litellm_streamed(
             continue
         choice = chunk.choices[0]
         finish_reason = getattr(choice, "finish_reason", None) or finish_reason
+        calls.take(getattr(choice.delta, "tool_calls", None))
         text = getattr(choice.delta, "content", None)
         if text:
             parts.append(text)
             await on_delta(text)
-    return Answer(usage=_usage(usage), content="".join(parts), finish_reason=finish_reason)
+    return Answer(
+        usage=_usage(usage),
+        content="".join(parts),
+        finish_reason=finish_reason,
+        tool_calls=tool_calls_of(calls.whole()),
+    )
 
 
 def _field(item: Any, name: str) -> Any:

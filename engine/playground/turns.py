@@ -62,16 +62,21 @@ async def work_turn(
             else:
                 await publish("delta", turn=turn.number, model=model, text=text)
 
-        result = await client.complete(
-            CompletionRequest(
-                model,
-                messages,
-                params=dict(params),
-                cache=cache,
-                user_id=session.owner,
-                on_delta=on_delta,
+        try:
+            result = await client.complete(
+                CompletionRequest(
+                    model,
+                    messages,
+                    params=dict(params),
+                    cache=cache,
+                    user_id=session.owner,
+                    on_delta=on_delta,
+                )
             )
-        )
+        except NexusError as exc:  # refused before any call (a key missing): says what to set
+            done = Answer(model=model, error=f"{exc.code}: {exc.message}")
+            await publish("answer", turn=turn.number, **done.to_dict())
+            return done
         if result.cached and result.content:  # a cached answer is not streamed: say it whole
             await on_delta(result.content)
         done = Answer(

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from domain.llm import Catalogue, ProviderAccount
     from domain.reports import Comparison
     from domain.scoring.listing import ScorerDescription
+    from domain.workspaces import Role
     from engine.evaluation.runs import RunInfo
     from engine.sdk.datasets import Datasets
     from engine.sdk.evaluations import Evaluations, ScorerInput
@@ -121,7 +122,8 @@ class Engine:
         self._shared = _Shared(settings, Runtime(settings, serves_control=True).start())
         try:
             if workspace is not None:
-                self.owner = self.workspaces.get(workspace).id
+                joined, self._role = self.workspaces.role(workspace)
+                self.owner = joined.id
             self._serve_joiners()
             if simulator:
                 from engine.simulator import SimulatorConfig, running_simulator
@@ -134,13 +136,29 @@ class Engine:
             self.close()
             raise
 
+    _role: Role | None = None
+    """The user's role in the workspace acted in, checked before each call (see
+    `engine.sdk.permits`); ``None``: a trusted view (the API's, after its own check)."""
+
+    def __getattribute__(self, name: str) -> Any:
+        value = object.__getattribute__(self, name)
+        if name.startswith("_"):
+            return value
+        role = object.__getattribute__(self, "_role")
+        if role is None or role == "owner":
+            return value
+        from engine.sdk.permits import permitted_attribute
+
+        return permitted_attribute(self, name, value, role)
+
     @classmethod
-    def _view(cls, shared: _Shared, owner: str, user: str) -> Engine:
+    def _view(cls, shared: _Shared, owner: str, user: str, role: Role | None = None) -> Engine:
         view = cls.__new__(cls)
         view._shared = shared
         view.owner = owner
         view.user = user
         view._owns_runtime = False
+        view._role = role
         return view
 
     def as_owner(self, owner: str, user: str | None = None) -> Engine:
@@ -155,7 +173,10 @@ class Engine:
         return Engine._view(self._shared, owner, owner if user is None else user)
 
     def in_workspace(self, workspace: str) -> Engine:
-        """A view of this engine acting in `workspace` as the same user.
+        """A view of this engine acting in `workspace` as the same user, in the role the
+        user has there: a call the role does not grant raises `ForbiddenError`
+        (``reason="missing-permission"``), by the table the HTTP API checks
+        (`domain.workspaces.GRANTS`; see `engine.sdk.permits`).
 
         Raises:
             NotFoundError: the user is not a member of `workspace`.
@@ -164,7 +185,8 @@ class Engine:
             >>> team = engine.workspaces.create("qa team")                  # doctest: +SKIP
             >>> engine.in_workspace(team.id).prompts.create("greeter", "Hi {{name}}")
         """
-        return Engine._view(self._shared, self.workspaces.get(workspace).id, self.user)
+        joined, role = self.workspaces.role(workspace)
+        return Engine._view(self._shared, joined.id, self.user, role)
 
     @cached_property
     def workspaces(self) -> Workspaces:
@@ -237,6 +259,7 @@ class Engine:
     def queues(self) -> Queues:
         """Annotation queues of your runs: create, get, list; then ``next``, ``submit``,
         ``skip``, ``progress``, ``agreement`` and ``tally`` on a queue."""
+        from engine.evaluation.queue_leases import RedisLeases
         from engine.evaluation.queues import QueueStore
         from engine.evaluation.runs import RunStore
         from engine.sdk.queues import Queues, redis_publisher
@@ -244,7 +267,9 @@ class Engine:
         db = self._db()
         redis = self.runtime.redis if self.runtime.redis_url else None
         publish = redis_publisher(redis) if redis is not None else None
-        return Queues(QueueStore(db, RunStore(db), publish=publish), self.owner)
+        leases = RedisLeases(redis) if redis is not None else None
+        store = QueueStore(db, RunStore(db), publish=publish, leases=leases)
+        return Queues(store, self.owner)
 
     @cached_property
     def evaluations(self) -> Evaluations:

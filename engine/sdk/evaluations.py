@@ -28,7 +28,7 @@ from domain.scoring import (
 from engine import tracing
 from engine.aio import run_sync
 from engine.evaluation.code_files import read_code_file
-from engine.evaluation.context import RunContext
+from engine.evaluation.context import RunContext, account_keys
 from engine.evaluation.datasets import DatasetStore
 from engine.evaluation.feedback import FeedbackStore
 from engine.evaluation.runs import RunInfo, RunStore
@@ -357,12 +357,6 @@ class Evaluations:
         api_keys: Mapping[str, str],
     ) -> RunContext:
         catalogue = self._catalogue()
-        # Only accounts that need a key get the owner's: a local server never sees it.
-        account_keys = {
-            account.key_env_var: api_keys[account.provider]
-            for account in catalogue.accounts
-            if account.requires_api_key and account.provider in api_keys
-        }
         return RunContext(
             run_id=run_id,
             owner=self.owner,
@@ -375,7 +369,7 @@ class Evaluations:
             custom_scorers=custom,
             concurrency=spec.concurrency,
             flows=self._plans(spec, resolved),
-            api_keys=account_keys,
+            api_keys=account_keys(catalogue, api_keys),
         )
 
     def own_gateways(self, context: RunContext) -> None:

@@ -23,6 +23,7 @@ from domain.playground import (
     check_models,
     check_variables,
 )
+from engine.evaluation.context import account_keys, with_keys
 from engine.evaluation.corrections import add_to_dataset
 from engine.evaluation.datasets import VersionInfo
 from engine.llm.gateways import LinkFactory
@@ -59,6 +60,7 @@ class Playground:
         *,
         on_token: TokenCallback | None = None,
         cache: bool = False,
+        api_keys: Mapping[str, str] | None = None,
     ) -> Turn:
         """Run a turn and return it when every model has answered.
 
@@ -67,22 +69,31 @@ class Playground:
             on_token: Hears each piece of each model's answer as it arrives.
             cache: Answer from (and fill) the response cache; off by default, since a
                 playground is where you want a fresh answer.
+            api_keys: Provider → key (e.g. the workspace's stored keys), used for the
+                accounts that need one before the environment's, as runs use them.
 
         Raises:
             ValidationError: bad variables.
             ConflictError: ``reason="turn-running"``: a turn of this session is running.
         """
         turn = self._service.begin(self.id, variables or {})
-        return self._service.work(self.id, turn, listener=on_token, cache=cache)
+        return self._service.work(self.id, turn, listener=on_token, cache=cache, api_keys=api_keys)
 
-    def start(self, variables: Mapping[str, Any] | None = None, *, cache: bool = False) -> Turn:
+    def start(
+        self,
+        variables: Mapping[str, Any] | None = None,
+        *,
+        cache: bool = False,
+        api_keys: Mapping[str, str] | None = None,
+    ) -> Turn:
         """Start a turn in the background and return it (``running``) at once; follow it on
-        the session's event stream (``/v1/streams/playground/{id}/events``) or `turn`."""
+        the session's event stream (``/v1/streams/playground/{id}/events``) or `turn`.
+        ``api_keys`` as for `run`."""
         turn = self._service.begin(self.id, variables or {})
         thread = threading.Thread(
             target=self._service.work,
             args=(self.id, turn),
-            kwargs={"cache": cache},
+            kwargs={"cache": cache, "api_keys": api_keys},
             name=f"playground-{self.id}-{turn.number}",
             daemon=True,
         )
@@ -210,6 +221,7 @@ class Playgrounds:
         *,
         listener: Listener | None = None,
         cache: bool = False,
+        api_keys: Mapping[str, str] | None = None,
     ) -> Turn:
         """Ask every model, record the answers (whatever happens) and return the turn."""
         from domain.playground import Answer
@@ -222,7 +234,8 @@ class Playgrounds:
             version = self.engine.prompts.show(session.prompt_id, turn.prompt_version)
             params = params_of(version.settings.as_params(), session.params)
             links, call_on = call_gateways(self.engine)
-            work = self._ask(session, turn, version, params, links, listener, cache)
+            env = with_keys(account_keys(self.engine.catalogue, api_keys or {}))
+            work = self._ask(session, turn, version, params, links, listener, cache, env)
             answers = call_on(work) if call_on is not None else asyncio.run(work)
         finally:
             self.store.finish_turn(session_id, turn.number, answers)
@@ -238,12 +251,13 @@ class Playgrounds:
         links: LinkFactory,
         listener: Listener | None,
         cache: bool,
+        env: Mapping[str, str] | None,
     ) -> Any:
         from engine.llm import LLMClient
         from engine.redis_client import async_redis
 
         url = self.engine.runtime.redis_url
-        client = LLMClient(self.engine.catalogue, redis_url=url, links=links)
+        client = LLMClient(self.engine.catalogue, redis_url=url, links=links, env=env)
         redis = async_redis(url)
         try:
             return await work_turn(

@@ -134,6 +134,26 @@ class AnnotationQueue:
         """Pass on an item: never offered to ``annotator`` again; its slot stays open."""
         self._store.skip(self._owner, self.id, _position(item), annotator)
 
+    def reassign(
+        self, source: str, target: str, *, positions: Sequence[int] | None = None
+    ) -> list[int]:
+        """Hand ``source``'s open items over to ``target``, who joins the assignees: every
+        item of theirs that still needs answers and that they neither answered nor skipped
+        (their answers stay theirs), or exactly ``positions``. Their claims on those end.
+
+        Returns:
+            The positions moved.
+
+        Raises:
+            ValidationError: a queue without assignees, or ``source`` not among them.
+            ConflictError: a named position cannot move (``not-movable``); nothing moves.
+
+        Examples:
+            >>> queue.reassign("ann", "dan")                                # doctest: +SKIP
+            [2, 6, 8]
+        """
+        return self._store.reassign(self._owner, self.id, source, target, positions)
+
     def answers(self) -> list[Answer]:
         """Every answer given, by position then annotator (skips left out)."""
         return self._store.answers(self._owner, self.id)

@@ -9,7 +9,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from domain.errors import ServiceUnavailableError
-from domain.feedback import FeedbackReport, as_effective, feedback_report, with_feedback
+from domain.feedback import (
+    FeedbackReport,
+    as_effective,
+    feedback_report,
+    verdict_overrides,
+    with_feedback,
+)
 from domain.flows import StepSummary, step_report
 from domain.reports import Comparison, Report, compare, summarize
 from engine.evaluation import streams
@@ -219,11 +225,14 @@ class Run:
     ) -> list[ResultRecord]:
         """Up to ``limit`` recorded cells after ``after`` that pass ``filters``, in key order
         (repeat, case, prompt version, model): a page of the results, filtered in the DB
-        (``passed`` filters the scorers' verdict), each with its people's overrides."""
+        (``passed`` filters the effective verdict: people's override where one was given,
+        else the scorers'), each with its people's overrides."""
+        feedbacks = self.feedbacks()
         cells = self._service.runs.cells(
-            self._service.owner, self.id, filters, after=after, limit=limit
-        )
-        return with_feedback(cells, self.feedbacks()) if cells else cells
+            self._service.owner, self.id, filters, after=after, limit=limit,
+            overrides=verdict_overrides(feedbacks),
+        )  # fmt: skip
+        return with_feedback(cells, feedbacks) if cells else cells
 
     def records(self) -> list[ResultRecord]:
         """Recorded results as `ResultRecord`s: the scorers' ``passed`` and ``score``, and
@@ -408,7 +417,8 @@ class Run:
         """Paired comparison of two (prompt version, model) groups within this run."""
         from domain.reports import compare_groups
 
-        return compare_groups(self.records(), a=a, b=b, version_names=self.version_names())
+        cells = [as_effective(r) for r in self.records()]
+        return compare_groups(cells, a=a, b=b, version_names=self.version_names())
 
 
 def _raised_by(module: str, name: str, exc: Exception) -> bool:
@@ -434,5 +444,7 @@ def progress_postfix(event: dict[str, Any]) -> str:
 
 
 def compare_runs(a: Run, b: Run) -> Comparison:
-    """Paired comparison of two runs on the same cases (each must hold one version × model)."""
-    return compare(a.records(), b.records(), label_a=a.id, label_b=b.id)
+    """Paired comparison of two runs on the same cases (each must hold one version × model),
+    on the effective verdicts and scores (people's overrides win), as reports count them."""
+    effective_a, effective_b = ([as_effective(r) for r in run.records()] for run in (a, b))
+    return compare(effective_a, effective_b, label_a=a.id, label_b=b.id)

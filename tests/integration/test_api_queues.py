@@ -282,3 +282,31 @@ def test_roles_decide_who_creates_and_who_works_a_queue(api: Api) -> None:
     assert _ok(client.post(nxt, json={"annotator": "ann"}, headers=ann))["item"] is not None
     _problem(client.post(nxt, json={}, headers=vic), 403)  # a viewer reads only
     assert _ok(client.get(f"/v1/queues/{queue['id']}/progress", headers=vic))["answers"] == 0
+
+
+def test_an_editor_reassigns_an_annotators_open_items_and_an_annotator_may_not(api: Api) -> None:
+    client, h = api.client, _headers(api.alice, workspace=api.owner)
+    ann, bob = _headers("ann", workspace=api.owner), _headers("bob", workspace=api.owner)
+    body = {"runs": [api.run_id], "assignees": ["ann", "vic"], "name": "handover"}
+    queue = _ok(client.post("/v1/queues", json=body, headers=h), 201)
+    url = f"/v1/queues/{queue['id']}"
+    first = _ok(client.post(f"{url}/next", json={}, headers=ann))["item"]
+    assert first["position"] == 0
+    handover = {"from": "ann", "to": "bob"}
+    refused = _problem(client.post(f"{url}/reassign", json=handover, headers=ann), 403)
+    assert refused["permission"] == "queue.manage"
+    moved = _ok(client.post(f"{url}/reassign", json={**handover, "positions": [0, 2]}, headers=h))
+    assert moved == {"moved": [0, 2], "assignees": ["ann", "vic", "bob"]}
+    taken = _ok(client.post(f"{url}/next", json={}, headers=bob))["item"]
+    assert taken["position"] == 0  # ann's claim on it ended with the move
+    assert _ok(client.post(f"{url}/next", json={}, headers=ann))["item"]["position"] == 4
+    stuck = _problem(client.post(f"{url}/reassign", json={**handover, "positions": [1]},
+                                 headers=h), 409)  # fmt: skip
+    assert (stuck["reason"], stuck["positions"]) == ("not-movable", [1])  # item 1 is vic's
+    bad = _problem(client.post(f"{url}/reassign", json={"from": "ann"}, headers=h), 422)
+    assert "Traceback" not in str(bad)
+    _problem(client.post("/v1/queues/q_missing0000/reassign", json=handover, headers=h), 404)
+    progress = _ok(client.get(f"{url}/progress", headers=h))
+    assert {a["annotator"]: a["assigned"] for a in progress["annotators"]} == {
+        "ann": 6, "bob": 2, "vic": 8,
+    }  # fmt: skip

@@ -82,3 +82,22 @@ def test_bad_queue_input_is_one_readable_line(tmp_path: Path) -> None:
     assert "skipped" in skipped.stdout
     again = cli(data, "queue", "skip", queue, "0")
     assert again.code == 1 and "already" in again.stderr
+
+
+def test_queue_reassign_hands_open_items_over(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    run_id = recorded_run(data)
+    queue = ok(data, "queue", "create", run_id, "--assignee", "ann", "--json").json()["id"]
+    item = ok(data, "queue", "next", queue, "--annotator", "ann", "--json").json()
+    ok(data, "queue", "submit", queue, str(item["position"]), "--annotator", "ann",
+       "--verdict", "pass")  # fmt: skip
+    moved = ok(data, "queue", "reassign", queue, "--from", "ann", "--to", "dan")
+    assert "2 item(s) moved from ann to dan (1, 2)" in moved.stdout
+    assert ok(data, "queue", "next", queue, "--annotator", "ann", "--json").json() is None
+    dan = ok(data, "queue", "next", queue, "--annotator", "dan", "--json").json()
+    assert dan["position"] == 1
+    stuck = cli(data, "queue", "reassign", queue, "--from", "ann", "--to", "dan",
+                "--position", "0")  # fmt: skip
+    assert stuck.code == 1 and "not ann's to hand over" in stuck.stderr
+    assert "Traceback" not in stuck.stderr
+    assert started_nothing(data)

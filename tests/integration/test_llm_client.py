@@ -365,3 +365,34 @@ async def test_a_streamed_answer_arrives_in_pieces_that_make_the_whole(
     assert "".join(pieces) == streamed.content and len(pieces) == len(plain.content.split()) > 1
     assert streamed.usage.completion_tokens == plain.usage.completion_tokens > 0
     assert streamed.cost_usd == pytest.approx(plain.cost_usd)
+
+
+async def test_a_streamed_answer_carries_the_same_tool_calls_as_a_whole_one(
+    redis_url: str, sim: Simulator
+) -> None:
+    client = LLMClient(
+        simulator_catalogue(sim.api_base, name=_name()), redis_url=redis_url, links=local_links()
+    )
+    heard: list[str | None] = []
+
+    async def on_delta(text: str | None) -> None:
+        heard.append(text)
+
+    weather = {"type": "object", "properties": {"city": {"type": "string"}},
+               "required": ["city"]}  # fmt: skip
+    tools = [{"type": "function", "function": {"name": "get_weather", "parameters": weather}}]
+    params = {"tools": tools, "tool_choice": "required"}
+    messages = [{"role": "user", "content": "What is the weather in Lyon? " + _name()}]
+    streamed = await client.complete(
+        CompletionRequest(
+            "openai/sim-small", messages, params=params, cache=False, on_delta=on_delta
+        )  # fmt: skip
+    )
+    plain = await client.complete(
+        CompletionRequest("openai/sim-small", messages, params=params, cache=False)
+    )
+    await client.aclose()
+    assert streamed.ok and plain.ok
+    assert [c.name for c in streamed.tool_calls] == ["get_weather"]
+    assert streamed.tool_calls == plain.tool_calls
+    assert streamed.finish_reason == plain.finish_reason == "tool_calls"

@@ -1,5 +1,6 @@
-"""Annotation queues on a real database file: claims, answers written as feedback, skips,
-leases, the last slot raced by threads, owner scoping, and the upgrade from 0008."""
+"""Annotation queues on a real database file: claims (Redis leases, and rows in the database
+when there is no Redis), answers written as feedback, skips, lapsing leases, the last slot
+raced by threads, reassignment, owner scoping, and the upgrade from 0008."""
 
 from __future__ import annotations
 
@@ -18,9 +19,11 @@ from domain.evaluation.rows import ResultRow
 from domain.feedback import as_effective, with_feedback
 from engine.db import SCHEMA_HEAD, _alembic_config, create_db_engine, migrate, table_names
 from engine.evaluation.feedback import FeedbackStore
+from engine.evaluation.queue_leases import RedisLeases
 from engine.evaluation.queue_tables import annotation_claims
 from engine.evaluation.queues import QueueStore
 from engine.evaluation.runs import RunStore
+from engine.redis_client import sync_redis
 
 pytestmark = pytest.mark.integration
 CASES = tuple(f"c{i}" for i in range(6))
@@ -48,6 +51,14 @@ def recorded_run(db: Engine, owner: str = "ann") -> str:
     return run.id
 
 
+@pytest.fixture(params=["redis", "db"])
+def leases(request: pytest.FixtureRequest) -> RedisLeases | None:
+    """Claims as Redis leases (the engine's), or as rows in the database (the CLI alone)."""
+    if request.param == "db":
+        return None
+    return RedisLeases(sync_redis(request.getfixturevalue("redis_url")))
+
+
 class Clock:
     def __init__(self) -> None:
         self.now = 1_000.0
@@ -58,10 +69,11 @@ class Clock:
 
 def test_two_annotators_per_item_each_get_it_once_and_answers_become_feedback(
     migrated_db: Engine,
+    leases: RedisLeases | None,
 ) -> None:
     run_id = recorded_run(migrated_db)
     runs = RunStore(migrated_db)
-    store = QueueStore(migrated_db, runs)
+    store = QueueStore(migrated_db, runs, leases=leases)
     queue = store.create(
         "ann", [run_id], where=QueueFilter("failed"), annotators_per_item=2, name="fails"
     )
@@ -97,10 +109,12 @@ def test_two_annotators_per_item_each_get_it_once_and_answers_become_feedback(
     assert {a.annotator: a.done for a in progress.annotators} == {"ann": 1, "bob": 1}
 
 
-def test_a_skip_frees_the_slot_and_a_lapsed_claim_is_taken_over(migrated_db: Engine) -> None:
+def test_a_skip_frees_the_slot_and_a_lapsed_claim_is_taken_over(
+    migrated_db: Engine, leases: RedisLeases | None
+) -> None:
     run_id = recorded_run(migrated_db)
     clock = Clock()
-    store = QueueStore(migrated_db, RunStore(migrated_db), lease_s=60, clock=clock)
+    store = QueueStore(migrated_db, RunStore(migrated_db), lease_s=60, clock=clock, leases=leases)
     queue = store.create("ann", [run_id], where=QueueFilter(sample=2), seed=5)
     assert store.next("ann", queue.id, "ann").item.position == 0  # type: ignore[union-attr]
     assert store.next("ann", queue.id, "bob").item.position == 1  # type: ignore[union-attr]
@@ -118,9 +132,11 @@ def test_a_skip_frees_the_slot_and_a_lapsed_claim_is_taken_over(migrated_db: Eng
     assert (progress.answers, progress.skipped, progress.complete) == (1, 1, 1)
 
 
-def test_threads_racing_for_the_last_slot_never_both_win(migrated_db: Engine) -> None:
+def test_threads_racing_for_the_last_slot_never_both_win(
+    migrated_db: Engine, leases: RedisLeases | None
+) -> None:
     run_id = recorded_run(migrated_db)
-    store = QueueStore(migrated_db, RunStore(migrated_db))
+    store = QueueStore(migrated_db, RunStore(migrated_db), leases=leases)
     queue = store.create("ann", [run_id], where=QueueFilter(sample=1), annotators_per_item=2)
     got: dict[str, int | None] = {}
     barrier = threading.Barrier(8)
@@ -138,10 +154,14 @@ def test_threads_racing_for_the_last_slot_never_both_win(migrated_db: Engine) ->
     assert sorted(w for w, p in got.items() if p == 0).__len__() == 2
     with migrated_db.connect() as conn:
         claims = conn.execute(select(func.count()).select_from(annotation_claims)).scalar_one()
-    assert claims == 2
+    assert claims == (0 if leases else 2)
+    if leases:
+        assert leases.held(queue.id, 0, store.clock()) == 2
 
 
-def test_twenty_annotators_in_a_closed_loop_never_run_out_of_tries(migrated_db: Engine) -> None:
+def test_twenty_annotators_in_a_closed_loop_never_run_out_of_tries(
+    migrated_db: Engine, leases: RedisLeases | None
+) -> None:
     runs = RunStore(migrated_db)
     cases = tuple(f"c{i:03d}" for i in range(300))  # each wanting 2 answers: 600 slots
     run_id = runs.create("ann", RunSpec("p", ("aaa111",), ("m",), "dv", cases)).id
@@ -151,7 +171,7 @@ def test_twenty_annotators_in_a_closed_loop_never_run_out_of_tries(migrated_db: 
             for c in cases
         ]  # fmt: skip
     )
-    store = QueueStore(migrated_db, runs)
+    store = QueueStore(migrated_db, runs, leases=leases)
     queue = store.create("ann", [run_id], annotators_per_item=2)
     failures: list[BaseException] = []
     answered: list[tuple[str, int]] = []
@@ -176,9 +196,11 @@ def test_twenty_annotators_in_a_closed_loop_never_run_out_of_tries(migrated_db: 
     assert store.progress("ann", queue.id).complete == 300
 
 
-def test_assignees_get_only_their_items_and_others_are_refused(migrated_db: Engine) -> None:
+def test_assignees_get_only_their_items_and_others_are_refused(
+    migrated_db: Engine, leases: RedisLeases | None
+) -> None:
     run_id = recorded_run(migrated_db)
-    store = QueueStore(migrated_db, RunStore(migrated_db))
+    store = QueueStore(migrated_db, RunStore(migrated_db), leases=leases)
     queue = store.create("ann", [run_id], assignees=["ann", "bob", "cy"], annotators_per_item=2)
     seen = []
     while (item := store.next("ann", queue.id, "cy")) is not None:
@@ -225,9 +247,10 @@ def test_bad_answers_write_nothing(migrated_db: Engine) -> None:
 
 def test_pairwise_items_compare_two_versions_and_the_tally_undoes_the_order(
     migrated_db: Engine,
+    leases: RedisLeases | None,
 ) -> None:
     run_id = recorded_run(migrated_db)
-    store = QueueStore(migrated_db, RunStore(migrated_db))
+    store = QueueStore(migrated_db, RunStore(migrated_db), leases=leases)
     queue = store.create("ann", [run_id], kind="pairwise", versions=["bbb", "aaa"], seed=2)
     assert queue.versions == ("bbb222", "aaa111") and queue.item_count == 6
     items = store.items("ann", queue.id)
@@ -310,3 +333,61 @@ def test_filters_read_the_runs_scorer_specs_for_their_pass_marks(migrated_db: En
     assert cases(where="near-threshold", band=0.1) == ["c1"]  # 0.55 is 0.05 from 0.5
     assert cases(where="near-threshold", band=0.3) == ["c1", "c2"]
     assert cases(where="failed") == ["c1", "c2"]
+
+
+def test_reassign_moves_only_open_unanswered_items_and_ends_their_claims(
+    migrated_db: Engine, leases: RedisLeases | None
+) -> None:
+    run_id = recorded_run(migrated_db)
+    store = QueueStore(migrated_db, RunStore(migrated_db), leases=leases)
+    queue = store.create("ann", [run_id], assignees=["ann", "bob"])  # 12 items, alternating
+    first = store.next("ann", queue.id, "ann")
+    assert first is not None and first.item.position == 0
+    store.submit("ann", queue.id, 0, "ann", verdict="pass")
+    held = store.next("ann", queue.id, "ann")
+    assert held is not None and held.item.position == 2
+    store.skip("ann", queue.id, 4, "ann")
+    with pytest.raises(ConflictError) as stuck:  # 0 answered, 1 is bob's: nothing moves
+        store.reassign("ann", queue.id, "ann", "dan", positions=[0, 1, 6])
+    assert stuck.value.details["positions"] == [0, 1]
+    with pytest.raises(ValidationError):  # not an assignee yet
+        store.next("ann", queue.id, "dan")
+    moved = store.reassign("ann", queue.id, "ann", "dan")
+    assert moved == [2, 6, 8, 10]  # 0 answered and 4 skipped stay with ann
+    assert store.get("ann", queue.id).assignees == ("ann", "bob", "dan")
+    assert store.next("ann", queue.id, "ann") is None  # ann's claim on 2 ended with the move
+    taken = store.next("ann", queue.id, "dan")
+    assert taken is not None and taken.item.position == 2
+    with pytest.raises(ValidationError) as not_theirs:
+        store.submit("ann", queue.id, 6, "ann", verdict="pass")
+    assert not_theirs.value.details["reason"] == "not-assigned"
+    store.submit("ann", queue.id, 2, "dan", verdict="fail")
+    assert store.reassign("ann", queue.id, "dan", "bob", positions=[6]) == [6]
+    progress = {
+        a.annotator: (a.done, a.assigned) for a in store.progress("ann", queue.id).annotators
+    }
+    assert progress == {"ann": (1, 2), "bob": (0, 7), "dan": (1, 3)}
+    with pytest.raises(ValidationError) as open_queue:
+        store.reassign("ann", store.create("ann", [run_id]).id, "ann", "dan")
+    assert open_queue.value.details["reason"] == "no-assignees"
+    with pytest.raises(NotFoundError):
+        store.reassign("bob", queue.id, "ann", "dan")
+
+
+def test_redis_leases_honour_the_claims_a_process_without_redis_wrote(
+    migrated_db: Engine, redis_url: str
+) -> None:
+    run_id = recorded_run(migrated_db)
+    rows = QueueStore(migrated_db, RunStore(migrated_db))
+    leased = QueueStore(
+        migrated_db, RunStore(migrated_db), leases=RedisLeases(sync_redis(redis_url))
+    )
+    queue = rows.create("ann", [run_id], where=QueueFilter(sample=3))
+    assert rows.next("ann", queue.id, "cli").item.position == 0  # type: ignore[union-attr]
+    assert leased.next("ann", queue.id, "web").item.position == 1  # type: ignore[union-attr]
+    with pytest.raises(ConflictError) as taken:
+        leased.submit("ann", queue.id, 0, "other", verdict="pass")
+    assert taken.value.details["reason"] == "item-taken"
+    leased.submit("ann", queue.id, 1, "web", verdict="pass")
+    rows.submit("ann", queue.id, 0, "cli", verdict="fail")
+    assert leased.progress("ann", queue.id).complete == 2

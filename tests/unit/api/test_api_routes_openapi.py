@@ -57,8 +57,8 @@ def _operations(schema: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, An
 
 def test_every_resource_is_mounted_once(schema: dict[str, Any]) -> None:
     operations = [(method, path) for path, method, _ in _operations(schema)]
-    # 15 + 7 + 9 (runs, steps included) + 3 (feedback) + 2 + 1 + 8 (queues) + 8 (flows)
-    assert len(operations) == len(set(operations)) == 53
+    # 15 + 7 + 9 (runs, steps included) + 3 (feedback) + 2 + 1 + 9 (queues) + 8 (flows)
+    assert len(operations) == len(set(operations)) == 54
 
 
 def test_every_operation_has_a_summary_and_documented_errors(schema: dict[str, Any]) -> None:
