@@ -39,6 +39,7 @@ from domain.annotation import (
 from domain.errors import ConflictError, NotFoundError, ValidationError
 from domain.feedback import Verdict, judge_thresholds
 from domain.reports import ResultRecord
+from domain.workspaces import can, is_shared_id
 from engine.evaluation import queue_sql as sql
 from engine.evaluation.datasets import case_from_row
 from engine.evaluation.feedback import insert_feedback
@@ -63,6 +64,7 @@ from engine.evaluation.queue_tables import (
 )
 from engine.evaluation.runs import RunInfo, RunStore, to_record
 from engine.store_util import new_id, unique_as_conflict, utc_now_iso
+from engine.workspaces import WorkspaceStore
 
 LEASE_S = 600.0
 """How long a claimed item stays reserved for its annotator without an answer."""
@@ -179,6 +181,7 @@ class QueueStore:
             created_by=owner,
             created_at=utc_now_iso(),
         )
+        self._check_workers(owner, queue.assignees, field="assignees")
         infos = [self.runs.get(owner, run_id) for run_id in queue.run_ids]
         items = self._items(owner, queue, infos)
         queue = replace(queue, versions=versions_of(queue, items), item_count=len(items))
@@ -500,6 +503,7 @@ class QueueStore:
         for position in positions or ():
             _check_position(queue, position)
         changed = check_reassign(queue, source, target)
+        self._check_workers(owner, (target,), field="to")
         with sql.WRITES, self.db.begin() as conn:
             moved = move_items(conn, owner, changed, source, target, positions)
         _KNOWN.pop(queue.id, None)
@@ -509,6 +513,21 @@ class QueueStore:
                     _LEASED.pop((queue.id, source), None)
                 self.leases.release(queue.id, source, position)
         return moved
+
+    def _check_workers(self, owner: str, names: Sequence[str], *, field: str) -> None:
+        """In a shared workspace, an assignee is a member whose role may work queues (in a
+        personal one, names are the owner's own labels for who works it)."""
+        if not is_shared_id(owner):
+            return
+        members = WorkspaceStore(self.db)
+        for name in names:
+            found = members.role_of(owner, name)
+            if found is None or not can(found[1], "queue.work"):
+                raise ValidationError(
+                    f"assignee {name!r} is not a member of this workspace who may work queues "
+                    "(owner, editor or annotator)",
+                    field=field,
+                )
 
     def _still_leased(self, queue_id: str, annotator: str, position: int) -> bool:
         """Whether this store leased the item to the annotator with half the lease still to

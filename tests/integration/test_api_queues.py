@@ -71,7 +71,8 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
         team = client.post("/v1/workspaces", json={"name": "qa team"}, headers=_headers(alice))
         assert team.status_code == 201, team.text
         owner = team.json()["id"]
-        for member, role in (("ann", "annotator"), ("bob", "annotator"), ("vic", "viewer")):
+        for member, role in (("ann", "annotator"), ("bob", "annotator"), ("eve", "annotator"),
+                             ("vic", "viewer")):  # fmt: skip
             added = client.post(
                 f"/v1/workspaces/{owner}/members",
                 json={"user_id": member, "role": role},
@@ -287,7 +288,10 @@ def test_roles_decide_who_creates_and_who_works_a_queue(api: Api) -> None:
 def test_an_editor_reassigns_an_annotators_open_items_and_an_annotator_may_not(api: Api) -> None:
     client, h = api.client, _headers(api.alice, workspace=api.owner)
     ann, bob = _headers("ann", workspace=api.owner), _headers("bob", workspace=api.owner)
-    body = {"runs": [api.run_id], "assignees": ["ann", "vic"], "name": "handover"}
+    viewer = {"runs": [api.run_id], "assignees": ["ann", "vic"], "name": "no"}
+    refused = _problem(client.post("/v1/queues", json=viewer, headers=h), 422)
+    assert refused["field"] == "assignees" and "'vic'" in refused["detail"]  # a viewer
+    body = {"runs": [api.run_id], "assignees": ["ann", "eve"], "name": "handover"}
     queue = _ok(client.post("/v1/queues", json=body, headers=h), 201)
     url = f"/v1/queues/{queue['id']}"
     first = _ok(client.post(f"{url}/next", json={}, headers=ann))["item"]
@@ -296,17 +300,20 @@ def test_an_editor_reassigns_an_annotators_open_items_and_an_annotator_may_not(a
     refused = _problem(client.post(f"{url}/reassign", json=handover, headers=ann), 403)
     assert refused["permission"] == "queue.manage"
     moved = _ok(client.post(f"{url}/reassign", json={**handover, "positions": [0, 2]}, headers=h))
-    assert moved == {"moved": [0, 2], "assignees": ["ann", "vic", "bob"]}
+    assert moved == {"moved": [0, 2], "assignees": ["ann", "eve", "bob"]}
     taken = _ok(client.post(f"{url}/next", json={}, headers=bob))["item"]
     assert taken["position"] == 0  # ann's claim on it ended with the move
     assert _ok(client.post(f"{url}/next", json={}, headers=ann))["item"]["position"] == 4
     stuck = _problem(client.post(f"{url}/reassign", json={**handover, "positions": [1]},
                                  headers=h), 409)  # fmt: skip
-    assert (stuck["reason"], stuck["positions"]) == ("not-movable", [1])  # item 1 is vic's
+    assert (stuck["reason"], stuck["positions"]) == ("not-movable", [1])  # item 1 is eve's
+    outsider = _problem(client.post(f"{url}/reassign", json={"from": "ann", "to": "zed"},
+                                    headers=h), 422)  # fmt: skip
+    assert outsider["field"] == "to"  # not a member
     bad = _problem(client.post(f"{url}/reassign", json={"from": "ann"}, headers=h), 422)
     assert "Traceback" not in str(bad)
     _problem(client.post("/v1/queues/q_missing0000/reassign", json=handover, headers=h), 404)
     progress = _ok(client.get(f"{url}/progress", headers=h))
     assert {a["annotator"]: a["assigned"] for a in progress["annotators"]} == {
-        "ann": 6, "bob": 2, "vic": 8,
+        "ann": 6, "bob": 2, "eve": 8,
     }  # fmt: skip
