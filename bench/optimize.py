@@ -73,6 +73,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--concurrency", type=int, default=32, help="calls in flight, both sides")
     parser.add_argument("--minibatch", type=int, default=8)
     parser.add_argument(
+        "--parallel",
+        type=int,
+        default=None,
+        help="candidates per generation (K; default the SDK's: one per call in flight, ≤ 32)",
+    )
+    parser.add_argument(
         "--patience",
         type=int,
         default=None,
@@ -171,6 +177,7 @@ def optimize_once(
             minibatch=options.minibatch,
             seed=options.seed,
             concurrency=options.concurrency,
+            parallel=options.parallel,
             patience=options.patience or options.max_metric_calls,
         )
         try:
@@ -416,6 +423,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "minibatch": options.minibatch,
         "concurrency": options.concurrency,
         "seed": options.seed,
+        "parallel": options.parallel or "default",
         "patience": options.patience or options.max_metric_calls,
         "latency_ms": options.latency_ms,
         "load average before": [round(x, 2) for x in load_before],

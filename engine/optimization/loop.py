@@ -790,12 +790,12 @@ class OptimizationLoop:
 
     def _continue(self, run: Any, *, budget: float | None, force: bool = False) -> Any:
         """Make sure a step's run (new, or found again on a resume) is being worked."""
+        if run.started:
+            return run  # this call started it: a scheduler works it
         evaluations = self.engine.evaluations
         status = run.status
-        if status == "running" and evaluations.scheduler().progress(run.id) is None:
-            # Nobody here works it (a dead process's run): it comes back interrupted. A run
-            # just started is being worked: asking would cost a scan of unfinished runs.
-            evaluations.ensure_worked(run.id)
+        if status == "running":
+            evaluations.ensure_worked(run.id)  # a dead process's run comes back interrupted
             status = run.status
         stopped = status in ("interrupted", "pending") or (
             status == "cancelled" and not self.cancelled.is_set()
@@ -827,7 +827,7 @@ class OptimizationLoop:
         status = info.status.value
         if status == "interrupted" and not (self.closing.is_set() or self.cancelled.is_set()):
             # Nobody worked it (a scheduler restarted): go on with it.
-            run = self._continue(run, budget=None)
+            run = self._continue(self.engine.evaluations.get(run.id), budget=None)
             return self._wait_run(run)
         return status, run.records() if status in ("completed", "budget-exceeded") else []
 
