@@ -163,7 +163,7 @@ def optimize_once(
     with fresh_engine(f"{url}/v1", options.concurrency) as engine:
         prompt, dataset = load_family(engine, family, options)
         _get(f"{url}/stats/reset", "POST")
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         # the SDK's service, for ``patience`` (see --patience); otherwise `Engine.optimize`
         optimization = engine.optimizations_service.optimize(
             prompt,
@@ -185,6 +185,7 @@ def optimize_once(
         except ServiceUnavailableError:  # reason="timeout": stop it, keep what it reached
             info = optimization.cancel().wait(progress=False, timeout=60)
         wall = time.perf_counter() - started
+        cpu = time.process_time() - cpu  # every thread: loop, scheduler, evaluators, recorder
         data = optimization.report_data()
     test = data.get("test") or {}
     best = (data.get("diff") or {}).get("best") or {}
@@ -207,6 +208,7 @@ def optimize_once(
         extra={
             "candidates": info.candidates,
             "generations": info.generation,
+            "cpu_s": round(cpu, 3),
             "optimization_id": info.id,
         },
     )
