@@ -115,19 +115,21 @@ class OptimizationConfig:
         )
 
 
-def default_parallel(concurrency: int, minibatch: int) -> int:
-    """K when the user names none: one slot per call in flight (``concurrency``), at most
-    `MAX_PARALLEL`. A slot's reflection is one call, so fewer slots leave the reflection
-    step of every generation waiting on a fraction of the concurrency (at K = 4 and C = 32,
-    a gepa run at 100 ms spent most of its wall time so); the minibatch steps, K ×
-    ``minibatch`` cells, are paced by the concurrency anyway.
+def default_parallel(concurrency: int, minibatch: int, *, reflection: bool = False) -> int:
+    """K when the user names none, at most `MAX_PARALLEL`: enough slots that a generation's
+    narrowest step fills the ``concurrency``. With a reflection model that is the
+    reflection step (one call per slot: K = concurrency; at K = 4 and C = 32 a gepa run
+    at 100 ms spent most of its wall time waiting on 4 reflection calls at a time); without
+    one, the minibatch steps (K × ``minibatch`` cells: K = concurrency ÷ minibatch).
 
     Examples:
-        >>> default_parallel(32, 8), default_parallel(4, 8), default_parallel(512, 8)
-        (32, 4, 32)
+        >>> default_parallel(32, 8, reflection=True), default_parallel(32, 8)
+        (32, 4)
+        >>> default_parallel(4, 8), default_parallel(512, 8)
+        (1, 32)
     """
-    del minibatch  # kept for callers: K no longer depends on it
-    return max(1, min(MAX_PARALLEL, concurrency))
+    slots = concurrency if reflection else concurrency // max(1, minibatch)
+    return max(1, min(MAX_PARALLEL, slots))
 
 
 def check_budget(budget: float | None) -> None:

@@ -82,8 +82,10 @@ def test_a_config_round_trips_through_its_dict() -> None:
     assert OptimizationConfig.from_dict(config.to_dict()) == config
 
 
-def test_default_parallel_is_one_slot_per_call_in_flight_between_1_and_32() -> None:
-    assert [default_parallel(c, 8) for c in (1, 8, 16, 32, 64, 1000)] == [1, 8, 16, 32, 32, 32]
+def test_default_parallel_fills_the_concurrency_between_1_and_32() -> None:
+    sizes = (1, 8, 16, 32, 64, 1000)
+    assert [default_parallel(c, 8, reflection=True) for c in sizes] == [1, 8, 16, 32, 32, 32]
+    assert [default_parallel(c, 8) for c in sizes] == [1, 1, 2, 4, 8, 32]
 
 
 def test_the_split_is_seeded_disjoint_complete_and_in_dataset_order() -> None:
