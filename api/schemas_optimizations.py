@@ -64,7 +64,10 @@ class OptimizationIn(BaseModel):
     seed: int = 0
     concurrency: int = Field(default=32, ge=1, le=4096, description="Calls in flight at once.")
     parallel: int | None = Field(
-        default=None, ge=1, le=8, description="Candidates per generation; default from concurrency."
+        default=None,
+        ge=1,
+        le=32,
+        description="Candidates per generation; default from concurrency.",
     )
     base: str = Field(default="main", min_length=1, max_length=200, description="The baseline ref.")
     dataset_version: int | None = Field(default=None, ge=1, description="Default: latest.")

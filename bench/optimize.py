@@ -73,6 +73,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--concurrency", type=int, default=32, help="calls in flight, both sides")
     parser.add_argument("--minibatch", type=int, default=8)
     parser.add_argument(
+        "--parallel",
+        type=int,
+        default=None,
+        help="candidates per generation (K; default the SDK's: one per call in flight, ≤ 32)",
+    )
+    parser.add_argument(
         "--patience",
         type=int,
         default=None,
@@ -157,7 +163,7 @@ def optimize_once(
     with fresh_engine(f"{url}/v1", options.concurrency) as engine:
         prompt, dataset = load_family(engine, family, options)
         _get(f"{url}/stats/reset", "POST")
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         # the SDK's service, for ``patience`` (see --patience); otherwise `Engine.optimize`
         optimization = engine.optimizations_service.optimize(
             prompt,
@@ -171,6 +177,7 @@ def optimize_once(
             minibatch=options.minibatch,
             seed=options.seed,
             concurrency=options.concurrency,
+            parallel=options.parallel,
             patience=options.patience or options.max_metric_calls,
         )
         try:
@@ -178,6 +185,7 @@ def optimize_once(
         except ServiceUnavailableError:  # reason="timeout": stop it, keep what it reached
             info = optimization.cancel().wait(progress=False, timeout=60)
         wall = time.perf_counter() - started
+        cpu = time.process_time() - cpu  # every thread: loop, scheduler, evaluators, recorder
         data = optimization.report_data()
     test = data.get("test") or {}
     best = (data.get("diff") or {}).get("best") or {}
@@ -200,6 +208,7 @@ def optimize_once(
         extra={
             "candidates": info.candidates,
             "generations": info.generation,
+            "cpu_s": round(cpu, 3),
             "optimization_id": info.id,
         },
     )
@@ -416,6 +425,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "minibatch": options.minibatch,
         "concurrency": options.concurrency,
         "seed": options.seed,
+        "parallel": options.parallel or "default",
         "patience": options.patience or options.max_metric_calls,
         "latency_ms": options.latency_ms,
         "load average before": [round(x, 2) for x in load_before],

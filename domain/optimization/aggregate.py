@@ -251,6 +251,9 @@ class Optimization:
         )
         self.status = "running"
 
+    def _on_generation_planned(self, data: Mapping[str, Any]) -> None:
+        del data  # read back by its key (`recorded`)
+
     def _on_candidate_proposed(self, data: Mapping[str, Any]) -> None:
         cid = data["candidate"]
         self.candidates[cid] = Candidate(

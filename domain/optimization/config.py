@@ -12,7 +12,7 @@ from typing import Any
 from domain.errors import ValidationError
 from domain.optimization.strategy import OPTIMIZERS
 
-MAX_PARALLEL = 8
+MAX_PARALLEL = 32
 """Most candidates a generation proposes and evaluates at once."""
 MIN_SPLIT_CASES = 2
 """Fewest cases each split must hold."""
@@ -115,14 +115,21 @@ class OptimizationConfig:
         )
 
 
-def default_parallel(concurrency: int, minibatch: int) -> int:
-    """K when the user names none: ``max(1, concurrency // minibatch)``, at most 8.
+def default_parallel(concurrency: int, minibatch: int, *, reflection: bool = False) -> int:
+    """K when the user names none, at most `MAX_PARALLEL`: enough slots that a generation's
+    narrowest step fills the ``concurrency``. With a reflection model that is the
+    reflection step (one call per slot: K = concurrency; at K = 4 and C = 32 a gepa run
+    at 100 ms spent most of its wall time waiting on 4 reflection calls at a time); without
+    one, the minibatch steps (K × ``minibatch`` cells: K = concurrency ÷ minibatch).
 
     Examples:
-        >>> default_parallel(32, 8), default_parallel(4, 8), default_parallel(512, 8)
-        (4, 1, 8)
+        >>> default_parallel(32, 8, reflection=True), default_parallel(32, 8)
+        (32, 4)
+        >>> default_parallel(4, 8), default_parallel(512, 8)
+        (1, 32)
     """
-    return max(1, min(MAX_PARALLEL, concurrency // max(1, minibatch)))
+    slots = concurrency if reflection else concurrency // max(1, minibatch)
+    return max(1, min(MAX_PARALLEL, slots))
 
 
 def check_budget(budget: float | None) -> None:

@@ -12,6 +12,7 @@ from typing import Any, Literal, get_args
 
 EventType = Literal[
     "started",
+    "generation-planned",
     "candidate-proposed",
     "candidate-skipped",
     "candidate-evaluated",
@@ -27,7 +28,9 @@ EventType = Literal[
 EVENT_TYPES: tuple[str, ...] = get_args(EventType)
 """Every event type, in the order they usually come.
 
-``started``: config, split, branch, baseline version. ``candidate-proposed``: a candidate
+``started``: config, split, branch, baseline version. ``generation-planned``: a
+generation's slots (each one's parent and minibatch), drawn and sized to the calls left
+when it began (a resumed generation works the same slots). ``candidate-proposed``: a candidate
 was committed (content, parents, rationale, the reflection call's reply and cost).
 ``candidate-skipped``: a proposal step gave nothing new (its reflection calls still count).
 ``candidate-evaluated``: one evaluation run of a candidate on some cases (``phase`` train,

@@ -47,57 +47,57 @@ class Usage:
         return self.cells + self.reflection_calls + self.judge_calls
 
 
-def generation_calls(
-    *,
-    parallel: int,
-    minibatch: int,
-    val_cases: int,
-    models: int,
-    judges_per_cell: int,
-    reflection: bool,
-) -> int:
-    """The most metric calls one candidate of a generation may make: its reflection call,
-    the parent's minibatch (when not yet evaluated), its own minibatch and validation.
+def candidate_calls(*, minibatch: int, val_cases: int, models: int, judges_per_cell: int) -> int:
+    """The most one new candidate spends once proposed: its own minibatch and, accepted,
+    the validation split.
 
     Examples:
-        >>> generation_calls(parallel=2, minibatch=4, val_cases=10, models=1,
-        ...                  judges_per_cell=0, reflection=True)
-        38
+        >>> candidate_calls(minibatch=4, val_cases=10, models=1, judges_per_cell=0)
+        14
     """
-    per_cell = models * (1 + judges_per_cell)
-    one = (1 if reflection else 0) + per_cell * (2 * minibatch + val_cases)
-    return parallel * one
+    return models * (1 + judges_per_cell) * (minibatch + val_cases)
 
 
-def affordable_parallel(
-    *,
-    used: int,
-    max_calls: int,
-    parallel: int,
-    minibatch: int,
-    val_cases: int,
-    models: int,
-    judges_per_cell: int,
-    reflection: bool,
-) -> int:
-    """How many candidates (≤ ``parallel``) the next generation can propose without ever
+def affordable_slots(costs: Sequence[int], *, used: int, max_calls: int, reserve: int) -> int:
+    """How many of a generation's planned slots (in slot order) it can open without ever
     going over ``max_calls``; 0 means stop.
 
+    ``costs`` are what each slot spends at most before its proposal is known (its
+    reflection call and the parent's minibatch cells not yet evaluated); ``reserve`` keeps
+    room for one new candidate (`candidate_calls`), so a generation always evaluates what
+    it proposes first. Each further new proposal is evaluated only if it fits as well
+    (`fits_candidate`): late in a run most proposals are known candidates, which cost
+    nothing more, and reserving a candidate's worst case for every slot would shrink the
+    generations (and serialise the reflection calls) for nothing.
+
     Examples:
-        >>> affordable_parallel(used=0, max_calls=40, parallel=4, minibatch=4, val_cases=10,
-        ...                     models=1, judges_per_cell=0, reflection=True)
-        2
+        >>> affordable_slots([9, 1, 1, 9], used=0, max_calls=50, reserve=38)
+        3
+        >>> affordable_slots([9], used=10, max_calls=50, reserve=38)
+        0
     """
-    one = generation_calls(
-        parallel=1,
-        minibatch=minibatch,
-        val_cases=val_cases,
-        models=models,
-        judges_per_cell=judges_per_cell,
-        reflection=reflection,
-    )
-    room = max_calls - used
-    return max(0, min(parallel, room // one)) if one > 0 else parallel
+    room = max_calls - used - reserve
+    total = 0
+    for opened, cost in enumerate(costs):
+        total += cost
+        if total > room:
+            return opened
+    return len(costs)
+
+
+def fits_candidate(*, used: int, unrecorded: int, reserved: int, one: int, max_calls: int) -> bool:
+    """Whether one more new candidate (``one`` calls at most) can be evaluated: ``used``
+    calls are recorded, ``unrecorded`` are spent but not yet recorded (the generation's
+    later reflection calls), ``reserved`` are kept for the generation's earlier new
+    candidates.
+
+    Examples:
+        >>> fits_candidate(used=20, unrecorded=2, reserved=14, one=14, max_calls=50)
+        True
+        >>> fits_candidate(used=20, unrecorded=3, reserved=14, one=14, max_calls=50)
+        False
+    """
+    return used + unrecorded + reserved + one <= max_calls
 
 
 IDLE_GENERATIONS = 10

@@ -280,16 +280,10 @@ class OptimizationLoop:
             done = state.recorded(f"generation:{generation}")
             if done is not None:
                 continue
-            affordable = rules.affordable_parallel(
-                used=state.usage.calls,
-                max_calls=config.max_metric_calls,
-                parallel=config.parallel,
-                minibatch=min(config.minibatch, len(state.split.train)),
-                val_cases=len(state.split.val),
-                models=len(config.models),
-                judges_per_cell=self.judges,
-                reflection=config.reflection_model is not None,
-            )
+            plans = self._plan(generation)
+            if state.recorded(f"plan:{generation}") is not None:
+                self._generation(generation, plans)  # begun before a resume: work it out
+                continue
             stop = rules.stop_reason(
                 usage=state.usage,
                 max_calls=config.max_metric_calls,
@@ -297,27 +291,64 @@ class OptimizationLoop:
                 stale_generations=state.stale_generations,
                 idle_generations=state.idle_generations,
                 patience=config.patience,
-                affordable=affordable,
+                affordable=len(plans),
             )
             if stop is not None:
                 self._finish(stop)
                 return
-            self._generation(generation, affordable)
+            self._record(
+                "generation-planned",
+                key=f"plan:{generation}",
+                generation=generation,
+                slots=[
+                    {"slot": slot, "parent": parent.id, "minibatch": list(batch)}
+                    for slot, parent, batch in plans
+                ],
+            )
+            self._generation(generation, plans)
 
-    def _generation(self, generation: int, slots: int) -> None:
-        state = self.state
-        config = self.config
-        best_before = state.best()
-        calls_before = state.usage.calls
+    def _plan(self, generation: int) -> list[tuple[int, Candidate, tuple[str, ...]]]:
+        """The generation's slots: as recorded (a resumed generation), else up to
+        ``parallel`` (parent, minibatch) draws, each from its own seeded rng, cut to those
+        the calls left afford (`rules.affordable_slots`)."""
+        state, config = self.state, self.config
+        recorded = state.recorded(f"plan:{generation}")
+        if recorded is not None:
+            return [
+                (int(s["slot"]), state.candidates[s["parent"]], tuple(s["minibatch"]))
+                for s in recorded.data["slots"]
+            ]
         front = state.front()
         scores = {c.id: c.val_scores for c in state.validated()}
+        size = min(config.minibatch, len(state.split.train))
+        per_cell = len(config.models) * (1 + self.judges)
         plans: list[tuple[int, Candidate, tuple[str, ...]]] = []
-        for slot in range(slots):
+        costs: list[int] = []
+        asked: dict[str, set[str]] = {}
+        for slot in range(config.parallel):
             rng = random.Random(f"select:{config.seed}:{generation}:{slot}")
             parent = state.candidates[select_parent(front, scores, state.split.val, rng)]
-            size = min(config.minibatch, len(state.split.train))
             batch = tuple(sorted(rng.sample(list(state.split.train), size)))
+            known = asked.setdefault(parent.id, set(parent.scores.get("train", {})))
+            missing = set(batch) - known
+            known |= missing
+            reflection = 1 if config.reflection_model is not None else 0
+            costs.append(reflection + per_cell * len(missing))
             plans.append((slot, parent, batch))
+        opened = rules.affordable_slots(
+            costs,
+            used=state.usage.calls,
+            max_calls=config.max_metric_calls,
+            reserve=self._candidate_calls(size),
+        )
+        return plans[:opened]
+
+    def _generation(
+        self, generation: int, plans: Sequence[tuple[int, Candidate, tuple[str, ...]]]
+    ) -> None:
+        state = self.state
+        best_before = state.best()
+        calls_before = state.usage.calls
         # The parents' evidence on their minibatches: each candidate × case once.
         wanted: dict[str, set[str]] = {}
         for _, parent, batch in plans:
@@ -400,12 +431,23 @@ class OptimizationLoop:
             results = self._reflect([m for _, m in pending])
             replies = {i: r for (i, _), r in zip(pending, results, strict=True)}
         out: list[tuple[Candidate, tuple[str, ...]]] = []
+        unrecorded = sum(1 for a in asks if a[3][0] is None and a[3][1])
         for i, (_, parent, batch, (recorded, messages, evidence, step), rng) in enumerate(asks):
             if recorded is None:
                 reply, cost = replies.get(i, (None, 0.0))
                 calls = 1 if messages else 0
                 proposal = self.strategy.propose(parent.view(), evidence, reply, rng)
-                self._commit(step, generation, parent, batch, proposal, reply, calls, cost)
+                fits = rules.fits_candidate(
+                    used=state.usage.calls,
+                    unrecorded=unrecorded,
+                    reserved=self._reserved(generation),
+                    one=self._candidate_calls(len(batch)),
+                    max_calls=self.config.max_metric_calls,
+                )
+                self._commit(
+                    step, generation, parent, batch, proposal, reply, calls, cost, fits=fits
+                )
+                unrecorded -= calls  # now in state.usage
             event = state.recorded(f"proposal:{step}")
             assert event is not None
             if event.type == "candidate-proposed":
@@ -424,9 +466,11 @@ class OptimizationLoop:
         cost: float,
         *,
         others: Sequence[Candidate] = (),
+        fits: bool = True,
     ) -> None:
         """Commit ``proposal`` on the branch and record it (or record the step skipped);
-        ``others``: a merge's second parent."""
+        ``others``: a merge's second parent; not ``fits``: a new proposal the calls left
+        cannot evaluate (skipped, its reflection call counted)."""
         state = self.state
         parents = [parent, *others]
         accounting = {
@@ -442,6 +486,9 @@ class OptimizationLoop:
         if proposal is None or proposal.content in known or not proposal.content.template:
             why = "no proposal" if proposal is None else "a known candidate"
             self._record("candidate-skipped", reason=why, **accounting)
+            return
+        if not fits:
+            self._record("candidate-skipped", reason="over the call limit", **accounting)
             return
         cid = state.next_candidate_id()
         lines = [
@@ -468,6 +515,23 @@ class OptimizationLoop:
             system=proposal.content.system,
             template=proposal.content.template,
             **accounting,
+        )
+
+    def _candidate_calls(self, minibatch: int) -> int:
+        return rules.candidate_calls(
+            minibatch=minibatch,
+            val_cases=len(self.state.split.val),
+            models=len(self.config.models),
+            judges_per_cell=self.judges,
+        )
+
+    def _reserved(self, generation: int) -> int:
+        """The calls kept for this generation's new candidates proposed so far (their
+        evaluations come after every proposal of the generation)."""
+        return sum(
+            self._candidate_calls(len(c.minibatch))
+            for c in self.state.candidates.values()
+            if c.generation == generation and c.kind == "mutation"
         )
 
     # -- merges ----------------------------------------------------------------------------
@@ -616,19 +680,41 @@ class OptimizationLoop:
     # -- evaluations ---------------------------------------------------------------------
 
     def _evaluate_all(self, work: Sequence[tuple[Candidate, str, Sequence[str], str]]) -> None:
-        """Evaluate each (candidate, phase, cases, key) as its own run, all in flight at
-        once, and record the results in the order given."""
-        todo = [w for w in work if self.state.recorded(w[3]) is None and w[2]]
+        """Evaluate each (candidate, phase, cases, key), all in flight at once, and record
+        the results in the order given.
+
+        Items of one phase on the same cases (a generation's accepted candidates on the
+        validation split, baseline and best on the test split) share one run of several
+        versions, keyed by the group's first item: a run's fixed cost (validation, start,
+        scheduling, completion: tens of ms here) is paid once, and the cells are the same.
+        """
+        groups: dict[tuple[str, tuple[str, ...]], list[tuple[Candidate, str]]] = {}
+        for candidate, phase, cases, key in work:
+            if cases:
+                groups.setdefault((phase, tuple(cases)), []).append((candidate, key))
+        todo = [
+            (phase, cases, items)
+            for (phase, cases), items in groups.items()
+            if any(self.state.recorded(key) is None for _, key in items)
+        ]
         if not todo:
             return
         self._check_running()
-        runs = [self._start_run(c, phase, cases, key, len(todo)) for c, phase, cases, key in todo]
+        total = sum(len(cases) * len(items) for _, cases, items in todo)
+        runs = [
+            self._start_run(
+                [c for c, _ in items],
+                phase,
+                cases,
+                _group_key(items),
+                len(cases) * len(items) / total,
+            )
+            for phase, cases, items in todo
+        ]
         with ThreadPoolExecutor(max_workers=len(runs)) as pool:
             outcomes = list(pool.map(self._wait_run, runs))
         stopped: Stopped | None = None
-        for (candidate, phase, _, key), run, (status, records) in zip(
-            todo, runs, outcomes, strict=True
-        ):
+        for (phase, _, items), run, (status, records) in zip(todo, runs, outcomes, strict=True):
             if status == "interrupted" or status == "cancelled":
                 stopped = stopped or Stopped(
                     "cancelled" if self.cancelled.is_set() else "interrupted"
@@ -638,10 +724,18 @@ class OptimizationLoop:
                 raise ServiceUnavailableError(
                     f"evaluation run {run.id} failed: {run.info().error}", reason="run-failed"
                 )
-            result = summarize_records(records, self.judges, phase)
-            self._record(
-                "candidate-evaluated", key=key, candidate=candidate.id, run_id=run.id, **result.data
-            )
+            for candidate, key in items:
+                if self.state.recorded(key) is not None:
+                    continue
+                mine = [r for r in records if r.prompt_version == candidate.version]
+                result = summarize_records(mine, self.judges, phase)
+                self._record(
+                    "candidate-evaluated",
+                    key=key,
+                    candidate=candidate.id,
+                    run_id=run.id,
+                    **result.data,
+                )
             if status == "budget-exceeded":
                 stopped = stopped or Stopped("budget-exceeded")
         self._publish("progress")
@@ -651,31 +745,37 @@ class OptimizationLoop:
             raise stopped
 
     def _start_run(
-        self, candidate: Candidate, phase: str, cases: Sequence[str], key: str, sharing: int
+        self,
+        candidates: Sequence[Candidate],
+        phase: str,
+        cases: Sequence[str],
+        key: str,
+        share: float,
     ) -> Any:
-        """Start (or find again) the run of one step; the budget left is shared evenly by
-        the ``sharing`` runs started together, so together they cannot overspend it."""
+        """Start (or find again) the run of one step; it gets ``share`` of the budget left
+        (its part of the cells started together), so together they cannot overspend it."""
         config = self.config
         remaining = None
         if self.budget_usd is not None:
             left = self.budget_usd - self.state.usage.cost_usd
-            remaining = max(left / sharing, 1e-9)
+            remaining = max(left * share, 1e-9)
         if phase == "test":
             remaining = None  # the test split is outside the optimization's budget
         evaluations = self.engine.evaluations
+        names = ",".join(c.id for c in candidates)
         try:
             run = evaluations.evaluate(
                 prompt=config.prompt_id,
                 dataset=config.dataset_version_id,
                 models=config.models,
                 scorers=config.scorers,
-                versions=[candidate.version],
+                versions=[c.version for c in candidates],
                 cases=list(cases),
                 budget=remaining,
                 seed=config.seed,
                 concurrency=self.concurrency,
                 cache=True,
-                name=f"{self.state.id} {candidate.id} {phase}",
+                name=f"{self.state.id} {names} {phase}",
                 idempotency_key=f"{self.state.id}:{key}",
                 api_keys=self.api_keys,
                 allow_code=config.allow_code,
@@ -690,6 +790,8 @@ class OptimizationLoop:
 
     def _continue(self, run: Any, *, budget: float | None, force: bool = False) -> Any:
         """Make sure a step's run (new, or found again on a resume) is being worked."""
+        if run.started:
+            return run  # this call started it: a scheduler works it
         evaluations = self.engine.evaluations
         status = run.status
         if status == "running":
@@ -725,7 +827,7 @@ class OptimizationLoop:
         status = info.status.value
         if status == "interrupted" and not (self.closing.is_set() or self.cancelled.is_set()):
             # Nobody worked it (a scheduler restarted): go on with it.
-            run = self._continue(run, budget=None)
+            run = self._continue(self.engine.evaluations.get(run.id), budget=None)
             return self._wait_run(run)
         return status, run.records() if status in ("completed", "budget-exceeded") else []
 
@@ -792,6 +894,13 @@ class OptimizationLoop:
             self._heartbeat()
         except Exception:
             log.warning("cannot publish optimization progress", optimization=state.id)
+
+
+def _group_key(items: Sequence[tuple[Candidate, str]]) -> str:
+    """The key of a run shared by ``items``: the first item's (alone: its own, as a run of
+    one candidate always had), and how many more share it."""
+    first = items[0][1]
+    return first if len(items) == 1 else f"{first}+{len(items) - 1}"
 
 
 def _env(catalogue: Any, api_keys: Mapping[str, str]) -> dict[str, str]:

@@ -70,7 +70,7 @@ def summary_rows(data: Mapping[str, Any]) -> list[list[str]]:
         ("Metric calls (used / max)", calls),
         ("Reflection calls", f"{info.get('reflection_calls', 0):,}"),
         ("Judge calls", f"{info.get('judge_calls', 0):,}"),
-        ("Test calls (outside the max)", f"{info.get('test_calls', 0):,}"),
+        ("Test calls (outside the max and budget)", f"{info.get('test_calls', 0):,}"),
         ("Cost (used / budget)", cost),
         ("Candidates", f"{info.get('candidates', 0):,} in {info.get('generation', 0):,} gen."),
         ("Pareto front", f"{info.get('front_size', 0):,}"),

@@ -428,8 +428,9 @@ class Engine:
             minibatch: Training cases a proposal is judged on.
             seed: Seeds the split and every choice of the loop: same seed, same history.
             concurrency: Calls in flight within each evaluation run.
-            parallel: Candidates per generation; default ``max(1, concurrency // minibatch)``
-                (at most 8).
+            parallel: Candidates per generation (at most 32); default ``concurrency`` for
+                ``gepa`` (a slot's reflection is one call), ``concurrency // minibatch``
+                for the others.
             base: The ref to start from (the baseline).
             dataset_version: The dataset version number; default the latest.
             name: A label for the optimization.

@@ -419,7 +419,7 @@ class Evaluations:
             run_sync(_set_limit(store, f"run:{info.id}", info.spec.budget_usd))
         self.own_gateways(context)
         self._scheduler.submit(context)
-        return Run(self, info.id)
+        return Run(self, info.id, started=True)
 
 
 async def _set_limit(store: Any, scope: str, limit: float) -> None:

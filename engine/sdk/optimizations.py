@@ -323,7 +323,9 @@ class Optimizations:
             minibatch=minibatch,
             seed=seed,
             concurrency=concurrency,
-            parallel=parallel if parallel is not None else default_parallel(concurrency, minibatch),
+            parallel=parallel
+            if parallel is not None
+            else default_parallel(concurrency, minibatch, reflection=optimizer in REFLECTING),
             base=base,
             options=strategy_options,
             patience=patience,

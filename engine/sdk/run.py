@@ -89,9 +89,12 @@ class Run:
         >>> print(run.report("markdown"))                                 # doctest: +SKIP
     """
 
-    def __init__(self, service: RunService, run_id: str) -> None:
+    def __init__(self, service: RunService, run_id: str, *, started: bool = False) -> None:
         self._service = service
         self.id = run_id
+        self.started = started
+        """Whether the call that made this handle started (or resumed) the run, so a
+        scheduler works it now; False for a handle on a run found again."""
 
     def __repr__(self) -> str:
         return f"Run({self.id!r}, status={self.info().status.value!r})"

@@ -442,6 +442,48 @@ def test_max_metric_calls_and_budget_hold_with_reflection_calls(
     assert cells <= info.calls - info.reflection_calls + info.test_calls
 
 
+@pytest.mark.slow
+def test_a_wide_generation_evaluates_only_the_new_candidates_the_calls_left_allow(
+    tmp_path: Path, strategies: None
+) -> None:
+    from engine.simulator import SimulatorConfig, running_simulator
+
+    with running_simulator(SimulatorConfig(seed=11)) as sim:
+        eng = _engine(tmp_path, sim.api_base)
+        try:
+            _seeded(eng, 20)
+            opt = eng.optimize(
+                PROMPT,
+                "sums",
+                ["openai/sim-small"],
+                ["contains"],
+                optimizer="gepa",
+                reflection_model="openai/sim-medium",
+                max_metric_calls=60,
+                minibatch=2,
+                concurrency=8,
+                parallel=8,
+                seed=1,
+                options={"test": "asking"},
+            )
+            info = opt.wait(progress=False, timeout=240)
+            history = opt.history
+            candidates = opt.candidates
+        finally:
+            eng.close()
+    assert info.status == "completed", info.error
+    assert info.calls <= 60
+    plans = [e for e in history if e["type"] == "generation-planned"]
+    assert plans and all(1 <= len(e["slots"]) <= 8 for e in plans)
+    assert len(plans[0]["slots"]) == 8  # the first generation is as wide as asked
+    over = [e for e in history if e.get("reason") == "over the call limit"]
+    assert over, "eight new proposals cannot all be evaluated within 60 calls"
+    assert all(e["reflection_calls"] == 1 for e in over)  # the reflection call still counts
+    # Every candidate proposed was evaluated on its minibatch: none left half-done.
+    evaluated = {e["candidate"] for e in history if e["type"] == "candidate-evaluated"}
+    assert {c.id for c in candidates} <= evaluated
+
+
 # -- promotion --------------------------------------------------------------------------------
 
 

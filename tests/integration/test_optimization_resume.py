@@ -53,9 +53,11 @@ def cells(engine, opt_id):
     with engine.runtime.db.connect() as conn:
         ids = [r.id for r in conn.execute(select(runs.c.id).where(
             runs.c.idempotency_key.like(opt_id + ":%")))]
-        rows = conn.execute(select(results.c.run_id, results.c.case_id, results.c.cached)
+        # a run may evaluate several candidates (one phase on the same cases): key by version
+        rows = conn.execute(select(results.c.run_id, results.c.prompt_version,
+                                   results.c.case_id, results.c.cached)
                             .where(results.c.run_id.in_(ids)))
-        return {(r[0], r[1]): bool(r[2]) for r in rows}
+        return {(r[0], r[1], r[2]): bool(r[3]) for r in rows}
 
 def unrecorded_answers(engine, opt_id, recorded):
     # Cells answered before the kill whose rows wait in a results stream, not in the DB.
@@ -67,7 +69,7 @@ def unrecorded_answers(engine, opt_id, recorded):
         for _, fields in engine.runtime.redis.xrange(streams.results_stream(run_id)):
             row = streams.decode(fields)
             if not row.get("cached"):
-                waiting.add((row["run_id"], row["case_id"]))
+                waiting.add((row["run_id"], row["prompt_version"], row["case_id"]))
     return len(waiting - set(recorded))
 
 with Engine() as engine:

@@ -64,7 +64,7 @@ def _config(**changes: Any) -> OptimizationConfig:
         ({"optimizer": "bogus"}, "unknown-optimizer"),
         ({"split": (0.5, 0.5, 0.5)}, "split-too-small"),
         ({"split": (1.2, -0.1, -0.1)}, "split-too-small"),
-        ({"parallel": 9}, "invalid-parallel"),
+        ({"parallel": 33}, "invalid-parallel"),
         ({"minibatch": 0}, "invalid-minibatch"),
         ({"patience": 0}, "invalid-patience"),
     ],
@@ -82,8 +82,10 @@ def test_a_config_round_trips_through_its_dict() -> None:
     assert OptimizationConfig.from_dict(config.to_dict()) == config
 
 
-def test_default_parallel_is_concurrency_over_minibatch_between_1_and_8() -> None:
-    assert [default_parallel(c, 8) for c in (1, 8, 16, 32, 64, 1000)] == [1, 1, 2, 4, 8, 8]
+def test_default_parallel_fills_the_concurrency_between_1_and_32() -> None:
+    sizes = (1, 8, 16, 32, 64, 1000)
+    assert [default_parallel(c, 8, reflection=True) for c in sizes] == [1, 8, 16, 32, 32, 32]
+    assert [default_parallel(c, 8) for c in sizes] == [1, 1, 2, 4, 8, 32]
 
 
 def test_the_split_is_seeded_disjoint_complete_and_in_dataset_order() -> None:
@@ -144,15 +146,23 @@ def test_acceptance_needs_a_strictly_greater_minibatch_sum() -> None:
 
 
 def test_the_next_generation_never_plans_more_calls_than_are_left() -> None:
-    shape = {"minibatch": 4, "val_cases": 6, "models": 2, "judges_per_cell": 1, "reflection": True}
-    one = rules.generation_calls(parallel=1, **shape)
-    assert one == 1 + 2 * 2 * (4 + 4 + 6)
+    one = rules.candidate_calls(minibatch=4, val_cases=6, models=2, judges_per_cell=1)
+    assert one == 2 * 2 * (4 + 6)
+    costs = [17, 1, 1, 17, 1, 17, 1, 1]
     for used in range(0, 300, 7):
-        k = rules.affordable_parallel(used=used, max_calls=300, parallel=4, **shape)
-        assert 0 <= k <= 4
-        assert used + k * one <= 300
-        if used + one <= 300:
-            assert k >= 1
+        k = rules.affordable_slots(costs, used=used, max_calls=300, reserve=one)
+        assert 0 <= k <= len(costs)
+        # every opened slot's reflection and parent minibatch, and one new candidate, fit
+        assert k == 0 or used + sum(costs[:k]) + one <= 300
+        if k < len(costs):
+            assert used + sum(costs[: k + 1]) + one > 300
+
+
+def test_a_further_new_candidate_is_evaluated_only_if_it_fits() -> None:
+    common = {"one": 40, "max_calls": 300}
+    assert rules.fits_candidate(used=200, unrecorded=3, reserved=40, **common)
+    assert not rules.fits_candidate(used=200, unrecorded=3, reserved=80, **common)
+    assert not rules.fits_candidate(used=261, unrecorded=0, reserved=0, **common)
 
 
 def test_the_stopping_rule_names_why() -> None:
