@@ -14,6 +14,8 @@ catalogue file), so `POST /v1/runs` starts real runs on `openai/sim-small`.
         [--rate 100 ...]   # also open-loop loads at these offered rates
         [--replicas N]     # AUTOFORGE_API_REPLICAS
         [--serve-defaults] # Ray Serve's own request path, without `api.serve.SERVE_ENV`
+        [--direct-ingress] # Ray's RAY_SERVE_ENABLE_DIRECT_INGRESS: no proxy, each replica
+                           # serves HTTP on a port of its own (30000+); GETs go to the first
 
 The runtime uses the Ray executor, as `autoforge serve` does: with the inline one the data
 dir's owner works runs in its own process and the replicas' POSTs answered 503.
@@ -57,6 +59,21 @@ def configure(data: Path, port: int, replicas: int) -> None:
         AUTOFORGE_LOG_LEVEL="WARNING",
         LITELLM_LOCAL_MODEL_COST_MAP="True",
     )
+
+
+def direct_replica(timeout_s: float = 90.0) -> str:
+    """The base URL of the first replica that answers `/health` on Ray's direct-ingress
+    ports (the REST app deploys first, so it is the lowest)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        for port in range(30000, 30010):
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                    return f"http://127.0.0.1:{port}"
+            except httpx.TransportError:
+                pass
+        time.sleep(0.5)
+    raise SystemExit("no replica answered on a direct-ingress port")
 
 
 def wait_up(url: str, timeout_s: float = 90.0) -> None:
@@ -232,6 +249,7 @@ def main() -> None:
         help="also run an open-loop load at this many req/s (repeatable)",
     )
     parser.add_argument("--replicas", type=int, default=1, help="REST API replicas")
+    parser.add_argument("--direct-ingress", action="store_true", help="no proxy (see above)")
     parser.add_argument(
         "--serve-defaults",
         action="store_true",
@@ -258,6 +276,8 @@ def main() -> None:
         (data / "catalogue.json").write_text(json.dumps(catalogue), encoding="utf-8")
         settings = load_settings(executor="ray")  # as `autoforge serve`: replicas are Ray's
         api = ApiSettings()
+        if args.direct_ingress:
+            os.environ["RAY_SERVE_ENABLE_DIRECT_INGRESS"] = "1"
         if not args.serve_defaults:
             use_serve_env()  # before Ray starts: its processes read it when they import Serve
         shown = (
@@ -276,6 +296,9 @@ def main() -> None:
                     replica_overrides(settings, runtime.redis_url, api), master_keys=master_keys
                 )
                 base = f"http://127.0.0.1:{port}"
+                if args.direct_ingress:
+                    base = direct_replica()
+                    print(f"direct ingress: the REST replica itself at {base}, no proxy")
                 wait_up(f"{base}/health")
                 print(f"Serve up in {time.perf_counter() - started:.1f} s at {base}; auth hs256")
                 print(f"AUTOFORGE_RATE_LIMIT_PER_MINUTE={RATE_LIMIT} (raised from 60)")
@@ -292,7 +315,9 @@ def main() -> None:
                         )
                     )
                 post_runs(base, headers, args.posts)
-                if not args.no_baseline:
+                if args.direct_ingress and not args.no_baseline:
+                    print("Baseline skipped: with direct ingress it would get a port of its own")
+                elif not args.no_baseline:
                     serve_ceiling(base, args.clients, args.seconds, args.requests)
             finally:
                 serve.shutdown()  # type: ignore[no-untyped-call]
