@@ -34,6 +34,29 @@ from pathlib import Path
 
 import aiohttp
 import httpx
+import psutil
+
+ROLES = {"proxy": "ProxyActor", "replica": "ServeReplica:autoforge-api", "trivial": "bench-trivial"}
+
+
+def cpu_seconds() -> dict[str, float]:
+    """CPU seconds used so far by Serve's proxies, the REST replicas, the trivial baseline's
+    replica and this process (the load generator), by role: CPU per request is what load on
+    a shared machine does not distort, unlike requests per second."""
+    used = dict.fromkeys([*ROLES, "client"], 0.0)
+    for process in psutil.process_iter(["cmdline"]):
+        line = " ".join(process.info["cmdline"] or [])
+        for role, marker in ROLES.items():
+            if marker in line:
+                try:
+                    times = process.cpu_times()
+                except psutil.Error:
+                    continue
+                used[role] += times.user + times.system
+    me = psutil.Process().cpu_times()
+    used["client"] = me.user + me.system
+    return used
+
 
 SECRET = "bench-secret-" + "s" * 40
 RATE_LIMIT = 1_000_000  # per user per minute; the default 60 would refuse the benchmark
@@ -127,6 +150,7 @@ async def get_load(
         for _ in range(20):  # warm-up: connections, caches
             async with c.get(url) as response:
                 await response.read()
+        cpu_before = cpu_seconds()
         began = time.perf_counter()
         deadline = began + seconds
 
@@ -158,8 +182,18 @@ async def get_load(
         else:
             await asyncio.gather(*(open_loop(i) for i in range(clients)))
         elapsed = time.perf_counter() - began
+        cpu_after = cpu_seconds()
     mode = "closed loop" if rate is None else f"open loop at {rate:g} req/s"
     summary(f"GET {path} x{clients} clients, {mode}", samples, elapsed, sum(errors.values()))
+    answered = max(1, len(samples) + sum(errors.values()))
+    per = {role: 1000 * (cpu_after[role] - cpu_before[role]) / answered for role in cpu_after}
+    server = sum(ms for role, ms in per.items() if role != "client")
+    print(
+        "  CPU per request: "
+        + ", ".join(f"{role} {ms:.2f} ms" for role, ms in per.items() if ms >= 0.005)
+        + f"; server side {server:.2f} ms: 2 cores carry at most {2000 / server:.0f} req/s, "
+        f"{2000 / (server + per['client']):.0f} with this client on them"
+    )
     if errors:
         print(f"  non-200 statuses: {errors}")
     p95, throughput = pct(samples, 0.95), len(samples) / elapsed
