@@ -17,7 +17,6 @@ every replica must count rate limits in the same Redis.
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from fastapi import FastAPI
@@ -52,29 +51,9 @@ API_MAX_QUEUED_REQUESTS = 1000
 # Redis reader per followed stream serves every follower of a replica (`api.stream_hub`), so
 # followers hold no Redis connection. 10,000 per replica: the design's one-run audience.
 STREAMS_MAX_ONGOING_REQUESTS = 10_000
-# Serve's request path, shortened: user code on the replica's own loop instead of a second
-# thread and loop (one cross-thread hop less per request), the router on the caller's loop,
-# proxy-to-replica calls over gRPC, request-path logs buffered. These are the parts of Ray's
-# `RAY_SERVE_THROUGHPUT_OPTIMIZED` that keep the proxy (one port, prefix routing for both
-# applications); its direct ingress, a port per replica, would need a balancer in front.
-# Read by each Serve process when it imports Serve: set before Ray starts (see the README).
-SERVE_ENV = {
-    "RAY_SERVE_RUN_USER_CODE_IN_SEPARATE_THREAD": "0",
-    "RAY_SERVE_RUN_ROUTER_IN_SEPARATE_LOOP": "0",
-    "RAY_SERVE_USE_GRPC_BY_DEFAULT": "1",
-    "RAY_SERVE_REQUEST_PATH_LOG_BUFFER_SIZE": "1000",
-}
 # Async I/O-bound replicas reserve no CPU: on a 2-core machine one reserved CPU would halve
 # the evaluator pool. Scale them with replicas, not CPUs.
 _ACTOR_OPTIONS: dict[str, Any] = {"num_cpus": 0}
-
-
-def use_serve_env() -> dict[str, str]:
-    """Put `SERVE_ENV` in this process' environment (an operator's own value wins), for
-    the Ray it starts next to hand to Serve's processes; returns what is in effect."""
-    for name, value in SERVE_ENV.items():
-        os.environ.setdefault(name, value)
-    return {name: os.environ[name] for name in SERVE_ENV}
 
 
 def replica_settings(overrides: dict[str, Any], secrets: dict[str, str] | None = None) -> Settings:

@@ -13,7 +13,7 @@ catalogue file), so `POST /v1/runs` starts real runs on `openai/sim-small`.
     .venv/bin/python bench/api_latency.py [--clients 64] [--seconds 10] [--requests 5000]
         [--rate 100 ...]   # also open-loop loads at these offered rates
         [--replicas N]     # AUTOFORGE_API_REPLICAS
-        [--serve-defaults] # Ray Serve's own request path, without `api.serve.SERVE_ENV`
+        [--serve-env]      # try `SERVE_ENV`: parts of Ray's RAY_SERVE_THROUGHPUT_OPTIMIZED
         [--direct-ingress] # Ray's RAY_SERVE_ENABLE_DIRECT_INGRESS: no proxy, each replica
                            # serves HTTP on a port of its own (30000+); GETs go to the first
 
@@ -36,6 +36,16 @@ import aiohttp
 import httpx
 import psutil
 
+# Parts of Ray's `RAY_SERVE_THROUGHPUT_OPTIMIZED` that keep the proxy (its direct ingress, a
+# port per replica, is `--direct-ingress`): user code on the replica's own loop, the router on
+# the caller's loop, proxy-to-replica calls over gRPC, buffered request-path logs. Measured
+# slower here for our routes (see docs/capacity.md), so only tried on request.
+SERVE_ENV = {
+    "RAY_SERVE_RUN_USER_CODE_IN_SEPARATE_THREAD": "0",
+    "RAY_SERVE_RUN_ROUTER_IN_SEPARATE_LOOP": "0",
+    "RAY_SERVE_USE_GRPC_BY_DEFAULT": "1",
+    "RAY_SERVE_REQUEST_PATH_LOG_BUFFER_SIZE": "1000",
+}
 ROLES = {"proxy": "ProxyActor", "replica": "ServeReplica:autoforge-api", "trivial": "bench-trivial"}
 
 
@@ -285,9 +295,9 @@ def main() -> None:
     parser.add_argument("--replicas", type=int, default=1, help="REST API replicas")
     parser.add_argument("--direct-ingress", action="store_true", help="no proxy (see above)")
     parser.add_argument(
-        "--serve-defaults",
+        "--serve-env",
         action="store_true",
-        help="leave Ray Serve's request path as Ray ships it (no api.serve.SERVE_ENV)",
+        help="set SERVE_ENV for Ray's processes (user code on the replica's loop, gRPC ...)",
     )
     args = parser.parse_args()
 
@@ -299,7 +309,7 @@ def main() -> None:
 
     from api.auth import create_token
     from api.config import ApiSettings
-    from api.serve import SERVE_ENV, deploy, master_keys_of, replica_overrides, use_serve_env
+    from api.serve import deploy, master_keys_of, replica_overrides
     from engine.llm import simulator_catalogue
     from engine.runtime import Runtime
     from engine.settings import load_settings
@@ -312,11 +322,11 @@ def main() -> None:
         api = ApiSettings()
         if args.direct_ingress:
             os.environ["RAY_SERVE_ENABLE_DIRECT_INGRESS"] = "1"
-        if not args.serve_defaults:
-            use_serve_env()  # before Ray starts: its processes read it when they import Serve
+        if args.serve_env:
+            os.environ.update(SERVE_ENV)  # before Ray starts: its processes read it on import
         shown = (
             "Ray's defaults"
-            if args.serve_defaults
+            if not args.serve_env
             else " ".join(f"{k}={v}" for k, v in SERVE_ENV.items())
         )
         print(f"Serve request path: {shown}; API replicas: {args.replicas}")

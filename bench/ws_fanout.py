@@ -8,7 +8,6 @@ WebSocket subscribers with `?from=<last entry id>` and XADDs K events straight i
 Reports: subscribers connected, how many received every event, delivery latency p50/p95/p99.
 
     .venv/bin/python bench/ws_fanout.py [--subscribers 1000] [--events 60] [--rate 1]
-        [--serve-defaults]   # Ray Serve's own request path, without `api.serve.SERVE_ENV`
 
 Also prints the resident memory each idle subscriber adds to the Serve processes (the streams
 replica and the proxy), and the design's target: p95 < 1 s with every subscriber getting
@@ -194,11 +193,6 @@ def main() -> None:
     parser.add_argument("--subscribers", type=int, default=1000)
     parser.add_argument("--events", type=int, default=60)
     parser.add_argument("--rate", type=float, default=1.0, help="events per second")
-    parser.add_argument(
-        "--serve-defaults",
-        action="store_true",
-        help="leave Ray Serve's request path as Ray ships it (no api.serve.SERVE_ENV)",
-    )
     parser.add_argument("--handshakes", type=int, default=100, help="concurrent handshakes")
     parser.add_argument("--open-timeout", type=float, default=60.0)
     parser.add_argument("--connect-timeout", type=float, default=180.0)
@@ -228,7 +222,6 @@ def main() -> None:
         deploy,
         master_keys_of,
         replica_overrides,
-        use_serve_env,
     )
     from engine.llm import simulator_catalogue
     from engine.runtime import Runtime
@@ -241,8 +234,6 @@ def main() -> None:
         (data / "catalogue.json").write_text(json.dumps(catalogue), encoding="utf-8")
         settings = load_settings(executor="ray")  # as `autoforge serve`: replicas are Ray's
         api = ApiSettings(port=port)
-        if not args.serve_defaults:
-            print(f"Serve request path: {use_serve_env()}")
         with Runtime(settings) as runtime:
             assert runtime.redis_url is not None
             master_keys = master_keys_of(settings)
