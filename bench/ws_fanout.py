@@ -76,6 +76,17 @@ def serve_processes() -> dict[str, psutil.Process]:
     return found
 
 
+def cpu_s(processes: dict[str, psutil.Process]) -> float:
+    total = 0.0
+    for process in processes.values():
+        try:
+            times = process.cpu_times()
+        except psutil.Error:
+            continue
+        total += times.user + times.system
+    return total
+
+
 def rss_mb(processes: dict[str, psutil.Process]) -> float:
     total = 0
     for process in processes.values():
@@ -120,6 +131,7 @@ async def fanout(url: str, token: str, redis_url: str, key: str, args: argparse.
     latencies: list[float] = []
     counts: list[int] = []
     failures: dict[str, int] = {}
+    lost: dict[str, int] = {}
     ready = 0
     gate = asyncio.Semaphore(args.handshakes)
     stop = asyncio.Event()
@@ -142,7 +154,10 @@ async def fanout(url: str, token: str, redis_url: str, key: str, args: argparse.
                     raw = await asyncio.wait_for(ws.recv(), timeout=1.0)
                 except TimeoutError:
                     continue
-                except Exception:  # noqa: BLE001 - connection lost: counted as missing events
+                except Exception as exc:  # noqa: BLE001 - connection lost: missing events
+                    code = getattr(getattr(exc, "rcvd", None), "code", None)
+                    name = f"{type(exc).__name__} (close {code})"
+                    lost[name] = lost.get(name, 0) + 1
                     break
                 data = json.loads(raw)["data"]
                 if data.get("type") == "bench":
@@ -167,6 +182,7 @@ async def fanout(url: str, token: str, redis_url: str, key: str, args: argparse.
     clients = await redis.info("clients")
     print(f"redis connected_clients={clients['connected_clients']} "
           f"blocked_clients={clients['blocked_clients']}")  # fmt: skip
+    cpu_before, mine_before = cpu_s(processes), time.process_time()
     for seq in range(args.events):
         payload = {"type": "bench", "seq": seq, "ts": time.time()}
         await redis.xadd(key, {"d": json.dumps(payload, separators=(",", ":"))})
@@ -174,14 +190,21 @@ async def fanout(url: str, token: str, redis_url: str, key: str, args: argparse.
     drain = time.monotonic() + args.drain
     while len(counts) < ready and time.monotonic() < drain:
         await asyncio.sleep(0.2)
+    cpu_used, mine = cpu_s(processes) - cpu_before, time.process_time() - mine_before
     stop.set()
     await asyncio.wait(tasks, timeout=15)
     complete = sum(1 for n in counts if n == args.events)
     expected = ready * args.events
+    if lost:
+        print(f"connections lost while events were sent: {lost}")
     print(f"events sent {args.events} at ~{args.rate}/s; deliveries {len(latencies)}/{expected}; "
           f"subscribers with every event {complete}/{ready}")  # fmt: skip
     print(f"delivery latency ms: p50={pct(latencies, 0.5):.1f} p95={pct(latencies, 0.95):.1f} "
           f"p99={pct(latencies, 0.99):.1f} max={max(latencies, default=0):.1f}")  # fmt: skip
+    delivered = max(len(latencies), 1)
+    print(f"CPU per delivered message: Serve (proxy + streams replica) "
+          f"{1e6 * cpu_used / delivered:.0f} us, this client {1e6 * mine / delivered:.0f} us; "
+          f"{cpu_used + mine:.1f} CPU-s over the events")  # fmt: skip
     met = ready == args.subscribers and complete == ready and pct(latencies, 0.95) < 1000
     print(f"target {args.subscribers} subscribers, every event, p95 < 1 s: "
           f"{'MET' if met else 'MISSED'}")  # fmt: skip
