@@ -22,6 +22,9 @@ from starlette.types import Scope
 
 from api.scope import RATE_LIMIT, request_state
 from domain.errors import RateLimitedError, ServiceUnavailableError
+from engine.logs import get_logger
+
+log = get_logger(__name__)
 
 KEY_PREFIX = "af:ratelimit"
 
@@ -112,8 +115,10 @@ def client_address(scope: Scope, trusted_proxies: Collection[str]) -> str:
 async def _counted(state_of: Callable[[], Awaitable[RateLimitState]]) -> RateLimitState:
     try:
         return await state_of()
-    except RedisError:
+    except RedisError as exc:
         # Fail closed: without the shared counter no replica can tell who is over the limit.
+        # The cause goes to the server log only (it may name the Redis host).
+        log.warning("rate limiter unavailable", error=type(exc).__name__, detail=str(exc)[:200])
         raise ServiceUnavailableError("the rate limiter is unavailable") from None
 
 
