@@ -54,8 +54,11 @@ def cpu_seconds() -> dict[str, float]:
     replica and this process (the load generator), by role: CPU per request is what load on
     a shared machine does not distort, unlike requests per second."""
     used = dict.fromkeys([*ROLES, "client"], 0.0)
-    for process in psutil.process_iter(["cmdline"]):
-        line = " ".join(process.info["cmdline"] or [])
+    for process in psutil.Process().children(recursive=True):  # this bench's Ray only
+        try:
+            line = " ".join(process.cmdline())
+        except psutil.Error:
+            continue
         for role, marker in ROLES.items():
             if marker in line:
                 try:

@@ -67,12 +67,16 @@ def wait_up(url: str, timeout_s: float = 90.0) -> None:
 
 
 def serve_processes() -> dict[str, psutil.Process]:
-    """This machine's Serve streams replicas and proxies, by pid (Ray names their processes)."""
+    """The Serve streams replicas and proxies of the Ray this process started (its
+    descendants: other Rays on a shared machine are not counted), by pid."""
     found = {}
-    for process in psutil.process_iter(["pid", "cmdline"]):
-        line = " ".join(process.info["cmdline"] or [])
+    for process in psutil.Process().children(recursive=True):
+        try:
+            line = " ".join(process.cmdline())
+        except psutil.Error:
+            continue
         if "ServeReplica:autoforge-streams" in line or "ProxyActor" in line:
-            found[str(process.info["pid"])] = process
+            found[str(process.pid)] = process
     return found
 
 
