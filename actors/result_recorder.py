@@ -201,11 +201,11 @@ class ResultRecorder:
 
     async def _write(self, stream: str, batch: list[tuple[str, ResultRow]]) -> bool:
         try:
-            await asyncio.to_thread(self.store.record, [row for _, row in batch])
+            inserted = await asyncio.to_thread(self.store.record, [row for _, row in batch])
         except Exception:  # the caller asks the database whether it was the database
             return False
         timings.moment("first result recorded")
-        exported.rows_recorded([entry_id for entry_id, _ in batch], time.time())
+        exported.rows_recorded([entry_id for entry_id, _ in batch], time.time(), inserted)
         await self._ack(stream, [entry_id for entry_id, _ in batch])
         return True
 
@@ -218,7 +218,7 @@ class ResultRecorder:
             # Twice: an outage may end between a failed write and the probe that says so.
             for attempt in range(2):
                 try:
-                    await asyncio.to_thread(self.store.record, [row])
+                    inserted = await asyncio.to_thread(self.store.record, [row])
                 except Exception as exc:
                     if not await asyncio.to_thread(self.store.accepts_writes):
                         return good[index:]
@@ -228,7 +228,7 @@ class ResultRecorder:
                             stream, entry_id, streams.encode(row.to_dict()), reason
                         )
                     continue
-                exported.rows_recorded([entry_id], time.time())
+                exported.rows_recorded([entry_id], time.time(), inserted)
                 await self._ack(stream, [entry_id])
                 break
         return []

