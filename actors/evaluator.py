@@ -21,6 +21,7 @@ from engine import tracing
 from engine.evaluation import streams
 from engine.llm.gateways import LinkFactory
 from engine.logs import get_logger
+from engine.metrics import exported
 
 log = get_logger(__name__)
 
@@ -161,11 +162,13 @@ class Evaluator:
         await self.retries.flush(report.run_id)  # counted before the scheduler reads them
         pipe = self.redis.pipeline(transaction=False)
         stream = streams.results_stream(report.run_id)
+        rows = []
         for cell, outcome in zip(cells, outcomes, strict=True):
             if outcome.budget_exceeded or outcome.row is None:
                 report.budget_exceeded.append(cell.key)
                 continue
             row = outcome.row
+            rows.append(row)
             # Never trimmed while the run is live: trimming could drop unrecorded entries.
             pipe.xadd(stream, streams.encode(row.to_dict()))
             report.done += 1
@@ -174,10 +177,21 @@ class Evaluator:
             report.cost_usd += row.spent_usd
             report.retried += max(0, row.attempts - 1)
         await pipe.execute()
+        exported.cells_finished(rows, _account_names(runner.context.catalogue))
         return report
 
     async def forget(self, run_id: str) -> None:
         self._runners.pop(run_id, None)
+
+
+def _account_names(catalogue: Any) -> Any:
+    def account_of(model: str) -> str:
+        try:
+            return str(catalogue.account_for(model).name)
+        except Exception:  # a model the catalogue no longer names: still counted
+            return "unknown"
+
+    return account_of
 
 
 def _ours(exc: Exception) -> NexusError:

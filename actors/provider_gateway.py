@@ -24,6 +24,7 @@ from engine.llm.ledger import RedisUsageStore, UsageLedger
 from engine.llm.limits import next_slot_headers
 from engine.llm.types import UsageRecord
 from engine.logs import get_logger
+from engine.metrics import exported
 from engine.ray_runtime import NAMESPACE
 
 log = get_logger(__name__)
@@ -118,6 +119,7 @@ class Gateway:
                 timings.moment("first lease")
                 return grant
             if grant.reason != "concurrency" or now >= deadline:
+                exported.lease_waited(self.account.name, grant.reason)
                 return grant
             freed = self._freed
             with contextlib.suppress(TimeoutError):
@@ -165,14 +167,15 @@ class Gateway:
         """
         if not records:
             return 0
-        new = self._ledger.record_all(records)
+        fresh = [record for record in records if self._ledger.record(record)]
+        exported.provider_usage(self.account.name, fresh)
         store = self._durable()
         if store is not None:
             try:
                 await store.apply(records)
             except Exception as exc:  # the in-memory ledger still has them
                 log.warning("usage not persisted", account=self.account.name, error=str(exc))
-        return new
+        return len(fresh)
 
     async def on_rate_limited(
         self, retry_after_s: float | None, headers: Mapping[str, str]

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 import uuid
 from typing import Any
 
@@ -26,6 +27,7 @@ from engine import timings
 from engine.evaluation import streams
 from engine.evaluation.runs import OUTAGE_BACKOFF_S
 from engine.logs import get_logger
+from engine.metrics import exported
 
 log = get_logger(__name__)
 CLAIM_IDLE_MS = 10_000
@@ -199,10 +201,11 @@ class ResultRecorder:
 
     async def _write(self, stream: str, batch: list[tuple[str, ResultRow]]) -> bool:
         try:
-            await asyncio.to_thread(self.store.record, [row for _, row in batch])
+            inserted = await asyncio.to_thread(self.store.record, [row for _, row in batch])
         except Exception:  # the caller asks the database whether it was the database
             return False
         timings.moment("first result recorded")
+        exported.rows_recorded([entry_id for entry_id, _ in batch], time.time(), inserted)
         await self._ack(stream, [entry_id for entry_id, _ in batch])
         return True
 
@@ -215,7 +218,7 @@ class ResultRecorder:
             # Twice: an outage may end between a failed write and the probe that says so.
             for attempt in range(2):
                 try:
-                    await asyncio.to_thread(self.store.record, [row])
+                    inserted = await asyncio.to_thread(self.store.record, [row])
                 except Exception as exc:
                     if not await asyncio.to_thread(self.store.accepts_writes):
                         return good[index:]
@@ -225,6 +228,7 @@ class ResultRecorder:
                             stream, entry_id, streams.encode(row.to_dict()), reason
                         )
                     continue
+                exported.rows_recorded([entry_id], time.time(), inserted)
                 await self._ack(stream, [entry_id])
                 break
         return []
@@ -249,6 +253,7 @@ class ResultRecorder:
             streams.encode({"type": "dead-letter", "entry": str(entry_id), "reason": shown}),
         )
         self.dead_lettered += 1
+        exported.dead_lettered()
         log.error("result entry dead-lettered", run_id=run_id, entry=str(entry_id), reason=reason)
 
 

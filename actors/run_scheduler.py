@@ -33,6 +33,7 @@ from engine.evaluation import streams
 from engine.evaluation.retries import retries_of
 from engine.evaluation.runs import through_outage
 from engine.logs import get_logger
+from engine.metrics import exported
 
 log = get_logger(__name__)
 EVENTS_MAXLEN = 10_000
@@ -230,6 +231,7 @@ class RunScheduler:
             self._wake.set()
         else:
             self._spawn(self._finish(state))
+        self._export(state)
         return state.progress()
 
     async def cancel(self, run_id: str) -> bool:
@@ -297,6 +299,7 @@ class RunScheduler:
             self._wake.clear()
 
     async def _work(self, worker: int, state: _RunState, cells: list[Cell]) -> None:
+        done = 0
         try:
             report: BatchReport = await self.pool[worker].work.remote(
                 state.dispatches[worker], cells
@@ -323,6 +326,7 @@ class RunScheduler:
                 state.stopped = stop_reason(exc)
             self.queue.remove(state.run_id)
         else:
+            done = report.done
             state.done += report.done
             state.errors += report.errors
             state.cached += report.cached
@@ -338,6 +342,7 @@ class RunScheduler:
             state.inflight -= len(cells)
             self.inflight -= len(cells)
             self._wake.set()
+            self._export(state, done)
         if state.inflight == 0 and state.run_id not in self.queue:
             await self._finish(state)
 
@@ -407,6 +412,7 @@ class RunScheduler:
             over_budget=over_budget,
             **state.progress(),
         )
+        self._export(state)
         log.info("run finished", run_id=state.run_id, status=status.value, **state.progress())
 
     async def _unwritten(self, run_id: str, cells: list[Cell]) -> list[Cell]:
@@ -437,6 +443,16 @@ class RunScheduler:
         context = await state.dispatch.context
         recorded = await asyncio.to_thread(self.runs.recorded_keys, state.run_id)
         return list(expand_cells(context.spec, recorded))
+
+    def _export(self, state: _RunState, done: int = 0) -> None:
+        exported.run_progress(
+            state.run_id,
+            queued=self.queue.pending(state.run_id),
+            inflight=state.inflight,
+            spent_usd=state.spent_before + state.cost_usd,
+            budget_usd=state.budget_usd,
+            done=done,
+        )
 
     async def _event(self, run_id: str, kind: str, **fields: Any) -> None:
         try:

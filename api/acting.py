@@ -12,11 +12,11 @@ document and the permission-matrix test read it from the routes themselves.
 
 # No `from __future__ import annotations`: the dependencies below are closures whose
 # `Annotated[..., Depends(check)]` names a local, which FastAPI cannot resolve from a string.
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-import anyio
 from fastapi import Depends, Header, Path, Query
 from fastapi.dependencies.models import Dependant
 from starlette.requests import HTTPConnection
@@ -86,7 +86,9 @@ async def resolve(
         # A personal workspace's only member is its owner, for good: no database round trip
         # (and thread hop) on the common request once its row is known to exist.
         return Acting(user, user.id, "owner")
-    workspace, role = await anyio.to_thread.run_sync(workspaces.require, chosen, permission)
+    # asyncio's thread hop: anyio's scans every task of a Serve replica's loop (see
+    # `api.services.StoreOwners`), a stream replica's too.
+    workspace, role = await asyncio.to_thread(workspaces.require, chosen, permission)
     if workspace.kind == "personal":
         if len(seen) >= _PERSONAL_CACHE:
             seen.clear()

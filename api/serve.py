@@ -47,9 +47,10 @@ STREAMS_APP = "autoforge-streams"
 # the proxy queue and, beyond `API_MAX_QUEUED_REQUESTS`, get a fast 503 instead of a timeout.
 API_MAX_ONGOING_REQUESTS = 100
 API_MAX_QUEUED_REQUESTS = 1000
-# A follower costs an idle coroutine and one Redis connection parked in XREAD BLOCK; 1000 per
-# replica stays far below Redis' default 10000 clients even with several replicas.
-STREAMS_MAX_ONGOING_REQUESTS = 1000
+# A follower costs an idle coroutine and a queue here, and one connection at the proxy: one
+# Redis reader per followed stream serves every follower of a replica (`api.stream_hub`), so
+# followers hold no Redis connection. 10,000 per replica: the design's one-run audience.
+STREAMS_MAX_ONGOING_REQUESTS = 10_000
 # Async I/O-bound replicas reserve no CPU: on a 2-core machine one reserved CPU would halve
 # the evaluator pool. Scale them with replicas, not CPUs.
 _ACTOR_OPTIONS: dict[str, Any] = {"num_cpus": 0}

@@ -6,19 +6,26 @@ per-follower queues. A follower first registers its queue, then waits until the 
 pinned its start id (the stream's tail at that moment; `$` would mean "the tail at my first
 XREAD", losing whatever is written between a follower's replay and that read), then replays
 history with XRANGE from its resume point, then drains the queue, skipping ids it already
-sent: nothing is missed between replay and live, and nothing is sent twice.
+sent: nothing is missed between replay and live, and nothing is sent twice. Each live
+entry is encoded once per replica for all its followers (`frame`), not once per follower.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable
 from typing import Any
+
+from engine.metrics import exported
 
 Entry = tuple[str, dict[str, Any]]
 REPLAY_PAGE = 500
 QUEUE_LIMIT = 10_000
+FRAMES_KEPT = 1_024
+"""Encoded frames kept per hub: a follower far enough behind to miss it encodes its own."""
 
 
 def stream_id(entry_id: str) -> tuple[int, int]:
@@ -56,6 +63,8 @@ class _Feed:
             for entry_id, fields in entries:
                 last = entry_id
                 self._publish((entry_id, self.hub.decode(fields)))
+            if entries:
+                exported.events_sent([entry_id for entry_id, _ in entries], time.time())
 
     def _publish(self, item: Entry | None) -> None:
         for queue in list(self.queues):
@@ -76,6 +85,19 @@ class StreamHub:
         self.block_ms = block_ms
         self.decode = decode
         self._feeds: dict[str, _Feed] = {}
+        self._frames: OrderedDict[tuple[str, str, str], str] = OrderedDict()
+        self.followers = 0
+
+    def frame(self, kind: str, key: str, entry: Entry, encode: Callable[[str, Any], str]) -> str:
+        """``encode(*entry)`` for stream ``key``, computed once for every follower that
+        sends it as ``kind`` (10,000 followers of one run: one JSON encoding, not 10,000)."""
+        cached = (kind, key, entry[0])
+        text = self._frames.get(cached)
+        if text is None:
+            text = self._frames[cached] = encode(*entry)
+            if len(self._frames) > FRAMES_KEPT:
+                self._frames.popitem(last=False)
+        return text
 
     async def follow(self, key: str, after: str) -> AsyncIterator[Entry | None]:
         """Entries of `key` after `after`, then live ones; `None` when a block passes quietly."""
@@ -84,6 +106,8 @@ class StreamHub:
             feed = self._feeds[key] = _Feed(self, key)
         queue: asyncio.Queue[Entry | None | SlowFollower] = asyncio.Queue()
         feed.queues.add(queue)
+        self.followers += 1
+        exported.subscribers(self.followers)
         if feed.task is None:
             feed.task = asyncio.create_task(feed.read_forever())
         try:
@@ -109,6 +133,8 @@ class StreamHub:
                     yield item
         finally:
             feed.queues.discard(queue)
+            self.followers -= 1
+            exported.subscribers(self.followers)
             if not feed.queues and feed.task is not None:
                 if self._feeds.get(key) is feed:  # before awaiting: a newcomer gets a new feed
                     del self._feeds[key]

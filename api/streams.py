@@ -105,6 +105,12 @@ def sse_frame(entry_id: str, fields: dict[str, Any]) -> str:
     return f"id: {entry_id}\nevent: {event_name(fields)}\ndata: {data}\n\n"
 
 
+def socket_message(entry_id: str, fields: dict[str, Any]) -> str:
+    """One WebSocket message: ``{"id", "event", "data"}`` as JSON text."""
+    message = {"id": entry_id, "event": event_name(fields), "data": fields}
+    return json.dumps(message, separators=(",", ":"), ensure_ascii=False)
+
+
 _SSE_EXAMPLE = 'id: 1764237600000-0\nevent: cell.done\ndata: {"type":"cell.done","done":"3"}\n\n'
 
 
@@ -131,9 +137,9 @@ def follow_sse(request: Request, key: str, after: str, user: User) -> StreamingR
     the caller's token expires."""
 
     async def frames() -> AsyncIterator[str]:
-        events = _hub(request.app).follow(key, after)
-        async for item in until_expiry(events, seconds_left(user)):
-            yield SSE_HEARTBEAT if item is None else sse_frame(*item)
+        hub = _hub(request.app)
+        async for item in until_expiry(hub.follow(key, after), seconds_left(user)):
+            yield SSE_HEARTBEAT if item is None else hub.frame("sse", key, item, sse_frame)
 
     headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
     return StreamingResponse(frames(), media_type="text/event-stream", headers=headers)
@@ -153,13 +159,11 @@ async def follow_socket(websocket: WebSocket, key: str, after: str, user: User) 
     await websocket.accept()
     async with anyio.create_task_group() as group:
         group.start_soon(_cancel_when_client_leaves, websocket, group.cancel_scope)
-        events = _hub(websocket.app).follow(key, after)
+        hub = _hub(websocket.app)
         try:
-            async for item in until_expiry(events, seconds_left(user)):
+            async for item in until_expiry(hub.follow(key, after), seconds_left(user)):
                 if item is not None:
-                    entry_id, fields = item
-                    message = {"id": entry_id, "event": event_name(fields), "data": fields}
-                    await websocket.send_json(message)
+                    await websocket.send_text(hub.frame("socket", key, item, socket_message))
             if seconds_left(user) <= 0:
                 await websocket.close(TOKEN_EXPIRED_CLOSE, reason="the token has expired")
         except (WebSocketDisconnect, RuntimeError, OSError, SlowFollower):

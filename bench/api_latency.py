@@ -12,6 +12,13 @@ catalogue file), so `POST /v1/runs` starts real runs on `openai/sim-small`.
 
     .venv/bin/python bench/api_latency.py [--clients 64] [--seconds 10] [--requests 5000]
         [--rate 100 ...]   # also open-loop loads at these offered rates
+        [--replicas N]     # AUTOFORGE_API_REPLICAS
+        [--serve-env]      # try `SERVE_ENV`: parts of Ray's RAY_SERVE_THROUGHPUT_OPTIMIZED
+        [--direct-ingress] # Ray's RAY_SERVE_ENABLE_DIRECT_INGRESS: no proxy, each replica
+                           # serves HTTP on a port of its own (30000+); GETs go to the first
+
+The runtime uses the Ray executor, as `autoforge serve` does: with the inline one the data
+dir's owner works runs in its own process and the replicas' POSTs answered 503.
 """
 
 from __future__ import annotations
@@ -27,6 +34,42 @@ from pathlib import Path
 
 import aiohttp
 import httpx
+import psutil
+
+# Parts of Ray's `RAY_SERVE_THROUGHPUT_OPTIMIZED` that keep the proxy (its direct ingress, a
+# port per replica, is `--direct-ingress`): user code on the replica's own loop, the router on
+# the caller's loop, proxy-to-replica calls over gRPC, buffered request-path logs. Measured
+# slower here for our routes (see docs/capacity.md), so only tried on request.
+SERVE_ENV = {
+    "RAY_SERVE_RUN_USER_CODE_IN_SEPARATE_THREAD": "0",
+    "RAY_SERVE_RUN_ROUTER_IN_SEPARATE_LOOP": "0",
+    "RAY_SERVE_USE_GRPC_BY_DEFAULT": "1",
+    "RAY_SERVE_REQUEST_PATH_LOG_BUFFER_SIZE": "1000",
+}
+ROLES = {"proxy": "ProxyActor", "replica": "ServeReplica:autoforge-api", "trivial": "bench-trivial"}
+
+
+def cpu_seconds() -> dict[str, float]:
+    """CPU seconds used so far by Serve's proxies, the REST replicas, the trivial baseline's
+    replica and this process (the load generator), by role: CPU per request is what load on
+    a shared machine does not distort, unlike requests per second."""
+    used = dict.fromkeys([*ROLES, "client"], 0.0)
+    for process in psutil.Process().children(recursive=True):  # this bench's Ray only
+        try:
+            line = " ".join(process.cmdline())
+        except psutil.Error:
+            continue
+        for role, marker in ROLES.items():
+            if marker in line:
+                try:
+                    times = process.cpu_times()
+                except psutil.Error:
+                    continue
+                used[role] += times.user + times.system
+    me = psutil.Process().cpu_times()
+    used["client"] = me.user + me.system
+    return used
+
 
 SECRET = "bench-secret-" + "s" * 40
 RATE_LIMIT = 1_000_000  # per user per minute; the default 60 would refuse the benchmark
@@ -39,9 +82,10 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def configure(data: Path, port: int) -> None:
+def configure(data: Path, port: int, replicas: int) -> None:
     """Environment read by `load_settings` in the driver and (via overrides) in replicas."""
     os.environ.update(
+        AUTOFORGE_API_REPLICAS=str(replicas),
         AUTOFORGE_DATA_DIR=str(data),
         AUTOFORGE_AUTH_MODE="hs256",
         AUTOFORGE_AUTH_HS256_SECRET=SECRET,
@@ -51,6 +95,21 @@ def configure(data: Path, port: int) -> None:
         AUTOFORGE_LOG_LEVEL="WARNING",
         LITELLM_LOCAL_MODEL_COST_MAP="True",
     )
+
+
+def direct_replica(timeout_s: float = 90.0) -> str:
+    """The base URL of the first replica that answers `/health` on Ray's direct-ingress
+    ports (the REST app deploys first, so it is the lowest)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        for port in range(30000, 30010):
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                    return f"http://127.0.0.1:{port}"
+            except httpx.TransportError:
+                pass
+        time.sleep(0.5)
+    raise SystemExit("no replica answered on a direct-ingress port")
 
 
 def wait_up(url: str, timeout_s: float = 90.0) -> None:
@@ -104,6 +163,7 @@ async def get_load(
         for _ in range(20):  # warm-up: connections, caches
             async with c.get(url) as response:
                 await response.read()
+        cpu_before = cpu_seconds()
         began = time.perf_counter()
         deadline = began + seconds
 
@@ -135,11 +195,27 @@ async def get_load(
         else:
             await asyncio.gather(*(open_loop(i) for i in range(clients)))
         elapsed = time.perf_counter() - began
+        cpu_after = cpu_seconds()
     mode = "closed loop" if rate is None else f"open loop at {rate:g} req/s"
     summary(f"GET {path} x{clients} clients, {mode}", samples, elapsed, sum(errors.values()))
+    answered = max(1, len(samples) + sum(errors.values()))
+    per = {role: 1000 * (cpu_after[role] - cpu_before[role]) / answered for role in cpu_after}
+    server = sum(ms for role, ms in per.items() if role != "client")
+    print(
+        "  CPU per request: "
+        + ", ".join(f"{role} {ms:.2f} ms" for role, ms in per.items() if ms >= 0.005)
+        + f"; server side {server:.2f} ms: 2 cores carry at most {2000 / server:.0f} req/s, "
+        f"{2000 / (server + per['client']):.0f} with this client on them"
+    )
     if errors:
         print(f"  non-200 statuses: {errors}")
-    print(f"  target p95 < 25 ms: {'MET' if pct(samples, 0.95) < 25 else 'MISSED'}")
+    p95, throughput = pct(samples, 0.95), len(samples) / elapsed
+    met = p95 < 200 and throughput >= 600
+    print(f"  target p95 < 200 ms at >= 600 req/s: {'MET' if met else 'MISSED'}")
+    if rate is None:
+        # Little's law: in a closed loop the mean time in the system is clients / throughput.
+        print(f"  Little's law: {clients} clients / {throughput:.0f} req/s = "
+              f"{1000 * clients / throughput:.0f} ms mean in the system")  # fmt: skip
 
 
 def post_runs(base: str, headers: dict[str, str], count: int) -> None:
@@ -219,11 +295,18 @@ def main() -> None:
         default=[],
         help="also run an open-loop load at this many req/s (repeatable)",
     )
+    parser.add_argument("--replicas", type=int, default=1, help="REST API replicas")
+    parser.add_argument("--direct-ingress", action="store_true", help="no proxy (see above)")
+    parser.add_argument(
+        "--serve-env",
+        action="store_true",
+        help="set SERVE_ENV for Ray's processes (user code on the replica's loop, gRPC ...)",
+    )
     args = parser.parse_args()
 
     data = Path(tempfile.mkdtemp(prefix="af-bench-api-"))
     port = free_port()
-    configure(data, port)
+    configure(data, port, args.replicas)
 
     from ray import serve
 
@@ -238,8 +321,18 @@ def main() -> None:
     with running_simulator() as sim:
         catalogue = simulator_catalogue(sim.api_base, max_concurrency=64).to_dict()
         (data / "catalogue.json").write_text(json.dumps(catalogue), encoding="utf-8")
-        settings = load_settings()
+        settings = load_settings(executor="ray")  # as `autoforge serve`: replicas are Ray's
         api = ApiSettings()
+        if args.direct_ingress:
+            os.environ["RAY_SERVE_ENABLE_DIRECT_INGRESS"] = "1"
+        if args.serve_env:
+            os.environ.update(SERVE_ENV)  # before Ray starts: its processes read it on import
+        shown = (
+            "Ray's defaults"
+            if not args.serve_env
+            else " ".join(f"{k}={v}" for k, v in SERVE_ENV.items())
+        )
+        print(f"Serve request path: {shown}; API replicas: {args.replicas}")
         with Runtime(settings) as runtime:
             assert runtime.redis_url is not None
             master_keys = master_keys_of(settings)
@@ -250,6 +343,9 @@ def main() -> None:
                     replica_overrides(settings, runtime.redis_url, api), master_keys=master_keys
                 )
                 base = f"http://127.0.0.1:{port}"
+                if args.direct_ingress:
+                    base = direct_replica()
+                    print(f"direct ingress: the REST replica itself at {base}, no proxy")
                 wait_up(f"{base}/health")
                 print(f"Serve up in {time.perf_counter() - started:.1f} s at {base}; auth hs256")
                 print(f"AUTOFORGE_RATE_LIMIT_PER_MINUTE={RATE_LIMIT} (raised from 60)")
@@ -266,7 +362,9 @@ def main() -> None:
                         )
                     )
                 post_runs(base, headers, args.posts)
-                if not args.no_baseline:
+                if args.direct_ingress and not args.no_baseline:
+                    print("Baseline skipped: with direct ingress it would get a port of its own")
+                elif not args.no_baseline:
                     serve_ceiling(base, args.clients, args.seconds, args.requests)
             finally:
                 serve.shutdown()  # type: ignore[no-untyped-call]

@@ -161,6 +161,14 @@ class LocalCluster:
         return self.redis.url
 
     @property
+    def metrics_targets(self) -> list[str]:
+        """``host:port`` of each node's Ray metrics agent (Prometheus' scrape targets)."""
+        if self._cluster is None:
+            raise RuntimeError("cluster not started")
+        nodes = [self._cluster.head_node, *self._workers]
+        return [f"{node.node_ip_address}:{node.metrics_export_port}" for node in nodes]
+
+    @property
     def head_node_id(self) -> str:
         return str(self._cluster.head_node.node_id)
 

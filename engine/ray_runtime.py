@@ -43,11 +43,13 @@ def start_ray(
     env_vars: dict[str, str],
     *,
     log_to_driver: bool = True,
+    metrics_port: int | None = None,
 ) -> dict[str, Any]:
     """Join `address`, or start a local Ray sized to this machine; returns its resources.
 
     ``log_to_driver`` echoes the actors' output on this process' console (Ray's log files
-    keep it either way).
+    keep it either way). ``metrics_port``: where a local Ray's metrics agent serves
+    Prometheus (a joined cluster's nodes say theirs with `ray start --metrics-export-port`).
 
     Raises:
         ServiceUnavailableError: Ray cannot start or the cluster cannot be reached.
@@ -71,6 +73,8 @@ def start_ray(
     else:
         kwargs["address"] = "local"
         kwargs["num_cpus"] = num_cpus or os.cpu_count() or 1
+        if metrics_port is not None:
+            kwargs["_metrics_export_port"] = metrics_port
         # Token auth, Ray's default for a local head, said explicitly: left implicit, Ray
         # warns about it on every start.
         use_auth_mode("token")
@@ -106,6 +110,20 @@ def current_address() -> str | None:
         return None
     address: str | None = ray.get_runtime_context().gcs_address
     return address
+
+
+def metrics_targets() -> list[str]:
+    """``host:port`` of every live node's Ray metrics agent: Prometheus' scrape targets for
+    the actors' metrics (``ray_autoforge_*``) and Ray's own. Empty when not connected."""
+    import ray
+
+    if not ray.is_initialized():
+        return []
+    return [
+        f"{node['NodeManagerAddress']}:{node['MetricsExportPort']}"
+        for node in ray.nodes()  # type: ignore[no-untyped-call]
+        if node.get("Alive") and node.get("MetricsExportPort")
+    ]
 
 
 def stop_ray() -> None:

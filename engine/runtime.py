@@ -184,7 +184,11 @@ class Runtime:
                 use_auth_mode(joined.ray_auth_mode)
         self._started_ray = not ray.is_initialized()
         self.ray_resources = start_ray(
-            address, self.settings.ray_num_cpus, env, log_to_driver=self.settings.ray_log_to_driver
+            address,
+            self.settings.ray_num_cpus,
+            env,
+            log_to_driver=self.settings.ray_log_to_driver,
+            metrics_port=self.settings.ray_metrics_port,
         )
 
     def _published(self) -> PublishedServices:

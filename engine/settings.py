@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     redis_url: str | None = Field(default=None, validation_alias=_env("REDIS_URL"))
     ray_address: str | None = Field(default=None, validation_alias=_env("RAY_ADDRESS"))
     ray_num_cpus: int | None = Field(default=None, ge=1)
+    # Port of the Ray metrics agent a locally started Ray serves Prometheus on (the actors'
+    # `ray_autoforge_*`); unset: a free port Ray picks (`engine.ray_runtime.metrics_targets`).
+    ray_metrics_port: int | None = Field(default=None, ge=1, le=65535)
     # Echo the actors' output on the console (Ray's log files keep it either way). The CLI
     # turns it off: Ray prints it to stdout, into a command's own (`--json`) output.
     ray_log_to_driver: bool = True

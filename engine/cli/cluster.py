@@ -48,11 +48,13 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def _instructions(ray_address: str, redis_url: str, nodes: int) -> str:
+def _instructions(ray_address: str, redis_url: str, nodes: int, metrics: list[str]) -> str:
+    scraped = " ".join(f"http://{target}/metrics" for target in metrics)
     return (
         f"cluster up: {nodes} Ray nodes (head + {nodes - 1} workers) and an external Redis\n"
         f"  export RAY_ADDRESS={ray_address}\n"
         f"  export REDIS_URL={redis_url}\n"
+        f"the actors' metrics (ray_autoforge_*): {scraped}\n"
         "then, in that shell, for example:\n"
         "  autoforge eval examples/arithmetic/eval.yaml\n"
         "stop with Ctrl-C here, or `autoforge cluster local --stop`\n"
@@ -85,13 +87,18 @@ def _run(args: argparse.Namespace) -> int:
             "nodes": args.nodes,
             "ray_address": cluster.ray_address,
             "redis_url": cluster.redis_url,
+            "metrics_targets": cluster.metrics_targets,
         }
         state.write_text(json.dumps(info))
         state.chmod(0o600)
         if args.json:
             output.write(json.dumps(info) + "\n")
         else:
-            output.write(_instructions(cluster.ray_address, cluster.redis_url, args.nodes))
+            output.write(
+                _instructions(
+                    cluster.ray_address, cluster.redis_url, args.nodes, cluster.metrics_targets
+                )
+            )
         with contextlib.suppress(KeyboardInterrupt):
             while not stop.wait(0.5):
                 pass

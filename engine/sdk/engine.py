@@ -610,6 +610,23 @@ class Engine:
         registry = self._shared.client("metrics", self._metrics_registry)
         return generate_latest(registry).decode()
 
+    def metrics_targets(self) -> list[str]:
+        """Where Prometheus scrapes the actors' live metrics (``ray_autoforge_*``: cells,
+        outcomes and cache hits per evaluator, provider requests, 429s and retries per
+        gateway, queue depth and spend per run, recorder and stream lag): ``host:port`` of
+        each Ray node's metrics agent. Empty with the inline executor, whose numbers are
+        `metrics_text`'s.
+
+        Examples:
+            >>> Engine(executor="ray").metrics_targets()  # doctest: +SKIP
+            ['192.0.2.2:34363']
+        """
+        if self.runtime.executor != "ray":
+            return []
+        from engine.ray_runtime import metrics_targets
+
+        return metrics_targets()
+
     def _metrics_registry(self) -> Any:
         from prometheus_client import CollectorRegistry
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 
 import psutil
@@ -42,6 +43,10 @@ def test_a_local_cluster_runs_an_eval_and_stops_cleanly(tmp_path: Path, ray_tmp:
         assert line, cluster.stderr.read() if cluster.stderr else ""
         info = json.loads(line)
         assert info["nodes"] == 3
+        assert len(set(info["metrics_targets"])) == 3
+        for target in info["metrics_targets"]:  # each node's Ray metrics agent answers
+            with urllib.request.urlopen(f"http://{target}/metrics", timeout=10) as response:
+                assert response.status == 200
         assert (data / "cluster-local.json").stat().st_mode & 0o077 == 0
         again = autoforge(data, ray_tmp, "cluster", "local", "--nodes", "2")
         assert again.returncode == 1 and "already runs" in again.stderr

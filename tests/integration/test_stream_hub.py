@@ -83,3 +83,40 @@ def test_entries_written_before_the_readers_first_xread_are_not_missed(redis_url
         return got
 
     assert asyncio.run(scenario()) == [0, 1, 2]
+
+
+def test_a_live_entry_is_encoded_once_for_all_followers(redis_url: str) -> None:
+    encoded: list[str] = []
+
+    def encode(entry_id: str, fields: dict[str, Any]) -> str:
+        encoded.append(entry_id)
+        return json.dumps({"id": entry_id, "data": fields})
+
+    async def follower(hub: StreamHub, key: str, after: str, n: int) -> list[str]:
+        texts: list[str] = []
+        async for item in hub.follow(key, after):
+            if item is not None:
+                texts.append(hub.frame("socket", key, item, encode))
+            if len(texts) == n:
+                break
+        return texts
+
+    async def scenario() -> tuple[list[list[str]], list[str]]:
+        redis: Any = async_redis(redis_url, decode_responses=True, socket_timeout=None)
+        key = "af:test:hub-frames"
+        await redis.delete(key)
+        first = await redis.xadd(key, {"d": json.dumps({"seq": -1})})
+        hub = StreamHub(redis, block_ms=200, decode=decode)
+        followers = [asyncio.create_task(follower(hub, key, first, 5)) for _ in range(50)]
+        while hub.followers < 50:
+            await asyncio.sleep(0.01)
+        await asyncio.shield(hub._feeds[key].pinned)
+        ids = [await redis.xadd(key, {"d": json.dumps({"seq": i})}) for i in range(5)]
+        results = await asyncio.wait_for(asyncio.gather(*followers), 10)
+        await redis.aclose()
+        return results, ids
+
+    results, ids = asyncio.run(scenario())
+    expected = [json.dumps({"id": i, "data": {"seq": n}}) for n, i in enumerate(ids)]
+    assert all(texts == expected for texts in results)
+    assert encoded == ids  # 5 encodings for 250 sends
