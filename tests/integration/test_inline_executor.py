@@ -83,7 +83,7 @@ def test_an_inline_engine_freezes_its_long_lived_state_thaws_it_on_close_and_at_
         [sys.executable, "-c", _FROZEN], env=env, capture_output=True, text=True, timeout=180
     )
     assert done.returncode == 0, done.stderr[-3000:]
-    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    seen = last_json_line(done.stdout)
     assert seen["status"] == "completed"
     assert seen["before_warm"] == 0 and seen["warm"] > 100_000  # the modules, the actors
     assert seen["closed"] == 0  # what the executor held may be garbage now: collectable
