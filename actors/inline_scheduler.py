@@ -21,7 +21,6 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
 
 from actors.scheduler_client import PROGRESS_TIMEOUT_S, RECOVER_TIMEOUT_S
-from engine import heap
 from engine.logs import get_logger
 
 log = get_logger(__name__)
@@ -83,7 +82,6 @@ class InlineScheduler:
 
                     scheduler = host.call(build())
                     host.call(scheduler.recover())
-                heap.hold()  # its state lives as long as the engine: out of every collection
                 self._host, self._scheduler = host, scheduler
             return self._host, self._scheduler
 
@@ -153,7 +151,6 @@ class InlineScheduler:
             thread, self._thread = self._thread, None
         if host is None or thread is None:
             return
-        heap.release()
         try:
             host.call(_stop_tasks(), CLOSE_TIMEOUT_S)
         except Exception as exc:  # closing is best effort: the loop stops regardless

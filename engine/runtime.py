@@ -21,7 +21,7 @@ import redis
 from sqlalchemy import Engine
 
 from domain.errors import ServiceUnavailableError
-from engine import heap, timings
+from engine import timings
 from engine.control.protocol import control_tag
 from engine.data_dir import DataDirClaim, PublishedServices, private_dir
 from engine.db import create_db_engine, migrate
@@ -107,7 +107,6 @@ class Runtime:
             ServiceUnavailableError: a service cannot start, or the data directory's owner
                 cannot be joined.
         """
-        heap.freeze_at_exit()
         try:
             self._claim = DataDirClaim.acquire(private_dir(self.settings.data_dir))
             served = self.owner_served

@@ -205,11 +205,9 @@ def _redis_url(owner: PublishedServices, settings: Settings) -> str:
 
 def _main() -> int:
     from domain.errors import NexusError
-    from engine import heap
     from engine.logs import configure_logging
     from engine.sdk.engine import Engine
 
-    heap.collect_less()
     os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
     os.environ.setdefault("AUTOFORGE_RAY_LOG_TO_DRIVER", "false")
     try:

@@ -54,42 +54,6 @@ def test_a_cold_run_with_no_cluster_runs_inline_and_loads_neither_ray_nor_litell
     assert outcome == {"status": "completed", "recorded": 200, "executor": "inline", "loaded": []}
 
 
-_FROZEN = """
-import atexit, gc, json, os, sys
-atexit.register(lambda: sys.stdout.write(json.dumps({**seen, "at_exit": gc.get_freeze_count()})))
-from engine import Engine
-from engine.llm import simulator_catalogue
-seen = {}
-with Engine(simulator=False) as engine:
-    engine.use_catalogue(simulator_catalogue(os.environ["SIM_API_BASE"]))
-    seen["before_warm"] = gc.get_freeze_count()
-    engine.warm()
-    seen["warm"] = gc.get_freeze_count()
-    engine.prompts.create("calc", "What is {{a}} + 1?")
-    engine.datasets.create("cases")
-    engine.datasets.add("cases", [{"vars": {"a": i}, "expected": str(i + 1)} for i in range(5)])
-    run = engine.evaluate(prompt="calc", dataset="cases", models=["openai/sim-small"],
-                          scorers=["contains"], cache=False)
-    seen["status"] = run.wait(progress=False, timeout=120).status.value
-seen["closed"] = gc.get_freeze_count()
-"""
-
-
-def test_an_inline_engine_freezes_its_long_lived_state_thaws_it_on_close_and_at_exit_freezes(
-    tmp_path: Path, simulator: Any
-) -> None:
-    env = driver_env(tmp_path / "data", simulator.api_base, executor="inline")
-    done = subprocess.run(
-        [sys.executable, "-c", _FROZEN], env=env, capture_output=True, text=True, timeout=180
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    seen = last_json_line(done.stdout)
-    assert seen["status"] == "completed"
-    assert seen["before_warm"] == 0 and seen["warm"] > 100_000  # the modules, the actors
-    assert seen["closed"] == 0  # what the executor held may be garbage now: collectable
-    assert seen["at_exit"] > 100_000  # finalisation walks none of it
-
-
 def _inline_engine(data_dir: Path, simulator: Any, **settings: Any) -> Any:
     from engine import Engine
 
