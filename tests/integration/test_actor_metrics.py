@@ -45,6 +45,14 @@ def total(samples: Samples, name: str, **labels: str) -> float:
     )
 
 
+def present(samples: Samples, name: str, **labels: str) -> bool:
+    """Whether any process reports a ``name`` sample with ``labels``."""
+    return any(
+        all(got.get(key) == wanted for key, wanted in labels.items())
+        for got, _ in samples.get(name, [])
+    )
+
+
 def settle(targets: list[str], done: Callable[[Samples], bool], timeout_s: float = 45) -> Samples:
     """Scrape until ``done`` holds (the agent reports each process' metrics periodically)."""
     deadline = time.monotonic() + timeout_s
@@ -103,12 +111,22 @@ def test_actor_metrics_match_two_runs(engine: Any) -> None:
             for n, v in wanted.items()
         )
 
+    def reported(run: Any) -> Callable[[Samples], bool]:
+        """The run's gauges reached the agent: Ray evicts a gauge's series about two report
+        intervals after it was last set, so a finished run's are read from the scrape
+        right after it, not later."""
+        return lambda now: present(now, "ray_autoforge_scheduler_run_spent_usd", run_id=run.id)
+
+    def both(*checks: Callable[[Samples], bool]) -> Callable[[Samples], bool]:
+        return lambda now: all(check(now) for check in checks)
+
     before = scrape(targets)
     first = _evaluate(engine)
     counted = {recorded: CASES, cells: CASES, done: CASES, calls: CASES}
-    after_first = settle(targets, reached(before, counted))
+    after_first = settle(targets, both(reached(before, counted), reported(first)))
     second = _evaluate(engine)
-    after = settle(targets, reached(after_first, {recorded: CASES, hits: CASES, done: CASES}))
+    again = {recorded: CASES, hits: CASES, done: CASES}
+    after = settle(targets, both(reached(after_first, again), reported(second)))
 
     tags = {"account": account, "model": MODEL}
     assert moved(before, after_first, cells, **tags) == CASES
@@ -148,10 +166,11 @@ def test_actor_metrics_match_two_runs(engine: Any) -> None:
     assert 0 <= moved(before, after, f"{lag}_sum") / lags < 30
     assert moved(before, after, done) == 2 * CASES
 
-    for run in (first, second):
+    for run, settled in ((first, after_first), (second, after)):
         run_tags = {"run_id": run.id}
-        assert total(after, "ray_autoforge_scheduler_run_queued_cells", **run_tags) == 0
-        assert total(after, "ray_autoforge_scheduler_run_inflight_cells", **run_tags) == 0
-        spent = total(after, "ray_autoforge_scheduler_run_spent_usd", **run_tags)
+        assert present(settled, "ray_autoforge_scheduler_run_spent_usd", **run_tags)
+        assert total(settled, "ray_autoforge_scheduler_run_queued_cells", **run_tags) == 0
+        assert total(settled, "ray_autoforge_scheduler_run_inflight_cells", **run_tags) == 0
+        spent = total(settled, "ray_autoforge_scheduler_run_spent_usd", **run_tags)
         assert spent == pytest.approx(sum(r.cost_usd or 0.0 for r in run.records()))
-    assert total(after, "ray_autoforge_scheduler_run_spent_usd", run_id=first.id) > 0
+    assert total(after_first, "ray_autoforge_scheduler_run_spent_usd", run_id=first.id) > 0
