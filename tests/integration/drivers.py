@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -66,3 +67,31 @@ def last_json_line(output: str) -> Any:
     answers = [line for line in output.splitlines() if line.startswith("{")]
     assert answers, output[-3000:]
     return json.loads(answers[-1])
+
+
+def wait_until_gone(data_dir: Path, timeout_s: float = 60) -> None:
+    """Wait until no process of an engine on ``data_dir`` is left.
+
+    A killed driver's Ray workers outlive it for a moment (they notice their raylet's death
+    on their own) and may still call the provider then: a test that counts a later
+    process's provider requests starts counting once they are gone. Processes are known by
+    the ``AUTOFORGE_DATA_DIR`` they inherited.
+    """
+    marker = f"AUTOFORGE_DATA_DIR={data_dir}".encode() + b"\0"
+    deadline = time.monotonic() + timeout_s
+    while True:
+        left = []
+        for proc in Path("/proc").iterdir():
+            if not proc.name.isdigit() or int(proc.name) == os.getpid():
+                continue
+            try:
+                environ = (proc / "environ").read_bytes()
+                state = (proc / "stat").read_text().rpartition(")")[2].split()[0]
+            except (OSError, IndexError):  # gone meanwhile, or not ours
+                continue
+            if marker in environ and state != "Z":  # a zombie runs nothing
+                left.append(proc.name)
+        if not left:
+            return
+        assert time.monotonic() < deadline, f"processes of {data_dir} still alive: {left}"
+        time.sleep(0.05)

@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 from tests.integration.daemons import engine_cli, engine_env, running_engine
-from tests.integration.drivers import last_json_line
+from tests.integration.drivers import last_json_line, wait_until_gone
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -156,6 +156,7 @@ def test_a_killed_engine_fails_its_client_in_bounded_time_and_the_next_resumes(
             waited = time.monotonic() - killed
         assert outcome["code"] == "service-unavailable", outcome
         assert waited < 60, waited
+        wait_until_gone(data)  # its workers may still call the provider until then
         httpx.post(f"{sim.url}/stats/reset")
         resumed = _last_json(_NEXT, run_id, env=env)
         requests = httpx.get(f"{sim.url}/stats").json()["requests_total"]
