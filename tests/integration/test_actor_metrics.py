@@ -36,21 +36,23 @@ def scrape(targets: list[str]) -> Samples:
     return samples
 
 
-def total(samples: Samples, name: str, **labels: str) -> float:
-    """The sum over processes of ``name``'s samples that carry ``labels``."""
-    return sum(
+def matching(samples: Samples, name: str, **labels: str) -> list[float]:
+    """The values of ``name``'s samples, one per process, that carry ``labels``."""
+    return [
         value
         for got, value in samples.get(name, [])
         if all(got.get(key) == wanted for key, wanted in labels.items())
-    )
+    ]
+
+
+def total(samples: Samples, name: str, **labels: str) -> float:
+    """The sum over processes of ``name``'s samples that carry ``labels``."""
+    return sum(matching(samples, name, **labels))
 
 
 def present(samples: Samples, name: str, **labels: str) -> bool:
     """Whether any process reports a ``name`` sample with ``labels``."""
-    return any(
-        all(got.get(key) == wanted for key, wanted in labels.items())
-        for got, _ in samples.get(name, [])
-    )
+    return bool(matching(samples, name, **labels))
 
 
 def settle(targets: list[str], done: Callable[[Samples], bool], timeout_s: float = 45) -> Samples:
